@@ -1,0 +1,181 @@
+"""The one typed configuration of a run: defaults that work, YAML files and ``--set`` overrides.
+
+Sections mirror the pipeline: ``extract`` (read, detect, align, embed), ``quality`` (which faces
+are fit to cluster), ``cluster``, ``comic`` (pages -> panels), ``tracking`` (MLflow) and ``ray``.
+The resolved config is written as ``config.json`` beside a run's outputs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """A configuration file or override is invalid."""
+
+
+@dataclass
+class ExtractConfig:
+    """Reading, detection, alignment and embedding."""
+
+    #: ``photo`` (people) or ``comic`` (pages split into panels, drawn faces).
+    domain: str = "photo"
+    detector: dict[str, Any] = field(default_factory=lambda: {"name": "dlib-hog"})
+    #: ``auto`` picks ArcFace when a model is configured or under ``model_root``, else dlib.
+    embedder: dict[str, Any] = field(default_factory=lambda: {"name": "auto"})
+    #: Folder of model files (ArcFace ONNX, insightface packs under ``models/<pack>``).
+    model_root: str | None = None
+    #: Images with more pixels than this are refused (decompression bombs).
+    max_image_pixels: int = 100_000_000
+    #: Decoded images are downscaled to this longest side before detection and alignment.
+    max_side: int = 2400
+    #: Images per shard; a shard is written atomically and skipped when a run resumes.
+    shard_size: int = 64
+    #: Images per batch in the detection stage and chips per batch in the embedding stage.
+    detect_batch_size: int = 4
+    embed_batch_size: int = 32
+    #: Save aligned chips as ``chips/<face_id>.jpg``.
+    save_chips: bool = True
+
+
+@dataclass
+class QualityConfig:
+    """Faces below these thresholds are left unassigned (-1) instead of joining a person."""
+
+    enabled: bool = True
+    min_face_px: float = 20.0
+    min_det_score: float = -1.0
+    #: Variance of the Laplacian of the grey chip; lower is blurrier.
+    min_sharpness: float = 0.0
+    #: Largest yaw (degrees, estimated from the five landmarks) still clustered.
+    max_abs_yaw: float = 75.0
+
+
+@dataclass
+class ClusterConfig:
+    #: ``auto`` picks a threshold clusterer calibrated for the embedding model.
+    clusterer: dict[str, Any] = field(default_factory=lambda: {"name": "auto"})
+    #: Never put two faces of the same image in one cluster.
+    cannot_link: bool = True
+    #: Feature under ``RUN/features/<name>`` to cluster instead of the run's embedding.
+    feature: str | None = None
+
+
+@dataclass
+class ComicConfig:
+    """Comic and manga pages: panels, text regions and drawn faces."""
+
+    right_to_left: bool = False
+    mask_text: bool = True
+
+
+@dataclass
+class TrackingConfig:
+    enabled: bool = True
+    #: MLflow tracking URI; default: ``MLFLOW_TRACKING_URI`` or ``sqlite:///mlflow.db`` here.
+    uri: str | None = None
+    experiment: str = "raypipe"
+
+
+@dataclass
+class RayConfig:
+    #: ``None``: ``RAY_ADDRESS`` or a new local Ray; ``auto`` or ``ray://...`` to connect.
+    address: str | None = None
+    #: CPUs given to each detection / embedding actor (fractions allowed).
+    detect_cpus: float = 1.0
+    embed_cpus: float = 1.0
+    #: GPUs per actor when the cluster has GPUs (fractions share one GPU).
+    gpus_per_actor: float = 0.25
+
+
+@dataclass
+class Config:
+    extract: ExtractConfig = field(default_factory=ExtractConfig)
+    quality: QualityConfig = field(default_factory=QualityConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    comic: ComicConfig = field(default_factory=ComicConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    ray: RayConfig = field(default_factory=RayConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Config":
+        return _build(cls, data, "")
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, overrides: list[str] = ()) -> "Config":
+        """Defaults, then the YAML/JSON file at ``path``, then ``section.key=value`` overrides."""
+        data = cls().to_dict()
+        if path is not None:
+            loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+            if not isinstance(loaded, dict):
+                raise ConfigError(f"{path}: expected a mapping at the top level")
+            _merge(data, loaded)
+        for item in overrides:
+            key, sep, raw = item.partition("=")
+            if not sep or not key:
+                raise ConfigError(f"override {item!r} is not of the form section.key=value")
+            keys = key.strip().split(".")
+            patch: dict[str, Any] = {}
+            node = patch
+            for k in keys[:-1]:
+                node = node.setdefault(k, {})
+            node[keys[-1]] = yaml.safe_load(raw)
+            _merge(data, patch)
+        return cls.from_dict(data)
+
+
+def _merge(base: dict[str, Any], patch: dict[str, Any]) -> None:
+    """Deep-merge ``patch`` into ``base``; a component given a new ``name`` is replaced whole."""
+    for key, value in patch.items():
+        if isinstance(value, str) and isinstance(base.get(key), dict) and "name" in base[key]:
+            value = {"name": value}
+        current = base.get(key)
+        renamed = isinstance(value, dict) and "name" in value and isinstance(current, dict) and (
+            value["name"] != current.get("name")
+        )
+        if isinstance(value, dict) and isinstance(current, dict) and not renamed:
+            _merge(current, value)
+        else:
+            base[key] = value
+
+
+def _build(cls: type, data: Any, where: str) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where or 'config'}: expected a mapping, got {data!r}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = set(data) - set(fields)
+    if unknown:
+        raise ConfigError(
+            f"unknown setting(s) {sorted(unknown)} in {where or 'config'}; known: {sorted(fields)}"
+        )
+    kwargs = {}
+    for name, value in data.items():
+        sub = fields[name].type
+        target = _SECTIONS.get(sub) if isinstance(sub, str) else None
+        if target is not None:
+            kwargs[name] = _build(target, value, f"{where}{name}.")
+        else:
+            kwargs[name] = value
+    return cls(**kwargs)
+
+
+_SECTIONS = {
+    "ExtractConfig": ExtractConfig,
+    "QualityConfig": QualityConfig,
+    "ClusterConfig": ClusterConfig,
+    "ComicConfig": ComicConfig,
+    "TrackingConfig": TrackingConfig,
+    "RayConfig": RayConfig,
+}

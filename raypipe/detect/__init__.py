@@ -1,0 +1,16 @@
+"""Face detectors, chosen by name (``detector: {name: dlib-hog, upsample: 1}``)."""
+
+from raypipe.detect.base import Detector, Face
+from raypipe.registry import Registry
+
+DETECTORS: Registry[Detector] = Registry(
+    "detector",
+    {
+        "dlib-hog": "raypipe.detect.dlib:DlibHogDetector",
+        "dlib-cnn": "raypipe.detect.dlib:DlibCnnDetector",
+        "insightface": "raypipe.detect.insightface:InsightFaceDetector",
+        "whole-image": "raypipe.detect.whole_image:WholeImageDetector",
+    },
+)
+
+__all__ = ["DETECTORS", "Detector", "Face"]

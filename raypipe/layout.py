@@ -1,0 +1,99 @@
+"""Where everything of a run lives: the output contract other tools read.
+
+``RUN/`` holds ``config.json``, ``summary.json``, ``images.parquet`` (one row per input:
+status ``faces`` / ``no_face`` / ``error``), ``faces.parquet``, ``errors.parquet``,
+``chips/<face_id>.jpg``, ``clusters.csv``, ``clustered_faces/<cluster>/...``,
+``metrics.json`` and ``report.html``; shards of an extraction in progress live in ``_shards/``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+CLUSTERS_CSV_COLUMNS = ["face_id", "image_path", "x1", "y1", "x2", "y2", "det_score", "cluster"]
+
+
+@dataclass(frozen=True)
+class RunLayout:
+    root: Path
+
+    @classmethod
+    def at(cls, root: str | os.PathLike) -> "RunLayout":
+        return cls(Path(root))
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config.json"
+
+    @property
+    def summary(self) -> Path:
+        return self.root / "summary.json"
+
+    @property
+    def images(self) -> Path:
+        return self.root / "images.parquet"
+
+    @property
+    def faces(self) -> Path:
+        return self.root / "faces.parquet"
+
+    @property
+    def errors(self) -> Path:
+        return self.root / "errors.parquet"
+
+    @property
+    def chips(self) -> Path:
+        return self.root / "chips"
+
+    @property
+    def shards(self) -> Path:
+        return self.root / "_shards"
+
+    @property
+    def clusters(self) -> Path:
+        return self.root / "clusters.csv"
+
+    @property
+    def clustered_faces(self) -> Path:
+        return self.root / "clustered_faces"
+
+    @property
+    def metrics(self) -> Path:
+        return self.root / "metrics.json"
+
+    @property
+    def report(self) -> Path:
+        return self.root / "report.html"
+
+    @property
+    def features(self) -> Path:
+        return self.root / "features"
+
+    @property
+    def reductions(self) -> Path:
+        return self.root / "reductions"
+
+    @property
+    def results(self) -> Path:
+        return self.root / "results"
+
+    @property
+    def tune(self) -> Path:
+        return self.root / "tune"
+
+    def chip(self, face_id: str) -> Path:
+        return self.chips / f"{face_id}.jpg"
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the whole new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
