@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from raypipe.detect.boxes import box_iou
+
 
 def load_dlib_annotations(xml_path: str | Path) -> dict[str, np.ndarray]:
     """True boxes of a dlib imglab XML file, keyed by each ``<image file=...>`` name.
@@ -30,19 +32,6 @@ def load_dlib_annotations(xml_path: str | Path) -> dict[str, np.ndarray]:
         ltwh[:, 2:] += ltwh[:, :2]
         annotations[image.get("file")] = ltwh
     return annotations
-
-
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pairwise intersection over union of ``(n, 4)`` and ``(m, 4)`` xyxy boxes: ``(n, m)``."""
-    a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
-    b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
-    top_left = np.maximum(a[:, None, :2], b[None, :, :2])
-    bottom_right = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.clip(bottom_right - top_left, 0, None).prod(axis=2)
-    area_a = (a[:, 2:] - a[:, :2]).clip(0).prod(axis=1)
-    area_b = (b[:, 2:] - b[:, :2]).clip(0).prod(axis=1)
-    union = area_a[:, None] + area_b[None, :] - inter
-    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
 
 
 def match_detections(

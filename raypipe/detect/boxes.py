@@ -1,0 +1,58 @@
+"""Box arithmetic shared by detectors and their evaluation: overlap, non-maximum suppression."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pairwise intersection over union of ``(n, 4)`` and ``(m, 4)`` xyxy boxes: ``(n, m)``."""
+    return _overlap(a, b, by_min=False)
+
+
+def nms(
+    boxes: np.ndarray,
+    scores: np.ndarray,
+    threshold: float,
+    by_min: bool = False,
+    groups: np.ndarray | None = None,
+) -> np.ndarray:
+    """Indices of the boxes kept by greedy non-maximum suppression, best score first.
+
+    A box is dropped when it overlaps a better kept box by more than ``threshold``; overlap is
+    intersection over union, or over the smaller area when ``by_min`` (MTCNN's last stage).
+    Boxes with different ``groups`` labels (e.g. image indices) never suppress each other.
+
+    >>> nms(np.array([[0, 0, 10, 10], [1, 1, 10, 10], [20, 20, 30, 30]]), np.array([.9, .8, .7]), .5)
+    array([0, 2])
+    """
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    if groups is not None and len(boxes):
+        # Shift each group far from the others so that they cannot overlap.
+        span = boxes.max() - min(boxes.min(), 0) + 1
+        boxes = boxes + (np.asarray(groups, dtype=np.float64) * span)[:, None]
+    order = np.argsort(-np.asarray(scores), kind="stable")
+    keep = []
+    while order.size:
+        best, rest = order[0], order[1:]
+        keep.append(best)
+        overlap = _overlap(boxes[best : best + 1], boxes[rest], by_min)[0]
+        order = rest[overlap <= threshold]
+    return np.asarray(keep, dtype=np.int64)
+
+
+def clip_boxes(boxes: np.ndarray, width: int, height: int) -> np.ndarray:
+    """``(n, 4)`` xyxy boxes clipped to an image of ``width`` x ``height`` pixels."""
+    return np.clip(boxes, 0, [width, height, width, height])
+
+
+def _overlap(a: np.ndarray, b: np.ndarray, by_min: bool) -> np.ndarray:
+    a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
+    b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
+    top_left = np.maximum(a[:, None, :2], b[None, :, :2])
+    bottom_right = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.clip(bottom_right - top_left, 0, None).prod(axis=2)
+    area_a = (a[:, 2:] - a[:, :2]).clip(0).prod(axis=1)[:, None]
+    area_b = (b[:, 2:] - b[:, :2]).clip(0).prod(axis=1)[None, :]
+    denominator = np.minimum(area_a, area_b) if by_min else area_a + area_b - inter
+    return np.divide(inter, denominator, out=np.zeros_like(inter), where=denominator > 0)
