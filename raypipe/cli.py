@@ -1,0 +1,58 @@
+"""The ``raypipe`` command line: one sub-command per module in :mod:`raypipe.commands`."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from raypipe import __version__
+from raypipe.config import ConfigError
+from raypipe.registry import ComponentError
+
+#: Sub-command modules; each defines ``NAME``, ``HELP``, ``add_arguments(parser)``, ``run(args) -> int``.
+COMMANDS = [
+    "raypipe.commands.run",
+    "raypipe.commands.extract",
+    "raypipe.commands.cluster",
+    "raypipe.commands.eval",
+]
+
+
+class UsageError(Exception):
+    """The command line asks for something impossible; the message says what to change."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="raypipe", description="Find, align, embed and cluster faces with Ray."
+    )
+    parser.add_argument("--version", action="version", version=f"raypipe {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for module_name in COMMANDS:
+        module = importlib.import_module(module_name)
+        command = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        module.add_arguments(command)
+        command.set_defaults(handler=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    try:
+        return int(args.handler(args) or 0)
+    except (UsageError, ConfigError, ComponentError, FileNotFoundError) as err:
+        print(f"raypipe {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Reading inputs: listing sources and decoding image bytes."""

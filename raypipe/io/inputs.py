@@ -1,0 +1,107 @@
+"""Turn what a user names (folders, globs, list files, cloud prefixes) into a sorted list of URIs."""
+
+from __future__ import annotations
+
+import glob
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow.fs as pafs
+
+log = logging.getLogger(__name__)
+
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"})
+ARCHIVE_EXTENSIONS = frozenset({".cbz", ".zip"})
+LIST_FILE_EXTENSIONS = frozenset({".txt", ".lst"})
+
+
+@dataclass
+class InputListing:
+    """Images to process, and files that were seen but are not images (with the reason)."""
+
+    images: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+def is_remote(uri: str) -> bool:
+    return "://" in uri and not uri.startswith("file://")
+
+
+def extension(uri: str) -> str:
+    return os.path.splitext(uri.rsplit("!", 1)[-1])[1].lower()
+
+
+def list_inputs(specs: list[str], accept_archives: bool = False) -> InputListing:
+    """List every image named by ``specs``, recursively for folders and prefixes.
+
+    A spec is a local folder, a local file, a glob (``photos/**/*.jpg``), a text file of paths or
+    URIs (one per line, ``#`` comments), or a cloud URI (``s3://bucket/prefix``,
+    ``gs://...``) read through pyarrow's file systems. Files found in folders whose extension is
+    not an image type are reported in ``skipped``, never silently dropped.
+    """
+    listing = InputListing()
+    accepted = IMAGE_EXTENSIONS | (ARCHIVE_EXTENSIONS if accept_archives else frozenset())
+    for spec in specs:
+        for uri in _expand(spec):
+            if extension(uri) in accepted:
+                listing.images.append(uri)
+            else:
+                listing.skipped.append((uri, f"not a supported image type ({extension(uri) or 'no extension'})"))
+    listing.images = sorted(dict.fromkeys(listing.images))
+    if not listing.images and not listing.skipped:
+        raise FileNotFoundError(f"no input files found in {specs}")
+    return listing
+
+
+def _expand(spec: str) -> list[str]:
+    if is_remote(spec):
+        return _expand_remote(spec)
+    if any(ch in spec for ch in "*?["):
+        return [p for p in glob.glob(spec, recursive=True) if os.path.isfile(p)]
+    path = Path(spec.removeprefix("file://"))
+    if path.is_dir():
+        return [
+            str(p)
+            for p in path.rglob("*")
+            if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+        ]
+    if path.is_file() and path.suffix.lower() in LIST_FILE_EXTENSIONS:
+        return _read_list_file(path)
+    if path.is_file():
+        return [str(path)]
+    raise FileNotFoundError(f"input {spec!r} does not exist")
+
+
+def _read_list_file(path: Path) -> list[str]:
+    base = path.parent
+    entries = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        entries.append(line if is_remote(line) or os.path.isabs(line) else str(base / line))
+    return entries
+
+
+def _expand_remote(uri: str) -> list[str]:
+    fs, root = pafs.FileSystem.from_uri(uri)
+    scheme = uri.split("://", 1)[0]
+    info = fs.get_file_info(root)
+    if info.type == pafs.FileType.File:
+        return [uri]
+    if info.type == pafs.FileType.NotFound:
+        raise FileNotFoundError(f"input {uri!r} does not exist")
+    selector = pafs.FileSelector(root, recursive=True)
+    return [f"{scheme}://{f.path}" for f in fs.get_file_info(selector) if f.type == pafs.FileType.File]
+
+
+def read_bytes(uri: str) -> bytes:
+    """Bytes of a local path or a URI that pyarrow's file systems understand."""
+    if is_remote(uri):
+        fs, path = pafs.FileSystem.from_uri(uri)
+        with fs.open_input_stream(path) as stream:
+            return stream.read()
+    with open(uri.removeprefix("file://"), "rb") as handle:
+        return handle.read()

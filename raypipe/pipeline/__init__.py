@@ -1,0 +1,1 @@
+"""The Ray Data extraction pipeline: stages, their resources, and the shard writer."""

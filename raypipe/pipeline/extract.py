@@ -1,0 +1,174 @@
+"""Extraction: inputs -> Ray Data (detect + align, embed) -> shards -> faces/images/errors tables."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from raypipe.config import Config
+from raypipe.embed import EMBEDDERS
+from raypipe.embed.select import resolve_embedder
+from raypipe.ids import image_id
+from raypipe.io.inputs import list_inputs
+from raypipe.layout import RunLayout, atomic_write_bytes, atomic_write_text
+from raypipe.pipeline.resources import cluster_totals, plan_stages
+from raypipe.pipeline.shards import (
+    ERRORS_SCHEMA,
+    TABLES,
+    TIMING_COLUMNS,
+    ShardWriter,
+    completed_shards,
+    table_path,
+)
+from raypipe.ray_session import ensure_ray
+from raypipe.registry import split_spec
+
+log = logging.getLogger(__name__)
+
+
+class RunMismatchError(ValueError):
+    """The output folder holds an extraction made with other settings."""
+
+
+@dataclass
+class ExtractResult:
+    images: int
+    faces: int
+    no_face: int
+    errors: int
+    skipped_shards: int
+    new_shards: int
+    seconds: float
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    models: dict[str, str] = field(default_factory=dict)
+
+
+def extract(inputs: list[str], out: str, config: Config, overwrite: bool = False) -> ExtractResult:
+    """Extract every face of ``inputs`` into the run folder ``out``, resuming a killed run."""
+    started = time.perf_counter()
+    layout = RunLayout.at(out)
+    embedder_spec = resolve_embedder(config.extract.embedder, config.extract.model_root)
+    config.extract.embedder = embedder_spec
+    _claim_folder(layout, config, overwrite)
+    listing = list_inputs(inputs, accept_archives=config.extract.domain == "comic")
+    ids = {uri: image_id(uri) for uri in listing.images}
+    done = completed_shards(layout)
+    finished = {i for marker in done.values() for i in marker["image_ids"]}
+    todo = [uri for uri in listing.images if ids[uri] not in finished]
+    log.info(
+        "%d images (%d already extracted), %d other files skipped", len(listing.images),
+        len(listing.images) - len(todo), len(listing.skipped),
+    )  # fmt: skip
+    embedder = EMBEDDERS.build(embedder_spec)
+    models = {"detector": split_spec(config.extract.detector)[0], "embedder": embedder.model_name}
+    new_shards = _run_pipeline(layout, config, todo, ids, embedder_spec, embedder, models, first_shard=max(done, default=-1) + 1)
+    result = _merge(layout, set(ids.values()), listing.skipped)
+    return ExtractResult(
+        **result,
+        skipped_shards=len(done),
+        new_shards=new_shards,
+        seconds=time.perf_counter() - started,
+        stage_seconds=_stage_seconds(layout),
+        models=models,
+    )
+
+
+def _claim_folder(layout: RunLayout, config: Config, overwrite: bool) -> None:
+    """Record the extraction settings; refuse to mix shards made with other settings."""
+    fingerprint_file = layout.shards / "extract_config.json"
+    settings = json.dumps({k: v for k, v in config.to_dict()["extract"].items() if k != "shard_size"}, sort_keys=True)
+    if fingerprint_file.exists() and fingerprint_file.read_text(encoding="utf-8") != settings:
+        if not overwrite:
+            raise RunMismatchError(
+                f"{layout.root} holds an extraction made with other extract settings; use "
+                "--overwrite to redo it, or another output folder"
+            )
+        for path in layout.shards.glob("*"):
+            path.unlink()
+    atomic_write_text(fingerprint_file, settings)
+
+
+def _run_pipeline(layout, config, todo, ids, embedder_spec, embedder, models, first_shard: int) -> int:
+    if not todo:
+        return 0
+    import ray.data
+
+    ensure_ray(config.ray.address)
+    size = config.extract.shard_size
+    shard_of = {uri: first_shard + i // size for i, uri in enumerate(todo)}
+    shard_images: dict[int, list[str]] = {}
+    for uri in todo:
+        shard_images.setdefault(shard_of[uri], []).append(ids[uri])
+    from raypipe.pipeline.stages import DetectAlignStage, EmbedStage
+    from raypipe.detect import DETECTORS
+
+    detector_cls = DETECTORS.resolve(split_spec(config.extract.detector)[0])
+    cpus, gpus = cluster_totals()
+    detect_plan, embed_plan = plan_stages(config.ray, detector_cls.uses_gpu, embedder.uses_gpu, cpus, gpus)
+    items = [{"image_path": uri, "image_id": ids[uri], "shard": shard_of[uri]} for uri in todo]
+    dataset = (
+        ray.data.from_items(items, override_num_blocks=max(1, min(len(items), len(items) // 2 or 1)))
+        .map_batches(
+            DetectAlignStage,
+            fn_constructor_args=(config.to_dict(), embedder_spec),
+            batch_size=config.extract.detect_batch_size,
+            batch_format="numpy",
+            **detect_plan.map_batches_args(),
+        )
+        .map_batches(
+            EmbedStage,
+            fn_constructor_args=(embedder_spec,),
+            batch_size=config.extract.embed_batch_size,
+            batch_format="numpy",
+            **embed_plan.map_batches_args(),
+        )
+    )
+    writer = ShardWriter(layout, shard_images, models, config.extract.save_chips)
+    for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
+        writer.add_batch(batch)
+    if writer.pending():
+        raise RuntimeError(f"shards never completed: {writer.pending()}")
+    return len(writer.written)
+
+
+def _merge(layout: RunLayout, current: set[str], skipped: list[tuple[str, str]]) -> dict[str, int]:
+    """Join the finished shards' tables into the run's tables (only images still among the inputs)."""
+    merged = {}
+    shards = sorted(completed_shards(layout))
+    keep = pa.array(sorted(current), pa.string())
+    for name in TABLES:
+        parts = [pq.read_table(table_path(layout, s, name)) for s in shards]
+        if name == "errors":
+            parts.append(pa.Table.from_pylist([{"image_path": p, "stage": "input", "reason": r} for p, r in skipped], schema=ERRORS_SCHEMA))
+            table = pa.concat_tables(parts, promote_options="default")
+        else:
+            table = pa.concat_tables(parts, promote_options="default") if parts else None
+            if table is None:
+                continue
+            table = table.filter(pc.is_in(table["image_id"], keep))
+        sort = [("image_path", "ascending")] + ([("face_index", "ascending")] if name == "faces" else [])
+        table = table.sort_by(sort)
+        sink = pa.BufferOutputStream()
+        pq.write_table(table, sink)
+        atomic_write_bytes(getattr(layout, name), sink.getvalue().to_pybytes())
+        merged[name] = table
+    images = merged.get("images")
+    status = images["status"].to_pylist() if images is not None else []
+    return {
+        "images": len(status) + len(skipped),
+        "faces": merged["faces"].num_rows if "faces" in merged else 0,
+        "no_face": status.count("no_face"),
+        "errors": merged["errors"].num_rows,
+    }
+
+
+def _stage_seconds(layout: RunLayout) -> dict[str, float]:
+    markers = completed_shards(layout).values()
+    return {c.removesuffix("_s"): round(sum(m["timings"].get(c, 0.0) for m in markers), 3) for c in TIMING_COLUMNS}
