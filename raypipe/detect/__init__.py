@@ -10,6 +10,7 @@ DETECTORS: Registry[Detector] = Registry(
         "dlib-cnn": "raypipe.detect.dlib:DlibCnnDetector",
         "insightface": "raypipe.detect.insightface:InsightFaceDetector",
         "whole-image": "raypipe.detect.whole_image:WholeImageDetector",
+        "haar": "raypipe.detect.haar:HaarDetector",
         "mtcnn": "raypipe.detect.mtcnn:MtcnnDetector",
     },
 )
