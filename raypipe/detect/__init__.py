@@ -12,6 +12,10 @@ DETECTORS: Registry[Detector] = Registry(
         "whole-image": "raypipe.detect.whole_image:WholeImageDetector",
         "haar": "raypipe.detect.haar:HaarDetector",
         "mtcnn": "raypipe.detect.mtcnn:MtcnnDetector",
+        "onnx": "raypipe.detect.onnx_detector:OnnxDetector",
+        # A bare SCRFD / RetinaFace ONNX file: {name: scrfd, model_path: /models/det_10g.onnx}.
+        "scrfd": "raypipe.detect.insightface:InsightFaceDetector",
+        "retinaface": "raypipe.detect.insightface:InsightFaceDetector",
     },
 )
 
