@@ -7,8 +7,10 @@ The resolved config is written as ``config.json`` beside a run's outputs.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,9 +89,9 @@ class TrackingConfig:
 class RayConfig:
     #: ``None``: ``RAY_ADDRESS`` or a new local Ray; ``auto`` or ``ray://...`` to connect.
     address: str | None = None
-    #: CPUs given to each detection / embedding actor (fractions allowed).
-    detect_cpus: float = 1.0
-    embed_cpus: float = 1.0
+    #: Actors in the detection / embedding pools; ``None`` sizes them from the cluster.
+    detect_actors: int | None = None
+    embed_actors: int | None = None
     #: GPUs per actor when the cluster has GPUs (fractions share one GPU).
     gpus_per_actor: float = 0.25
 
@@ -114,9 +116,14 @@ class Config:
         return _build(cls, data, "")
 
     @classmethod
-    def load(cls, path: str | Path | None = None, overrides: list[str] = ()) -> "Config":
-        """Defaults, then the YAML/JSON file at ``path``, then ``section.key=value`` overrides."""
-        data = cls().to_dict()
+    def load(
+        cls, path: str | Path | None = None, overrides: Sequence[str] = (), base: dict[str, Any] | None = None
+    ) -> "Config":
+        """``base`` (default: the defaults), then the YAML/JSON file at ``path``, then overrides.
+
+        Overrides are ``section.key=value`` strings, values parsed as YAML.
+        """
+        data = copy.deepcopy(base) if base is not None else cls().to_dict()
         if path is not None:
             loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
             if not isinstance(loaded, dict):
@@ -134,6 +141,10 @@ class Config:
             node[keys[-1]] = yaml.safe_load(raw)
             _merge(data, patch)
         return cls.from_dict(data)
+
+    def updated(self, path: str | Path | None = None, overrides: Sequence[str] = ()) -> "Config":
+        """A copy of this config with a file and overrides applied on top."""
+        return Config.load(path, overrides, base=self.to_dict())
 
 
 def _merge(base: dict[str, Any], patch: dict[str, Any]) -> None:

@@ -1,8 +1,9 @@
 """Size actor pools from the cluster's resources, so a 2-core laptop and a GPU cluster both work.
 
-On CPUs the pools share what the cluster has, leaving room for Ray Data's own read tasks (a
-pool that takes every CPU starves them and the pipeline stalls). On GPUs a stage whose model
-runs there gets fractional GPUs and one actor per share.
+On CPUs the pools share what the cluster has less a reserve for Ray Data's own read tasks and
+the driver (a pool that takes every CPU starves them and the pipeline stalls): two thirds to
+detection (the heavier stage), one third to embedding, as fractional CPUs per actor. On GPUs a
+stage whose model runs there gets ``gpus_per_actor`` GPUs and one actor per share.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from raypipe.config import RayConfig
 
 log = logging.getLogger(__name__)
 
-#: CPUs kept free for read tasks, the driver and Ray itself on small machines.
+#: CPUs kept free for read tasks, the driver and Ray itself.
 RESERVED_CPUS = 0.5
+DETECT_SHARE = 2 / 3
 
 
 @dataclass(frozen=True)
@@ -44,20 +46,23 @@ def plan_stages(
 ) -> tuple[StagePlan, StagePlan]:
     """Plans for the detection and embedding pools.
 
-    CPU work is split so that both pools together use the CPUs less the reserve, the detection
-    pool (the heavier stage) getting two thirds of them.
+    >>> d, e = plan_stages(RayConfig(), False, False, cpus=2, gpus=0)
+    >>> (d.concurrency, d.num_cpus, e.concurrency, e.num_cpus)
+    (2, 0.5, 1, 0.5)
     """
     usable = max(cpus - RESERVED_CPUS, 0.5)
-    detect = _plan(ray_config.detect_cpus, detect_gpu, gpus, ray_config.gpus_per_actor, usable * 2 / 3)
-    embed = _plan(ray_config.embed_cpus, embed_gpu, gpus, ray_config.gpus_per_actor, usable / 3)
+    share = ray_config.gpus_per_actor
+    detect = _plan(ray_config.detect_actors, detect_gpu, gpus, share, cpus * DETECT_SHARE, usable * DETECT_SHARE)
+    embed = _plan(ray_config.embed_actors, embed_gpu, gpus, share, cpus * (1 - DETECT_SHARE), usable * (1 - DETECT_SHARE))
     log.info("actor pools: detect %s, embed %s (cluster: %g CPU, %g GPU)", detect, embed, cpus, gpus)
     return detect, embed
 
 
-def _plan(cpus_per_actor: float, wants_gpu: bool, gpus: float, gpu_share: float, cpu_budget: float) -> StagePlan:
+def _plan(actors: int | None, wants_gpu: bool, gpus: float, gpu_share: float, cores: float, cpu_budget: float) -> StagePlan:
     if wants_gpu and gpus > 0:
-        return StagePlan(max(1, math.floor(gpus / gpu_share)), min(cpus_per_actor, 1.0), gpu_share)
+        count = actors or max(1, math.floor(gpus / gpu_share))
+        return StagePlan(count, min(1.0, cpu_budget / count), gpu_share)
     if wants_gpu:
         log.info("no GPU in the cluster: running the stage on CPU")
-    actors = max(1, math.ceil(cpu_budget / cpus_per_actor))
-    return StagePlan(actors, min(cpus_per_actor, cpu_budget / actors), 0.0)
+    count = actors or max(1, math.ceil(cores))
+    return StagePlan(count, round(cpu_budget / count, 3), 0.0)

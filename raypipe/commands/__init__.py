@@ -1,0 +1,1 @@
+"""Sub-commands of the ``raypipe`` CLI, one module each."""

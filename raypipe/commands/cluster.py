@@ -1,0 +1,27 @@
+"""``raypipe cluster RUN``: (re)cluster an existing extraction without re-extracting."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from raypipe.commands.common import add_config_arguments, load_config
+from raypipe.layout import RunLayout
+from raypipe.workflow import cluster_step, finish
+
+NAME = "cluster"
+HELP = "cluster the faces of an extracted run (writes clusters.csv and clustered_faces/)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run", help="run folder holding faces.parquet")
+    parser.add_argument("--clusterer", help="clusterer name (shortcut for --set cluster.clusterer=NAME)")
+    add_config_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    layout = RunLayout.at(args.run)
+    config = load_config(args, base=layout.config)
+    with finish(Path(args.run), config, NAME) as session:
+        session.summary = cluster_step(session)
+    return session.exit_code

@@ -1,0 +1,43 @@
+"""``summary.json``: what each step of a run did (counts, timings), merged step by step."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+from raypipe.layout import RunLayout, atomic_write_text
+
+
+def update_summary(layout: RunLayout, step: str, result: Any) -> dict:
+    """Store ``result`` (a dataclass or dict) as ``summary[step]`` and return the whole summary."""
+    summary = json.loads(layout.summary.read_text(encoding="utf-8")) if layout.summary.exists() else {}
+    summary[step] = dataclasses.asdict(result) if dataclasses.is_dataclass(result) else dict(result)
+    atomic_write_text(layout.summary, json.dumps(summary, indent=2, sort_keys=True))
+    return summary
+
+
+def format_summary(summary: dict) -> str:
+    """A few human lines: images, faces, errors, clusters, time per stage, metrics."""
+    lines = []
+    ex = summary.get("extract")
+    if ex:
+        lines.append(
+            f"images: {ex['images']}  faces: {ex['faces']}  no face: {ex['no_face']}  errors: {ex['errors']}"
+            f"  (shards: {ex['new_shards']} new, {ex['skipped_shards']} already done)"
+        )
+        stages = "  ".join(f"{k} {v:.1f}s" for k, v in ex["stage_seconds"].items())
+        lines.append(f"extract: {ex['seconds']:.1f}s wall; worker time per stage: {stages}")
+        lines.append(f"models: detector {ex['models'].get('detector')}, embedder {ex['models'].get('embedder')}")
+    cl = summary.get("cluster")
+    if cl:
+        lines.append(
+            f"clusters: {cl['clusters']}  unassigned faces: {cl['unassigned']}"
+            f"  (set aside by quality: {cl['set_aside']} {cl['set_aside_reasons'] or ''})"
+            f"  clusterer: {cl['clusterer'].get('name')}  {cl['seconds']:.1f}s"
+        )
+    metrics = summary.get("metrics")
+    if metrics:
+        keys = ("nmi", "ari", "bcubed_f", "pairwise_f", "purity", "accuracy")
+        lines.append("metrics: " + "  ".join(f"{k} {metrics[k]:.3f}" for k in keys if k in metrics))
+    return "\n".join(lines)

@@ -1,0 +1,82 @@
+"""The steps the sub-commands chain, each recording its result in summary.json and MLflow."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from raypipe.config import Config
+from raypipe.layout import RunLayout
+from raypipe.summary import format_summary, update_summary
+from raypipe.tracking import Tracker, tracked_run
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Session:
+    """What the steps of one command share."""
+
+    layout: RunLayout
+    config: Config
+    tracker: Tracker
+    summary: dict = field(default_factory=dict)
+    exit_code: int = 0
+
+
+@contextlib.contextmanager
+def finish(run: str | Path, config: Config, command: str) -> Iterator[Session]:
+    """Open the run folder and an MLflow run; afterwards print the summary, log the artifacts."""
+    layout = RunLayout.at(run)
+    layout.root.mkdir(parents=True, exist_ok=True)
+    with tracked_run(config.tracking, f"{command}:{layout.root.name}", tags={"raypipe.command": command}) as tracker:
+        session = Session(layout, config, tracker)
+        yield session
+        from raypipe.layout import atomic_write_text
+
+        atomic_write_text(layout.config, session.config.to_json())
+        tracker.log_params(session.config.to_dict())
+        tracker.log_artifacts(layout.config, layout.summary, layout.metrics, layout.clusters, layout.report)
+    text = format_summary(session.summary)
+    if text:
+        print(text)
+
+
+def extract_step(session: Session, inputs: list[str], overwrite: bool) -> dict:
+    from raypipe.pipeline.extract import extract
+
+    result = extract(inputs, str(session.layout.root), session.config, overwrite=overwrite)
+    session.tracker.log_metrics(
+        {
+            "images": result.images, "faces": result.faces, "no_face": result.no_face,
+            "errors": result.errors, "extract_seconds": result.seconds,
+            "images_per_second": result.images / result.seconds if result.seconds else 0.0,
+        }  # fmt: skip
+    )
+    session.tracker.log_metrics(result.stage_seconds, prefix="stage_seconds.")
+    if result.images and result.errors == result.images:
+        log.error("no input could be processed: every image is in %s", session.layout.errors)
+        session.exit_code = 1
+    return update_summary(session.layout, "extract", result)
+
+
+def cluster_step(session: Session) -> dict:
+    from raypipe.clustering import cluster_run
+
+    result = cluster_run(str(session.layout.root), session.config)
+    session.tracker.log_metrics(
+        {"clusters": result.clusters, "unassigned": result.unassigned, "set_aside": result.set_aside,
+         "cluster_seconds": result.seconds}  # fmt: skip
+    )
+    return update_summary(session.layout, "cluster", result)
+
+
+def eval_step(session: Session, labels: str) -> dict:
+    from raypipe.evaluate import evaluate_run
+
+    metrics = evaluate_run(str(session.layout.root), labels)
+    session.tracker.log_metrics(metrics)
+    return update_summary(session.layout, "metrics", metrics)
