@@ -1,0 +1,37 @@
+import json
+
+import pytest
+
+from raypipe.config import Config, ConfigError
+
+
+def test_defaults_need_no_number_of_people():
+    config = Config()
+    assert config.cluster.clusterer == {"name": "auto"}
+    assert config.extract.detector == {"name": "dlib-hog"}
+
+
+def test_file_then_overrides(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("cluster:\n  clusterer: {name: hdbscan, min_cluster_size: 3}\nquality:\n  min_face_px: 40\n")
+    config = Config.load(path, ["cluster.clusterer.min_cluster_size=5", "extract.detector=dlib-cnn"])
+    assert config.cluster.clusterer == {"name": "hdbscan", "min_cluster_size": 5}
+    assert config.extract.detector == {"name": "dlib-cnn"}
+    assert config.quality.min_face_px == 40
+
+
+def test_renaming_a_component_drops_the_old_settings():
+    base = Config.load(overrides=["cluster.clusterer={name: hdbscan, min_cluster_size: 3}"])
+    config = base.updated(overrides=["cluster.clusterer=finch"])
+    assert config.cluster.clusterer == {"name": "finch"}
+
+
+def test_round_trip_through_json():
+    config = Config.load(overrides=["extract.shard_size=7"])
+    assert Config.from_dict(json.loads(config.to_json())) == config
+
+
+@pytest.mark.parametrize("override", ["extract.detectr=dlib-cnn", "nosection.x=1", "no-equals-sign"])
+def test_bad_settings_are_named(override):
+    with pytest.raises(ConfigError, match="unknown setting|not of the form"):
+        Config.load(overrides=[override])
