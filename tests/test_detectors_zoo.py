@@ -216,3 +216,43 @@ def test_onnx_detector_names_missing_outputs(tmp_path):
     model = export_finder(tmp_path / "finder.onnx", "xyxy", False)
     with pytest.raises(ComponentError, match="no output"):
         DETECTORS.build({"name": "onnx", "model_path": str(model), "boxes_output": "bbox"})
+
+
+# --- SCRFD / RetinaFace by path -------------------------------------------------------------------
+
+
+class OneFaceScrfd(torch.nn.Module):
+    """SCRFD's output layout for a 64x64 input (strides 8/16/32, two anchors per cell, nine
+    outputs: scores, box distances, landmark offsets) with one face: stride-8 anchor 56, centred
+    at (32, 24), box distances (2, 2, 2, 3) and landmark offsets in stride units."""
+
+    def forward(self, x: torch.Tensor):
+        zero = x.mean() * 0
+        scores, distances, offsets = [], [], []
+        for stride in (8, 16, 32):
+            anchors = (64 // stride) ** 2 * 2
+            score, distance, offset = torch.zeros(anchors, 1), torch.ones(anchors, 4), torch.zeros(anchors, 10)
+            if stride == 8:
+                score[56, 0] = 0.9
+                distance[56] = torch.tensor([2.0, 2.0, 2.0, 3.0])
+                offset[56] = torch.tensor([-1.0, -1, 1, -1, 0, 1, -1, 2, 1, 2])
+            scores.append(score + zero)
+            distances.append(distance + zero)
+            offsets.append(offset + zero)
+        return (*scores, *distances, *offsets)
+
+
+@pytest.mark.parametrize("name", ["scrfd", "retinaface"])
+def test_bare_scrfd_onnx_file_gives_faces_in_image_pixels(tmp_path, name):
+    pytest.importorskip("insightface", reason="scrfd/retinaface need the insightface extra")
+    model = tmp_path / "one_face_scrfd.onnx"
+    outputs = [f"{kind}_{stride}" for kind in ("score", "bbox", "kps") for stride in (8, 16, 32)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(OneFaceScrfd(), torch.zeros(1, 3, 64, 64), str(model),
+                          input_names=["input.1"], output_names=outputs, dynamo=False)
+    detector = DETECTORS.build({"name": name, "model_path": str(model), "input_size": 64, "device": "cpu"})
+    (face,) = detector.detect(np.zeros((128, 128, 3), np.uint8))  # detected at half size
+    np.testing.assert_allclose(face.box, [32, 16, 96, 96])
+    assert face.score == pytest.approx(0.9)
+    np.testing.assert_allclose(face.landmarks, [[48, 32], [80, 32], [64, 64], [48, 80], [80, 80]])
