@@ -13,6 +13,9 @@ DETECTORS: Registry[Detector] = Registry(
         "haar": "raypipe.detect.haar:HaarDetector",
         "mtcnn": "raypipe.detect.mtcnn:MtcnnDetector",
         "onnx": "raypipe.detect.onnx_detector:OnnxDetector",
+        # Drawn faces: nagadomi's LBP cascade by path, or any exported comic-face ONNX model.
+        "anime-cascade": "raypipe.detect.anime:AnimeCascadeDetector",
+        "onnx-comic": "raypipe.detect.onnx_detector:OnnxDetector",
         # A bare SCRFD / RetinaFace ONNX file: {name: scrfd, model_path: /models/det_10g.onnx}.
         "scrfd": "raypipe.detect.insightface:InsightFaceDetector",
         "retinaface": "raypipe.detect.insightface:InsightFaceDetector",
