@@ -88,6 +88,7 @@ class MtcnnDetector(Detector):
         self.pnet = load_network(PNet(), weights["pnet"], self.device)
         self.rnet = load_network(RNet(), weights["rnet"], self.device)
         self.onet = load_network(ONet(), weights["onet"], self.device)
+        log.debug("MTCNN loaded on %s", self.device)
 
     def detect(self, image: np.ndarray) -> list[Face]:
         return self.detect_batch([image])[0]
