@@ -13,6 +13,15 @@ CLUSTERERS: Registry = Registry(
     {
         "auto": "raypipe.cluster.auto:AutoClusterer",
         "agglomerative": "raypipe.cluster.agglomerative:Agglomerative",
+        "kmeans": "raypipe.cluster.kmeans:KMeans",
+        "minibatch-kmeans": "raypipe.cluster.kmeans:MiniBatchKMeans",
+        "dbscan": "raypipe.cluster.density:DBSCAN",
+        "hdbscan": "raypipe.cluster.density:HDBSCAN",
+        "chinese-whispers": "raypipe.cluster.graph:ChineseWhispers",
+        "knn-graph": "raypipe.cluster.graph:KnnGraph",
+        "leiden": "raypipe.cluster.graph:Leiden",
+        "infomap": "raypipe.cluster.graph:Infomap",
+        "finch": "raypipe.cluster.finch:FINCH",
     },
 )
 

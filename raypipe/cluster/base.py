@@ -1,0 +1,65 @@
+"""Shared behaviour of every clusterer: input checks, cannot-link, size limits."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClusterMixin
+
+from raypipe.cluster.calibration import same_person_threshold
+from raypipe.cluster.constraints import enforce_cannot_link
+from raypipe.embed.base import l2_normalize
+from raypipe.registry import ComponentError
+
+log = logging.getLogger(__name__)
+
+#: Default size limit of algorithms that hold all n x n distances (~1.6 GB of float64 at 20k).
+QUADRATIC_LIMIT = 20_000
+SCALABLE_ALTERNATIVES = "'auto', 'chinese-whispers', 'knn-graph', 'leiden' or 'finch'"
+
+
+class TooManyFacesError(ComponentError):
+    """A quadratic algorithm was given more points than its limit."""
+
+
+class Clusterer(ClusterMixin, BaseEstimator):
+    """Base class: subclasses implement ``_cluster(X) -> labels`` on L2-normalised float32 rows.
+
+    ``fit(X, y=None, groups=None)`` normalises ``X``, clusters it and, when the ``cannot_link``
+    setting is on and ``groups`` are given, splits clusters holding two rows of one group
+    (see :func:`raypipe.cluster.constraints.enforce_cannot_link`).
+    """
+
+    def fit(self, X, y=None, groups=None):
+        X = l2_normalize(np.asarray(X))
+        if X.ndim != 2 or len(X) == 0:
+            raise ValueError(f"expected a non-empty 2-d array of embeddings, got shape {X.shape}")
+        self._check_size(len(X))
+        labels = np.asarray(self._cluster(X), dtype=np.int64) if len(X) > 1 else np.zeros(1, np.int64)
+        if getattr(self, "cannot_link", False) and groups is not None:
+            labels = enforce_cannot_link(X, labels, np.asarray(groups), self._reassign_distance(X))
+        self.labels_ = labels
+        return self
+
+    def _cluster(self, X: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _reassign_distance(self, X: np.ndarray) -> float | None:
+        """Farthest centroid a face split off by cannot-link may join (None: no limit)."""
+        return None
+
+    def _threshold(self, X: np.ndarray, kind: str) -> float:
+        """The ``threshold`` setting, or the calibrated one of the ``model`` setting."""
+        if self.threshold is not None:
+            return float(self.threshold)
+        return same_person_threshold(self.model, kind, dim=X.shape[1])
+
+    def _check_size(self, n: int) -> None:
+        limit = getattr(self, "max_n", None)
+        if limit is not None and n > limit:
+            raise TooManyFacesError(
+                f"{type(self).__name__} needs all {n} x {n} pairwise distances, above its limit "
+                f"max_n={limit}; use a scalable clusterer ({SCALABLE_ALTERNATIVES}) or raise max_n "
+                "if the memory is there"
+            )

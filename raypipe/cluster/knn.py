@@ -1,0 +1,116 @@
+"""k nearest neighbours by cosine distance: exact for small sets, faiss for large ones.
+
+Below ``exact_limit`` points the search is exact (blocked matrix products, never more than
+``BLOCK_ROWS`` x n similarities in memory). Above it, faiss builds an approximate index: IVF
+(inverted lists over k-means cells, the default) or HNSW. No n x n matrix is ever built.
+Rows must be L2-normalised, so inner product = cosine similarity and distance = 1 - similarity.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+
+log = logging.getLogger(__name__)
+
+EXACT_LIMIT = 20_000
+BLOCK_ROWS = 2048
+METHODS = ("auto", "exact", "ivf", "hnsw")
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    """``indices[i, j]`` is the j-th nearest point of query i (-1 = none found), at ``distances[i, j]``."""
+
+    indices: np.ndarray
+    distances: np.ndarray
+
+
+def _exact_search(index_X: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Top-``k`` inner products of every query, block by block."""
+    k = min(k, len(index_X))
+    sims = np.empty((len(queries), k), dtype=np.float32)
+    idx = np.empty((len(queries), k), dtype=np.int64)
+    for start in range(0, len(queries), BLOCK_ROWS):
+        block = queries[start : start + BLOCK_ROWS] @ index_X.T
+        top = np.argpartition(-block, k - 1, axis=1)[:, :k]
+        top_sims = np.take_along_axis(block, top, axis=1)
+        order = np.argsort(-top_sims, axis=1, kind="stable")
+        idx[start : start + len(block)] = np.take_along_axis(top, order, axis=1)
+        sims[start : start + len(block)] = np.take_along_axis(top_sims, order, axis=1)
+    return sims, idx
+
+
+def _faiss_index(index_X: np.ndarray, method: str, seed: int):
+    import faiss
+
+    dim = index_X.shape[1]
+    if method == "hnsw":
+        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 64
+        index.hnsw.efSearch = 64
+    else:
+        n_lists = int(max(16, min(4 * np.sqrt(len(index_X)), len(index_X) // 40)))
+        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, n_lists, faiss.METRIC_INNER_PRODUCT)
+        sample = np.random.default_rng(seed).choice(len(index_X), min(len(index_X), 40 * n_lists), replace=False)
+        index.train(index_X[np.sort(sample)])
+        index.nprobe = min(n_lists, 12)
+    index.add(index_X)
+    return index
+
+
+def nearest_neighbours(
+    X: np.ndarray,
+    k: int,
+    queries: np.ndarray | None = None,
+    *,
+    method: str = "auto",
+    exact_limit: int = EXACT_LIMIT,
+    seed: int = 0,
+) -> Neighbours:
+    """The ``k`` nearest rows of ``X`` for each query (``queries=None``: each row of X, itself excluded).
+
+    ``method``: ``exact``, ``ivf``, ``hnsw``, or ``auto`` (exact up to ``exact_limit`` rows of X,
+    IVF above).
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown k-NN method {method!r}; choose one of {METHODS}")
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    self_search = queries is None
+    Q = X if self_search else np.ascontiguousarray(queries, dtype=np.float32)
+    wanted = k + 1 if self_search else k
+    if method == "auto":
+        method = "exact" if len(X) <= exact_limit else "ivf"
+    log.debug("k-NN: %d queries, %d points, k=%d, method=%s", len(Q), len(X), k, method)
+    if method == "exact":
+        sims, idx = _exact_search(X, Q, wanted)
+    else:
+        sims, idx = _faiss_index(X, method, seed).search(Q, min(wanted, len(X)))
+    if self_search:
+        sims, idx = _drop_self(sims, idx)
+    distances = np.where(idx >= 0, 1.0 - sims, np.inf).astype(np.float32)
+    return Neighbours(indices=idx.astype(np.int64), distances=distances)
+
+
+def _drop_self(sims: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Remove each row's own index from its neighbours (or its farthest one if self is missing)."""
+    is_self = idx == np.arange(len(idx))[:, None]
+    is_self[~is_self.any(axis=1), -1] = True
+    keep = ~is_self
+    shape = (len(idx), idx.shape[1] - 1)
+    return sims[keep].reshape(shape), idx[keep].reshape(shape)
+
+
+def neighbour_graph(neighbours: Neighbours, max_distance: float) -> sparse.csr_matrix:
+    """Symmetric graph of k-NN edges no longer than ``max_distance``, weighted by similarity."""
+    n = len(neighbours.indices)
+    rows = np.repeat(np.arange(n), neighbours.indices.shape[1])
+    cols = neighbours.indices.ravel()
+    dist = neighbours.distances.ravel()
+    keep = (cols >= 0) & (dist <= max_distance)
+    weights = np.clip(1.0 - dist[keep], 1e-6, None)
+    graph = sparse.coo_matrix((weights, (rows[keep], cols[keep])), shape=(n, n)).tocsr()
+    return graph.maximum(graph.T).tocsr()

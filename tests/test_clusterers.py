@@ -1,0 +1,141 @@
+"""Clusterers: recovery of well-separated synthetic identities, cannot-link, size limits, incremental."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from raypipe.cluster import CLUSTERERS
+from raypipe.cluster.agglomerative import Agglomerative
+from raypipe.cluster.auto import AutoClusterer
+from raypipe.cluster.base import TooManyFacesError
+from raypipe.cluster.constraints import enforce_cannot_link
+from raypipe.cluster.density import DBSCAN
+from raypipe.cluster.finch import FINCH
+from raypipe.cluster.graph import ChineseWhispers
+from raypipe.cluster.incremental import assign_incremental
+from raypipe.cluster.knn import nearest_neighbours, neighbour_graph
+from raypipe.cluster.synthetic import make_faces
+from raypipe.metrics import score_clustering
+
+ALL = ["auto", "agglomerative", "kmeans", "minibatch-kmeans", "dbscan", "hdbscan",
+       "chinese-whispers", "knn-graph", "leiden", "infomap", "finch"]
+#: Synthetic same-identity pairs lie at cosine distance ~0.45, other pairs at ~1.
+THRESHOLDS = {"auto": 0.6, "agglomerative": 0.6, "dbscan": 0.55, "chinese-whispers": 0.55,
+              "knn-graph": 0.55, "leiden": 0.55, "infomap": 0.55, "finch": 0.6}
+
+
+#: A narrower k range keeps the k-means searches fast.
+K_RANGE = {"k_min": 20, "k_max": 60, "k_steps": 4}
+
+
+def spec(name: str, **extra) -> dict:
+    settings = {"threshold": THRESHOLDS[name]} if name in THRESHOLDS else {}
+    if name.endswith("kmeans"):
+        settings = K_RANGE
+    return {"name": name, **settings, **extra}
+
+
+@pytest.fixture(scope="module")
+def faces():
+    return make_faces(400, 128, mean_size=10, zipf_a=0.0, noise_fraction=0.0, seed=3)
+
+
+@pytest.fixture(scope="module")
+def group_photos(faces):
+    """Image ids: most images hold faces of two different people, some two of the same person."""
+    rng = np.random.default_rng(0)
+    return rng.permutation(len(faces.labels)) // 2
+
+
+def test_registry_lists_every_clusterer():
+    assert set(ALL) <= set(CLUSTERERS.names())
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_recovers_well_separated_identities(name, faces):
+    labels = CLUSTERERS.build(spec(name, cannot_link=False)).fit(faces.X).labels_
+    assert labels.shape == faces.labels.shape
+    scores = score_clustering(faces.labels, labels)
+    assert scores["pairwise_f"] >= 0.95, scores
+    assert scores["bcubed_f"] >= 0.95, scores
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_cannot_link_keeps_faces_of_one_image_apart(name, faces, group_photos):
+    labels = CLUSTERERS.build(spec(name, cannot_link=True)).fit(faces.X, groups=group_photos).labels_
+    rows = pd.DataFrame({"cluster": labels, "image": group_photos})
+    assert not rows[rows.cluster >= 0].duplicated().any()
+    assert score_clustering(faces.labels, labels)["bcubed_f"] >= 0.85
+
+
+def test_auto_applies_cannot_link_by_default(faces, group_photos):
+    labels = AutoClusterer(threshold=0.6).fit(faces.X, groups=group_photos).labels_
+    rows = pd.DataFrame({"cluster": labels, "image": group_photos})
+    assert not rows.duplicated().any()
+
+
+def test_cannot_link_moves_the_farther_face_to_the_next_cluster():
+    X = np.array([[1, 0], [0.99, 0.14], [0.8, 0.6], [0, 1], [0.1, 0.99]], dtype=np.float32)
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    labels = np.array([0, 0, 0, 1, 1])  # face 2 (image 7) leans towards cluster 1
+    groups = np.array([7, 8, 7, 9, 10])
+    assert enforce_cannot_link(X, labels, groups).tolist() == [0, 0, 1, 1, 1]
+    assert enforce_cannot_link(X, labels, groups, max_distance=0.05).tolist() == [0, 0, 2, 1, 1]
+
+
+def test_auto_uses_the_knn_graph_above_its_small_limit(faces):
+    auto = AutoClusterer(threshold=0.55, small_limit=100).fit(faces.X)
+    assert isinstance(auto.method_, ChineseWhispers)
+    assert score_clustering(faces.labels, auto.labels_)["pairwise_f"] >= 0.95
+
+
+@pytest.mark.parametrize("clusterer", [Agglomerative(max_n=100), DBSCAN(threshold=0.5, max_n=100)])
+def test_quadratic_clusterers_refuse_large_sets_naming_an_alternative(clusterer, faces):
+    with pytest.raises(TooManyFacesError, match="max_n=100.*chinese-whispers"):
+        clusterer.fit(faces.X)
+
+
+def test_default_settings_need_no_k_and_use_the_calibration(faces):
+    for name in ("auto", "agglomerative", "dbscan", "chinese-whispers", "finch"):
+        labels = CLUSTERERS.build({"name": name, "model": "arcface-512"}).fit(faces.X).labels_
+        assert len(labels) == len(faces.X)
+    with pytest.raises(ValueError, match="no calibrated threshold"):
+        CLUSTERERS.build({"name": "auto", "model": "no-such-model"}).fit(faces.X)
+
+
+def test_finch_cuts_at_a_requested_number_of_clusters(faces):
+    finch = FINCH(n_clusters=25).fit(faces.X)
+    assert len(np.unique(finch.labels_)) == 25
+    assert len(finch.partitions_) >= 2
+
+
+@pytest.mark.parametrize("method", ["ivf", "hnsw"])
+def test_faiss_neighbours_agree_with_exact_search(method):
+    X = make_faces(4000, 64, seed=1).X
+    exact = nearest_neighbours(X, 5, method="exact")
+    approx = nearest_neighbours(X, 5, method=method)
+    assert not (exact.indices == np.arange(len(X))[:, None]).any()
+    recall = np.mean([len(set(a) & set(b)) / 5 for a, b in zip(exact.indices, approx.indices)])
+    assert recall >= 0.9
+    graph = neighbour_graph(exact, max_distance=0.6)
+    assert (graph != graph.T).nnz == 0
+
+
+def test_incremental_keeps_old_ids_and_numbers_new_people_after_them():
+    data = make_faces(600, 128, mean_size=15, noise_fraction=0.0, seed=5)
+    known = data.labels < data.labels.max() * 0.7  # identities of the old run, plus new ones
+    old_rows = np.flatnonzero(known)[::2]
+    new_rows = np.setdiff1d(np.arange(600), old_rows)
+    old_labels = AutoClusterer(threshold=0.6).fit(data.X[old_rows]).labels_ + 100
+    new_labels = assign_incremental(data.X[old_rows], old_labels, data.X[new_rows], threshold=0.55,
+                                    clusterer={"name": "auto", "threshold": 0.6})
+    old_id_of_person = dict(zip(data.labels[old_rows], old_labels))
+    for row, label in zip(new_rows, new_labels):
+        person = data.labels[row]
+        if person in old_id_of_person:
+            assert label == old_id_of_person[person]
+        else:
+            assert label > old_labels.max()
+    combined = np.concatenate([old_labels, new_labels])
+    truth = np.concatenate([data.labels[old_rows], data.labels[new_rows]])
+    assert score_clustering(truth, combined)["pairwise_f"] >= 0.95
