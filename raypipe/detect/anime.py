@@ -23,16 +23,18 @@ class AnimeCascadeDetector(HaarDetector):
     """The anime-face LBP cascade at ``cascade_path``; no landmarks, best face first.
 
     ``scale_factor``, ``min_neighbors``, ``min_size`` and ``equalize`` are those of
-    :class:`~raypipe.detect.haar.HaarDetector`; the defaults are the cascade author's.
+    :class:`~raypipe.detect.haar.HaarDetector`. The defaults are tuned on composed comic pages
+    (bench/comic_eval.py): against the author's 1.1 / 5 / equalised they raise face recall at
+    IoU 0.5 from 0.80 to 0.92, at a precision of 0.92 instead of 0.96.
     """
 
     def __init__(
         self,
         cascade_path: str | None = None,
-        scale_factor: float = 1.1,
-        min_neighbors: int = 5,
+        scale_factor: float = 1.05,
+        min_neighbors: int = 3,
         min_size: int = 24,
-        equalize: bool = True,
+        equalize: bool = False,
     ):
         if not cascade_path:
             raise ComponentError(f"anime-cascade needs cascade_path: {DOWNLOAD_HINT}")
