@@ -49,7 +49,7 @@ class FINCH(Clusterer):
     n_clusters : cut the hierarchy at exactly this many clusters (the paper's refinement: from
         the first level with at least this many, merge the closest pair of means one at a time).
     threshold : longest first-neighbour link (cosine distance), used when ``n_clusters`` is None;
-        None: the calibrated average-linkage "same person" distance of ``model``.
+        None: the calibrated single-link "same person" distance of ``model``.
     """
 
     def __init__(self, n_clusters: int | None = None, threshold: float | None = None,
@@ -74,7 +74,7 @@ class FINCH(Clusterer):
 
     def _cluster(self, X: np.ndarray) -> np.ndarray:
         if self.n_clusters is None:
-            self.partitions_ = self._hierarchy(X, self._threshold(X, "average"))
+            self.partitions_ = self._hierarchy(X, self._threshold(X, "pair"))
             return self.partitions_[-1]
         self.partitions_ = self._hierarchy(X, None)
         finer = [p for p in self.partitions_ if p.max() + 1 >= self.n_clusters]
@@ -84,4 +84,4 @@ class FINCH(Clusterer):
         return labels
 
     def _reassign_distance(self, X: np.ndarray) -> float | None:
-        return None if self.n_clusters is not None else self._threshold(X, "average")
+        return None if self.n_clusters is not None else self._threshold(X, "pair")

@@ -15,8 +15,8 @@ log = logging.getLogger(__name__)
 
 
 def candidate_ks(n: int, k_min: int, k_max: int, steps: int) -> np.ndarray:
-    """Up to ``steps`` geometrically spaced k in ``[k_min, min(k_max, n - 1)]``."""
-    k_max = max(min(k_max, n - 1), k_min)
+    """Up to ``steps`` geometrically spaced k in ``[k_min, min(k_max, n / 2)]`` (>= 2 faces a person)."""
+    k_max = max(min(k_max, n // 2), k_min)
     return np.unique(np.geomspace(k_min, k_max, steps).round().astype(int))
 
 
