@@ -9,6 +9,7 @@ import sys
 
 from raypipe import __version__
 from raypipe.config import ConfigError
+from raypipe.errors import UsageError
 from raypipe.registry import ComponentError
 
 #: Sub-command modules; each defines ``NAME``, ``HELP``, ``add_arguments(parser)``, ``run(args) -> int``.
@@ -18,10 +19,6 @@ COMMANDS = [
     "raypipe.commands.cluster",
     "raypipe.commands.eval",
 ]
-
-
-class UsageError(Exception):
-    """The command line asks for something impossible; the message says what to change."""
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,12 +12,17 @@ import pandas as pd
 
 from raypipe.cluster import CLUSTERERS
 from raypipe.config import Config
+from raypipe.errors import UsageError
 from raypipe.ids import safe_stem
 from raypipe.layout import CLUSTERS_CSV_COLUMNS, RunLayout, atomic_write_text
 from raypipe.quality import Quality, verdict
 from raypipe.registry import split_spec
 
 log = logging.getLogger(__name__)
+
+
+#: File of a stored feature: one row per face, ``face_id`` and ``feature`` (list<float32>).
+FEATURE_FILE = "features.parquet"
 
 
 @dataclass
@@ -30,6 +35,17 @@ class ClusterResult:
     seconds: float
     clusterer: dict
     set_aside_reasons: dict[str, int]
+    feature: str | None = None
+    reducer: dict | None = None
+
+
+@dataclass
+class ClusterInputs:
+    """The faces to cluster: their rows in faces.parquet, vectors and image ids (cannot-link groups)."""
+
+    rows: np.ndarray
+    X: np.ndarray
+    groups: np.ndarray
 
 
 def load_faces(layout: RunLayout) -> pd.DataFrame:
@@ -38,14 +54,45 @@ def load_faces(layout: RunLayout) -> pd.DataFrame:
     return pd.read_parquet(layout.faces)
 
 
-def clusterer_spec(config: Config, faces: pd.DataFrame) -> dict:
-    """The configured clusterer, told the embedding model so that ``auto`` can calibrate."""
-    name, params = split_spec(config.cluster.clusterer)
-    if name == "auto" and "model" not in params and len(faces):
-        params["model"] = str(faces["embedder"].iloc[0])
-    if config.cluster.cannot_link and "cannot_link" in CLUSTERERS.resolve(name)().get_params():
+def cluster_inputs(layout: RunLayout, faces: pd.DataFrame, fit: np.ndarray, feature: str | None) -> ClusterInputs:
+    """The ``fit`` faces that have ``feature`` (``RUN/features/<name>/``; None: the run's embedding)."""
+    if feature is None:
+        vectors = faces["embedding"]
+    else:
+        path = layout.features / feature / FEATURE_FILE
+        if not path.exists():
+            known = sorted(p.parent.name for p in layout.features.glob(f"*/{FEATURE_FILE}"))
+            raise FileNotFoundError(f"feature {feature!r} not found at {path}; stored features: {known or 'none'}")
+        stored = pd.read_parquet(path, columns=["face_id", "feature"]).set_index("face_id")["feature"]
+        vectors = faces["face_id"].map(stored)
+    rows = np.flatnonzero(fit & vectors.notna().to_numpy())
+    X = np.stack(vectors.iloc[rows].to_numpy()).astype(np.float32) if len(rows) else np.empty((0, 0), np.float32)
+    return ClusterInputs(rows, X, faces["image_id"].to_numpy()[rows])
+
+
+def clusterer_spec(spec: str | dict, model: str | None, cannot_link: bool) -> dict:
+    """``spec`` as a dict, told the embedding ``model`` (calibrated thresholds) and cannot-link.
+
+    ``model`` is None when the clustered vectors are not the run's embedding (a feature, a reducer).
+    """
+    name, params = split_spec(spec)
+    accepted = CLUSTERERS.resolve(name)().get_params()
+    if model and "model" in accepted:
+        params.setdefault("model", model)
+    if cannot_link and "cannot_link" in accepted:
         params.setdefault("cannot_link", True)
     return {"name": name, **params}
+
+
+def assign_clusters(inputs: ClusterInputs, clusterer: dict, reducer: dict | None = None) -> np.ndarray:
+    """Cluster ids of ``inputs`` (0 = largest cluster, -1 = unassigned): reducer, then clusterer."""
+    X = inputs.X
+    if reducer:
+        from raypipe.reduce import REDUCERS
+
+        X = REDUCERS.build(reducer).fit_transform(X)
+    model = CLUSTERERS.build(clusterer).fit(X, groups=inputs.groups)
+    return relabel_by_size(np.asarray(model.labels_))
 
 
 def quality_reasons(faces: pd.DataFrame, config: Config) -> list[str]:
@@ -56,31 +103,63 @@ def quality_reasons(faces: pd.DataFrame, config: Config) -> list[str]:
     ]
 
 
-def cluster_run(run: str, config: Config) -> ClusterResult:
-    """Cluster the faces of ``run`` and write ``clusters.csv`` and ``clustered_faces/``."""
+def embedding_model(faces: pd.DataFrame) -> str | None:
+    """The embedder named in faces.parquet (None for an empty run)."""
+    return str(faces["embedder"].iloc[0]) if len(faces) else None
+
+
+def cluster_run(run: str, config: Config, into: str | None = None) -> ClusterResult:
+    """Cluster the faces of ``run`` and write ``clusters.csv`` and ``clustered_faces/``.
+
+    With ``into`` (an earlier clustered run), faces join that run's clusters where a k-NN vote
+    finds one, keeping its cluster ids; the rest are clustered into new ids above the old ones.
+    """
     started = time.perf_counter()
     layout = RunLayout.at(run)
     faces = load_faces(layout)
     reasons = quality_reasons(faces, config)
-    fit = np.array([not r for r in reasons], dtype=bool)
-    spec = clusterer_spec(config, faces)
+    settings = config.cluster
+    inputs = cluster_inputs(layout, faces, np.array([not r for r in reasons], dtype=bool), settings.feature)
+    plain_embedding = settings.feature is None and not settings.reducer
+    spec = clusterer_spec(settings.clusterer, embedding_model(faces) if plain_embedding else None, settings.cannot_link)
     labels = np.full(len(faces), -1, dtype=np.int64)
-    if fit.sum() > 0:
-        X = np.stack(faces.loc[fit, "embedding"].to_numpy()).astype(np.float32)
-        model = CLUSTERERS.build(spec).fit(X, groups=faces.loc[fit, "image_id"].to_numpy())
-        labels[fit] = relabel_by_size(np.asarray(model.labels_))
+    if into is not None and not plain_embedding:
+        raise UsageError("--into joins runs on their embeddings: unset cluster.feature and cluster.reducer")
+    if len(inputs.rows) and into is not None:
+        labels[inputs.rows] = join_existing(RunLayout.at(into), faces, inputs, spec)
+    elif len(inputs.rows):
+        labels[inputs.rows] = assign_clusters(inputs, spec, settings.reducer)
     write_clusters(layout, faces, labels)
     set_aside = pd.Series([r.split(" (")[0] for r in reasons if r]).value_counts().to_dict()
     return ClusterResult(
         faces=len(faces),
-        clustered=int(fit.sum()),
-        set_aside=int((~fit).sum()),
+        clustered=len(inputs.rows),
+        set_aside=sum(1 for r in reasons if r),
         clusters=len(set(labels[labels >= 0].tolist())),
         unassigned=int((labels < 0).sum()),
         seconds=time.perf_counter() - started,
         clusterer=spec,
         set_aside_reasons={str(k): int(v) for k, v in set_aside.items()},
+        feature=settings.feature,
+        reducer=settings.reducer,
     )
+
+
+def join_existing(old: RunLayout, faces: pd.DataFrame, inputs: ClusterInputs, spec: dict) -> np.ndarray:
+    """Cluster ids for ``inputs`` that keep the clusters of the run ``old`` stable."""
+    from raypipe.cluster.incremental import assign_incremental
+
+    if not old.clusters.exists():
+        raise FileNotFoundError(f"{old.clusters} not found: cluster {old.root} before adding to it")
+    old_faces = load_faces(old).merge(pd.read_csv(old.clusters)[["face_id", "cluster"]], on="face_id")
+    models = set(old_faces["embedder"]) | set(faces["embedder"])
+    if len(models) > 1:
+        raise UsageError(f"cannot join runs embedded with different models: {sorted(models)}")
+    old_X = np.stack(old_faces["embedding"].to_numpy()).astype(np.float32)
+    return assign_incremental(
+        old_X, old_faces["cluster"].to_numpy(), inputs.X,
+        threshold=spec.get("threshold"), clusterer=spec, new_groups=inputs.groups, model=spec.get("model"),
+    )  # fmt: skip
 
 
 def relabel_by_size(labels: np.ndarray) -> np.ndarray:

@@ -67,6 +67,8 @@ class ClusterConfig:
     cannot_link: bool = True
     #: Feature under ``RUN/features/<name>`` to cluster instead of the run's embedding.
     feature: str | None = None
+    #: Reducer fitted on the clustered faces before the clusterer, e.g. ``{name: pca, n_components: 64}``.
+    reducer: dict[str, Any] | None = None
 
 
 @dataclass

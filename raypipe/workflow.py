@@ -63,10 +63,10 @@ def extract_step(session: Session, inputs: list[str], overwrite: bool) -> dict:
     return update_summary(session.layout, "extract", result)
 
 
-def cluster_step(session: Session) -> dict:
+def cluster_step(session: Session, into: str | None = None) -> dict:
     from raypipe.clustering import cluster_run
 
-    result = cluster_run(str(session.layout.root), session.config)
+    result = cluster_run(str(session.layout.root), session.config, into=into)
     session.tracker.log_metrics(
         {"clusters": result.clusters, "unassigned": result.unassigned, "set_aside": result.set_aside,
          "cluster_seconds": result.seconds}  # fmt: skip

@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 
 from raypipe.config import Config
 from raypipe.embed import EMBEDDERS
+from raypipe.errors import UsageError
 from raypipe.embed.select import resolve_embedder
 from raypipe.ids import image_id
 from raypipe.io.inputs import list_inputs
@@ -33,7 +34,7 @@ from raypipe.registry import split_spec
 log = logging.getLogger(__name__)
 
 
-class RunMismatchError(ValueError):
+class RunMismatchError(UsageError):
     """The output folder holds an extraction made with other settings."""
 
 
