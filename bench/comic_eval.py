@@ -1,0 +1,136 @@
+"""Comic mode on composed pages and on real anime illustrations; prints the figures.
+
+Figures:
+  * panels: recall / precision at IoU >= 0.5, and pages read in the right order (left-to-right
+    pages and right-to-left manga pages),
+  * balloons: recall / precision at IoU >= 0.5, and the share of lettering ink left after masking,
+  * drawn faces (anime-cascade in the panel crops, mapped to the page): recall / precision at
+    IoU >= 0.5, with and without masking the lettering,
+  * characters: NMI (and the other scores) of the matched faces' chips described by colour
+    histogram + HOG and clustered by average-linkage agglomerative clustering with the true
+    number of characters,
+  * faces found per image of ../shared/data/anime_pages and seconds per page.
+
+Pages are composed from ../shared/data/anime at run time (the project ships no anime images).
+
+    python bench/comic_eval.py --pages 60 --seed 0
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from raypipe.cluster import CLUSTERERS
+from raypipe.comic.evaluation import box_scores, in_reading_order, matched_labels
+from raypipe.comic.panels import extract_panels
+from raypipe.comic.split import detect_in_panels, split_page
+from raypipe.comic.synthetic import ComicPage, compose_pages, load_characters
+from raypipe.comic.text import detect_text_regions
+from raypipe.detect import DETECTORS, Detector
+from raypipe.embed.base import l2_normalize
+from raypipe.features import FEATURES
+from raypipe.metrics import score_clustering
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+log = logging.getLogger("comic_eval")
+
+
+def panel_figures(pages: list[ComicPage], right_to_left: bool) -> dict[str, float]:
+    predicted = [[p.box for p in extract_panels(page.image, right_to_left)] for page in pages]
+    scores = box_scores(predicted, [page.panels for page in pages])
+    ordered = [in_reading_order(pred, page.panels) for pred, page in zip(predicted, pages)]
+    return {"recall": scores["recall"], "precision": scores["precision"], "ordered": float(np.mean(ordered))}
+
+
+def ink_left(pages: list[ComicPage]) -> float:
+    """Dark pixels left in the true balloons of the masked panel crops, over those before."""
+    before = after = 0
+    for page in pages:
+        for crop in split_page(page.image):
+            for x1, y1, x2, y2 in page.texts:
+                cx1, cy1, cx2, cy2 = crop.box
+                if x1 >= cx1 and y1 >= cy1 and x2 <= cx2 and y2 <= cy2:
+                    before += int((page.image[y1:y2, x1:x2].max(axis=2) < 100).sum())
+                    region = crop.image[y1 - cy1:y2 - cy1, x1 - cx1:x2 - cx1]
+                    after += int((region.max(axis=2) < 100).sum())
+    return after / max(before, 1)
+
+
+def face_figures(pages: list[ComicPage], detector: Detector, mask_text: bool) -> tuple[dict, list[list]]:
+    found = [[face.box for _, face in detect_in_panels(split_page(page.image, mask_text=mask_text), detector)]
+             for page in pages]
+    return box_scores(found, [page.faces for page in pages]), found
+
+
+def character_figures(pages: list[ComicPage], found: list[list]) -> dict[str, float]:
+    """Cluster the chips of the detected faces that match a true face; score against characters."""
+    chips, labels = [], []
+    for page, boxes in zip(pages, found):
+        for box, label in zip(boxes, matched_labels(boxes, page.faces, page.characters)):
+            if label is not None:
+                x1, y1, x2, y2 = (int(round(v)) for v in box)
+                chips.append(page.image[y1:y2, x1:x2])
+                labels.append(label)
+    features = np.hstack([
+        l2_normalize(FEATURES.build(name).fit_transform(chips)) for name in ("color-hist", "hog")
+    ])
+    clusterer = CLUSTERERS.build({"name": "agglomerative", "n_clusters": len(set(labels))})
+    scores = score_clustering(labels, clusterer.fit(l2_normalize(features)).labels_)
+    return {"faces": len(labels), **{k: scores[k] for k in ("nmi", "ari", "purity", "accuracy")}}
+
+
+def anime_page_counts(detector: Detector) -> list[tuple[str, int, float]]:
+    rows = []
+    for path in sorted((SHARED / "data" / "anime_pages").glob("*.jpg")):
+        rgb = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+        start = time.perf_counter()
+        rows.append((path.name, len(detector.detect(rgb)), time.perf_counter() - start))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pages", type=int, default=60)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--cascade", default=str(SHARED / "models" / "lbpcascade_animeface.xml"))
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+
+    characters = load_characters(SHARED / "data" / "anime")
+    pages = compose_pages(characters, args.pages, seed=args.seed)
+    manga = compose_pages(characters, args.pages, seed=args.seed + 1, right_to_left=True)
+    detector = DETECTORS.build({"name": "anime-cascade", "cascade_path": args.cascade})
+
+    print(f"## Comic mode on {args.pages} composed pages (seed {args.seed}) + {args.pages} right-to-left pages\n")
+    print("| figure | value |\n|---|---|")
+    for name, subset, rtl in (("panels", pages, False), ("manga panels (RTL)", manga, True)):
+        fig = panel_figures(subset, rtl)
+        print(f"| {name}: recall / precision @0.5, pages in reading order | "
+              f"{fig['recall']:.3f} / {fig['precision']:.3f}, {fig['ordered']:.3f} |")
+    texts = box_scores([detect_text_regions(page.image) for page in pages], [page.texts for page in pages])
+    print(f"| balloons: recall / precision @0.5 | {texts['recall']:.3f} / {texts['precision']:.3f} |")
+    print(f"| lettering ink left after masking | {ink_left(pages):.3f} |")
+    start = time.perf_counter()
+    masked, found = face_figures(pages, detector, mask_text=True)
+    seconds = (time.perf_counter() - start) / len(pages)
+    unmasked, _ = face_figures(pages, detector, mask_text=False)
+    print(f"| faces (text masked): recall / precision @0.5 | {masked['recall']:.3f} / {masked['precision']:.3f} "
+          f"({masked['true_positives'] + masked['false_negatives']} faces) |")
+    print(f"| faces (text not masked): recall / precision @0.5 | {unmasked['recall']:.3f} / {unmasked['precision']:.3f} |")
+    print(f"| split + detect, seconds per page | {seconds:.2f} |")
+    chars = character_figures(pages, found)
+    print(f"| characters (colour hist + HOG, agglomerative k=true): NMI / ARI / purity on {chars['faces']} faces | "
+          f"{chars['nmi']:.3f} / {chars['ari']:.3f} / {chars['purity']:.3f} |")
+    print("\n## anime-cascade on ../shared/data/anime_pages\n\n| image | faces | seconds |\n|---|---|---|")
+    for name, count, secs in anime_page_counts(detector):
+        print(f"| {name} | {count} | {secs:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
