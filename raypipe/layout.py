@@ -12,16 +12,19 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from raypipe import storage
+
 CLUSTERS_CSV_COLUMNS = ["face_id", "image_path", "x1", "y1", "x2", "y2", "det_score", "cluster"]
 
 
 @dataclass(frozen=True)
 class RunLayout:
+    #: A local folder, or a :class:`raypipe.storage.StoragePath` for ``s3://``, ``gs://``, ``file://`` ...
     root: Path
 
     @classmethod
     def at(cls, root: str | os.PathLike) -> "RunLayout":
-        return cls(Path(root))
+        return cls(storage.location(root))
 
     @property
     def config(self) -> Path:
@@ -89,10 +92,7 @@ class RunLayout:
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the whole new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    storage.write_atomic(path, data)
 
 
 def atomic_write_text(path: Path, text: str) -> None:
