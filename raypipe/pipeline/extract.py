@@ -10,15 +10,15 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
+from raypipe import storage
 from raypipe.config import Config
 from raypipe.embed import EMBEDDERS
 from raypipe.errors import UsageError
 from raypipe.embed.select import resolve_embedder
 from raypipe.ids import image_id
 from raypipe.io.inputs import list_inputs
-from raypipe.layout import RunLayout, atomic_write_bytes, atomic_write_text
+from raypipe.layout import RunLayout, atomic_write_text
 from raypipe.pipeline.resources import cluster_totals, plan_stages
 from raypipe.pipeline.shards import (
     ERRORS_SCHEMA,
@@ -110,23 +110,21 @@ def _run_pipeline(layout, config, todo, ids, embedder_spec, embedder, models, fi
     from raypipe.pipeline.stages import DetectAlignStage, EmbedStage
     from raypipe.detect import DETECTORS
 
-    detector_cls = DETECTORS.resolve(split_spec(config.extract.detector)[0])
+    detector = DETECTORS.build(config.extract.detector)  # built here only to learn where it runs
     cpus, gpus = cluster_totals()
-    detect_plan, embed_plan = plan_stages(config.ray, detector_cls.uses_gpu, embedder.uses_gpu, cpus, gpus)
+    detect_plan, embed_plan = plan_stages(config.ray, config.extract, detector.uses_gpu, embedder.uses_gpu, cpus, gpus)
     items = [{"image_path": uri, "image_id": ids[uri], "shard": shard_of[uri]} for uri in todo]
     dataset = (
         ray.data.from_items(items, override_num_blocks=max(1, min(len(items), len(items) // 2 or 1)))
         .map_batches(
             DetectAlignStage,
             fn_constructor_args=(config.to_dict(), embedder_spec),
-            batch_size=config.extract.detect_batch_size,
             batch_format="numpy",
             **detect_plan.map_batches_args(),
         )
         .map_batches(
             EmbedStage,
             fn_constructor_args=(embedder_spec,),
-            batch_size=config.extract.embed_batch_size,
             batch_format="numpy",
             **embed_plan.map_batches_args(),
         )
@@ -145,7 +143,7 @@ def _merge(layout: RunLayout, current: set[str], skipped: list[tuple[str, str]])
     shards = sorted(completed_shards(layout))
     keep = pa.array(sorted(current), pa.string())
     for name in TABLES:
-        parts = [pq.read_table(table_path(layout, s, name)) for s in shards]
+        parts = [storage.read_table(table_path(layout, s, name)) for s in shards]
         if name == "errors":
             parts.append(pa.Table.from_pylist([{"image_path": p, "stage": "input", "reason": r} for p, r in skipped], schema=ERRORS_SCHEMA))
             table = pa.concat_tables(parts, promote_options="default")
@@ -156,9 +154,7 @@ def _merge(layout: RunLayout, current: set[str], skipped: list[tuple[str, str]])
             table = table.filter(pc.is_in(table["image_id"], keep))
         sort = [("image_path", "ascending")] + ([("face_index", "ascending")] if name == "faces" else [])
         table = table.sort_by(sort)
-        sink = pa.BufferOutputStream()
-        pq.write_table(table, sink)
-        atomic_write_bytes(getattr(layout, name), sink.getvalue().to_pybytes())
+        storage.write_table(getattr(layout, name), table)
         merged[name] = table
     images = merged.get("images")
     status = images["status"].to_pylist() if images is not None else []

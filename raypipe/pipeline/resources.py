@@ -2,8 +2,16 @@
 
 On CPUs the pools share what the cluster has less a reserve for Ray Data's own read tasks and
 the driver (a pool that takes every CPU starves them and the pipeline stalls): two thirds to
-detection (the heavier stage), one third to embedding, as fractional CPUs per actor. On GPUs a
-stage whose model runs there gets ``gpus_per_actor`` GPUs and one actor per share.
+detection (the heavier stage), one third to embedding, as fractional CPUs per actor.
+
+A stage whose model runs on a GPU gets fractional GPUs (``gpus_per_actor``, several light
+models share one device); when both stages use GPUs they split the cluster's GPUs by the same
+two-thirds rule, so their actors never wait on each other for a device. An embedding stage on a
+GPU takes ``gpu_embed_batch_size`` chips per batch. A stage that wants a GPU in a cluster
+without one runs on CPU and says so.
+
+Actors are restarted when their worker process or node is lost, and the batches they held
+retried (``ray.max_restarts``); extraction resumes from shards for what a dead driver loses.
 """
 
 from __future__ import annotations
@@ -12,7 +20,7 @@ import logging
 import math
 from dataclasses import dataclass
 
-from raypipe.config import RayConfig
+from raypipe.config import ExtractConfig, RayConfig
 
 log = logging.getLogger(__name__)
 
@@ -26,9 +34,18 @@ class StagePlan:
     concurrency: int
     num_cpus: float
     num_gpus: float
+    batch_size: int
+    max_restarts: int = -1
 
     def map_batches_args(self) -> dict:
-        args = {"concurrency": self.concurrency, "num_cpus": self.num_cpus}
+        """Keyword arguments of ``Dataset.map_batches`` for this stage."""
+        args = {
+            "concurrency": self.concurrency,
+            "num_cpus": self.num_cpus,
+            "batch_size": self.batch_size,
+            "max_restarts": self.max_restarts,
+            "max_task_retries": self.max_restarts,
+        }
         if self.num_gpus:
             args["num_gpus"] = self.num_gpus
         return args
@@ -42,27 +59,42 @@ def cluster_totals() -> tuple[float, float]:
 
 
 def plan_stages(
-    ray_config: RayConfig, detect_gpu: bool, embed_gpu: bool, cpus: float, gpus: float
+    ray_config: RayConfig, extract: ExtractConfig, detect_gpu: bool, embed_gpu: bool, cpus: float, gpus: float
 ) -> tuple[StagePlan, StagePlan]:
     """Plans for the detection and embedding pools.
 
-    >>> d, e = plan_stages(RayConfig(), False, False, cpus=2, gpus=0)
-    >>> (d.concurrency, d.num_cpus, e.concurrency, e.num_cpus)
-    (2, 0.5, 1, 0.5)
+    >>> d, e = plan_stages(RayConfig(), ExtractConfig(), False, False, cpus=2, gpus=0)
+    >>> (d.concurrency, d.num_cpus, e.concurrency, e.num_cpus, e.batch_size)
+    (2, 0.5, 1, 0.5, 32)
+    >>> d, e = plan_stages(RayConfig(), ExtractConfig(), True, True, cpus=16, gpus=1)
+    >>> (d.concurrency, d.num_gpus, e.concurrency, e.num_gpus, e.batch_size)
+    (2, 0.333, 1, 0.333, 256)
     """
     usable = max(cpus - RESERVED_CPUS, 0.5)
-    share = ray_config.gpus_per_actor
-    detect = _plan(ray_config.detect_actors, detect_gpu, gpus, share, cpus * DETECT_SHARE, usable * DETECT_SHARE)
-    embed = _plan(ray_config.embed_actors, embed_gpu, gpus, share, cpus * (1 - DETECT_SHARE), usable * (1 - DETECT_SHARE))
+    both_on_gpu = detect_gpu and embed_gpu
+    detect = _plan(
+        "detect", ray_config, ray_config.detect_actors, detect_gpu, gpus * (DETECT_SHARE if both_on_gpu else 1),
+        cpus * DETECT_SHARE, usable * DETECT_SHARE, extract.detect_batch_size, extract.detect_batch_size,
+    )  # fmt: skip
+    embed = _plan(
+        "embed", ray_config, ray_config.embed_actors, embed_gpu, gpus * ((1 - DETECT_SHARE) if both_on_gpu else 1),
+        cpus * (1 - DETECT_SHARE), usable * (1 - DETECT_SHARE), extract.embed_batch_size,
+        max(extract.embed_batch_size, ray_config.gpu_embed_batch_size),
+    )  # fmt: skip
     log.info("actor pools: detect %s, embed %s (cluster: %g CPU, %g GPU)", detect, embed, cpus, gpus)
     return detect, embed
 
 
-def _plan(actors: int | None, wants_gpu: bool, gpus: float, gpu_share: float, cores: float, cpu_budget: float) -> StagePlan:
-    if wants_gpu and gpus > 0:
-        count = actors or max(1, math.floor(gpus / gpu_share))
-        return StagePlan(count, min(1.0, cpu_budget / count), gpu_share)
+def _plan(
+    stage: str, ray_config: RayConfig, actors: int | None, wants_gpu: bool, gpu_budget: float,
+    cores: float, cpu_budget: float, cpu_batch: int, gpu_batch: int,
+) -> StagePlan:  # fmt: skip
+    restarts = ray_config.max_restarts
+    if wants_gpu and gpu_budget > 0:
+        count = actors or max(1, math.floor(gpu_budget / ray_config.gpus_per_actor + 1e-9))
+        share = math.floor(1000 * gpu_budget / count) / 1000  # rounded down: never more than there is
+        return StagePlan(count, round(min(1.0, cpu_budget / count), 3), share, gpu_batch, restarts)
     if wants_gpu:
-        log.info("no GPU in the cluster: running the stage on CPU")
+        log.info("%s: the model can use a GPU but the cluster has none: running on CPU", stage)
     count = actors or max(1, math.ceil(cores))
-    return StagePlan(count, round(cpu_budget / count, 3), 0.0)
+    return StagePlan(count, round(cpu_budget / count, 3), 0.0, cpu_batch, restarts)

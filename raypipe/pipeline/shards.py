@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
+from raypipe import storage
 from raypipe.ids import face_id
 from raypipe.layout import RunLayout, atomic_write_bytes, atomic_write_text
 from raypipe.pipeline.records import ERROR, FACE
@@ -28,6 +28,7 @@ TABLES = ("faces", "images", "errors")
 
 
 def marker_path(layout: RunLayout, shard: int) -> Path:
+    """``_shards/<shard>.done.json`` (a :class:`raypipe.storage.StoragePath` for remote runs)."""
     return layout.shards / f"{shard:06d}.done.json"
 
 
@@ -89,9 +90,7 @@ class ShardWriter:
                 chip = self.layout.chip(face_id(str(row["image_id"]), int(row["face_index"])))
                 atomic_write_bytes(chip, bytes(row["chip_jpeg"]))
         for name, table in tables.items():
-            sink = pa.BufferOutputStream()
-            pq.write_table(table, sink)
-            atomic_write_bytes(table_path(self.layout, shard, name), sink.getvalue().to_pybytes())
+            storage.write_table(table_path(self.layout, shard, name), table)
         timings = {c: float(sum(float(r.get(c, 0.0)) for r in rows)) for c in TIMING_COLUMNS}
         marker = {
             "shard": shard,
