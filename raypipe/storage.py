@@ -72,6 +72,9 @@ class StoragePath:
     def __hash__(self) -> int:
         return hash(self.uri)
 
+    def __lt__(self, other: StoragePath) -> bool:
+        return self.uri < other.uri
+
     def __truediv__(self, part: str) -> StoragePath:
         return StoragePath(f"{self.uri}/{str(part).strip('/')}")
 
@@ -136,7 +139,7 @@ class StoragePath:
 
     def glob(self, pattern: str) -> list[StoragePath]:
         """Entries directly in this folder whose name matches ``pattern`` (no ``**``)."""
-        return sorted((p for p in self.iterdir() if fnmatch.fnmatch(p.name, pattern)), key=str)
+        return sorted(p for p in self.iterdir() if fnmatch.fnmatch(p.name, pattern))
 
 
 def write_atomic(path: Path | StoragePath, data: bytes) -> None:
