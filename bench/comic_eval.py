@@ -45,7 +45,11 @@ def panel_figures(pages: list[ComicPage], right_to_left: bool) -> dict[str, floa
     predicted = [[p.box for p in extract_panels(page.image, right_to_left)] for page in pages]
     scores = box_scores(predicted, [page.panels for page in pages])
     ordered = [in_reading_order(pred, page.panels) for pred, page in zip(predicted, pages)]
-    return {"recall": scores["recall"], "precision": scores["precision"], "ordered": float(np.mean(ordered))}
+    return {
+        "recall": scores["recall"],
+        "precision": scores["precision"],
+        "ordered": float(np.mean(ordered)),
+    }
 
 
 def ink_left(pages: list[ComicPage]) -> float:
@@ -57,14 +61,21 @@ def ink_left(pages: list[ComicPage]) -> float:
                 cx1, cy1, cx2, cy2 = crop.box
                 if x1 >= cx1 and y1 >= cy1 and x2 <= cx2 and y2 <= cy2:
                     before += int((page.image[y1:y2, x1:x2].max(axis=2) < 100).sum())
-                    region = crop.image[y1 - cy1:y2 - cy1, x1 - cx1:x2 - cx1]
+                    region = crop.image[y1 - cy1 : y2 - cy1, x1 - cx1 : x2 - cx1]
                     after += int((region.max(axis=2) < 100).sum())
     return after / max(before, 1)
 
 
-def face_figures(pages: list[ComicPage], detector: Detector, mask_text: bool) -> tuple[dict, list[list]]:
-    found = [[face.box for _, face in detect_in_panels(split_page(page.image, mask_text=mask_text), detector)]
-             for page in pages]
+def face_figures(
+    pages: list[ComicPage], detector: Detector, mask_text: bool
+) -> tuple[dict, list[list]]:
+    found = [
+        [
+            face.box
+            for _, face in detect_in_panels(split_page(page.image, mask_text=mask_text), detector)
+        ]
+        for page in pages
+    ]
     return box_scores(found, [page.faces for page in pages]), found
 
 
@@ -74,12 +85,12 @@ def character_figures(pages: list[ComicPage], found: list[list]) -> dict[str, fl
     for page, boxes in zip(pages, found):
         for box, label in zip(boxes, matched_labels(boxes, page.faces, page.characters)):
             if label is not None:
-                x1, y1, x2, y2 = (int(round(v)) for v in box)
+                x1, y1, x2, y2 = (round(v) for v in box)
                 chips.append(page.image[y1:y2, x1:x2])
                 labels.append(label)
-    features = np.hstack([
-        l2_normalize(FEATURES.build(name).fit_transform(chips)) for name in ("color-hist", "hog")
-    ])
+    features = np.hstack(
+        [l2_normalize(FEATURES.build(name).fit_transform(chips)) for name in ("color-hist", "hog")]
+    )
     clusterer = CLUSTERERS.build({"name": "agglomerative", "n_clusters": len(set(labels))})
     scores = score_clustering(labels, clusterer.fit(l2_normalize(features)).labels_)
     return {"faces": len(labels), **{k: scores[k] for k in ("nmi", "ari", "purity", "accuracy")}}
@@ -95,7 +106,9 @@ def anime_page_counts(detector: Detector) -> list[tuple[str, int, float]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--pages", type=int, default=60)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cascade", default=str(SHARED / "models" / "lbpcascade_animeface.xml"))
@@ -107,29 +120,44 @@ def main() -> None:
     manga = compose_pages(characters, args.pages, seed=args.seed + 1, right_to_left=True)
     detector = DETECTORS.build({"name": "anime-cascade", "cascade_path": args.cascade})
 
-    print(f"## Comic mode on {args.pages} composed pages (seed {args.seed}) + {args.pages} right-to-left pages\n")
-    print("| figure | value |\n|---|---|")
+    print(f"## Comic mode on {args.pages} composed pages (seed {args.seed})")
+    print(f"(and {args.pages} right-to-left pages)\n\n| figure | value |\n|---|---|")
     for name, subset, rtl in (("panels", pages, False), ("manga panels (RTL)", manga, True)):
         fig = panel_figures(subset, rtl)
-        print(f"| {name}: recall / precision @0.5, pages in reading order | "
-              f"{fig['recall']:.3f} / {fig['precision']:.3f}, {fig['ordered']:.3f} |")
-    texts = box_scores([detect_text_regions(page.image) for page in pages], [page.texts for page in pages])
-    print(f"| balloons: recall / precision @0.5 | {texts['recall']:.3f} / {texts['precision']:.3f} |")
-    print(f"| lettering ink left after masking | {ink_left(pages):.3f} |")
+        _row(
+            f"{name}: recall / precision @0.5, pages in reading order",
+            f"{_pair(fig)}, {fig['ordered']:.3f}",
+        )
+    truth = [page.texts for page in pages]
+    texts = box_scores([detect_text_regions(page.image) for page in pages], truth)
+    _row("balloons: recall / precision @0.5", _pair(texts))
+    _row("lettering ink left after masking", f"{ink_left(pages):.3f}")
     start = time.perf_counter()
     masked, found = face_figures(pages, detector, mask_text=True)
     seconds = (time.perf_counter() - start) / len(pages)
     unmasked, _ = face_figures(pages, detector, mask_text=False)
-    print(f"| faces (text masked): recall / precision @0.5 | {masked['recall']:.3f} / {masked['precision']:.3f} "
-          f"({masked['true_positives'] + masked['false_negatives']} faces) |")
-    print(f"| faces (text not masked): recall / precision @0.5 | {unmasked['recall']:.3f} / {unmasked['precision']:.3f} |")
-    print(f"| split + detect, seconds per page | {seconds:.2f} |")
+    n_faces = masked["true_positives"] + masked["false_negatives"]
+    _row("faces (text masked): recall / precision @0.5", f"{_pair(masked)} ({n_faces} faces)")
+    _row("faces (text not masked): recall / precision @0.5", _pair(unmasked))
+    _row("split + detect, seconds per page", f"{seconds:.2f}")
     chars = character_figures(pages, found)
-    print(f"| characters (colour hist + HOG, agglomerative k=true): NMI / ARI / purity on {chars['faces']} faces | "
-          f"{chars['nmi']:.3f} / {chars['ari']:.3f} / {chars['purity']:.3f} |")
-    print("\n## anime-cascade on ../shared/data/anime_pages\n\n| image | faces | seconds |\n|---|---|---|")
+    _row(
+        f"characters (colour hist + HOG, agglomerative, k = true): NMI / ARI / purity, "
+        f"{chars['faces']} faces",
+        f"{chars['nmi']:.3f} / {chars['ari']:.3f} / {chars['purity']:.3f}",
+    )
+    print("\n## anime-cascade on ../shared/data/anime_pages\n")
+    print("| image | faces | seconds |\n|---|---|---|")
     for name, count, secs in anime_page_counts(detector):
         print(f"| {name} | {count} | {secs:.2f} |")
+
+
+def _row(name: str, value: str) -> None:
+    print(f"| {name} | {value} |")
+
+
+def _pair(scores: dict[str, float]) -> str:
+    return f"{scores['recall']:.3f} / {scores['precision']:.3f}"
 
 
 if __name__ == "__main__":

@@ -82,7 +82,9 @@ def read_archive_page(path: str, entry: str) -> bytes:
     with _open_zip(path) as archive:
         info = archive.getinfo(entry)
         if info.file_size > MAX_PAGE_BYTES:
-            raise ValueError(f"{entry!r} in {path} is {info.file_size} bytes uncompressed, over {MAX_PAGE_BYTES}")
+            raise ValueError(
+                f"{entry!r} in {path} is {info.file_size} bytes uncompressed, over {MAX_PAGE_BYTES}"
+            )
         return archive.read(info)
 
 

@@ -11,7 +11,9 @@ from raypipe.detect.boxes import box_iou
 from raypipe.detect.evaluation import match_detections
 
 
-def box_scores(predicted: Sequence[Sequence[Box]], truth: Sequence[Sequence[Box]], iou: float = 0.5) -> dict[str, float]:
+def box_scores(
+    predicted: Sequence[Sequence[Box]], truth: Sequence[Sequence[Box]], iou: float = 0.5
+) -> dict[str, float]:
     """Recall and precision of predicted boxes against true boxes, page by page, at ``iou``."""
     tp = fp = fn = 0
     for pred_boxes, true_boxes in zip(predicted, truth, strict=True):
@@ -20,7 +22,9 @@ def box_scores(predicted: Sequence[Sequence[Box]], truth: Sequence[Sequence[Box]
     return {
         "recall": tp / (tp + fn) if tp + fn else 1.0,
         "precision": tp / (tp + fp) if tp + fp else 1.0,
-        "true_positives": tp, "false_positives": fp, "false_negatives": fn,
+        "true_positives": tp,
+        "false_positives": fp,
+        "false_negatives": fn,
     }
 
 
@@ -32,7 +36,9 @@ def in_reading_order(predicted: Sequence[Box], truth: Sequence[Box]) -> bool:
     return best.tolist() == list(range(len(truth)))
 
 
-def matched_labels(predicted: Sequence[Box], truth: Sequence[Box], labels: Sequence[str], iou: float = 0.5) -> list[str | None]:
+def matched_labels(
+    predicted: Sequence[Box], truth: Sequence[Box], labels: Sequence[str], iou: float = 0.5
+) -> list[str | None]:
     """The label of the true box each predicted box overlaps most (None below ``iou``)."""
     if not truth or not predicted:
         return [None] * len(predicted)

@@ -66,10 +66,14 @@ def paper_colour(rgb: np.ndarray, frame: float = 0.01) -> tuple[np.ndarray, floa
     """
     height, width = rgb.shape[:2]
     band = max(2, round(frame * min(height, width)))
-    pixels = np.concatenate([
-        rgb[:band].reshape(-1, 3), rgb[-band:].reshape(-1, 3),
-        rgb[:, :band].reshape(-1, 3), rgb[:, -band:].reshape(-1, 3),
-    ])
+    pixels = np.concatenate(
+        [
+            rgb[:band].reshape(-1, 3),
+            rgb[-band:].reshape(-1, 3),
+            rgb[:, :band].reshape(-1, 3),
+            rgb[:, -band:].reshape(-1, 3),
+        ]
+    )
     quantised = (pixels // 32).astype(np.int64)
     codes = (quantised[:, 0] * 8 + quantised[:, 1]) * 8 + quantised[:, 2]
     counts = np.bincount(codes, minlength=512)

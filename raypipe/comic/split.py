@@ -32,7 +32,9 @@ class PanelCrop:
         return self.box[0], self.box[1]
 
 
-def split_page(rgb: np.ndarray, right_to_left: bool = False, mask_text: bool = True) -> list[PanelCrop]:
+def split_page(
+    rgb: np.ndarray, right_to_left: bool = False, mask_text: bool = True
+) -> list[PanelCrop]:
     """The panels of an RGB page in reading order, each with its balloons masked (``mask_text``).
 
     A page without detectable panels gives one crop: the whole page.
@@ -52,14 +54,22 @@ def split_page(rgb: np.ndarray, right_to_left: bool = False, mask_text: bool = T
 def face_to_page(face: Face, crop: PanelCrop) -> Face:
     """``face`` found in ``crop.image``, moved to page coordinates (box and landmarks)."""
     dx, dy = crop.origin
-    landmarks = None if face.landmarks is None else (face.landmarks + np.float32([dx, dy])).astype(np.float32)
+    landmarks = (
+        None
+        if face.landmarks is None
+        else (face.landmarks + np.float32([dx, dy])).astype(np.float32)
+    )
     x1, y1, x2, y2 = face.box
     return Face((x1 + dx, y1 + dy, x2 + dx, y2 + dy), face.score, landmarks)
 
 
 def detect_in_panels(crops: list[PanelCrop], detector: Detector) -> list[tuple[int, Face]]:
     """``(panel index, face in page coordinates)`` of every face ``detector`` finds in ``crops``."""
-    return [(crop.index, face_to_page(face, crop)) for crop in crops for face in detector.detect(crop.image)]
+    return [
+        (crop.index, face_to_page(face, crop))
+        for crop in crops
+        for face in detector.detect(crop.image)
+    ]
 
 
 def _overlaps(a: Box, b: Box) -> bool:

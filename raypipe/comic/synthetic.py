@@ -56,7 +56,10 @@ def load_characters(root: str | Path) -> dict[str, list[Path]]:
 
 
 def compose_pages(
-    characters: dict[str, list[Path]], n_pages: int, seed: int = 0, right_to_left: bool = False,
+    characters: dict[str, list[Path]],
+    n_pages: int,
+    seed: int = 0,
+    right_to_left: bool = False,
     size: tuple[int, int] = (1000, 1400),
 ) -> list[ComicPage]:
     """``n_pages`` pages cycling through :data:`LAYOUTS`, reproducible from ``seed``."""
@@ -68,8 +71,11 @@ def compose_pages(
 
 
 def compose_page(
-    characters: dict[str, list[Path]], layout: str, rng: np.random.Generator,
-    right_to_left: bool = False, size: tuple[int, int] = (1000, 1400),
+    characters: dict[str, list[Path]],
+    layout: str,
+    rng: np.random.Generator,
+    right_to_left: bool = False,
+    size: tuple[int, int] = (1000, 1400),
 ) -> ComicPage:
     """One page of ``layout`` (width, height = ``size``) with pasted characters and balloons."""
     if layout not in LAYOUTS:
@@ -80,7 +86,9 @@ def compose_page(
     if layout == "full-bleed":
         polygons = [np.array([[0, 0], [width, 0], [width, height], [0, height]], dtype=np.float64)]
     else:
-        polygons = _grid_polygons(width, height, rng, slant=layout == "slanted", right_to_left=right_to_left)
+        polygons = _grid_polygons(
+            width, height, rng, slant=layout == "slanted", right_to_left=right_to_left
+        )
     for polygon in polygons:
         _draw_panel(page, polygon, rng, characters, border=layout in ("white-gutters", "slanted"))
     return page
@@ -95,18 +103,39 @@ def _grid_polygons(
     tilt = (lambda: rng.uniform(-0.08, 0.08)) if slant else (lambda: 0.0)
     # Row dividers: y = offset + slope * x; column dividers: x = offset + slope * y.
     row_cuts = np.linspace(margin, height - margin, n_rows + 1)
-    row_lines = [(row_cuts[0], 0.0)] + [(cut, tilt()) for cut in row_cuts[1:-1]] + [(row_cuts[-1], 0.0)]
+    row_lines = (
+        [(row_cuts[0], 0.0)] + [(cut, tilt()) for cut in row_cuts[1:-1]] + [(row_cuts[-1], 0.0)]
+    )
     polygons = []
     for r in range(n_rows):
         n_cols = int(rng.integers(1, 4))
         weights = rng.uniform(0.7, 1.3, n_cols)
-        col_cuts = margin + np.concatenate([[0], np.cumsum(weights) / weights.sum()]) * (width - 2 * margin)
-        col_lines = [(col_cuts[0], 0.0)] + [(cut, tilt()) for cut in col_cuts[1:-1]] + [(col_cuts[-1], 0.0)]
+        col_cuts = margin + np.concatenate([[0], np.cumsum(weights) / weights.sum()]) * (
+            width - 2 * margin
+        )
+        col_lines = (
+            [(col_cuts[0], 0.0)] + [(cut, tilt()) for cut in col_cuts[1:-1]] + [(col_cuts[-1], 0.0)]
+        )
         row = []
         for c in range(n_cols):
-            top, bottom = _shift(row_lines[r], gutter / 2 * (r > 0)), _shift(row_lines[r + 1], -gutter / 2 * (r < n_rows - 1))
-            left, right = _shift(col_lines[c], gutter / 2 * (c > 0)), _shift(col_lines[c + 1], -gutter / 2 * (c < n_cols - 1))
-            row.append(np.array([_corner(left, top), _corner(right, top), _corner(right, bottom), _corner(left, bottom)]))
+            top, bottom = (
+                _shift(row_lines[r], gutter / 2 * (r > 0)),
+                _shift(row_lines[r + 1], -gutter / 2 * (r < n_rows - 1)),
+            )
+            left, right = (
+                _shift(col_lines[c], gutter / 2 * (c > 0)),
+                _shift(col_lines[c + 1], -gutter / 2 * (c < n_cols - 1)),
+            )
+            row.append(
+                np.array(
+                    [
+                        _corner(left, top),
+                        _corner(right, top),
+                        _corner(right, bottom),
+                        _corner(left, bottom),
+                    ]
+                )
+            )
         polygons.extend(row[::-1] if right_to_left else row)
     return polygons
 
@@ -123,8 +152,11 @@ def _corner(vertical: tuple[float, float], horizontal: tuple[float, float]) -> t
 
 
 def _draw_panel(
-    page: ComicPage, polygon: np.ndarray, rng: np.random.Generator,
-    characters: dict[str, list[Path]], border: bool,
+    page: ComicPage,
+    polygon: np.ndarray,
+    rng: np.random.Generator,
+    characters: dict[str, list[Path]],
+    border: bool,
 ) -> None:
     """Fill ``polygon`` with art, paste characters and a balloon, and record the truth."""
     height, width = page.image.shape[:2]
@@ -140,21 +172,31 @@ def _draw_panel(
         cv2.polylines(page.image, [corners], True, BLACK, thickness)
     x1, y1 = corners.min(axis=0) - thickness // 2
     x2, y2 = corners.max(axis=0) + thickness // 2 + 1
-    page.panels.append((int(max(x1, 0)), int(max(y1, 0)), int(min(x2, width)), int(min(y2, height))))
+    page.panels.append(
+        (int(max(x1, 0)), int(max(y1, 0)), int(min(x2, width)), int(min(y2, height)))
+    )
     # Art goes in the largest axis-aligned box safely inside the (possibly slanted) panel.
     inset = 0.06 * min(x2 - x1, y2 - y1) + thickness + 4
     inner = (
-        int(np.sort(corners[:, 0])[1] + inset), int(np.sort(corners[:, 1])[1] + inset),
-        int(np.sort(corners[:, 0])[2] - inset), int(np.sort(corners[:, 1])[2] - inset),
+        int(np.sort(corners[:, 0])[1] + inset),
+        int(np.sort(corners[:, 1])[1] + inset),
+        int(np.sort(corners[:, 0])[2] - inset),
+        int(np.sort(corners[:, 1])[2] - inset),
     )
-    n_faces = 1 if page.layout != "full-bleed" and (inner[2] - inner[0]) < 1.6 * (inner[3] - inner[1]) else 2
+    n_faces = (
+        1
+        if page.layout != "full-bleed" and (inner[2] - inner[0]) < 1.6 * (inner[3] - inner[1])
+        else 2
+    )
     taken: list[Box] = []
     for _ in range(n_faces):
         _paste_character(page, inner, taken, rng, characters)
     _draw_balloon(page, inner, taken, rng)
 
 
-def _scenery(height: int, width: int, rng: np.random.Generator, gradient: bool, white: bool) -> np.ndarray:
+def _scenery(
+    height: int, width: int, rng: np.random.Generator, gradient: bool, white: bool
+) -> np.ndarray:
     """A flat pastel (or ``white``) fill, a vertical gradient for full-bleed pages, with a few
     dark strokes."""
     base = np.full(3, 255) if white else rng.integers(150, 230, 3)
@@ -174,40 +216,67 @@ def _scenery(height: int, width: int, rng: np.random.Generator, gradient: bool, 
 
 
 def _paste_character(
-    page: ComicPage, inner: Box, taken: list[Box], rng: np.random.Generator,
+    page: ComicPage,
+    inner: Box,
+    taken: list[Box],
+    rng: np.random.Generator,
     characters: dict[str, list[Path]],
 ) -> None:
     """Paste a random crop of a random character into ``inner``, clear of ``taken`` boxes."""
     name = sorted(characters)[int(rng.integers(len(characters)))]
-    crop = cv2.imread(str(characters[name][int(rng.integers(len(characters[name])))]), cv2.IMREAD_COLOR)
+    crop = cv2.imread(
+        str(characters[name][int(rng.integers(len(characters[name])))]), cv2.IMREAD_COLOR
+    )
     crop = cv2.cvtColor(crop, cv2.COLOR_BGR2RGB)
     room_w, room_h = inner[2] - inner[0], inner[3] - inner[1]
     scale = min(rng.uniform(0.45, 0.7) * room_h / crop.shape[0], 0.45 * room_w / crop.shape[1], 1.6)
     if scale * min(crop.shape[:2]) < 48:
         return
-    crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    crop = cv2.resize(
+        crop,
+        None,
+        fx=scale,
+        fy=scale,
+        interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR,
+    )
     box = _free_spot(inner, crop.shape[1], crop.shape[0], taken, rng, bottom=True)
     if box is None:
         return
-    page.image[box[1]:box[3], box[0]:box[2]] = crop
+    page.image[box[1] : box[3], box[0] : box[2]] = crop
     taken.append(box)
     w, h = box[2] - box[0], box[3] - box[1]
     fx1, fy1, fx2, fy2 = FACE_IN_CROP
-    page.faces.append((box[0] + round(fx1 * w), box[1] + round(fy1 * h), box[0] + round(fx2 * w), box[1] + round(fy2 * h)))
+    page.faces.append(
+        (
+            box[0] + round(fx1 * w),
+            box[1] + round(fy1 * h),
+            box[0] + round(fx2 * w),
+            box[1] + round(fy2 * h),
+        )
+    )
     page.characters.append(name)
 
 
 def _draw_balloon(page: ComicPage, inner: Box, taken: list[Box], rng: np.random.Generator) -> None:
     """An elliptic white balloon with a black outline and 1-3 lines of capital lettering."""
-    font, font_scale, stroke = cv2.FONT_HERSHEY_SIMPLEX, float(rng.uniform(0.5, 0.8)), int(rng.integers(1, 3))
+    font, font_scale, stroke = (
+        cv2.FONT_HERSHEY_SIMPLEX,
+        float(rng.uniform(0.5, 0.8)),
+        int(rng.integers(1, 3)),
+    )
     lines = [
-        " ".join("".join(rng.choice(list(_LETTERS), int(rng.integers(2, 7)))) for _ in range(int(rng.integers(1, 3))))
+        " ".join(
+            "".join(rng.choice(list(_LETTERS), int(rng.integers(2, 7))))
+            for _ in range(int(rng.integers(1, 3)))
+        )
         for _ in range(int(rng.integers(1, 4)))
     ]
     sizes = [cv2.getTextSize(line, font, font_scale, stroke)[0] for line in lines]
     line_h = max(h for _, h in sizes) * 2
     text_w, text_h = max(w for w, _ in sizes), line_h * len(lines)
-    box = _free_spot(inner, int(text_w * 1.5) + 12, int(text_h * 1.6) + 12, taken, rng, bottom=False)
+    box = _free_spot(
+        inner, int(text_w * 1.5) + 12, int(text_h * 1.6) + 12, taken, rng, bottom=False
+    )
     if box is None:
         return
     centre = ((box[0] + box[2]) // 2, (box[1] + box[3]) // 2)
@@ -223,7 +292,13 @@ def _draw_balloon(page: ComicPage, inner: Box, taken: list[Box], rng: np.random.
 
 
 def _free_spot(
-    inner: Box, w: int, h: int, taken: list[Box], rng: np.random.Generator, bottom: bool, tries: int = 40
+    inner: Box,
+    w: int,
+    h: int,
+    taken: list[Box],
+    rng: np.random.Generator,
+    bottom: bool,
+    tries: int = 40,
 ) -> Box | None:
     """A ``w`` x ``h`` box inside ``inner`` that overlaps no ``taken`` box (the lower half of
     the room first when ``bottom``), or None."""
@@ -234,6 +309,9 @@ def _free_spot(
         lowest = inner[3] - h
         y = lowest if bottom and attempt < tries // 2 else int(rng.integers(inner[1], lowest + 1))
         box = (x, y, x + w, y + h)
-        if all(box[2] + 6 <= t[0] or t[2] + 6 <= box[0] or box[3] + 6 <= t[1] or t[3] + 6 <= box[1] for t in taken):
+        if all(
+            box[2] + 6 <= t[0] or t[2] + 6 <= box[0] or box[3] + 6 <= t[1] or t[3] + 6 <= box[1]
+            for t in taken
+        ):
             return box
     return None

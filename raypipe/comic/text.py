@@ -68,7 +68,9 @@ def _children(links: np.ndarray, parent: int) -> list[int]:
     return children
 
 
-def _glyphs(region: tuple[int, int, int, int], holes: list[np.ndarray], area: float, min_glyphs: int) -> list[np.ndarray]:
+def _glyphs(
+    region: tuple[int, int, int, int], holes: list[np.ndarray], area: float, min_glyphs: int
+) -> list[np.ndarray]:
     """The glyph-like ``holes`` of a white region of ``area`` when they look like lettering
     (enough of them, of similar height, making most of the ink), else an empty list."""
     if len(holes) < min_glyphs:
@@ -97,15 +99,22 @@ def _is_dark_ink(rgb: np.ndarray, glyphs: list[np.ndarray], max_value: int) -> b
     x, y, w, h = cv2.boundingRect(np.concatenate(glyphs))
     inside = np.zeros((h, w), dtype=np.uint8)
     cv2.drawContours(inside, glyphs, -1, 255, -1, offset=(-x, -y))
-    values = rgb[y:y + h, x:x + w].max(axis=2)[inside > 0]
+    values = rgb[y : y + h, x : x + w].max(axis=2)[inside > 0]
     return bool(values.size and np.percentile(values, 25) <= max_value)
 
 
 def _pad(box: Box, by: int, width: int, height: int) -> Box:
-    return max(box[0] - by, 0), max(box[1] - by, 0), min(box[2] + by, width), min(box[3] + by, height)
+    return (
+        max(box[0] - by, 0),
+        max(box[1] - by, 0),
+        min(box[2] + by, width),
+        min(box[3] + by, height),
+    )
 
 
-def mask_regions(rgb: np.ndarray, boxes: list[Box], fill: tuple[int, int, int] | None = None, ring: int = 3) -> np.ndarray:
+def mask_regions(
+    rgb: np.ndarray, boxes: list[Box], fill: tuple[int, int, int] | None = None, ring: int = 3
+) -> np.ndarray:
     """A copy of ``rgb`` with every box painted over.
 
     With ``fill`` None each box takes the median colour of a ``ring``-pixel band around it (the
@@ -113,7 +122,7 @@ def mask_regions(rgb: np.ndarray, boxes: list[Box], fill: tuple[int, int, int] |
     """
     masked = rgb.copy()
     height, width = rgb.shape[:2]
-    for x1, y1, x2, y2 in (tuple(int(round(v)) for v in box) for box in boxes):
+    for x1, y1, x2, y2 in (tuple(round(v) for v in box) for box in boxes):
         x1, y1, x2, y2 = max(x1, 0), max(y1, 0), min(x2, width), min(y2, height)
         if x2 <= x1 or y2 <= y1:
             continue
@@ -127,6 +136,6 @@ def _surrounding_colour(rgb: np.ndarray, box: Box, ring: int) -> np.ndarray:
     height, width = rgb.shape[:2]
     outer = _pad(box, ring, width, height)
     band = np.ones((outer[3] - outer[1], outer[2] - outer[0]), dtype=bool)
-    band[box[1] - outer[1]: box[3] - outer[1], box[0] - outer[0]: box[2] - outer[0]] = False
-    pixels = rgb[outer[1]:outer[3], outer[0]:outer[2]][band]
+    band[box[1] - outer[1] : box[3] - outer[1], box[0] - outer[0] : box[2] - outer[0]] = False
+    pixels = rgb[outer[1] : outer[3], outer[0] : outer[2]][band]
     return np.median(pixels, axis=0).astype(np.uint8) if len(pixels) else np.full(3, 255, np.uint8)

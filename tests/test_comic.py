@@ -1,0 +1,210 @@
+"""Comic mode: archive pages in reading order, panels, balloons, drawn faces, page splitting.
+
+Pages are composed at test time from ../shared/data/anime (the project ships no anime images).
+"""
+
+from __future__ import annotations
+
+import zipfile
+
+import cv2
+import numpy as np
+import pytest
+
+from raypipe.comic.archives import (
+    expand_archives,
+    is_archive,
+    list_archive_pages,
+    read_archive_page,
+    read_page,
+    split_page_id,
+)
+from raypipe.comic.evaluation import box_scores, in_reading_order
+from raypipe.comic.panels import extract_panels, reading_order
+from raypipe.comic.split import PanelCrop, detect_in_panels, face_to_page, split_page
+from raypipe.comic.synthetic import compose_pages, load_characters
+from raypipe.comic.text import detect_text_regions, mask_regions
+from raypipe.detect import DETECTORS
+from raypipe.detect.base import Face
+from raypipe.registry import ComponentError
+from tests.conftest import need_shared
+
+
+@pytest.fixture(scope="module")
+def characters():
+    return load_characters(need_shared("data", "anime"))
+
+
+@pytest.fixture(scope="module")
+def pages(characters):
+    return compose_pages(characters, 10, seed=11)
+
+
+@pytest.fixture(scope="module")
+def anime_cascade():
+    path = need_shared("models", "lbpcascade_animeface.xml")
+    return DETECTORS.build({"name": "anime-cascade", "cascade_path": str(path)})
+
+
+# --- archives --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def comic_archive(tmp_path):
+    path = tmp_path / "vol1.cbz"
+    with zipfile.ZipFile(path, "w") as archive:
+        for name in [
+            "ch1/page10.jpg",
+            "ch1/page2.jpg",
+            "ch1/Page1.png",
+            "notes.txt",
+            "../escape.jpg",
+            "/etc/abs.jpg",
+            "__MACOSX/ch1/._page1.png",
+        ]:
+            archive.writestr(name, name.encode())
+        archive.writestr(zipfile.ZipInfo("ch1/"), b"")
+    return str(path)
+
+
+def test_archive_pages_in_natural_order_without_folders_or_non_images(comic_archive):
+    assert list_archive_pages(comic_archive) == ["ch1/Page1.png", "ch1/page2.jpg", "ch1/page10.jpg"]
+    assert read_archive_page(comic_archive, "ch1/page2.jpg") == b"ch1/page2.jpg"
+
+
+def test_archive_page_ids_name_archive_and_entry_and_refuse_escaping_entries(comic_archive):
+    ids = expand_archives([comic_archive, "loose/page.png"])
+    assert ids[0] == f"{comic_archive}!ch1/Page1.png" and ids[-1] == "loose/page.png"
+    assert not any(".." in page or "/etc/" in page for page in ids)
+    assert split_page_id(ids[1]) == (comic_archive, "ch1/page2.jpg")
+    assert read_page(ids[2]) == b"ch1/page10.jpg"
+    assert is_archive(comic_archive) and not is_archive(ids[0]) and not is_archive("a.jpg")
+
+
+# --- panels ----------------------------------------------------------------------------------
+
+
+def test_panels_found_on_composed_pages(pages):
+    predicted = [[panel.box for panel in extract_panels(page.image)] for page in pages]
+    scores = box_scores(predicted, [page.panels for page in pages])
+    assert scores["recall"] >= 0.95 and scores["precision"] >= 0.9, scores
+    assert all(in_reading_order(pred, page.panels) for pred, page in zip(predicted, pages))
+
+
+def test_manga_pages_read_right_to_left(characters):
+    manga = compose_pages(characters, 5, seed=12, right_to_left=True)
+    for page in manga:
+        assert in_reading_order(
+            [p.box for p in extract_panels(page.image, right_to_left=True)], page.panels
+        )
+
+
+def test_reading_order_of_tall_panel_beside_stacked_pair():
+    tall, top_right, bottom_right, bottom_row = (
+        (0, 0, 40, 100),
+        (50, 0, 100, 45),
+        (50, 55, 100, 100),
+        (0, 110, 100, 150),
+    )
+    boxes = [bottom_row, bottom_right, top_right, tall]
+    assert reading_order(boxes) == [tall, top_right, bottom_right, bottom_row]
+    assert reading_order(boxes, right_to_left=True) == [top_right, bottom_right, tall, bottom_row]
+
+
+@pytest.mark.parametrize("kind", ["blank", "noise"])
+def test_page_without_panels_is_one_whole_page_panel(kind):
+    rng = np.random.default_rng(0)
+    page = (
+        np.full((300, 200, 3), 255, np.uint8)
+        if kind == "blank"
+        else rng.integers(0, 256, (300, 200, 3), dtype=np.uint8)
+    )
+    panels = extract_panels(page)
+    assert [(p.index, p.box) for p in panels] == [(0, (0, 0, 200, 300))]
+
+
+def test_full_bleed_page_is_one_panel(characters):
+    page = next(p for p in compose_pages(characters, 5, seed=3) if p.layout == "full-bleed")
+    assert [p.box for p in extract_panels(page.image)] == [
+        (0, 0, page.image.shape[1], page.image.shape[0])
+    ]
+
+
+# --- balloons and masking --------------------------------------------------------------------
+
+
+def test_balloons_found_and_masking_removes_their_lettering(pages):
+    predicted = [detect_text_regions(page.image) for page in pages]
+    scores = box_scores(predicted, [page.texts for page in pages])
+    assert scores["recall"] >= 0.9 and scores["precision"] >= 0.9, scores
+    page = pages[0]
+    assert _dark_pixels(page.image, page.texts[0]) > 50
+    assert _dark_pixels(mask_regions(page.image, predicted[0]), page.texts[0]) == 0
+
+
+def _dark_pixels(image, box) -> int:
+    x1, y1, x2, y2 = box
+    return int((image[y1:y2, x1:x2].max(axis=2) < 100).sum())
+
+
+def test_no_balloons_on_character_crops(characters):
+    crops = [path for paths in characters.values() for path in paths[:5]]
+    hits = sum(
+        bool(detect_text_regions(cv2.imread(str(path))[:, :, ::-1].copy())) for path in crops
+    )
+    assert hits <= 0.05 * len(crops)
+
+
+def test_mask_regions_uses_the_surrounding_colour():
+    image = np.full((50, 50, 3), (10, 200, 30), np.uint8)
+    image[20:30, 20:30] = 0
+    masked = mask_regions(image, [(20, 20, 30, 30)])
+    assert (masked == (10, 200, 30)).all() and (image[20:30, 20:30] == 0).all()
+
+
+# --- drawn faces and page splitting ----------------------------------------------------------
+
+
+def test_anime_cascade_finds_faces_in_split_composed_pages(pages, anime_cascade):
+    found = [
+        [face.box for _, face in detect_in_panels(split_page(page.image), anime_cascade)]
+        for page in pages
+    ]
+    scores = box_scores(found, [page.faces for page in pages])
+    assert scores["recall"] >= 0.85 and scores["precision"] >= 0.8, scores
+
+
+def test_split_page_masks_text_and_keeps_page_coordinates(pages):
+    page = pages[0]
+    crops = split_page(page.image)
+    assert [crop.index for crop in crops] == list(range(len(page.panels)))
+    for crop in crops:
+        x1, y1, x2, y2 = crop.box
+        assert crop.image.shape[:2] == (y2 - y1, x2 - x1)
+    text_boxes = [box for crop in crops for box in crop.text_boxes]
+    assert box_scores([text_boxes], [page.texts])["recall"] >= 0.9
+    unmasked = split_page(page.image, mask_text=False)
+    assert all(
+        np.array_equal(c.image, page.image[c.box[1] : c.box[3], c.box[0] : c.box[2]])
+        for c in unmasked
+    )
+
+
+def test_face_to_page_adds_the_panel_origin():
+    crop = PanelCrop(1, (100, 40, 300, 200), np.zeros((160, 200, 3), np.uint8), [])
+    face = Face((10, 20, 50, 60), 0.9, np.array([[15, 30]] * 5, np.float32))
+    moved = face_to_page(face, crop)
+    assert moved.box == (110, 60, 150, 100) and moved.score == 0.9
+    assert moved.landmarks.tolist() == [[115, 70]] * 5
+
+
+def test_anime_cascade_needs_an_existing_cascade_file(tmp_path):
+    with pytest.raises(ComponentError, match="cascade_path"):
+        DETECTORS.build("anime-cascade")
+    with pytest.raises(ComponentError, match="does not exist"):
+        DETECTORS.build({"name": "anime-cascade", "cascade_path": str(tmp_path / "missing.xml")})
+
+
+def test_anime_cascade_counts_the_faces_of_a_grid(anime_cascade):
+    grid = cv2.imread(str(need_shared("data", "anime_pages", "hysts_input.jpg")))[:, :, ::-1].copy()
+    assert 30 <= len(anime_cascade.detect(grid)) <= 45
