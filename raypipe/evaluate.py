@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,39 +27,58 @@ def folder_label(image_path: str, labels_root: str | None) -> str | None:
     return path.parent.name
 
 
-def labelled_assignments(layout: RunLayout, labels_root: str | None) -> tuple[list[str], np.ndarray, int]:
-    """True labels and predicted clusters, one entry per labelled input image.
+@dataclass(frozen=True)
+class LabelTargets:
+    """Which face carries the folder label of each labelled input image.
 
-    The largest face of an image carries its label; other faces are left out. Images without a
-    face (none found, or an error) count as missed: each is its own singleton cluster.
-    Returns the labels, the clusters and the number of missed images.
+    The largest face of an image carries its label; other faces are left out. ``face_rows``
+    holds, per labelled image, the row of that face in the faces table, or -1 when the image
+    has no face (none found, or an error): such images count as missed.
     """
-    images = pd.read_parquet(layout.images)
-    clusters = pd.read_csv(layout.clusters)
-    clusters["area"] = (clusters.x2 - clusters.x1) * (clusters.y2 - clusters.y1)
-    largest = clusters.sort_values("area", ascending=False).drop_duplicates("image_path").set_index("image_path")
-    truth, predicted, missed = [], [], 0
-    next_singleton = int(clusters["cluster"].max() if len(clusters) else 0) + 1
+
+    truth: list[str]
+    face_rows: np.ndarray
+
+    @property
+    def missed(self) -> int:
+        return int((self.face_rows < 0).sum())
+
+    def predicted(self, clusters: np.ndarray) -> np.ndarray:
+        """Per labelled image, the cluster of its labelled face; -1 (a singleton) when missed."""
+        return np.where(self.face_rows >= 0, np.asarray(clusters)[np.maximum(self.face_rows, 0)], -1)
+
+
+def label_targets(images: pd.DataFrame, faces: pd.DataFrame, labels_root: str | None) -> LabelTargets:
+    """The labelled images of a run and their largest faces (rows of ``faces``: bbox columns)."""
+    area = (faces.x2 - faces.x1) * (faces.y2 - faces.y1)
+    order = np.argsort(-area.to_numpy(), kind="stable")
+    paths = faces["image_path"].to_numpy()[order]
+    _, first = np.unique(paths, return_index=True)
+    largest = dict(zip(paths[first], order[first]))
+    truth, rows = [], []
     for path in sorted(images["image_path"]):
         label = folder_label(path, labels_root)
-        if label is None:
-            continue
-        cluster = int(largest.at[path, "cluster"]) if path in largest.index else None
-        if cluster is None:
-            cluster, next_singleton, missed = next_singleton, next_singleton + 1, missed + 1
-        truth.append(label)
-        predicted.append(cluster)
-    return truth, np.array(predicted, dtype=np.int64), missed
+        if label is not None:
+            truth.append(label)
+            rows.append(largest.get(path, -1))
+    return LabelTargets(truth, np.array(rows, dtype=np.int64))
+
+
+def score_against_labels(targets: LabelTargets, clusters: np.ndarray) -> dict:
+    """Clustering metrics of per-face ``clusters`` (-1 = unassigned) against the folder labels."""
+    metrics = score_clustering(targets.truth, targets.predicted(clusters))
+    metrics["images_scored"] = len(targets.truth)
+    metrics["images_missed"] = targets.missed
+    return metrics
 
 
 def evaluate_run(run: str, labels_root: str | None) -> dict:
     """Write ``RUN/metrics.json`` and return it."""
     layout = RunLayout.at(run)
-    truth, predicted, missed = labelled_assignments(layout, labels_root)
-    if not truth:
+    clusters = pd.read_csv(layout.clusters)
+    targets = label_targets(pd.read_parquet(layout.images), clusters, labels_root)
+    if not targets.truth:
         raise FileNotFoundError(f"no image of {run} lies under the labels folder {labels_root}")
-    metrics = score_clustering(truth, predicted)
-    metrics["images_scored"] = len(truth)
-    metrics["images_missed"] = missed
+    metrics = score_against_labels(targets, clusters["cluster"].to_numpy())
     atomic_write_text(layout.metrics, json.dumps(metrics, indent=2, sort_keys=True))
     return metrics

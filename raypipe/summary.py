@@ -40,4 +40,8 @@ def format_summary(summary: dict) -> str:
     if metrics:
         keys = ("nmi", "ari", "bcubed_f", "pairwise_f", "purity", "accuracy")
         lines.append("metrics: " + "  ".join(f"{k} {metrics[k]:.3f}" for k in keys if k in metrics))
+    tune = summary.get("tune")
+    if tune:
+        best = f"best {tune['metric']} {tune['best_value']:.3f}" if tune["best_value"] is not None else "no trial succeeded"
+        lines.append(f"tune: {tune['trials']} trials ({tune['failed']} failed), {best}; results in {tune['files'][0]}")
     return "\n".join(lines)

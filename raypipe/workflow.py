@@ -7,11 +7,16 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from raypipe.config import Config
 from raypipe.layout import RunLayout
 from raypipe.summary import format_summary, update_summary
 from raypipe.tracking import Tracker, tracked_run
+
+if TYPE_CHECKING:
+    from raypipe.sweep.settings import SweepSettings
+    from raypipe.sweep.tuner import TrialRecord
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +73,8 @@ def cluster_step(session: Session, into: str | None = None) -> dict:
 
     result = cluster_run(str(session.layout.root), session.config, into=into)
     session.tracker.log_metrics(
-        {"clusters": result.clusters, "unassigned": result.unassigned, "set_aside": result.set_aside,
-         "cluster_seconds": result.seconds}  # fmt: skip
+        {"faces": result.faces, "clustered": result.clustered, "clusters": result.clusters,
+         "unassigned": result.unassigned, "set_aside": result.set_aside, "cluster_seconds": result.seconds}  # fmt: skip
     )
     return update_summary(session.layout, "cluster", result)
 
@@ -80,3 +85,43 @@ def eval_step(session: Session, labels: str) -> dict:
     metrics = evaluate_run(str(session.layout.root), labels)
     session.tracker.log_metrics(metrics)
     return update_summary(session.layout, "metrics", metrics)
+
+
+def tune_step(session: Session, space: str, settings: SweepSettings, labels: str | None) -> dict:
+    """A Ray Tune sweep; the command's run is the parent, each trial a nested MLflow run."""
+    import dataclasses
+
+    from raypipe.ray_session import ensure_ray
+    from raypipe.sweep.tuner import run_sweep
+
+    ensure_ray(session.config.ray.address)
+    result = run_sweep(session.layout.root, space, session.config, settings, labels)
+    session.tracker.log_params({"tune": {**dataclasses.asdict(settings), "metric": result.metric,
+                                         "space": space, "labels": labels}})  # fmt: skip
+    for trial in result.trials:
+        log_trial(session, trial)
+    failed = sum(t.status != "ok" for t in result.trials)
+    session.tracker.log_metrics({"trials": len(result.trials), "trials_failed": failed})
+    if result.best is not None:
+        session.tracker.log_metrics(result.best.metrics, prefix="best.")
+    else:
+        session.exit_code = 1
+    session.tracker.log_artifacts(*result.files)
+    summary = {
+        "metric": result.metric, "mode": result.mode, "search": settings.search, "space": space,
+        "trials": len(result.trials), "failed": failed,
+        "best_trial": result.best.trial if result.best else None,
+        "best_value": result.best.metrics[result.metric] if result.best else None,
+        "best_config": result.best_config, "files": [str(f) for f in result.files],
+    }  # fmt: skip
+    return update_summary(session.layout, "tune", summary)
+
+
+def log_trial(session: Session, trial: TrialRecord) -> None:
+    """One nested MLflow run per trial, logged from the driver (one writer for the store)."""
+    tags = {"raypipe.command": "tune-trial", "raypipe.trial_status": trial.status}
+    if trial.error:
+        tags["raypipe.error"] = trial.error
+    with tracked_run(session.config.tracking, f"trial:{trial.trial}", nested=True, tags=tags) as child:
+        child.log_params(trial.columns())
+        child.log_metrics({**trial.metrics, "seconds": trial.seconds})

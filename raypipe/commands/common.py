@@ -46,6 +46,8 @@ def load_config(args: argparse.Namespace, base: Path | None = None) -> Config:
     if getattr(args, "no_tracking", False):
         overrides.append("tracking.enabled=false")
     if base is not None and base.exists():
-        config = Config.from_dict(json.loads(base.read_text(encoding="utf-8")))
+        stored = json.loads(base.read_text(encoding="utf-8"))
+        stored.pop("tracking", None)  # where (and whether) to record is chosen per command, not per run
+        config = Config.from_dict(stored)
         return config.updated(args.config, overrides)
     return Config.load(args.config, overrides)
