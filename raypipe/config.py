@@ -98,8 +98,6 @@ class RayConfig:
     gpus_per_actor: float = 0.25
     #: Chips per batch of an embedding stage that runs on a GPU (CPU: ``extract.embed_batch_size``).
     gpu_embed_batch_size: int = 256
-    #: Restarts of a lost actor (worker process or node gone) and retries of its batches; -1: no limit.
-    max_restarts: int = -1
 
 
 @dataclass

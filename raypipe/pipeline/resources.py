@@ -10,8 +10,10 @@ two-thirds rule, so their actors never wait on each other for a device. An embed
 GPU takes ``gpu_embed_batch_size`` chips per batch. A stage that wants a GPU in a cluster
 without one runs on CPU and says so.
 
-Actors are restarted when their worker process or node is lost, and the batches they held
-retried (``ray.max_restarts``); extraction resumes from shards for what a dead driver loses.
+Worker loss is Ray Data's to absorb: its actor pools restart an actor whose process or node
+died and retry the batches it held, without limit (``max_restarts=-1, max_task_retries=-1``,
+its defaults, checked in tests/test_gpu_plan.py; passing them again is deprecated). What a dead
+driver loses, extraction resumes from shards.
 """
 
 from __future__ import annotations
@@ -35,17 +37,10 @@ class StagePlan:
     num_cpus: float
     num_gpus: float
     batch_size: int
-    max_restarts: int = -1
 
     def map_batches_args(self) -> dict:
         """Keyword arguments of ``Dataset.map_batches`` for this stage."""
-        args = {
-            "concurrency": self.concurrency,
-            "num_cpus": self.num_cpus,
-            "batch_size": self.batch_size,
-            "max_restarts": self.max_restarts,
-            "max_task_retries": self.max_restarts,
-        }
+        args = {"concurrency": self.concurrency, "num_cpus": self.num_cpus, "batch_size": self.batch_size}
         if self.num_gpus:
             args["num_gpus"] = self.num_gpus
         return args
@@ -89,12 +84,11 @@ def _plan(
     stage: str, ray_config: RayConfig, actors: int | None, wants_gpu: bool, gpu_budget: float,
     cores: float, cpu_budget: float, cpu_batch: int, gpu_batch: int,
 ) -> StagePlan:  # fmt: skip
-    restarts = ray_config.max_restarts
     if wants_gpu and gpu_budget > 0:
         count = actors or max(1, math.floor(gpu_budget / ray_config.gpus_per_actor + 1e-9))
         share = math.floor(1000 * gpu_budget / count) / 1000  # rounded down: never more than there is
-        return StagePlan(count, round(min(1.0, cpu_budget / count), 3), share, gpu_batch, restarts)
+        return StagePlan(count, round(min(1.0, cpu_budget / count), 3), share, gpu_batch)
     if wants_gpu:
         log.info("%s: the model can use a GPU but the cluster has none: running on CPU", stage)
     count = actors or max(1, math.ceil(cores))
-    return StagePlan(count, round(cpu_budget / count, 3), 0.0, cpu_batch, restarts)
+    return StagePlan(count, round(cpu_budget / count, 3), 0.0, cpu_batch)
