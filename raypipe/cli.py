@@ -18,6 +18,7 @@ COMMANDS = [
     "raypipe.commands.extract",
     "raypipe.commands.cluster",
     "raypipe.commands.eval",
+    "raypipe.commands.report",
     "raypipe.commands.tune",
 ]
 

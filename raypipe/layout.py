@@ -3,7 +3,9 @@
 ``RUN/`` holds ``config.json``, ``summary.json``, ``images.parquet`` (one row per input:
 status ``faces`` / ``no_face`` / ``error``), ``faces.parquet``, ``errors.parquet``,
 ``chips/<face_id>.jpg``, ``clusters.csv``, ``clustered_faces/<cluster>/...``,
-``metrics.json`` and ``report.html``; shards of an extraction in progress live in ``_shards/``.
+``metrics.json``, ``report.html`` (with the images it makes in ``report_files/``) and
+``aggregate/<cluster>.png`` (faces decoded by ``raypipe aggregate``); shards of an extraction
+in progress live in ``_shards/``.
 """
 
 from __future__ import annotations
@@ -69,6 +71,14 @@ class RunLayout:
     @property
     def report(self) -> Path:
         return self.root / "report.html"
+
+    @property
+    def report_files(self) -> Path:
+        return self.root / "report_files"
+
+    @property
+    def aggregate(self) -> Path:
+        return self.root / "aggregate"
 
     @property
     def features(self) -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,7 @@ from raypipe.summary import format_summary, update_summary
 from raypipe.tracking import Tracker, tracked_run
 
 if TYPE_CHECKING:
+    from raypipe.report import ReportOptions
     from raypipe.sweep.settings import SweepSettings
     from raypipe.sweep.tuner import TrialRecord
 
@@ -125,3 +127,11 @@ def log_trial(session: Session, trial: TrialRecord) -> None:
     with tracked_run(session.config.tracking, f"trial:{trial.trial}", nested=True, tags=tags) as child:
         child.log_params(trial.columns())
         child.log_metrics({**trial.metrics, "seconds": trial.seconds})
+
+
+def report_step(session: Session, options: ReportOptions | None = None) -> dict:
+    from raypipe.report import write_report
+
+    started = time.perf_counter()
+    path = write_report(session.layout.root, options)
+    return update_summary(session.layout, "report", {"path": path.name, "seconds": time.perf_counter() - started})

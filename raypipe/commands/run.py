@@ -1,11 +1,12 @@
-"""``raypipe run INPUTS --out RUN``: extract, cluster, and (with ``--labels``) evaluate."""
+"""``raypipe run INPUTS --out RUN``: extract, cluster, (with ``--labels``) evaluate, write the report."""
 
 from __future__ import annotations
 
 import argparse
 
 from raypipe.commands.common import add_config_arguments, add_extract_arguments, load_config
-from raypipe.workflow import cluster_step, eval_step, extract_step, finish
+from raypipe.report import ReportOptions
+from raypipe.workflow import cluster_step, eval_step, extract_step, finish, report_step
 
 NAME = "run"
 HELP = "the whole pipeline: extract faces, cluster them into people, evaluate when labels are given"
@@ -15,6 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_extract_arguments(parser)
     parser.add_argument("--clusterer", help="clusterer name (shortcut for --set cluster.clusterer=NAME)")
     parser.add_argument("--labels", metavar="FOLDER", help="score against the images' parent folders under FOLDER")
+    parser.add_argument("--no-report", action="store_true", help="do not write report.html (see `raypipe report`)")
     add_config_arguments(parser)
 
 
@@ -26,4 +28,6 @@ def run(args: argparse.Namespace) -> int:
             session.summary = cluster_step(session)
             if args.labels:
                 session.summary = eval_step(session, args.labels)
+        if not args.no_report:
+            session.summary = report_step(session, ReportOptions(labels=args.labels))
     return session.exit_code

@@ -1,0 +1,153 @@
+"""What a report shows, read from a run folder: faces with clusters and labels, per-cluster views."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from raypipe.evaluate import folder_label
+from raypipe.layout import RunLayout
+
+UNASSIGNED = -1
+
+
+@dataclass
+class ClusterView:
+    """One cluster as the report shows it."""
+
+    cluster: int
+    rows: np.ndarray
+    representative: str
+    sample: list[str]
+    labelled: int = 0
+    majority_label: str | None = None
+    purity: float | None = None
+
+    @property
+    def size(self) -> int:
+        return len(self.rows)
+
+
+@dataclass
+class RunContent:
+    """Everything of a run the report needs, loaded once."""
+
+    layout: RunLayout
+    faces: pd.DataFrame
+    summary: dict = field(default_factory=dict)
+    config: dict = field(default_factory=dict)
+    metrics: dict | None = None
+    errors: pd.DataFrame | None = None
+    labelled: bool = False
+
+    @cached_property
+    def image_paths(self) -> pd.Series:
+        """Source image path by face id."""
+        return self.faces.set_index("face_id")["image_path"]
+
+
+def read_json(path) -> dict | None:
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def load_content(layout: RunLayout, labels_root: str | None = None) -> RunContent:
+    """Faces (with ``cluster`` and, for labelled runs, ``label``), summary, metrics and errors.
+
+    A run is labelled when ``labels_root`` is given or ``metrics.json`` exists; labels follow
+    :mod:`raypipe.evaluate`: the largest face of an image carries its parent folder's name.
+    """
+    if not layout.faces.exists():
+        raise FileNotFoundError(f"{layout.faces} not found: run `raypipe extract` first")
+    faces = pd.read_parquet(
+        layout.faces, columns=["face_id", "image_path", "x1", "y1", "x2", "y2", "embedding"]
+    )
+    faces["cluster"] = face_clusters(layout, faces)
+    metrics = read_json(layout.metrics)
+    labelled = labels_root is not None or metrics is not None
+    if labelled:
+        faces["label"] = face_labels(faces, labels_root)
+    errors = pd.read_parquet(layout.errors) if layout.errors.exists() else None
+    return RunContent(
+        layout=layout, faces=faces, summary=read_json(layout.summary) or {},
+        config=read_json(layout.config) or {}, metrics=metrics, errors=errors, labelled=labelled,
+    )  # fmt: skip
+
+
+def face_clusters(layout: RunLayout, faces: pd.DataFrame) -> np.ndarray:
+    """Each face's cluster from ``clusters.csv``; all unassigned before the run is clustered."""
+    if not layout.clusters.exists():
+        return np.full(len(faces), UNASSIGNED, dtype=np.int64)
+    clusters = pd.read_csv(layout.clusters, usecols=["face_id", "cluster"]).set_index("face_id")[
+        "cluster"
+    ]
+    return faces["face_id"].map(clusters).fillna(UNASSIGNED).astype(np.int64).to_numpy()
+
+
+def face_labels(faces: pd.DataFrame, labels_root: str | None) -> pd.Series:
+    """The folder label of each image's largest face; None for the other faces."""
+    area = (faces.x2 - faces.x1) * (faces.y2 - faces.y1)
+    largest = area.groupby(faces["image_path"]).idxmax()
+    labels = pd.Series([None] * len(faces), index=faces.index, dtype=object)
+    labels[largest.to_numpy()] = [folder_label(path, labels_root) for path in largest.index]
+    return labels
+
+
+def representative(embeddings: np.ndarray) -> int:
+    """Row of the embedding closest (cosine) to the mean direction of ``embeddings``."""
+    centre = embeddings.mean(axis=0)
+    return int(np.argmax(embeddings @ centre))
+
+
+def cluster_views(content: RunContent, chips_per_cluster: int, seed: int = 0) -> list[ClusterView]:
+    """One view per cluster (not the unassigned), largest first, with a seeded sample of chips."""
+    faces = content.faces
+    rng = np.random.default_rng(seed)
+    views = []
+    for cluster, rows in faces.groupby("cluster").indices.items():
+        if cluster == UNASSIGNED:
+            continue
+        embeddings = np.stack(faces["embedding"].to_numpy()[rows])
+        rep = rows[representative(embeddings)]
+        sample = sample_faces(faces, rows, rep, chips_per_cluster - 1, rng)
+        view = ClusterView(int(cluster), rows, faces.face_id.iat[rep], sample)
+        if content.labelled:
+            add_label_purity(view, faces["label"].to_numpy()[rows])
+        views.append(view)
+    return sorted(views, key=lambda v: (-v.size, v.cluster))
+
+
+def sample_faces(
+    faces: pd.DataFrame, rows: np.ndarray, leave_out: int, count: int, rng: np.random.Generator
+) -> list[str]:
+    """Up to ``count`` faces of ``rows`` other than row ``leave_out``, drawn at random, as face ids."""
+    others = rows[rows != leave_out]
+    picked = np.sort(rng.choice(others, size=min(count, len(others)), replace=False))
+    return faces.face_id.to_numpy()[picked].tolist()
+
+
+def add_label_purity(view: ClusterView, labels: np.ndarray) -> None:
+    """Majority label and its share among the labelled faces of the cluster."""
+    counts = pd.Series(labels).dropna().value_counts()
+    view.labelled = int(counts.sum())
+    if view.labelled:
+        view.majority_label = str(counts.index[0])
+        view.purity = float(counts.iloc[0] / view.labelled)
+
+
+def confusion(faces: pd.DataFrame, clusters: list[int], max_labels: int) -> pd.DataFrame:
+    """Labelled faces counted per cluster (rows, in the order given) and label.
+
+    Keeps the ``max_labels`` most frequent labels, ordered by the first row where each peaks, so
+    that a good clustering shows as a diagonal.
+    """
+    labelled = faces.dropna(subset=["label"])
+    table = pd.crosstab(labelled["cluster"], labelled["label"]).reindex(
+        index=clusters, fill_value=0
+    )
+    columns = labelled["label"].value_counts().index[:max_labels]
+    peak_row = {label: int(np.argmax(table[label].to_numpy())) for label in columns}
+    return table[sorted(columns, key=lambda label: (peak_row[label], label))]
