@@ -109,14 +109,14 @@ def test_finch_cuts_at_a_requested_number_of_clusters(faces):
     assert len(finch.partitions_) >= 2
 
 
-@pytest.mark.parametrize("method", ["ivf", "hnsw"])
-def test_faiss_neighbours_agree_with_exact_search(method):
+@pytest.mark.parametrize(("method", "min_recall"), [("ivf", 0.85), ("hnsw", 0.95)])
+def test_faiss_neighbours_agree_with_exact_search(method, min_recall):
     X = make_faces(4000, 64, seed=1).X
     exact = nearest_neighbours(X, 5, method="exact")
     approx = nearest_neighbours(X, 5, method=method)
     assert not (exact.indices == np.arange(len(X))[:, None]).any()
     recall = np.mean([len(set(a) & set(b)) / 5 for a, b in zip(exact.indices, approx.indices)])
-    assert recall >= 0.9
+    assert recall >= min_recall  # IVF visits only 4 cells a query: speed over recall
     graph = neighbour_graph(exact, max_distance=0.6)
     assert (graph != graph.T).nnz == 0
 

@@ -18,6 +18,9 @@ log = logging.getLogger(__name__)
 
 EXACT_LIMIT = 20_000
 BLOCK_ROWS = 2048
+#: IVF: training points per cell, and cells visited per query.
+IVF_TRAIN_PER_LIST = 20
+IVF_PROBES = 4
 METHODS = ("auto", "exact", "ivf", "hnsw")
 
 
@@ -44,22 +47,36 @@ def _exact_search(index_X: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.
     return sims, idx
 
 
-def _faiss_index(index_X: np.ndarray, method: str, seed: int):
+def _ivf_index(index_X: np.ndarray, seed: int):
+    """IVF over ``4 sqrt(n)`` spherical k-means cells, trained briefly on a sample."""
     import faiss
 
-    dim = index_X.shape[1]
-    if method == "hnsw":
-        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = 64
-        index.hnsw.efSearch = 64
-    else:
-        n_lists = int(max(16, min(4 * np.sqrt(len(index_X)), len(index_X) // 40)))
-        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, n_lists, faiss.METRIC_INNER_PRODUCT)
-        sample = np.random.default_rng(seed).choice(len(index_X), min(len(index_X), 40 * n_lists), replace=False)
-        index.train(index_X[np.sort(sample)])
-        index.nprobe = min(n_lists, 12)
-    index.add(index_X)
+    n, dim = index_X.shape
+    n_lists = int(np.clip(4 * np.sqrt(n), 16, max(16, n // 40)))
+    sample = np.random.default_rng(seed).choice(n, min(n, IVF_TRAIN_PER_LIST * n_lists), replace=False)
+    kmeans = faiss.Kmeans(dim, n_lists, niter=10, spherical=True, seed=seed,
+                          min_points_per_centroid=1, max_points_per_centroid=IVF_TRAIN_PER_LIST)
+    kmeans.train(index_X[np.sort(sample)])
+    quantizer = faiss.IndexFlatIP(dim)
+    quantizer.add(kmeans.centroids)
+    index = faiss.IndexIVFFlat(quantizer, dim, n_lists, faiss.METRIC_INNER_PRODUCT)
+    index.nprobe = IVF_PROBES
     return index
+
+
+def _hnsw_index(dim: int):
+    import faiss
+
+    index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = 64
+    index.hnsw.efSearch = 64
+    return index
+
+
+def _faiss_search(index_X: np.ndarray, queries: np.ndarray, k: int, method: str, seed: int):
+    index = _hnsw_index(index_X.shape[1]) if method == "hnsw" else _ivf_index(index_X, seed)
+    index.add(index_X)
+    return index.search(queries, k)
 
 
 def nearest_neighbours(
@@ -88,7 +105,7 @@ def nearest_neighbours(
     if method == "exact":
         sims, idx = _exact_search(X, Q, wanted)
     else:
-        sims, idx = _faiss_index(X, method, seed).search(Q, min(wanted, len(X)))
+        sims, idx = _faiss_search(X, Q, min(wanted, len(X)), method, seed)
     if self_search:
         sims, idx = _drop_self(sims, idx)
     distances = np.where(idx >= 0, 1.0 - sims, np.inf).astype(np.float32)
