@@ -122,3 +122,25 @@ def test_faces_below_quality_are_left_unassigned(sample_run, tmp_path):
     summary = json.loads((run / "summary.json").read_text())["cluster"]
     assert summary["set_aside"] == int((faces.face_px < cutoff).sum())
     assert summary["set_aside_reasons"]["small face"] == summary["set_aside"]
+
+
+def test_torch_backend_matches_onnxruntime(arcface_model):
+    chips = np.random.default_rng(0).integers(0, 256, (3, 112, 112, 3), dtype=np.uint8)
+    by_ort = EMBEDDERS.build({"name": "arcface-onnx", "model_path": str(arcface_model), "backend": "onnxruntime"})
+    by_torch = EMBEDDERS.build({"name": "arcface-onnx", "model_path": str(arcface_model), "backend": "torch"})
+    assert by_torch.backend == "torch"
+    assert np.abs(by_ort.embed(chips) - by_torch.embed(chips)).max() < 1e-4
+
+
+def test_torch_backend_refuses_unknown_operators(tmp_path):
+    import onnx
+    from onnx import TensorProto, helper
+
+    from raypipe.embed.onnx_torch import OnnxTorchModule
+
+    node = helper.make_node("Softsign", ["x"], ["y"])
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2])])  # fmt: skip
+    onnx.save(helper.make_model(graph), tmp_path / "m.onnx")
+    with pytest.raises(ValueError, match="Softsign"):
+        OnnxTorchModule(str(tmp_path / "m.onnx"))

@@ -1,0 +1,104 @@
+"""Run a small ONNX graph with torch: ArcFace-style recognisers on CUDA without onnxruntime-gpu.
+
+ArcFace exports are plain convolutional graphs (Conv, BatchNormalization, PRelu, Add, Flatten,
+Gemm, Reshape...). :class:`OnnxTorchModule` executes such a graph node by node with
+``torch.nn.functional``, weights as tensors on the chosen device; an unsupported operator is
+refused when the model is loaded, naming it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+
+def _attrs(node) -> dict:
+    import onnx
+
+    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+
+
+def _conv(x, w, b=None, *, pads=(0, 0, 0, 0), strides=(1, 1), dilations=(1, 1), group=1, **_):
+    top, left, bottom, right = pads
+    if (top, left) != (bottom, right):
+        x = F.pad(x, (left, right, top, bottom))
+        top = left = 0
+    return F.conv2d(x, w, b, stride=tuple(strides), padding=(top, left), dilation=tuple(dilations), groups=group)
+
+
+def _prelu(x, slope, **_):
+    return torch.where(x >= 0, x, x * slope.reshape(1, -1, 1, 1) if slope.dim() <= 1 or slope.shape[0] != 1 else x * slope)
+
+
+def _batch_norm(x, scale, bias, mean, var, *, epsilon=1e-5, **_):
+    return F.batch_norm(x, mean, var, scale, bias, training=False, eps=epsilon)
+
+
+def _gemm(a, b, c=None, *, alpha=1.0, beta=1.0, transA=0, transB=0, **_):
+    a = a.t() if transA else a
+    b = b.t() if transB else b
+    out = alpha * (a @ b)
+    return out + beta * c if c is not None else out
+
+
+def _reshape(x, shape, **_):
+    target = [int(v) for v in shape.tolist()]
+    target[0] = x.shape[0] if target[0] > 0 else target[0]  # keep the batch dimension dynamic
+    return x.reshape(target)
+
+
+def _flatten(x, *, axis=1, **_):
+    return x.reshape(int(np.prod(x.shape[:axis])), -1)
+
+
+OPS: dict[str, Callable] = {
+    "Conv": _conv,
+    "PRelu": _prelu,
+    "BatchNormalization": _batch_norm,
+    "Add": lambda a, b, **_: a + b,
+    "Sub": lambda a, b, **_: a - b,
+    "Mul": lambda a, b, **_: a * b,
+    "Relu": lambda x, **_: F.relu(x),
+    "Gemm": _gemm,
+    "MatMul": lambda a, b, **_: a @ b,
+    "Reshape": _reshape,
+    "Flatten": _flatten,
+    "Identity": lambda x, **_: x,
+    "Dropout": lambda x, *rest, **_: x,
+}
+
+
+class OnnxTorchModule(torch.nn.Module):
+    """The ONNX model at ``path`` as a torch module (inference only)."""
+
+    def __init__(self, path: str):
+        super().__init__()
+        import onnx
+        from onnx import numpy_helper
+
+        model = onnx.load(path)
+        graph = model.graph
+        unsupported = sorted({n.op_type for n in graph.node} - set(OPS))
+        if unsupported:
+            raise ValueError(f"{path}: operators {unsupported} are not supported by the torch backend")
+        self._nodes = [(n.op_type, list(n.input), list(n.output), _attrs(n)) for n in graph.node]
+        self._names = {}
+        for i, init in enumerate(graph.initializer):
+            self.register_buffer(f"w{i}", torch.from_numpy(numpy_helper.to_array(init).copy()))
+            self._names[init.name] = f"w{i}"
+        initialised = set(self._names)
+        self.input_name = next(i.name for i in graph.input if i.name not in initialised)
+        self.output_name = graph.output[0].name
+        #: The first operators tell whether the graph normalises its input itself (insightface's rule).
+        self.normalises_input = any(n.op_type in ("Sub", "Mul") for n in graph.node[:8])
+
+    @torch.inference_mode()
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        values = {self.input_name: x}
+        for op, inputs, outputs, attrs in self._nodes:
+            args = [values[n] if n in values else getattr(self, self._names[n]) if n else None for n in inputs]
+            values[outputs[0]] = OPS[op](*args, **attrs)
+        return values[self.output_name]
