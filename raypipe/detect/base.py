@@ -38,3 +38,7 @@ class Detector(ABC):
     @abstractmethod
     def detect(self, image: np.ndarray) -> list[Face]:
         """Faces in an RGB uint8 image of shape (H, W, 3), best first."""
+
+    def detect_batch(self, images: list[np.ndarray]) -> list[list[Face]]:
+        """Faces of each image; detectors that batch on a GPU override this."""
+        return [self.detect(image) for image in images]

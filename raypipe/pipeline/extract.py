@@ -107,16 +107,24 @@ def _run_pipeline(layout, config, todo, ids, embedder_spec, embedder, models, fi
     shard_images: dict[int, list[str]] = {}
     for uri in todo:
         shard_images.setdefault(shard_of[uri], []).append(ids[uri])
-    from raypipe.pipeline.stages import DetectAlignStage, EmbedStage
+    from raypipe.pipeline.stages import DecodeStage, DetectAlignStage, EmbedStage
     from raypipe.detect import DETECTORS
 
     detector = DETECTORS.build(config.extract.detector)  # built here only to learn where it runs
     cpus, gpus = cluster_totals()
     detect_plan, embed_plan = plan_stages(config.ray, config.extract, detector.uses_gpu, embedder.uses_gpu, cpus, gpus)
     items = [{"image_path": uri, "image_id": ids[uri], "shard": shard_of[uri]} for uri in todo]
+    dataset = ray.data.from_items(items, override_num_blocks=max(1, min(len(items), len(items) // 2 or 1)))
+    if detect_plan.num_gpus:  # decode on the CPUs of the cluster, not in the few GPU actors
+        dataset = dataset.map_batches(
+            DecodeStage,
+            fn_constructor_args=(config.to_dict()["extract"],),
+            batch_size=config.extract.detect_batch_size,
+            batch_format="numpy",
+            num_cpus=1,
+        )
     dataset = (
-        ray.data.from_items(items, override_num_blocks=max(1, min(len(items), len(items) // 2 or 1)))
-        .map_batches(
+        dataset.map_batches(
             DetectAlignStage,
             fn_constructor_args=(config.to_dict(), embedder_spec),
             batch_format="numpy",

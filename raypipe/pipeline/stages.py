@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from raypipe.align import Landmarker68
-from raypipe.config import Config
+from raypipe.config import Config, ExtractConfig
 from raypipe.detect import DETECTORS
 from raypipe.detect.base import Face
 from raypipe.embed import EMBEDDERS
@@ -26,49 +26,107 @@ log = logging.getLogger(__name__)
 JPEG_QUALITY = 92
 
 
-class DetectAlignStage:
-    """Read and decode images, detect faces, add landmarks, and cut aligned chips.
+class DecodeStage:
+    """Read and decode images. Adds ``pixels`` (RGB uint8, downscaled to ``max_side``), size,
+    scale and timing; a file that cannot be read or decoded gets ``error_stage`` and ``error``.
 
-    Input columns: ``image_path``, ``image_id``, ``shard``. Output: one row per face (``kind`` =
-    ``face``), or one row per image without faces (``no_face``) or that failed (``error``).
+    Runs as CPU tasks of its own when detection runs on a GPU (decoding then scales with the
+    cluster's CPUs); inside the detection actors otherwise (no copy of the pixels).
+    """
+
+    def __init__(self, extract_config: dict):
+        self.config = ExtractConfig(**extract_config)
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        columns = {k: [] for k in ("pixels", "width", "height", "scale", "decode_s", "error_stage", "error")}
+        for path in batch["image_path"]:
+            start = time.perf_counter()
+            image, stage, error = self._decode(str(path))
+            columns["pixels"].append(image.pixels if image else np.zeros((1, 1, 3), np.uint8))
+            columns["width"].append(image.width if image else 0)
+            columns["height"].append(image.height if image else 0)
+            columns["scale"].append(image.scale if image else 1.0)
+            columns["decode_s"].append(time.perf_counter() - start)
+            columns["error_stage"].append(stage)
+            columns["error"].append(error)
+        out = dict(batch)
+        out["pixels"] = _object_array(columns.pop("pixels"))
+        for name, values in columns.items():
+            out[name] = np.array(values, dtype=object if name.startswith("error") else None)
+        return out
+
+    def _decode(self, path: str) -> tuple[DecodedImage | None, str, str]:
+        try:
+            return decode_image(read_bytes(path), self.config.max_image_pixels, self.config.max_side), "", ""
+        except DecodeError as err:
+            return None, "decode", str(err)
+        except OSError as err:
+            return None, "read", f"{type(err).__name__}: {err}"
+
+
+def _object_array(arrays: list[np.ndarray]) -> np.ndarray:
+    out = np.empty(len(arrays), dtype=object)
+    out[:] = arrays
+    return out
+
+
+class DetectAlignStage:
+    """Detect faces (batched over images), add landmarks, and cut aligned chips.
+
+    Input: ``image_path``, ``image_id``, ``shard``, and the columns of :class:`DecodeStage` (or
+    none of them: the stage then decodes itself). Output: one row per face (``kind`` = ``face``),
+    or one row per image without faces (``no_face``) or that failed (``error``).
     """
 
     def __init__(self, config: dict, embedder_spec: dict):
         self.config = Config.from_dict(config)
-        extract = self.config.extract
-        self.detector = DETECTORS.build(extract.detector)
+        self.decoder = DecodeStage(config["extract"])
+        self.detector = DETECTORS.build(self.config.extract.detector)
         self.landmarker = None if self.detector.gives_landmarks else Landmarker68()
         self.aligner = EMBEDDERS.build(embedder_spec)  # only its align() runs here
         self.chip_size = self.aligner.chip_size
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        rows = []
-        for path, image_id, shard in zip(batch["image_path"], batch["image_id"], batch["shard"]):
-            base = {"shard": int(shard), "image_id": str(image_id), "image_path": str(path)}
-            rows.extend(self._image_rows(base))
+        if "pixels" not in batch:
+            batch = self.decoder(batch)
+        rows: list[dict] = []
+        bases = [
+            {"shard": int(batch["shard"][i]), "image_id": str(batch["image_id"][i]),
+             "image_path": str(batch["image_path"][i]), "width": int(batch["width"][i]),
+             "height": int(batch["height"][i]), "decode_s": float(batch["decode_s"][i]), "detect_s": 0.0}
+            for i in range(len(batch["image_path"]))
+        ]  # fmt: skip
+        decoded = [i for i in range(len(bases)) if not batch["error"][i]]
+        for i in set(range(len(bases))) - set(decoded):
+            rows.append(self._status_row(bases[i], ERROR, str(batch["error_stage"][i]), str(batch["error"][i])))
+        start = time.perf_counter()
+        found = self._detect([batch["pixels"][i] for i in decoded], [bases[i]["image_path"] for i in decoded])
+        per_image = (time.perf_counter() - start) / max(len(decoded), 1)
+        for i, faces in zip(decoded, found):
+            base = {**bases[i], "detect_s": per_image}
+            if isinstance(faces, str):
+                rows.append(self._status_row(base, ERROR, "detect", faces))
+                continue
+            image = DecodedImage(batch["pixels"][i], base["width"], base["height"], float(batch["scale"][i]))
+            rows.extend(self._face_rows(base, image, faces) or [self._status_row(base, NO_FACE, "detect", "")])
         return to_batch(rows)
 
-    def _image_rows(self, base: dict) -> list[dict]:
-        extract = self.config.extract
-        start = time.perf_counter()
-        base = {**base, "decode_s": 0.0, "detect_s": 0.0}
+    def _detect(self, images: list[np.ndarray], paths: list[str]) -> list[list[Face] | str]:
+        """Faces per image with landmarks, or the error message of an image that failed."""
         try:
-            image = decode_image(read_bytes(base["image_path"]), extract.max_image_pixels, extract.max_side)
-        except DecodeError as err:
-            return [self._status_row(base, ERROR, "decode", str(err))]
-        except OSError as err:
-            return [self._status_row(base, ERROR, "read", f"{type(err).__name__}: {err}")]
-        decoded = time.perf_counter()
-        base = {**base, "width": image.width, "height": image.height, "decode_s": decoded - start}
+            found: list = self.detector.detect_batch(images)
+        except Exception:  # noqa: BLE001 - retry image by image to isolate the failing one
+            found = [self._detect_one(image, path) for image, path in zip(images, paths)]
+        if self.landmarker is not None:
+            found = [f if isinstance(f, str) else self.landmarker.fill(image, f) for image, f in zip(images, found)]
+        return found
+
+    def _detect_one(self, image: np.ndarray, path: str) -> list[Face] | str:
         try:
-            faces = self.detector.detect(image.pixels)
-            if self.landmarker is not None:
-                faces = self.landmarker.fill(image.pixels, faces)
-            base["detect_s"] = time.perf_counter() - decoded
-            return self._face_rows(base, image, faces) or [self._status_row(base, NO_FACE, "detect", "")]
+            return self.detector.detect(image)
         except Exception as err:  # noqa: BLE001 - a model failing on one image must not stop the run
-            log.warning("detect/align failed on %s:\n%s", base["image_path"], traceback.format_exc())
-            return [self._status_row(base, ERROR, "detect", f"{type(err).__name__}: {err}")]
+            log.warning("detection failed on %s:\n%s", path, traceback.format_exc())
+            return f"{type(err).__name__}: {err}"
 
     def _face_rows(self, base: dict, image: DecodedImage, faces: list[Face]) -> list[dict]:
         rows = []
@@ -97,10 +155,7 @@ class DetectAlignStage:
         return rows
 
     def _status_row(self, base: dict, kind: str, stage: str, reason: str) -> dict:
-        return {
-            "width": 0, "height": 0, **base, "kind": kind, "stage": stage, "reason": reason,
-            **empty_face_fields(self.chip_size),
-        }  # fmt: skip
+        return {**base, "kind": kind, "stage": stage, "reason": reason, **empty_face_fields(self.chip_size)}
 
 
 class EmbedStage:
