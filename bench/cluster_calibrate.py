@@ -48,8 +48,10 @@ def main() -> None:
             good = [t for t, nmi, bcubed in results if min(nmi, bcubed) >= args.target]
             best = max(results, key=lambda r: min(r[1], r[2]))
             span = f"{min(good):.3f}..{max(good):.3f}" if good else "none"
-            print(f"  {kind:7s} {name:17s} target met for {span}; best {best[0]:.3f}: "
-                  f"NMI {best[1]:.4f} BCubed F {best[2]:.4f}")
+            print(
+                f"  {kind:7s} {name:17s} target met for {span}; best {best[0]:.3f}: "
+                f"NMI {best[1]:.4f} BCubed F {best[2]:.4f}"
+            )
 
 
 if __name__ == "__main__":

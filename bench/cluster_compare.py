@@ -21,8 +21,13 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     faces = load_labelled_faces(args.faces_parquet)
-    table = compare_clusterers(faces.X, faces.labels, faces.groups, model=faces.model, scored=faces.scored)
-    print(f"{args.faces_parquet}: {len(faces.X)} faces, {faces.scored.sum()} scored, model {faces.model}")
+    table = compare_clusterers(
+        faces.X, faces.labels, faces.groups, model=faces.model, scored=faces.scored
+    )
+    print(
+        f"{args.faces_parquet}: {len(faces.X)} faces, {faces.scored.sum()} scored, "
+        f"model {faces.model}"
+    )
     table = table.round({"nmi": 4, "pairwise_f": 4, "bcubed_f": 4, "seconds": 2})
     print(markdown_table(table) if args.markdown else table.to_string(index=False))
 

@@ -45,8 +45,15 @@ def run_one(n: int, dim: int, name: str, results) -> None:
     seconds = time.perf_counter() - started
     table = contingency(data.labels, labels)
     peak_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-    results.put({"seconds": seconds, "peak_gib": peak_gib, "pairwise_f": pairwise_scores(table)["pairwise_f"],
-                 "bcubed_f": bcubed_scores(table)["bcubed_f"], "clusters": int(labels.max()) + 1})
+    results.put(
+        {
+            "seconds": seconds,
+            "peak_gib": peak_gib,
+            "pairwise_f": pairwise_scores(table)["pairwise_f"],
+            "bcubed_f": bcubed_scores(table)["bcubed_f"],
+            "clusters": int(labels.max()) + 1,
+        }
+    )
 
 
 def main() -> None:
@@ -56,7 +63,10 @@ def main() -> None:
     parser.add_argument("--clusterers", default=",".join(SCALABLE))
     args = parser.parse_args()
     context = multiprocessing.get_context("spawn")
-    print(f"{'n':>9} {'dim':>4} {'clusterer':17} {'seconds':>8} {'peak GiB':>8} {'pair F':>7} {'BCubed F':>8} {'clusters':>8}")
+    print(
+        f"{'n':>9} {'dim':>4} {'clusterer':17} {'seconds':>8} {'peak GiB':>8} "
+        f"{'pair F':>7} {'BCubed F':>8} {'clusters':>8}"
+    )
     for size in map(parse_size, args.sizes.split(",")):
         for dim in map(int, args.dims.split(",")):
             for name in args.clusterers.split(","):
@@ -70,8 +80,11 @@ def main() -> None:
                     print(f"{size:>9} {dim:>4} {name:17} failed (exit code {child.exitcode})")
                     continue
                 r = results.get()
-                print(f"{size:>9} {dim:>4} {name:17} {r['seconds']:8.1f} {r['peak_gib']:8.2f} "
-                      f"{r['pairwise_f']:7.4f} {r['bcubed_f']:8.4f} {r['clusters']:8d}", flush=True)
+                print(
+                    f"{size:>9} {dim:>4} {name:17} {r['seconds']:8.1f} {r['peak_gib']:8.2f} "
+                    f"{r['pairwise_f']:7.4f} {r['bcubed_f']:8.4f} {r['clusters']:8d}",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

@@ -49,7 +49,9 @@ def contingency(true_labels, pred_labels) -> Contingency:
     true = np.asarray(true_labels)
     pred = singletons_for_unassigned(pred_labels)
     if true.shape != pred.shape or true.ndim != 1:
-        raise ValueError(f"label arrays must be 1-d and equal length, got {true.shape} and {pred.shape}")
+        raise ValueError(
+            f"label arrays must be 1-d and equal length, got {true.shape} and {pred.shape}"
+        )
     _, true_codes = np.unique(true, return_inverse=True)
     _, pred_codes = np.unique(pred, return_inverse=True)
     n_pred = int(pred_codes.max()) + 1 if pred.size else 0
@@ -119,7 +121,9 @@ def _entropy(sizes: np.ndarray, n: int) -> float:
 def nmi(table: Contingency) -> float:
     """Mutual information normalised by the arithmetic mean of the two entropies."""
     n = table.n
-    outer = table.true_sizes[table.true_index].astype(np.float64) * table.pred_sizes[table.pred_index]
+    outer = (
+        table.true_sizes[table.true_index].astype(np.float64) * table.pred_sizes[table.pred_index]
+    )
     mutual_info = float((table.counts / n * np.log(table.counts * n / outer)).sum())
     h_true, h_pred = _entropy(table.true_sizes, n), _entropy(table.pred_sizes, n)
     if h_true == 0 and h_pred == 0:
@@ -156,8 +160,18 @@ def score_clustering(true_labels, pred_labels) -> dict[str, float]:
     table = contingency(true_labels, pred_labels)
     pred = np.asarray(pred_labels)
     pairwise, bcubed = pairwise_scores(table), bcubed_scores(table)
-    keys = ("nmi", "ari", "rand", "purity", "pairwise_precision", "pairwise_recall", "pairwise_f",
-            "bcubed_precision", "bcubed_recall", "bcubed_f")
+    keys = (
+        "nmi",
+        "ari",
+        "rand",
+        "purity",
+        "pairwise_precision",
+        "pairwise_recall",
+        "pairwise_f",
+        "bcubed_precision",
+        "bcubed_recall",
+        "bcubed_f",
+    )
     scores = {"nmi": nmi(table), "purity": purity(table), **pairwise, **bcubed}
     return {
         **{key: scores[key] for key in keys},

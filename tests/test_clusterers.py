@@ -1,4 +1,4 @@
-"""Clusterers: recovery of well-separated synthetic identities, cannot-link, size limits, incremental."""
+"""Clusterers: recovering synthetic identities, cannot-link, size limits, incremental updates."""
 
 import numpy as np
 import pandas as pd
@@ -17,11 +17,30 @@ from raypipe.cluster.knn import nearest_neighbours, neighbour_graph
 from raypipe.cluster.synthetic import make_faces
 from raypipe.metrics import score_clustering
 
-ALL = ["auto", "agglomerative", "kmeans", "minibatch-kmeans", "dbscan", "hdbscan",
-       "chinese-whispers", "knn-graph", "leiden", "infomap", "finch"]
+ALL = [
+    "auto",
+    "agglomerative",
+    "kmeans",
+    "minibatch-kmeans",
+    "dbscan",
+    "hdbscan",
+    "chinese-whispers",
+    "knn-graph",
+    "leiden",
+    "infomap",
+    "finch",
+]
 #: Synthetic same-identity pairs lie at cosine distance ~0.45, other pairs at ~1.
-THRESHOLDS = {"auto": 0.6, "agglomerative": 0.6, "dbscan": 0.55, "chinese-whispers": 0.55,
-              "knn-graph": 0.55, "leiden": 0.55, "infomap": 0.55, "finch": 0.6}
+THRESHOLDS = {
+    "auto": 0.6,
+    "agglomerative": 0.6,
+    "dbscan": 0.55,
+    "chinese-whispers": 0.55,
+    "knn-graph": 0.55,
+    "leiden": 0.55,
+    "infomap": 0.55,
+    "finch": 0.6,
+}
 
 
 #: A narrower k range keeps the k-means searches fast.
@@ -62,7 +81,9 @@ def test_recovers_well_separated_identities(name, faces):
 
 @pytest.mark.parametrize("name", ALL)
 def test_cannot_link_keeps_faces_of_one_image_apart(name, faces, group_photos):
-    labels = CLUSTERERS.build(spec(name, cannot_link=True)).fit(faces.X, groups=group_photos).labels_
+    labels = (
+        CLUSTERERS.build(spec(name, cannot_link=True)).fit(faces.X, groups=group_photos).labels_
+    )
     rows = pd.DataFrame({"cluster": labels, "image": group_photos})
     assert not rows[rows.cluster >= 0].duplicated().any()
     assert score_clustering(faces.labels, labels)["bcubed_f"] >= 0.85
@@ -127,8 +148,13 @@ def test_incremental_keeps_old_ids_and_numbers_new_people_after_them():
     old_rows = np.flatnonzero(known)[::2]
     new_rows = np.setdiff1d(np.arange(600), old_rows)
     old_labels = AutoClusterer(threshold=0.6).fit(data.X[old_rows]).labels_ + 100
-    new_labels = assign_incremental(data.X[old_rows], old_labels, data.X[new_rows], threshold=0.55,
-                                    clusterer={"name": "auto", "threshold": 0.6})
+    new_labels = assign_incremental(
+        data.X[old_rows],
+        old_labels,
+        data.X[new_rows],
+        threshold=0.55,
+        clusterer={"name": "auto", "threshold": 0.6},
+    )
     old_id_of_person = dict(zip(data.labels[old_rows], old_labels))
     for row, label in zip(new_rows, new_labels):
         person = data.labels[row]

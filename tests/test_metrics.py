@@ -7,11 +7,27 @@ import pytest
 from scipy.optimize import linear_sum_assignment
 from sklearn import metrics as skm
 
-from raypipe.metrics import contingency, hungarian_accuracy, score_clustering, singletons_for_unassigned
+from raypipe.metrics import (
+    contingency,
+    hungarian_accuracy,
+    score_clustering,
+    singletons_for_unassigned,
+)
 
 KEYS = [
-    "nmi", "ari", "rand", "purity", "pairwise_precision", "pairwise_recall", "pairwise_f",
-    "bcubed_precision", "bcubed_recall", "bcubed_f", "accuracy", "n_clusters", "n_true_clusters",
+    "nmi",
+    "ari",
+    "rand",
+    "purity",
+    "pairwise_precision",
+    "pairwise_recall",
+    "pairwise_f",
+    "bcubed_precision",
+    "bcubed_recall",
+    "bcubed_f",
+    "accuracy",
+    "n_clusters",
+    "n_true_clusters",
 ]
 
 
@@ -74,7 +90,9 @@ def test_sparse_hungarian_matches_dense_assignment(seed):
     true, pred = random_labelling(seed)
     table = np.asarray(skm.cluster.contingency_matrix(true, singletons_for_unassigned(pred)))
     rows, cols = linear_sum_assignment(table, maximize=True)
-    assert hungarian_accuracy(contingency(true, pred)) == pytest.approx(table[rows, cols].sum() / len(true))
+    assert hungarian_accuracy(contingency(true, pred)) == pytest.approx(
+        table[rows, cols].sum() / len(true)
+    )
 
 
 def test_hand_worked_example():

@@ -26,9 +26,15 @@ class Agglomerative(Clusterer):
     max_n : size limit.
     """
 
-    def __init__(self, linkage: str = "average", n_clusters: int | None = None,
-                 threshold: float | None = None, model: str | None = None,
-                 cannot_link: bool = False, max_n: int = QUADRATIC_LIMIT):
+    def __init__(
+        self,
+        linkage: str = "average",
+        n_clusters: int | None = None,
+        threshold: float | None = None,
+        model: str | None = None,
+        cannot_link: bool = False,
+        max_n: int = QUADRATIC_LIMIT,
+    ):
         self.linkage = linkage
         self.n_clusters = n_clusters
         self.threshold = threshold
@@ -38,7 +44,9 @@ class Agglomerative(Clusterer):
 
     def _cut_distance(self, X: np.ndarray) -> float:
         if self.linkage == "ward" and self.threshold is None:
-            raise ValueError("ward linkage has no calibrated threshold: give n_clusters or threshold")
+            raise ValueError(
+                "ward linkage has no calibrated threshold: give n_clusters or threshold"
+            )
         return self._threshold(X, "average")
 
     def _cluster(self, X: np.ndarray) -> np.ndarray:
@@ -53,4 +61,6 @@ class Agglomerative(Clusterer):
         return labels - 1
 
     def _reassign_distance(self, X: np.ndarray) -> float | None:
-        return None if self.n_clusters is not None or self.linkage == "ward" else self._cut_distance(X)
+        return (
+            None if self.n_clusters is not None or self.linkage == "ward" else self._cut_distance(X)
+        )

@@ -31,9 +31,15 @@ class AutoClusterer(Clusterer):
     k : neighbours per face in the large-set graph.
     """
 
-    def __init__(self, threshold: float | None = None, model: str | None = None,
-                 cannot_link: bool = True, small_limit: int = QUADRATIC_LIMIT, k: int = 10,
-                 seed: int = 0):
+    def __init__(
+        self,
+        threshold: float | None = None,
+        model: str | None = None,
+        cannot_link: bool = True,
+        small_limit: int = QUADRATIC_LIMIT,
+        k: int = 10,
+        seed: int = 0,
+    ):
         self.threshold = threshold
         self.model = model
         self.cannot_link = cannot_link
@@ -43,8 +49,9 @@ class AutoClusterer(Clusterer):
 
     def _delegate(self, X: np.ndarray) -> Clusterer:
         if len(X) <= self.small_limit:
-            return Agglomerative(linkage="average", threshold=self._threshold(X, "average"),
-                                 max_n=self.small_limit)
+            return Agglomerative(
+                linkage="average", threshold=self._threshold(X, "average"), max_n=self.small_limit
+            )
         return ChineseWhispers(threshold=self._threshold(X, "pair"), k=self.k, seed=self.seed)
 
     def _cluster(self, X: np.ndarray) -> np.ndarray:

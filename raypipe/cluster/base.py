@@ -36,7 +36,9 @@ class Clusterer(ClusterMixin, BaseEstimator):
         if X.ndim != 2 or len(X) == 0:
             raise ValueError(f"expected a non-empty 2-d array of embeddings, got shape {X.shape}")
         self._check_size(len(X))
-        labels = np.asarray(self._cluster(X), dtype=np.int64) if len(X) > 1 else np.zeros(1, np.int64)
+        labels = (
+            np.asarray(self._cluster(X), dtype=np.int64) if len(X) > 1 else np.zeros(1, np.int64)
+        )
         if getattr(self, "cannot_link", False) and groups is not None:
             labels = enforce_cannot_link(X, labels, np.asarray(groups), self._reassign_distance(X))
         self.labels_ = labels

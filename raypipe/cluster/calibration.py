@@ -1,9 +1,10 @@
 """Cosine-distance thresholds for "same person", per embedding model, calibrated on real faces.
 
 Two thresholds per model: ``average`` bounds the mean distance between two clusters that
-average-linkage agglomerative clustering still merges; ``pair`` bounds a single link: a k-NN graph
-edge (Chinese Whispers, connected components, Leiden), a FINCH first-neighbour link, DBSCAN's eps. Calibrated on
-``../shared/data/photos`` (193 photos, 32 people) with ``bench/cluster_calibrate.py``.
+average-linkage agglomerative clustering still merges; ``pair`` bounds a single link: a k-NN
+graph edge (Chinese Whispers, connected components, Leiden), a FINCH first-neighbour link,
+DBSCAN's eps. Calibrated on ``../shared/data/photos`` (193 photos, 32 people) with
+``bench/cluster_calibrate.py``.
 """
 
 from __future__ import annotations
@@ -34,17 +35,23 @@ MODEL_BY_DIM = {128: "dlib-resnet-128", 512: "arcface-512"}
 KINDS = ("average", "pair")
 
 
-def same_person_threshold(model: str | None, kind: str = "average", dim: int | None = None) -> float:
-    """Calibrated threshold of ``kind`` for ``model`` (or, if unnamed, the usual model of ``dim``)."""
+def same_person_threshold(
+    model: str | None, kind: str = "average", dim: int | None = None
+) -> float:
+    """Calibrated threshold of ``kind`` for ``model`` (if unnamed: the usual model of ``dim``)."""
     if kind not in KINDS:
         raise ValueError(f"unknown threshold kind {kind!r}; choose one of {KINDS}")
     if model is None:
         if dim not in MODEL_BY_DIM:
-            raise ValueError(f"no embedding model named and no calibrated model of dimension {dim}; "
-                             f"pass threshold= or model= (one of {sorted(CALIBRATION)})")
+            raise ValueError(
+                f"no embedding model named and no calibrated model of dimension {dim}; "
+                f"pass threshold= or model= (one of {sorted(CALIBRATION)})"
+            )
         model = MODEL_BY_DIM[dim]
         log.info("no embedding model named; %d-d embeddings read as %s", dim, model)
     if model not in CALIBRATION:
-        raise ValueError(f"no calibrated threshold for model {model!r} (known: {sorted(CALIBRATION)}); "
-                         "pass threshold= explicitly")
+        raise ValueError(
+            f"no calibrated threshold for model {model!r} (known: {sorted(CALIBRATION)}); "
+            "pass threshold= explicitly"
+        )
     return getattr(CALIBRATION[model], kind)

@@ -34,7 +34,9 @@ class LabelledFaces:
 def load_labelled_faces(faces_parquet: str | Path) -> LabelledFaces:
     """Read faces.parquet; the label is the ``label`` column or else the image's parent folder."""
     faces = pd.read_parquet(faces_parquet)
-    labels = faces["label"] if "label" in faces else faces.image_path.map(lambda p: Path(p).parent.name)
+    labels = (
+        faces["label"] if "label" in faces else faces.image_path.map(lambda p: Path(p).parent.name)
+    )
     area = (faces.x2 - faces.x1) * (faces.y2 - faces.y1)
     largest = area.groupby(faces.image_id).transform("max") == area
     scored = largest & ~faces.assign(largest=largest).duplicated(["image_id", "largest"])
@@ -54,8 +56,15 @@ def default_spec(name: str, model: str | None) -> dict:
     return {"name": name, "model": model} if accepts_model and model else {"name": name}
 
 
-def compare_clusterers(X, labels, groups=None, *, model: str | None = None,
-                       scored: np.ndarray | None = None, names: list[str] | None = None) -> pd.DataFrame:
+def compare_clusterers(
+    X,
+    labels,
+    groups=None,
+    *,
+    model: str | None = None,
+    scored: np.ndarray | None = None,
+    names: list[str] | None = None,
+) -> pd.DataFrame:
     """One row per clusterer: scores on the ``scored`` rows (default all), clusters, seconds.
 
     A clusterer that refuses (size limit, missing dependency) gets its reason in ``note``.
@@ -73,9 +82,15 @@ def compare_clusterers(X, labels, groups=None, *, model: str | None = None,
             continue
         seconds = time.perf_counter() - started
         scores = score_clustering(labels[scored], predicted[scored])
-        rows.append({"clusterer": name, **{key: scores[key] for key in COLUMNS[1:4]},
-                     "n_clusters": int(len(np.unique(predicted[predicted >= 0]))),
-                     "seconds": seconds, "note": ""})
+        rows.append(
+            {
+                "clusterer": name,
+                **{key: scores[key] for key in COLUMNS[1:4]},
+                "n_clusters": len(np.unique(predicted[predicted >= 0])),
+                "seconds": seconds,
+                "note": "",
+            }
+        )
     return pd.DataFrame(rows, columns=COLUMNS)
 
 

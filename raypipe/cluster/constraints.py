@@ -29,7 +29,9 @@ def centroids(X: np.ndarray, labels: np.ndarray, n_clusters: int) -> np.ndarray:
     return l2_normalize(sums)
 
 
-def _evicted_rows(X: np.ndarray, labels: np.ndarray, groups: np.ndarray, centres: np.ndarray) -> np.ndarray:
+def _evicted_rows(
+    X: np.ndarray, labels: np.ndarray, groups: np.ndarray, centres: np.ndarray
+) -> np.ndarray:
     """Rows sharing a cluster with a same-group row that is closer to the cluster centre."""
     rows = pd.DataFrame({"label": labels, "group": groups, "row": np.arange(len(labels))})
     rows = rows[rows.label >= 0]
@@ -42,7 +44,7 @@ def _evicted_rows(X: np.ndarray, labels: np.ndarray, groups: np.ndarray, centres
 
 
 def _first_allowed(candidates, distances, group, taken, max_distance) -> int | None:
-    """Nearest candidate cluster without a face of ``group``, if one lies within ``max_distance``."""
+    """Nearest candidate cluster with no face of ``group``, if within ``max_distance``."""
     for candidate, distance in zip(candidates, distances):
         if candidate < 0 or (max_distance is not None and distance > max_distance):
             return None
@@ -76,6 +78,10 @@ def enforce_cannot_link(
             moved += 1
         labels[row] = target
         taken.add((target, groups[row]))
-    log.info("cannot-link: %d faces left a cluster shared with their image (%d moved, %d alone)",
-             len(evicted), moved, len(evicted) - moved)
+    log.info(
+        "cannot-link: %d faces left a cluster shared with their image (%d moved, %d alone)",
+        len(evicted),
+        moved,
+        len(evicted) - moved,
+    )
     return labels

@@ -20,8 +20,14 @@ class DBSCAN(Clusterer):
         regions, in memory).
     """
 
-    def __init__(self, threshold: float | None = None, min_samples: int = 2,
-                 model: str | None = None, cannot_link: bool = False, max_n: int = QUADRATIC_LIMIT):
+    def __init__(
+        self,
+        threshold: float | None = None,
+        min_samples: int = 2,
+        model: str | None = None,
+        cannot_link: bool = False,
+        max_n: int = QUADRATIC_LIMIT,
+    ):
         self.threshold = threshold
         self.min_samples = min_samples
         self.model = model
@@ -42,8 +48,13 @@ class HDBSCAN(Clusterer):
     Runs on Euclidean distance between unit vectors, which orders pairs as cosine does.
     """
 
-    def __init__(self, min_cluster_size: int = 2, min_samples: int | None = 1,
-                 cluster_selection_method: str = "eom", cannot_link: bool = False):
+    def __init__(
+        self,
+        min_cluster_size: int = 2,
+        min_samples: int | None = 1,
+        cluster_selection_method: str = "eom",
+        cannot_link: bool = False,
+    ):
         self.min_cluster_size = min_cluster_size
         self.min_samples = min_samples
         self.cluster_selection_method = cluster_selection_method

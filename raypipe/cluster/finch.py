@@ -1,4 +1,4 @@
-"""FINCH: first-neighbour clustering (Sarfraz, Sharma & Stiefelhagen, CVPR 2019), written from the paper.
+"""FINCH first-neighbour clustering (Sarfraz, Sharma & Stiefelhagen, CVPR 2019), from the paper.
 
 Each point is linked to its first (nearest) neighbour; the connected components of these links
 are the first partition. The same step on the cluster means gives the next, coarser partition,
@@ -21,8 +21,10 @@ from raypipe.cluster.knn import EXACT_LIMIT, nearest_neighbours
 log = logging.getLogger(__name__)
 
 
-def first_neighbour_merge(points: np.ndarray, max_distance: float | None, exact_limit: int) -> np.ndarray:
-    """Components of the first-neighbour links of ``points`` (links longer than ``max_distance`` dropped)."""
+def first_neighbour_merge(
+    points: np.ndarray, max_distance: float | None, exact_limit: int
+) -> np.ndarray:
+    """Components of the first-neighbour links of ``points``, none longer than ``max_distance``."""
     nearest = nearest_neighbours(points, 1, exact_limit=exact_limit)
     first, distance = nearest.indices[:, 0], nearest.distances[:, 0]
     keep = (first >= 0) & (distance <= (np.inf if max_distance is None else max_distance))
@@ -52,8 +54,14 @@ class FINCH(Clusterer):
         None: the calibrated single-link "same person" distance of ``model``.
     """
 
-    def __init__(self, n_clusters: int | None = None, threshold: float | None = None,
-                 model: str | None = None, exact_limit: int = EXACT_LIMIT, cannot_link: bool = False):
+    def __init__(
+        self,
+        n_clusters: int | None = None,
+        threshold: float | None = None,
+        model: str | None = None,
+        exact_limit: int = EXACT_LIMIT,
+        cannot_link: bool = False,
+    ):
         self.n_clusters = n_clusters
         self.threshold = threshold
         self.model = model
@@ -64,7 +72,9 @@ class FINCH(Clusterer):
         labels = first_neighbour_merge(X, max_distance, self.exact_limit)
         partitions = [labels]
         while (n_clusters := int(labels.max()) + 1) > 1:
-            merged = first_neighbour_merge(centroids(X, labels, n_clusters), max_distance, self.exact_limit)
+            merged = first_neighbour_merge(
+                centroids(X, labels, n_clusters), max_distance, self.exact_limit
+            )
             if merged.max() + 1 == n_clusters:
                 break
             labels = merged[labels]

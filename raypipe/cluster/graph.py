@@ -19,9 +19,16 @@ from raypipe.cluster.whispers import chinese_whispers
 class GraphClusterer(Clusterer):
     """Base: builds the k-NN graph; subclasses split it with ``_communities(graph)``."""
 
-    def __init__(self, threshold: float | None = None, k: int = 10, model: str | None = None,
-                 knn_method: str = "auto", exact_limit: int = EXACT_LIMIT,
-                 cannot_link: bool = False, seed: int = 0):
+    def __init__(
+        self,
+        threshold: float | None = None,
+        k: int = 10,
+        model: str | None = None,
+        knn_method: str = "auto",
+        exact_limit: int = EXACT_LIMIT,
+        cannot_link: bool = False,
+        seed: int = 0,
+    ):
         self.threshold = threshold
         self.k = k
         self.model = model
@@ -31,8 +38,13 @@ class GraphClusterer(Clusterer):
         self.seed = seed
 
     def _cluster(self, X: np.ndarray) -> np.ndarray:
-        neighbours = nearest_neighbours(X, min(self.k, len(X) - 1), method=self.knn_method,
-                                        exact_limit=self.exact_limit, seed=self.seed)
+        neighbours = nearest_neighbours(
+            X,
+            min(self.k, len(X) - 1),
+            method=self.knn_method,
+            exact_limit=self.exact_limit,
+            seed=self.seed,
+        )
         return self._communities(neighbour_graph(neighbours, self._threshold(X, "pair")))
 
     def _communities(self, graph: sparse.csr_matrix) -> np.ndarray:
@@ -52,11 +64,26 @@ class KnnGraph(GraphClusterer):
 class ChineseWhispers(GraphClusterer):
     """Chinese Whispers (Biemann 2006): seeded weighted label propagation on the k-NN graph."""
 
-    def __init__(self, threshold: float | None = None, k: int = 10, iterations: int = 20,
-                 model: str | None = None, knn_method: str = "auto",
-                 exact_limit: int = EXACT_LIMIT, cannot_link: bool = False, seed: int = 0):
-        super().__init__(threshold=threshold, k=k, model=model, knn_method=knn_method,
-                         exact_limit=exact_limit, cannot_link=cannot_link, seed=seed)
+    def __init__(
+        self,
+        threshold: float | None = None,
+        k: int = 10,
+        iterations: int = 20,
+        model: str | None = None,
+        knn_method: str = "auto",
+        exact_limit: int = EXACT_LIMIT,
+        cannot_link: bool = False,
+        seed: int = 0,
+    ):
+        super().__init__(
+            threshold=threshold,
+            k=k,
+            model=model,
+            knn_method=knn_method,
+            exact_limit=exact_limit,
+            cannot_link=cannot_link,
+            seed=seed,
+        )
         self.iterations = iterations
 
     def _communities(self, graph):
@@ -68,7 +95,9 @@ def _igraph(graph: sparse.csr_matrix):
     import igraph
 
     upper = sparse.triu(graph, k=1).tocoo()
-    g = igraph.Graph(n=graph.shape[0], edges=np.column_stack([upper.row, upper.col]), directed=False)
+    g = igraph.Graph(
+        n=graph.shape[0], edges=np.column_stack([upper.row, upper.col]), directed=False
+    )
     g.es["weight"] = upper.data
     return g
 
@@ -80,35 +109,75 @@ class Leiden(GraphClusterer):
     (constant Potts: a community's mean edge weight must beat ``resolution``).
     """
 
-    def __init__(self, threshold: float | None = None, k: int = 10, objective: str = "modularity",
-                 resolution: float = 1.0, model: str | None = None, knn_method: str = "auto",
-                 exact_limit: int = EXACT_LIMIT, cannot_link: bool = False, seed: int = 0):
-        super().__init__(threshold=threshold, k=k, model=model, knn_method=knn_method,
-                         exact_limit=exact_limit, cannot_link=cannot_link, seed=seed)
+    def __init__(
+        self,
+        threshold: float | None = None,
+        k: int = 10,
+        objective: str = "modularity",
+        resolution: float = 1.0,
+        model: str | None = None,
+        knn_method: str = "auto",
+        exact_limit: int = EXACT_LIMIT,
+        cannot_link: bool = False,
+        seed: int = 0,
+    ):
+        super().__init__(
+            threshold=threshold,
+            k=k,
+            model=model,
+            knn_method=knn_method,
+            exact_limit=exact_limit,
+            cannot_link=cannot_link,
+            seed=seed,
+        )
         self.objective = objective
         self.resolution = resolution
 
     def _communities(self, graph):
         import leidenalg
 
-        partitions = {"modularity": leidenalg.RBConfigurationVertexPartition,
-                      "cpm": leidenalg.CPMVertexPartition}
+        partitions = {
+            "modularity": leidenalg.RBConfigurationVertexPartition,
+            "cpm": leidenalg.CPMVertexPartition,
+        }
         if self.objective not in partitions:
-            raise ValueError(f"unknown Leiden objective {self.objective!r}; choose one of {sorted(partitions)}")
+            raise ValueError(
+                f"unknown Leiden objective {self.objective!r}; choose one of {sorted(partitions)}"
+            )
         g = _igraph(graph)
-        partition = leidenalg.find_partition(g, partitions[self.objective], weights="weight",
-                                             resolution_parameter=self.resolution, seed=self.seed)
+        partition = leidenalg.find_partition(
+            g,
+            partitions[self.objective],
+            weights="weight",
+            resolution_parameter=self.resolution,
+            seed=self.seed,
+        )
         return np.asarray(partition.membership)
 
 
 class Infomap(GraphClusterer):
     """Infomap communities (igraph): the map equation's shortest description of random walks."""
 
-    def __init__(self, threshold: float | None = None, k: int = 10, trials: int = 5,
-                 model: str | None = None, knn_method: str = "auto",
-                 exact_limit: int = EXACT_LIMIT, cannot_link: bool = False, seed: int = 0):
-        super().__init__(threshold=threshold, k=k, model=model, knn_method=knn_method,
-                         exact_limit=exact_limit, cannot_link=cannot_link, seed=seed)
+    def __init__(
+        self,
+        threshold: float | None = None,
+        k: int = 10,
+        trials: int = 5,
+        model: str | None = None,
+        knn_method: str = "auto",
+        exact_limit: int = EXACT_LIMIT,
+        cannot_link: bool = False,
+        seed: int = 0,
+    ):
+        super().__init__(
+            threshold=threshold,
+            k=k,
+            model=model,
+            knn_method=knn_method,
+            exact_limit=exact_limit,
+            cannot_link=cannot_link,
+            seed=seed,
+        )
         self.trials = trials
 
     def _communities(self, graph):
@@ -118,7 +187,9 @@ class Infomap(GraphClusterer):
 
         igraph.set_random_number_generator(random.Random(self.seed))
         try:
-            communities = _igraph(graph).community_infomap(edge_weights="weight", trials=self.trials)
+            communities = _igraph(graph).community_infomap(
+                edge_weights="weight", trials=self.trials
+            )
         finally:
             igraph.set_random_number_generator(random)
         return np.asarray(communities.membership)

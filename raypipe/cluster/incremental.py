@@ -26,7 +26,9 @@ log = logging.getLogger(__name__)
 def vote(neighbour_labels: np.ndarray, neighbour_sims: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per row, the label with the largest summed similarity (-1 if none) and that sum."""
     rows = np.repeat(np.arange(len(neighbour_labels)), neighbour_labels.shape[1])
-    votes = pd.DataFrame({"row": rows, "label": neighbour_labels.ravel(), "sim": neighbour_sims.ravel()})
+    votes = pd.DataFrame(
+        {"row": rows, "label": neighbour_labels.ravel(), "sim": neighbour_sims.ravel()}
+    )
     votes = votes[votes.label >= 0].groupby(["row", "label"], as_index=False).sim.sum()
     best = votes.sort_values(["row", "sim"], ascending=[True, False]).drop_duplicates("row")
     winners = np.full(len(neighbour_labels), -1, dtype=np.int64)
@@ -37,7 +39,7 @@ def vote(neighbour_labels: np.ndarray, neighbour_sims: np.ndarray) -> tuple[np.n
 
 
 def _one_per_group(labels: np.ndarray, strength: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """``labels`` where, among rows of one group voted into one cluster, only the strongest stays."""
+    """``labels`` where, of one group's rows voted into one cluster, only the strongest stays."""
     rows = pd.DataFrame({"label": labels, "group": groups, "strength": strength})
     rows = rows[rows.label >= 0].sort_values("strength", ascending=False)
     losers = rows[rows.duplicated(["label", "group"], keep="first")].index.to_numpy()
@@ -77,8 +79,12 @@ def assign_incremental(
         if new_groups is not None:
             labels = _one_per_group(labels, strength, np.asarray(new_groups))
     rest = np.flatnonzero(labels < 0)
-    log.info("incremental: %d of %d new faces joined old clusters, %d clustered anew",
-             len(new_X) - rest.size, len(new_X), rest.size)
+    log.info(
+        "incremental: %d of %d new faces joined old clusters, %d clustered anew",
+        len(new_X) - rest.size,
+        len(new_X),
+        rest.size,
+    )
     if rest.size:
         groups = None if new_groups is None else np.asarray(new_groups)[rest]
         fresh = CLUSTERERS.build(clusterer).fit(new_X[rest], groups=groups).labels_

@@ -26,13 +26,15 @@ METHODS = ("auto", "exact", "ivf", "hnsw")
 
 @dataclass(frozen=True)
 class Neighbours:
-    """``indices[i, j]`` is the j-th nearest point of query i (-1 = none found), at ``distances[i, j]``."""
+    """``indices[i, j]``: the j-th nearest point of query i (-1: none), at ``distances[i, j]``."""
 
     indices: np.ndarray
     distances: np.ndarray
 
 
-def _exact_search(index_X: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+def _exact_search(
+    index_X: np.ndarray, queries: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Top-``k`` inner products of every query, block by block."""
     k = min(k, len(index_X))
     sims = np.empty((len(queries), k), dtype=np.float32)
@@ -53,9 +55,18 @@ def _ivf_index(index_X: np.ndarray, seed: int):
 
     n, dim = index_X.shape
     n_lists = int(np.clip(4 * np.sqrt(n), 16, max(16, n // 40)))
-    sample = np.random.default_rng(seed).choice(n, min(n, IVF_TRAIN_PER_LIST * n_lists), replace=False)
-    kmeans = faiss.Kmeans(dim, n_lists, niter=10, spherical=True, seed=seed,
-                          min_points_per_centroid=1, max_points_per_centroid=IVF_TRAIN_PER_LIST)
+    sample = np.random.default_rng(seed).choice(
+        n, min(n, IVF_TRAIN_PER_LIST * n_lists), replace=False
+    )
+    kmeans = faiss.Kmeans(
+        dim,
+        n_lists,
+        niter=10,
+        spherical=True,
+        seed=seed,
+        min_points_per_centroid=1,
+        max_points_per_centroid=IVF_TRAIN_PER_LIST,
+    )
     kmeans.train(index_X[np.sort(sample)])
     quantizer = faiss.IndexFlatIP(dim)
     quantizer.add(kmeans.centroids)
@@ -88,7 +99,7 @@ def nearest_neighbours(
     exact_limit: int = EXACT_LIMIT,
     seed: int = 0,
 ) -> Neighbours:
-    """The ``k`` nearest rows of ``X`` for each query (``queries=None``: each row of X, itself excluded).
+    """The ``k`` nearest rows of ``X`` for each query (None: each row of X, itself excluded).
 
     ``method``: ``exact``, ``ivf``, ``hnsw``, or ``auto`` (exact up to ``exact_limit`` rows of X,
     IVF above).

@@ -24,18 +24,30 @@ def identity_sizes(n: int, mean_size: float, zipf_a: float, rng: np.random.Gener
     """Zipf-distributed identity sizes summing to ``n``."""
     n_ids = max(1, int(n / mean_size))
     weights = 1.0 / np.arange(1, n_ids + 1) ** zipf_a
-    sizes = 1 + rng.multinomial(n - n_ids, weights / weights.sum()) if n >= n_ids else np.ones(n, int)
+    sizes = (
+        1 + rng.multinomial(n - n_ids, weights / weights.sum()) if n >= n_ids else np.ones(n, int)
+    )
     return rng.permutation(sizes)
 
 
-def make_faces(n: int, dim: int = 128, *, mean_size: float = 20.0, zipf_a: float = 1.0,
-               spread: float = 0.9, noise_fraction: float = 0.05, seed: int = 0,
-               chunk: int = 100_000) -> SyntheticFaces:
-    """``n`` faces; ``spread`` is the noise norm relative to the centre (0.9: cos to centre ~0.74)."""
+def make_faces(
+    n: int,
+    dim: int = 128,
+    *,
+    mean_size: float = 20.0,
+    zipf_a: float = 1.0,
+    spread: float = 0.9,
+    noise_fraction: float = 0.05,
+    seed: int = 0,
+    chunk: int = 100_000,
+) -> SyntheticFaces:
+    """``n`` faces; ``spread``: noise norm relative to the centre (0.9: cos to centre ~0.74)."""
     rng = np.random.default_rng(seed)
     n_noise = int(n * noise_fraction)
     sizes = identity_sizes(n - n_noise, mean_size, zipf_a, rng)
-    labels = np.concatenate([np.repeat(np.arange(len(sizes)), sizes), len(sizes) + np.arange(n_noise)])
+    labels = np.concatenate(
+        [np.repeat(np.arange(len(sizes)), sizes), len(sizes) + np.arange(n_noise)]
+    )
     labels = rng.permutation(labels)
     centres = l2_normalize(rng.standard_normal((len(sizes), dim), dtype=np.float32))
     X = np.empty((n, dim), dtype=np.float32)

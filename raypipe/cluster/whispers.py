@@ -1,4 +1,4 @@
-"""Chinese Whispers label propagation (Biemann 2006) on a weighted sparse graph, compiled by numba."""
+"""Chinese Whispers label propagation (Biemann 2006) on a weighted sparse graph, via numba."""
 
 from __future__ import annotations
 
@@ -43,7 +43,12 @@ def chinese_whispers(graph: sparse.csr_matrix, iterations: int = 20, seed: int =
     ``iterations`` passes are done.
     """
     graph = sparse.csr_matrix(graph)
-    labels = _propagate(graph.indptr.astype(np.int64), graph.indices.astype(np.int64),
-                        graph.data.astype(np.float64), np.arange(graph.shape[0], dtype=np.int64),
-                        seed, iterations)
+    labels = _propagate(
+        graph.indptr.astype(np.int64),
+        graph.indices.astype(np.int64),
+        graph.data.astype(np.float64),
+        np.arange(graph.shape[0], dtype=np.int64),
+        seed,
+        iterations,
+    )
     return np.unique(labels, return_inverse=True)[1]
