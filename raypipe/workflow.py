@@ -75,8 +75,11 @@ def cluster_step(session: Session, into: str | None = None) -> dict:
 
     result = cluster_run(str(session.layout.root), session.config, into=into)
     session.tracker.log_metrics(
-        {"faces": result.faces, "clustered": result.clustered, "clusters": result.clusters,
-         "unassigned": result.unassigned, "set_aside": result.set_aside, "cluster_seconds": result.seconds}  # fmt: skip
+        {
+            "faces": result.faces, "clustered": result.clustered, "clusters": result.clusters,
+            "unassigned": result.unassigned, "set_aside": result.set_aside,
+            "cluster_seconds": result.seconds,
+        }
     )
     return update_summary(session.layout, "cluster", result)
 

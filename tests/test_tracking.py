@@ -15,7 +15,11 @@ from tests.conftest import SAMPLE_PHOTOS
 @pytest.fixture
 def run_copy(sample_run, tmp_path):
     """A private copy of the clustered sample run (extracted with --no-tracking)."""
-    return Path(shutil.copytree(sample_run, tmp_path / "run", ignore=shutil.ignore_patterns("chips", "clustered_faces")))
+    return Path(
+        shutil.copytree(
+            sample_run, tmp_path / "run", ignore=shutil.ignore_patterns("chips", "clustered_faces")
+        )
+    )
 
 
 def runs_in(uri: str) -> dict[str, list]:
@@ -48,7 +52,9 @@ def test_cluster_and_eval_record_config_metrics_and_artifacts(run_copy, tmp_path
     assert cluster.data.params["quality.min_face_px"] == "20.0"
     assert cluster.data.params["extract.detector.name"] == "dlib-hog"
     assert cluster.data.metrics["faces"] == 40
-    assert {"clusters", "clustered", "unassigned", "set_aside", "cluster_seconds"} <= set(cluster.data.metrics)
+    assert {"clusters", "clustered", "unassigned", "set_aside", "cluster_seconds"} <= set(
+        cluster.data.metrics
+    )
     assert {"config.json", "summary.json", "clusters.csv"} <= artifacts(store(tmp_path), cluster)
     assert evaluation.data.metrics["nmi"] > 0.9
     assert {"bcubed_f", "pairwise_f", "accuracy", "images_scored"} <= set(evaluation.data.metrics)
@@ -58,7 +64,7 @@ def test_cluster_and_eval_record_config_metrics_and_artifacts(run_copy, tmp_path
 def test_run_and_extract_record_counts_stage_timings_and_throughput(tmp_path, ray_session):
     photos = tmp_path / "photos"
     for person in ("obama", "tony_blair"):
-        first = sorted((SAMPLE_PHOTOS / person).iterdir())[0]
+        first = min((SAMPLE_PHOTOS / person).iterdir())
         (photos / person).mkdir(parents=True)
         shutil.copy(first, photos / person / first.name)
     out = tmp_path / "out"
@@ -69,8 +75,12 @@ def test_run_and_extract_record_counts_stage_timings_and_throughput(tmp_path, ra
     metrics = run.data.metrics
     assert metrics["images"] == 2 and metrics["faces"] >= 2
     assert metrics["images_per_second"] > 0 and metrics["extract_seconds"] > 0
-    assert {"stage_seconds.detect", "stage_seconds.embed", "clusters", "nmi", "bcubed_f"} <= set(metrics)
-    assert {"config.json", "summary.json", "clusters.csv", "metrics.json"} <= artifacts(store(tmp_path), run)
+    assert {"stage_seconds.detect", "stage_seconds.embed", "clusters", "nmi", "bcubed_f"} <= set(
+        metrics
+    )
+    assert {"config.json", "summary.json", "clusters.csv", "metrics.json"} <= artifacts(
+        store(tmp_path), run
+    )
     assert extract.data.metrics["images"] == 2
     assert extract.data.params["extract.embedder.name"] == run.data.params["extract.embedder.name"]
 

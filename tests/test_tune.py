@@ -31,7 +31,11 @@ SMALL_GRID = {
 @pytest.fixture
 def run_copy(sample_run, tmp_path):
     """A private copy of the clustered sample run (the default clusterer's metrics.json inside)."""
-    return Path(shutil.copytree(sample_run, tmp_path / "run", ignore=shutil.ignore_patterns("chips", "clustered_faces")))
+    return Path(
+        shutil.copytree(
+            sample_run, tmp_path / "run", ignore=shutil.ignore_patterns("chips", "clustered_faces")
+        )
+    )
 
 
 def write_space(tmp_path: Path, space: dict) -> Path:
@@ -50,9 +54,13 @@ def mlflow_runs(tmp_path: Path) -> tuple[MlflowClient, list]:
 def test_shipped_spaces_parse_to_tune_domains():
     photos = SearchSpace.from_yaml(REPO / "tune" / "photos.yaml")
     space = photos.tune_space("random")
-    assert "clusterer.agglomerative.threshold" in space and "reducer" not in space  # one reducer family: fixed
+    assert (
+        "clusterer.agglomerative.threshold" in space and "reducer" not in space
+    )  # one reducer family: fixed
     research = SearchSpace.from_yaml(REPO / "tune" / "research.yaml")
-    assert {"feature", "reducer", "reducer.pca.n_components", "clusterer"} <= set(research.tune_space("optuna"))
+    assert {"feature", "reducer", "reducer.pca.n_components", "clusterer"} <= set(
+        research.tune_space("optuna")
+    )
     assert None not in research.feature_names()
 
 
@@ -77,7 +85,9 @@ def test_grid_enumerates_each_family_and_rejects_continuous_domains():
     points = SearchSpace.from_dict(SMALL_GRID).grid_points()
     assert len(points) == 4  # 3 thresholds + 1 hdbscan point, not 3 x 1 cross terms
     assert {p["clusterer"] for p in points} == {"agglomerative", "hdbscan"}
-    continuous = SearchSpace.from_dict({"clusterer": {"dbscan": {"threshold": {"uniform": [0.1, 0.2]}}}})
+    continuous = SearchSpace.from_dict(
+        {"clusterer": {"dbscan": {"threshold": {"uniform": [0.1, 0.2]}}}}
+    )
     with pytest.raises(ConfigError, match="grid search needs discrete values"):
         continuous.grid_points()
     with pytest.raises(ConfigError, match="needs \\[low, high\\]"):
@@ -86,14 +96,28 @@ def test_grid_enumerates_each_family_and_rejects_continuous_domains():
 
 def test_unknown_metric_is_a_usage_error(run_copy, tmp_path, capsys):
     space = write_space(tmp_path, SMALL_GRID)
-    assert main(["tune", str(run_copy), "--space", str(space), "--metric", "nmi", "--no-tracking"]) == 2
+    assert (
+        main(["tune", str(run_copy), "--space", str(space), "--metric", "nmi", "--no-tracking"])
+        == 2
+    )
     assert "label metrics need --labels" in capsys.readouterr().err
 
 
 def test_labelled_grid_sweep_beats_the_default_and_is_recorded(run_copy, tmp_path):
     default = json.loads((run_copy / "metrics.json").read_text())
     space = write_space(tmp_path, SMALL_GRID)
-    code = main(["tune", str(run_copy), "--space", str(space), "--search", "grid", "--labels", str(SAMPLE_PHOTOS)])
+    code = main(
+        [
+            "tune",
+            str(run_copy),
+            "--space",
+            str(space),
+            "--search",
+            "grid",
+            "--labels",
+            str(SAMPLE_PHOTOS),
+        ]
+    )
     assert code == 0
 
     results = pd.read_csv(run_copy / "tune" / "results.csv")
@@ -107,7 +131,9 @@ def test_labelled_grid_sweep_beats_the_default_and_is_recorded(run_copy, tmp_pat
 
     # best_config.yaml applied by `raypipe cluster` reproduces the best trial exactly
     best_config = run_copy / "tune" / "best_config.yaml"
-    assert yaml.safe_load(best_config.read_text())["cluster"]["clusterer"]["name"] == "agglomerative"
+    assert (
+        yaml.safe_load(best_config.read_text())["cluster"]["clusterer"]["name"] == "agglomerative"
+    )
     assert main(["cluster", str(run_copy), "--config", str(best_config), "--no-tracking"]) == 0
     assert main(["eval", str(run_copy), "--labels", str(SAMPLE_PHOTOS), "--no-tracking"]) == 0
     applied = json.loads((run_copy / "metrics.json").read_text())
@@ -133,8 +159,12 @@ def test_labelled_grid_sweep_beats_the_default_and_is_recorded(run_copy, tmp_pat
 def test_unlabelled_optuna_sweep_scores_silhouette(run_copy, tmp_path):
     faces = pd.read_parquet(run_copy / "faces.parquet")
     clusters = pd.read_csv(run_copy / "clusters.csv")
-    default_silhouette = coverage_silhouette(np.stack(faces["embedding"].to_numpy()), clusters["cluster"].to_numpy())
-    space = write_space(tmp_path, {"clusterer": {"agglomerative": {"threshold": {"loguniform": [0.04, 0.3]}}}})
+    default_silhouette = coverage_silhouette(
+        np.stack(faces["embedding"].to_numpy()), clusters["cluster"].to_numpy()
+    )
+    space = write_space(
+        tmp_path, {"clusterer": {"agglomerative": {"threshold": {"loguniform": [0.04, 0.3]}}}}
+    )
     code = main(["tune", str(run_copy), "--space", str(space), "--search", "optuna", "--num-samples", "6",
                  "--max-concurrent", "2", "--no-tracking"])  # fmt: skip
     assert code == 0
@@ -151,13 +181,22 @@ def test_sweep_picks_stored_features(run_copy, tmp_path):
     noise = np.random.default_rng(0).normal(size=(len(faces), 16)).astype(np.float32)
     (run_copy / "features" / "noise").mkdir(parents=True)
     pd.DataFrame({"face_id": faces["face_id"], "feature": list(noise)}).to_parquet(
-        run_copy / "features" / "noise" / "features.parquet")
-    space = write_space(tmp_path, {"feature": {"choice": [None, "noise"]},
-                                   "clusterer": {"agglomerative": {"threshold": {"choice": [0.1]}}}})
+        run_copy / "features" / "noise" / "features.parquet"
+    )
+    space = write_space(
+        tmp_path,
+        {
+            "feature": {"choice": [None, "noise"]},
+            "clusterer": {"agglomerative": {"threshold": {"choice": [0.1]}}},
+        },
+    )
     code = main(["tune", str(run_copy), "--space", str(space), "--search", "grid", "--labels", str(SAMPLE_PHOTOS),
                  "--no-tracking"])  # fmt: skip
     assert code == 0
     results = pd.read_csv(run_copy / "tune" / "results.csv")
     by_feature = results.set_index(results["feature"].fillna("embedding"))["bcubed_f"]
     assert by_feature["embedding"] > by_feature["noise"] + 0.3
-    assert yaml.safe_load((run_copy / "tune" / "best_config.yaml").read_text())["cluster"]["feature"] is None
+    assert (
+        yaml.safe_load((run_copy / "tune" / "best_config.yaml").read_text())["cluster"]["feature"]
+        is None
+    )

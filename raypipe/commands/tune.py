@@ -19,19 +19,37 @@ HELP = (
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = SweepSettings()
     parser.add_argument("run", help="extracted run folder holding faces.parquet")
-    parser.add_argument("--space", required=True, metavar="YAML", help="search space file, e.g. tune/photos.yaml")
-    parser.add_argument("--labels", metavar="FOLDER", help="score against the images' parent folders under FOLDER")
-    parser.add_argument("--metric", help="metric to optimise (default: bcubed_f with --labels, else silhouette)")
-    parser.add_argument("--mode", choices=["max", "min"], default=defaults.mode, help="maximise or minimise it")
-    parser.add_argument("--search", choices=SEARCHES, default=defaults.search, help="search algorithm")
+    parser.add_argument(
+        "--space", required=True, metavar="YAML", help="search space file, e.g. tune/photos.yaml"
+    )
+    parser.add_argument(
+        "--labels", metavar="FOLDER", help="score against the images' parent folders under FOLDER"
+    )
+    parser.add_argument(
+        "--metric", help="metric to optimise (default: bcubed_f with --labels, else silhouette)"
+    )
+    parser.add_argument(
+        "--mode", choices=["max", "min"], default=defaults.mode, help="maximise or minimise it"
+    )
+    parser.add_argument(
+        "--search", choices=SEARCHES, default=defaults.search, help="search algorithm"
+    )
     parser.add_argument("--num-samples", type=int, default=defaults.num_samples,
                         help="trials of random/optuna search (grid runs each point once)")  # fmt: skip
-    parser.add_argument("--time-budget", type=float, metavar="SECONDS", help="stop starting trials after this")
-    parser.add_argument("--max-concurrent", type=int, help="trials at once (default: as the cluster's CPUs allow)")
+    parser.add_argument(
+        "--time-budget", type=float, metavar="SECONDS", help="stop starting trials after this"
+    )
+    parser.add_argument(
+        "--max-concurrent", type=int, help="trials at once (default: as the cluster's CPUs allow)"
+    )
     parser.add_argument("--cpus-per-trial", type=float, default=defaults.cpus_per_trial,
                         help="CPUs reserved per trial (fractions share a core)")  # fmt: skip
-    parser.add_argument("--seed", type=int, default=defaults.seed, help="seed of the search algorithm")
-    parser.add_argument("--address", help="Ray cluster address (default: RAY_ADDRESS or a local Ray)")
+    parser.add_argument(
+        "--seed", type=int, default=defaults.seed, help="seed of the search algorithm"
+    )
+    parser.add_argument(
+        "--address", help="Ray cluster address (default: RAY_ADDRESS or a local Ray)"
+    )
     add_config_arguments(parser)
 
 

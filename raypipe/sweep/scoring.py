@@ -19,7 +19,9 @@ from sklearn.metrics import silhouette_samples
 SILHOUETTE_SAMPLE = 4000
 
 
-def coverage_silhouette(X: np.ndarray, labels: np.ndarray, sample: int = SILHOUETTE_SAMPLE, seed: int = 0) -> float:
+def coverage_silhouette(
+    X: np.ndarray, labels: np.ndarray, sample: int = SILHOUETTE_SAMPLE, seed: int = 0
+) -> float:
     """Mean cosine silhouette over all rows of ``X``, unassigned (-1) rows and singletons counting 0.
 
     >>> X = np.array([[1, 0], [1, 0.1], [0, 1], [0.1, 1], [1, 1]], dtype=np.float32)
@@ -35,6 +37,8 @@ def coverage_silhouette(X: np.ndarray, labels: np.ndarray, sample: int = SILHOUE
     n_clusters = len(np.unique(labels[assigned]))
     if n_clusters < 2 or n_clusters == len(assigned):
         return 0.0
-    scores = silhouette_samples(X[assigned], labels[assigned], metric="cosine")  # singletons score 0
+    scores = silhouette_samples(
+        X[assigned], labels[assigned], metric="cosine"
+    )  # singletons score 0
     covered = float((labels >= 0).sum()) / len(labels)
     return float(scores.mean() * covered)

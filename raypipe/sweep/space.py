@@ -68,7 +68,9 @@ def _check_domain(where: str, kind: str, args: Any) -> None:
         if any(isinstance(v, (Mapping, list)) for v in args):
             raise ConfigError(f"{where}: 'choice' values must be scalars, got {args!r}")
         return
-    if not (isinstance(args, list) and len(args) == 2 and all(isinstance(v, (int, float)) for v in args)):
+    if not (
+        isinstance(args, list) and len(args) == 2 and all(isinstance(v, (int, float)) for v in args)
+    ):
         raise ConfigError(f"{where}: {kind!r} needs [low, high], got {args!r}")
     if args[0] > args[1] or (kind == "loguniform" and args[0] <= 0):
         raise ConfigError(f"{where}: bad bounds {args!r} for {kind!r}")
@@ -89,29 +91,43 @@ def _grid_values(where: str, kind: str, args: Any) -> list[Any]:
         return list(args)
     if kind == "int":
         return list(range(int(args[0]), int(args[1]) + 1))
-    raise ConfigError(f"{where}: grid search needs discrete values, use {{choice: [...]}} instead of {kind!r}")
+    raise ConfigError(
+        f"{where}: grid search needs discrete values, use {{choice: [...]}} instead of {kind!r}"
+    )
 
 
 class SearchSpace:
     """A parsed space file: clusterer and reducer families with their settings, feature names."""
 
-    def __init__(self, clusterers: Mapping[str, Mapping], reducers: Mapping[str, Mapping] | None = None,
-                 feature: Any = None):
+    def __init__(
+        self,
+        clusterers: Mapping[str, Mapping],
+        reducers: Mapping[str, Mapping] | None = None,
+        feature: Any = None,
+    ):
         if not clusterers:
-            raise ConfigError("a search space needs at least one clusterer family under 'clusterer'")
-        self.families = {"clusterer": self._families("clusterer", clusterers),
-                         "reducer": self._families("reducer", reducers or {NO_REDUCER: {}})}
+            raise ConfigError(
+                "a search space needs at least one clusterer family under 'clusterer'"
+            )
+        self.families = {
+            "clusterer": self._families("clusterer", clusterers),
+            "reducer": self._families("reducer", reducers or {NO_REDUCER: {}}),
+        }
         self.feature = feature
         domain = _domain(feature)
         if domain is not None:
             _check_domain("feature", *domain)
         elif feature is not None and not isinstance(feature, str):
-            raise ConfigError(f"feature: expected a name, null or {{choice: [...]}}, got {feature!r}")
+            raise ConfigError(
+                f"feature: expected a name, null or {{choice: [...]}}, got {feature!r}"
+            )
 
     @staticmethod
     def _families(section: str, families: Mapping[str, Mapping]) -> dict[str, dict]:
         if not isinstance(families, Mapping):
-            raise ConfigError(f"{section}: expected a mapping of family name -> settings, got {families!r}")
+            raise ConfigError(
+                f"{section}: expected a mapping of family name -> settings, got {families!r}"
+            )
         checked = {}
         for name, settings in families.items():
             settings = dict(settings or {})
@@ -123,14 +139,16 @@ class SearchSpace:
         return checked
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "SearchSpace":
+    def from_dict(cls, data: Mapping[str, Any]) -> SearchSpace:
         unknown = set(data) - {"clusterer", "reducer", "feature"}
         if unknown:
-            raise ConfigError(f"unknown section(s) {sorted(unknown)} in a search space; known: clusterer, reducer, feature")
+            raise ConfigError(
+                f"unknown section(s) {sorted(unknown)} in a search space; known: clusterer, reducer, feature"
+            )
         return cls(data.get("clusterer") or {}, data.get("reducer"), data.get("feature"))
 
     @classmethod
-    def from_yaml(cls, path: str | Path) -> "SearchSpace":
+    def from_yaml(cls, path: str | Path) -> SearchSpace:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
         if not isinstance(data, Mapping):
             raise ConfigError(f"{path}: expected a mapping at the top level")
@@ -156,7 +174,9 @@ class SearchSpace:
             from ray import tune
 
             return {GRID_KEY: tune.grid_search(self.grid_points())}
-        return {key: _tune_domain(*_domain(value)) for key, value in self._entries() if _domain(value)}
+        return {
+            key: _tune_domain(*_domain(value)) for key, value in self._entries() if _domain(value)
+        }
 
     def grid_points(self) -> list[dict[str, Any]]:
         """Every combination of feature x reducer family and settings x clusterer family and settings."""
@@ -170,9 +190,14 @@ class SearchSpace:
                     if domain:
                         keys.append(f"{section}.{name}.{key}")
                         values.append(_grid_values(f"{section}.{name}.{key}", *domain))
-                options += [{section: name, **dict(zip(keys, combo))} for combo in itertools.product(*values)]
+                options += [
+                    {section: name, **dict(zip(keys, combo))}
+                    for combo in itertools.product(*values)
+                ]
             axes.append(options)
-        return [{k: v for part in combo for k, v in part.items()} for combo in itertools.product(*axes)]
+        return [
+            {k: v for part in combo for k, v in part.items()} for combo in itertools.product(*axes)
+        ]
 
     def candidate(self, sample: Mapping[str, Any]) -> Candidate:
         """The configuration of one trial from its sampled flat values."""
@@ -180,7 +205,14 @@ class SearchSpace:
         specs = {}
         for section, families in self.families.items():
             name = sample.get(section, next(iter(families)))
-            settings = {key: sample.get(f"{section}.{name}.{key}", value) for key, value in families[name].items()}
+            settings = {
+                key: sample.get(f"{section}.{name}.{key}", value)
+                for key, value in families[name].items()
+            }
             specs[section] = {"name": name, **settings}
         reducer = None if specs["reducer"]["name"] == NO_REDUCER else specs["reducer"]
-        return Candidate(clusterer=specs["clusterer"], reducer=reducer, feature=sample.get("feature", self.feature))
+        return Candidate(
+            clusterer=specs["clusterer"],
+            reducer=reducer,
+            feature=sample.get("feature", self.feature),
+        )

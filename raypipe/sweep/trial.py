@@ -36,7 +36,9 @@ class SweepData:
 def resolved_clusterer(candidate: Candidate, data: SweepData) -> dict[str, Any]:
     """The clusterer spec as fitted: the embedding model and cannot-link filled in as ``cluster`` does."""
     plain_embedding = candidate.feature is None and not candidate.reducer
-    return clusterer_spec(candidate.clusterer, data.model if plain_embedding else None, data.cannot_link)
+    return clusterer_spec(
+        candidate.clusterer, data.model if plain_embedding else None, data.cannot_link
+    )
 
 
 def evaluate_candidate(candidate: Candidate, data: SweepData) -> dict[str, float]:
@@ -45,7 +47,9 @@ def evaluate_candidate(candidate: Candidate, data: SweepData) -> dict[str, float
     inputs = data.inputs[candidate.feature]
     labels = np.full(data.n_faces, -1, dtype=np.int64)
     if len(inputs.rows):
-        labels[inputs.rows] = assign_clusters(inputs, resolved_clusterer(candidate, data), candidate.reducer)
+        labels[inputs.rows] = assign_clusters(
+            inputs, resolved_clusterer(candidate, data), candidate.reducer
+        )
     metrics = {
         "silhouette": coverage_silhouette(data.reference.X, labels[data.reference.rows]),
         "clusters": float(len(np.unique(labels[labels >= 0]))),

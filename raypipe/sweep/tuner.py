@@ -19,12 +19,18 @@ from raypipe.config import Config, ConfigError
 from raypipe.evaluate import label_targets
 from raypipe.layout import RunLayout, atomic_write_text
 from raypipe.metrics import score_clustering
-from raypipe.sweep.settings import LABELLED_DEFAULT_METRIC, SEARCHES, UNLABELLED_DEFAULT_METRIC, SweepSettings
+from raypipe.sweep.settings import (
+    LABELLED_DEFAULT_METRIC,
+    SEARCHES,
+    UNLABELLED_DEFAULT_METRIC,
+    SweepSettings,
+)
 from raypipe.sweep.space import Candidate, SearchSpace
 from raypipe.sweep.trial import UNSUPERVISED_METRICS, SweepData, resolved_clusterer, trainable
 from raypipe.tracking import flatten
 
 log = logging.getLogger(__name__)
+
 
 @dataclass
 class TrialRecord:
@@ -39,8 +45,13 @@ class TrialRecord:
 
     def columns(self) -> dict[str, Any]:
         """Flat config columns: feature, reducer.*, clusterer.*."""
-        return flatten({"feature": self.candidate.feature, "reducer": self.candidate.reducer or {"name": "none"},
-                        "clusterer": self.candidate.clusterer})
+        return flatten(
+            {
+                "feature": self.candidate.feature,
+                "reducer": self.candidate.reducer or {"name": "none"},
+                "clusterer": self.candidate.clusterer,
+            }
+        )
 
 
 @dataclass
@@ -61,7 +72,9 @@ def known_metrics(labelled: bool) -> list[str]:
     return names
 
 
-def sweep_data(layout: RunLayout, config: Config, space: SearchSpace, labels: str | None) -> SweepData:
+def sweep_data(
+    layout: RunLayout, config: Config, space: SearchSpace, labels: str | None
+) -> SweepData:
     """Read the run once: each feature the space may pick (faces fit to cluster), the labels."""
     faces = load_faces(layout)
     fit = np.array([not reason for reason in quality_reasons(faces, config)], dtype=bool)
@@ -71,8 +84,12 @@ def sweep_data(layout: RunLayout, config: Config, space: SearchSpace, labels: st
     if labels is not None:
         targets = label_targets(pd.read_parquet(layout.images), faces, labels)
         if not targets.truth:
-            raise FileNotFoundError(f"no image of {layout.root} lies under the labels folder {labels}")
-    return SweepData(inputs, reference, len(faces), embedding_model(faces), config.cluster.cannot_link, targets)
+            raise FileNotFoundError(
+                f"no image of {layout.root} lies under the labels folder {labels}"
+            )
+    return SweepData(
+        inputs, reference, len(faces), embedding_model(faces), config.cluster.cannot_link, targets
+    )
 
 
 def search_algorithm(settings: SweepSettings, metric: str):
@@ -96,7 +113,9 @@ def max_concurrent(settings: SweepSettings) -> int:
     return max(1, int(cpus // settings.cpus_per_trial))
 
 
-def run_trials(space: SearchSpace, data: SweepData, settings: SweepSettings, metric: str) -> list[TrialRecord]:
+def run_trials(
+    space: SearchSpace, data: SweepData, settings: SweepSettings, metric: str
+) -> list[TrialRecord]:
     """Run the sweep on the current Ray instance; failed trials are kept with their error."""
     from ray import tune
 
@@ -135,7 +154,9 @@ def trial_record(space: SearchSpace, result) -> TrialRecord:
 
 
 def best_trial(trials: list[TrialRecord], metric: str, mode: str) -> TrialRecord | None:
-    scored = [t for t in trials if t.status == "ok" and math.isfinite(t.metrics.get(metric, math.nan))]
+    scored = [
+        t for t in trials if t.status == "ok" and math.isfinite(t.metrics.get(metric, math.nan))
+    ]
     if not scored:
         return None
     pick = max if mode == "max" else min
@@ -156,7 +177,9 @@ def best_config(best: TrialRecord, data: SweepData) -> dict[str, Any]:
 
         reducer = full_spec(REDUCERS, reducer)
     clusterer = full_spec(CLUSTERERS, resolved_clusterer(best.candidate, data))
-    return {"cluster": {"clusterer": clusterer, "reducer": reducer, "feature": best.candidate.feature}}
+    return {
+        "cluster": {"clusterer": clusterer, "reducer": reducer, "feature": best.candidate.feature}
+    }
 
 
 def results_table(trials: list[TrialRecord], metric: str, mode: str) -> pd.DataFrame:
@@ -183,30 +206,46 @@ def write_results(layout: RunLayout, result: SweepResult, space_path: Path) -> l
     files = [csv, space_copy]
     if result.best_config is not None:
         best = layout.tune / "best_config.yaml"
-        header = (f"# best of {len(result.trials)} trials ({space_path.name}): "
-                  f"{result.metric} = {result.best.metrics[result.metric]:.4f}, trial {result.best.trial}\n"
-                  f"# apply: raypipe cluster {layout.root} --config {best}\n")
+        header = (
+            f"# best of {len(result.trials)} trials ({space_path.name}): "
+            f"{result.metric} = {result.best.metrics[result.metric]:.4f}, trial {result.best.trial}\n"
+            f"# apply: raypipe cluster {layout.root} --config {best}\n"
+        )
         atomic_write_text(best, header + yaml.safe_dump(result.best_config, sort_keys=False))
         files.append(best)
     return files
 
 
-def run_sweep(run: str | Path, space_path: str | Path, config: Config, settings: SweepSettings,
-              labels: str | None = None) -> SweepResult:
+def run_sweep(
+    run: str | Path,
+    space_path: str | Path,
+    config: Config,
+    settings: SweepSettings,
+    labels: str | None = None,
+) -> SweepResult:
     """Sweep ``space_path`` over the faces of ``run``; write the results under ``RUN/tune/``."""
     if settings.search not in SEARCHES:
-        raise ConfigError(f"unknown search {settings.search!r}; choose one of {', '.join(SEARCHES)}")
+        raise ConfigError(
+            f"unknown search {settings.search!r}; choose one of {', '.join(SEARCHES)}"
+        )
     metric = settings.metric or (LABELLED_DEFAULT_METRIC if labels else UNLABELLED_DEFAULT_METRIC)
     if metric not in known_metrics(labels is not None):
         hint = " (label metrics need --labels)" if labels is None else ""
-        raise ConfigError(f"unknown metric {metric!r}{hint}; choose one of {', '.join(known_metrics(labels is not None))}")
+        raise ConfigError(
+            f"unknown metric {metric!r}{hint}; choose one of {', '.join(known_metrics(labels is not None))}"
+        )
     layout = RunLayout.at(run)
     space = SearchSpace.from_yaml(space_path)
     data = sweep_data(layout, config, space, labels)
     trials = run_trials(space, data, settings, metric)
     best = best_trial(trials, metric, settings.mode)
     if best is None:
-        log.error("no trial of the sweep succeeded; see the error column of %s", layout.tune / "results.csv")
-    result = SweepResult(metric, settings.mode, trials, best, best_config(best, data) if best else None)
+        log.error(
+            "no trial of the sweep succeeded; see the error column of %s",
+            layout.tune / "results.csv",
+        )
+    result = SweepResult(
+        metric, settings.mode, trials, best, best_config(best, data) if best else None
+    )
     result.files = write_results(layout, result, Path(space_path))
     return result
