@@ -107,7 +107,7 @@ def _run_pipeline(layout, config, todo, ids, embedder_spec, embedder, models, fi
     shard_images: dict[int, list[str]] = {}
     for uri in todo:
         shard_images.setdefault(shard_of[uri], []).append(ids[uri])
-    from raypipe.pipeline.stages import DecodeStage, DetectAlignStage, EmbedStage
+    from raypipe.pipeline.stages import DetectAlignStage, EmbedStage, decode_batch
     from raypipe.detect import DETECTORS
 
     detector = DETECTORS.build(config.extract.detector)  # built here only to learn where it runs
@@ -117,8 +117,8 @@ def _run_pipeline(layout, config, todo, ids, embedder_spec, embedder, models, fi
     dataset = ray.data.from_items(items, override_num_blocks=max(1, min(len(items), len(items) // 2 or 1)))
     if detect_plan.num_gpus:  # decode on the CPUs of the cluster, not in the few GPU actors
         dataset = dataset.map_batches(
-            DecodeStage,
-            fn_constructor_args=(config.to_dict()["extract"],),
+            decode_batch,
+            fn_kwargs={"extract_config": config.to_dict()["extract"]},
             batch_size=config.extract.detect_batch_size,
             batch_format="numpy",
             num_cpus=1,

@@ -64,6 +64,11 @@ class DecodeStage:
             return None, "read", f"{type(err).__name__}: {err}"
 
 
+def decode_batch(batch: dict[str, np.ndarray], extract_config: dict) -> dict[str, np.ndarray]:
+    """:class:`DecodeStage` as a plain function, so that Ray Data runs it as stateless tasks."""
+    return DecodeStage(extract_config)(batch)
+
+
 def _object_array(arrays: list[np.ndarray]) -> np.ndarray:
     out = np.empty(len(arrays), dtype=object)
     out[:] = arrays
