@@ -49,6 +49,23 @@ class RunLayout:
         return self.root / "errors.parquet"
 
     @property
+    def panels(self) -> Path:
+        """Comic panels: image_id, image_path, panel_index, x1, y1, x2, y2."""
+        return self.root / "panels.parquet"
+
+    @property
+    def texts(self) -> Path:
+        """Text regions (speech balloons, captions) of comic pages: image_id, image_path, x1..y2."""
+        return self.root / "texts.parquet"
+
+    @property
+    def panel_crops(self) -> Path:
+        return self.root / "panels"
+
+    def panel_crop(self, image_id: str, panel_index: int) -> Path:
+        return self.panel_crops / f"{image_id}_{panel_index:03d}.jpg"
+
+    @property
     def chips(self) -> Path:
         return self.root / "chips"
 

@@ -9,6 +9,7 @@ EMBEDDERS: Registry[Embedder] = Registry(
         "dlib": "raypipe.embed.dlib:DlibEmbedder",
         "arcface-onnx": "raypipe.embed.arcface:ArcFaceEmbedder",
         "insightface": "raypipe.embed.arcface:InsightFaceEmbedder",
+        "feature": "raypipe.embed.crop:FeatureEmbedder",
     },
 )
 

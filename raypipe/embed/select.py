@@ -11,11 +11,19 @@ from raypipe.registry import split_spec
 log = logging.getLogger(__name__)
 
 
-def resolve_embedder(spec: dict[str, Any], model_root: str | None) -> dict[str, Any]:
-    """``spec`` itself unless it is ``auto``: then ArcFace when a model is found, else dlib."""
+#: Embedding of drawn faces by default: colour histograms of box crops (hair and eye colours).
+COMIC_EMBEDDER = {"name": "feature", "feature": "color-hist"}
+
+
+def resolve_embedder(spec: dict[str, Any], model_root: str | None, domain: str = "photo") -> dict[str, Any]:
+    """``spec`` itself unless it is ``auto``: then, for photos, ArcFace when a model is found,
+    else dlib; for comics, :data:`COMIC_EMBEDDER`."""
     name, params = split_spec(spec)
     if name != "auto":
         return {"name": name, **params}
+    if domain == "comic":
+        log.info("embedder: %s (comic pages: drawn faces have no photo landmarks)", COMIC_EMBEDDER)
+        return {**COMIC_EMBEDDER, **params}
     if params.get("model_path"):
         log.info("embedder: arcface-onnx (model_path given: %s)", params["model_path"])
         return {"name": "arcface-onnx", **params}

@@ -13,8 +13,10 @@ import pyarrow.compute as pc
 
 from raypipe import storage
 from raypipe.config import Config
+from raypipe.comic.archives import expand_archives
 from raypipe.embed import EMBEDDERS
 from raypipe.errors import UsageError
+from raypipe.detect.select import resolve_detector
 from raypipe.embed.select import resolve_embedder
 from raypipe.ids import image_id
 from raypipe.io.inputs import list_inputs
@@ -55,10 +57,13 @@ def extract(inputs: list[str], out: str, config: Config, overwrite: bool = False
     """Extract every face of ``inputs`` into the run folder ``out``, resuming a killed run."""
     started = time.perf_counter()
     layout = RunLayout.at(out)
-    embedder_spec = resolve_embedder(config.extract.embedder, config.extract.model_root)
-    config.extract.embedder = embedder_spec
+    extract_config = config.extract
+    extract_config.detector = resolve_detector(extract_config.detector, extract_config.domain, extract_config.model_root)
+    embedder_spec = resolve_embedder(extract_config.embedder, extract_config.model_root, extract_config.domain)
+    extract_config.embedder = embedder_spec
     _claim_folder(layout, config, overwrite)
-    listing = list_inputs(inputs, accept_archives=config.extract.domain == "comic")
+    listing = list_inputs(inputs, accept_archives=extract_config.domain == "comic")
+    listing.images = expand_archives(listing.images)
     ids = {uri: image_id(uri) for uri in listing.images}
     done = completed_shards(layout)
     finished = {i for marker in done.values() for i in marker["image_ids"]}
@@ -145,6 +150,9 @@ def _run_pipeline(layout, config, todo, ids, embedder_spec, embedder, models, fi
     return len(writer.written)
 
 
+COMIC_TABLES = ("panels", "texts")
+
+
 def _merge(layout: RunLayout, current: set[str], skipped: list[tuple[str, str]]) -> dict[str, int]:
     """Join the finished shards' tables into the run's tables (only images still among the inputs)."""
     merged = {}
@@ -160,8 +168,10 @@ def _merge(layout: RunLayout, current: set[str], skipped: list[tuple[str, str]])
             if table is None:
                 continue
             table = table.filter(pc.is_in(table["image_id"], keep))
-        sort = [("image_path", "ascending")] + ([("face_index", "ascending")] if name == "faces" else [])
-        table = table.sort_by(sort)
+        if name in COMIC_TABLES and table.num_rows == 0:
+            continue  # photos have no panels or text regions
+        index = {"faces": [("face_index", "ascending")], "panels": [("panel_index", "ascending")]}.get(name, [])
+        table = table.sort_by([("image_path", "ascending"), *index])
         storage.write_table(getattr(layout, name), table)
         merged[name] = table
     images = merged.get("images")

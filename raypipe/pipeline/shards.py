@@ -19,12 +19,12 @@ import pyarrow as pa
 from raypipe import storage
 from raypipe.ids import face_id
 from raypipe.layout import RunLayout, atomic_write_bytes, atomic_write_text
-from raypipe.pipeline.records import ERROR, FACE
+from raypipe.pipeline.records import ERROR, FACE, PANEL, TEXT
 
 log = logging.getLogger(__name__)
 
 TIMING_COLUMNS = ("decode_s", "detect_s", "align_s", "embed_s")
-TABLES = ("faces", "images", "errors")
+TABLES = ("faces", "images", "errors", "panels", "texts")
 
 
 def marker_path(layout: RunLayout, shard: int) -> Path:
@@ -53,7 +53,7 @@ class ShardWriter:
         self.save_chips = save_chips
         self._expected = {shard: set(ids) for shard, ids in shard_images.items()}
         self._rows: dict[int, list[dict]] = defaultdict(list)
-        self._faces_left: dict[str, int] = {}
+        self._rows_left: dict[str, int] = {}
         self._finished_images: dict[int, set[str]] = defaultdict(set)
         self.written: list[int] = []
 
@@ -65,11 +65,11 @@ class ShardWriter:
     def _add_row(self, row: dict) -> None:
         shard, image = int(row["shard"]), str(row["image_id"])
         self._rows[shard].append(row)
-        if row["kind"] == FACE:
-            left = self._faces_left.setdefault(image, int(row["n_faces"])) - 1
-            self._faces_left[image] = left
-            if left > 0:
-                return
+        left = self._rows_left.setdefault(image, int(row["n_rows"])) - 1
+        self._rows_left[image] = left
+        if left > 0:
+            return
+        del self._rows_left[image]
         self._finished_images[shard].add(image)
         if self._finished_images[shard] >= self._expected[shard]:
             self._write(shard)
@@ -84,11 +84,17 @@ class ShardWriter:
             "faces": self._faces_table(faces),
             "images": _images_table(rows),
             "errors": _errors_table([r for r in rows if r["kind"] == ERROR]),
+            "panels": _regions_table([r for r in rows if r["kind"] == PANEL], with_panel=True),
+            "texts": _regions_table([r for r in rows if r["kind"] == TEXT], with_panel=False),
         }
         if self.save_chips:
             for row in faces:
                 chip = self.layout.chip(face_id(str(row["image_id"]), int(row["face_index"])))
                 atomic_write_bytes(chip, bytes(row["chip_jpeg"]))
+            for row in rows:
+                if row["kind"] == PANEL:
+                    crop = self.layout.panel_crop(str(row["image_id"]), int(row["panel_index"]))
+                    atomic_write_bytes(crop, bytes(row["chip_jpeg"]))
         for name, table in tables.items():
             storage.write_table(table_path(self.layout, shard, name), table)
         timings = {c: float(sum(float(r.get(c, 0.0)) for r in rows)) for c in TIMING_COLUMNS}
@@ -111,6 +117,7 @@ class ShardWriter:
                 "image_id": pa.array([str(r["image_id"]) for r in faces], pa.string()),
                 "image_path": pa.array([str(r["image_path"]) for r in faces], pa.string()),
                 "face_index": pa.array([int(r["face_index"]) for r in faces], pa.int32()),
+                "panel_index": pa.array([int(r["panel_index"]) for r in faces], pa.int32()),
                 **{c: pa.array([float(r[c]) for r in faces], pa.float32()) for c in ("x1", "y1", "x2", "y2", "det_score")},
                 "landmarks": pa.array([np.asarray(r["landmarks"], np.float32) for r in faces], pa.list_(pa.float32())),
                 "embedding": pa.array([np.asarray(r["embedding"], np.float32) for r in faces], pa.list_(pa.float32())),
@@ -131,8 +138,15 @@ def _images_table(rows: list[dict]) -> pa.Table:
         )  # fmt: skip
         if r["kind"] == FACE:
             entry["status"] = "faces"
-            entry["n_faces"] = int(r["n_faces"])
+            entry["n_faces"] += 1
     return pa.Table.from_pylist(list(images.values()), schema=IMAGES_SCHEMA)
+
+
+def _regions_table(rows: list[dict], with_panel: bool) -> pa.Table:
+    """Panels (with their reading-order index) or text regions, boxes in original pixels."""
+    columns = ["image_id", "image_path"] + (["panel_index"] if with_panel else []) + ["x1", "y1", "x2", "y2"]
+    records = [{c: r[c] for c in columns} for r in rows]
+    return pa.Table.from_pylist(records, schema=PANELS_SCHEMA if with_panel else TEXTS_SCHEMA)
 
 
 def _errors_table(rows: list[dict]) -> pa.Table:
@@ -147,3 +161,6 @@ IMAGES_SCHEMA = pa.schema(
      ("n_faces", pa.int32()), ("width", pa.int32()), ("height", pa.int32())]
 )  # fmt: skip
 ERRORS_SCHEMA = pa.schema([("image_path", pa.string()), ("stage", pa.string()), ("reason", pa.string())])
+_BOX = [("x1", pa.float32()), ("y1", pa.float32()), ("x2", pa.float32()), ("y2", pa.float32())]
+PANELS_SCHEMA = pa.schema([("image_id", pa.string()), ("image_path", pa.string()), ("panel_index", pa.int32()), *_BOX])
+TEXTS_SCHEMA = pa.schema([("image_id", pa.string()), ("image_path", pa.string()), *_BOX])

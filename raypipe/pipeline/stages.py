@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import time
 import traceback
+from collections import Counter
 
 import cv2
 import numpy as np
@@ -17,8 +18,8 @@ from raypipe.detect import DETECTORS
 from raypipe.detect.base import Face
 from raypipe.embed import EMBEDDERS
 from raypipe.io.decode import DecodedImage, DecodeError, decode_image
-from raypipe.io.inputs import read_bytes
-from raypipe.pipeline.records import ERROR, FACE, NO_FACE, empty_face_fields, to_batch
+from raypipe.comic.archives import read_page
+from raypipe.pipeline.records import ERROR, FACE, NO_FACE, PANEL, TEXT, empty_face_fields, to_batch
 from raypipe.quality import measure
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ class DecodeStage:
 
     def _decode(self, path: str) -> tuple[DecodedImage | None, str, str]:
         try:
-            return decode_image(read_bytes(path), self.config.max_image_pixels, self.config.max_side), "", ""
+            return decode_image(read_page(path), self.config.max_image_pixels, self.config.max_side), "", ""
         except DecodeError as err:
             return None, "decode", str(err)
         except OSError as err:
@@ -87,7 +88,9 @@ class DetectAlignStage:
         self.config = Config.from_dict(config)
         self.decoder = DecodeStage(config["extract"])
         self.detector = DETECTORS.build(self.config.extract.detector)
-        self.landmarker = None if self.detector.gives_landmarks else Landmarker68()
+        self.comic = self.config.extract.domain == "comic"
+        # drawn faces get no photo landmarks: their chips are box crops (see raypipe.embed.crop)
+        self.landmarker = None if self.detector.gives_landmarks or self.comic else Landmarker68()
         self.aligner = EMBEDDERS.build(embedder_spec)  # only its align() runs here
         self.chip_size = self.aligner.chip_size
 
@@ -105,26 +108,69 @@ class DetectAlignStage:
         for i in set(range(len(bases))) - set(decoded):
             rows.append(self._status_row(bases[i], ERROR, str(batch["error_stage"][i]), str(batch["error"][i])))
         start = time.perf_counter()
-        found = self._detect([batch["pixels"][i] for i in decoded], [bases[i]["image_path"] for i in decoded])
+        pages = [self._split(batch["pixels"][i]) for i in decoded] if self.comic else None
+        found = self._detect([batch["pixels"][i] for i in decoded], [bases[i]["image_path"] for i in decoded], pages)
         per_image = (time.perf_counter() - start) / max(len(decoded), 1)
-        for i, faces in zip(decoded, found):
+        for n, (i, faces) in enumerate(zip(decoded, found)):
             base = {**bases[i], "detect_s": per_image}
             if isinstance(faces, str):
                 rows.append(self._status_row(base, ERROR, "detect", faces))
                 continue
             image = DecodedImage(batch["pixels"][i], base["width"], base["height"], float(batch["scale"][i]))
-            rows.extend(self._face_rows(base, image, faces) or [self._status_row(base, NO_FACE, "detect", "")])
-        return to_batch(rows)
+            panels = [-1] * len(faces)
+            if pages is not None:
+                panels, faces = [p for p, _ in faces], [f for _, f in faces]
+            image_rows = self._face_rows(base, image, faces, panels) or [self._status_row(base, NO_FACE, "detect", "")]
+            if pages is not None:
+                image_rows += self._page_rows(base, image, pages[n])
+            rows.extend(image_rows)
+        rows_per_image = Counter(row["image_id"] for row in rows)
+        return to_batch([{**row, "n_rows": rows_per_image[row["image_id"]]} for row in rows])
 
-    def _detect(self, images: list[np.ndarray], paths: list[str]) -> list[list[Face] | str]:
-        """Faces per image with landmarks, or the error message of an image that failed."""
-        try:
-            found: list = self.detector.detect_batch(images)
-        except Exception:  # noqa: BLE001 - retry image by image to isolate the failing one
-            found = [self._detect_one(image, path) for image, path in zip(images, paths)]
+    def _split(self, pixels: np.ndarray) -> list:
+        from raypipe.comic.split import split_page
+
+        comic = self.config.comic
+        return split_page(pixels, right_to_left=comic.right_to_left, mask_text=comic.mask_text)
+
+    def _detect(self, images: list[np.ndarray], paths: list[str], pages: list | None) -> list[list[Face] | str]:
+        """Faces per image with landmarks, or the error message of an image that failed.
+
+        Comic pages are searched panel by panel (text masked): each face comes back in page
+        coordinates as ``(panel index, face)``.
+        """
+        if pages is not None:
+            found = [self._detect_panels(crops, path) for crops, path in zip(pages, paths)]
+        else:
+            try:
+                found = self.detector.detect_batch(images)
+            except Exception:  # noqa: BLE001 - retry image by image to isolate the failing one
+                found = [self._detect_one(image, path) for image, path in zip(images, paths)]
         if self.landmarker is not None:
             found = [f if isinstance(f, str) else self.landmarker.fill(image, f) for image, f in zip(images, found)]
         return found
+
+    def _detect_panels(self, crops: list, path: str) -> list[tuple[int, Face]] | str:
+        from raypipe.comic.split import detect_in_panels
+
+        try:
+            tagged = detect_in_panels(crops, self.detector)
+        except Exception as err:  # noqa: BLE001 - a model failing on one page must not stop the run
+            log.warning("detection failed on %s:\n%s", path, traceback.format_exc())
+            return f"{type(err).__name__}: {err}"
+        return tagged
+
+    def _page_rows(self, base: dict, image: DecodedImage, crops: list) -> list[dict]:
+        """One row per panel (its crop as JPEG) and per distinct text region of a comic page."""
+        rows = []
+        for crop in crops:
+            ok, jpeg = cv2.imencode(".jpg", crop.image[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+            row = self._status_row(base, PANEL, "", "")
+            rows.append({**row, **_box_columns(crop.box, image.scale), "panel_index": crop.index,
+                         "chip_jpeg": jpeg.tobytes() if ok else b""})  # fmt: skip
+        texts = dict.fromkeys(tuple(box) for crop in crops for box in crop.text_boxes)
+        rows += [{**self._status_row(base, TEXT, "", ""), **_box_columns(box, image.scale)} for box in texts]
+        return rows
 
     def _detect_one(self, image: np.ndarray, path: str) -> list[Face] | str:
         try:
@@ -133,22 +179,23 @@ class DetectAlignStage:
             log.warning("detection failed on %s:\n%s", path, traceback.format_exc())
             return f"{type(err).__name__}: {err}"
 
-    def _face_rows(self, base: dict, image: DecodedImage, faces: list[Face]) -> list[dict]:
+    def _face_rows(self, base: dict, image: DecodedImage, faces: list[Face], panels: list[int]) -> list[dict]:
         rows = []
-        for index, face in enumerate(faces):
+        for index, (face, panel) in enumerate(zip(faces, panels)):
             start = time.perf_counter()
             chip = self.aligner.align(image.pixels, face)
             quality = measure(face, chip, image.scale)
             original = face.scaled(image.scale)
+            landmarks = np.full(10, np.nan, np.float32) if original.landmarks is None else original.landmarks.reshape(-1)
             ok, jpeg = cv2.imencode(".jpg", chip[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
             rows.append(
                 {
                     **base, "kind": FACE, "stage": "", "reason": "",
-                    "face_index": index, "n_faces": len(faces),
+                    "face_index": index, "panel_index": panel,
                     "x1": original.box[0], "y1": original.box[1],
                     "x2": original.box[2], "y2": original.box[3],
                     "det_score": original.score,
-                    "landmarks": original.landmarks.reshape(-1).astype(np.float32),
+                    "landmarks": landmarks.astype(np.float32),
                     "face_px": quality.face_px, "sharpness": quality.sharpness, "yaw": quality.yaw,
                     "chip": np.ascontiguousarray(chip, dtype=np.uint8),
                     "chip_jpeg": jpeg.tobytes() if ok else b"",
@@ -161,6 +208,10 @@ class DetectAlignStage:
 
     def _status_row(self, base: dict, kind: str, stage: str, reason: str) -> dict:
         return {**base, "kind": kind, "stage": stage, "reason": reason, **empty_face_fields(self.chip_size)}
+
+
+def _box_columns(box, scale: float) -> dict:
+    return dict(zip(("x1", "y1", "x2", "y2"), (float(v) * scale for v in box)))
 
 
 class EmbedStage:

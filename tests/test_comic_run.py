@@ -1,0 +1,63 @@
+"""`raypipe run PAGES --domain comic`: pages and CBZ archives -> panels, texts, drawn faces, characters."""
+
+import json
+import zipfile
+
+import cv2
+import pandas as pd
+import pytest
+
+from raypipe.cli import main
+from raypipe.comic.evaluation import box_scores
+from raypipe.comic.synthetic import compose_pages, load_characters
+from raypipe.ids import image_id
+from tests.conftest import need_shared
+
+
+@pytest.fixture(scope="module")
+def comic_inputs(tmp_path_factory):
+    """Four composed pages as files and four more inside a CBZ, with their ground truth."""
+    characters = load_characters(need_shared("data", "anime"))
+    folder = tmp_path_factory.mktemp("comic")
+    pages = compose_pages(characters, 8, seed=3)
+    truth = {}
+    with zipfile.ZipFile(folder / "vol1.cbz", "w") as archive:
+        for n, page in enumerate(pages):
+            ok, jpeg = cv2.imencode(".jpg", page.image[:, :, ::-1])
+            if n < 4:
+                (folder / f"page{n}.jpg").write_bytes(jpeg.tobytes())
+                uri = str(folder / f"page{n}.jpg")
+            else:
+                archive.writestr(f"p{n}.jpg", jpeg.tobytes())
+                uri = f"{folder / 'vol1.cbz'}!p{n}.jpg"
+            truth[uri] = page
+    return folder, truth
+
+
+def test_comic_run_extracts_panels_texts_and_faces(comic_inputs, tmp_path, ray_session):
+    folder, truth = comic_inputs
+    cascade = need_shared("models", "lbpcascade_animeface.xml")
+    out = tmp_path / "run"
+    code = main(["run", str(folder), "--out", str(out), "--domain", "comic", "--no-tracking",
+                 "--set", f"extract.detector={{name: anime-cascade, cascade_path: {cascade}}}"])  # fmt: skip
+    assert code == 0
+    images = pd.read_parquet(out / "images.parquet")
+    assert sorted(images.image_path) == sorted(truth)  # the archive's pages are inputs of their own
+    panels, texts = pd.read_parquet(out / "panels.parquet"), pd.read_parquet(out / "texts.parquet")
+    faces = pd.read_parquet(out / "faces.parquet")
+    scores = {
+        name: box_scores(
+            [table.loc[table.image_path == uri, ["x1", "y1", "x2", "y2"]].to_numpy() for uri in truth],
+            [getattr(page, name) for page in truth.values()],
+        )
+        for name, table in (("panels", panels), ("faces", faces))
+    }
+    assert scores["panels"]["recall"] >= 0.95 and scores["panels"]["precision"] >= 0.9, scores
+    assert scores["faces"]["recall"] >= 0.85, scores
+    assert len(texts) > 0 and set(faces.panel_index) <= set(panels.panel_index)
+    assert set(faces.embedder) == {"feature:color-hist"}
+    for row in panels.itertuples():
+        assert (out / "panels" / f"{row.image_id}_{row.panel_index:03d}.jpg").exists()
+    assert image_id(next(iter(truth))) in set(images.image_id)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["cluster"]["clusters"] >= 2
