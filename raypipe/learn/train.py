@@ -1,0 +1,128 @@
+"""Training loops: SimCLR (NT-Xent, no labels) and metric learning (batch-hard triplets, labels).
+
+Both stop at ``epochs`` or after ``max_seconds``, whichever comes first, log progress once per
+epoch, and use the GPU when one is present.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from raypipe.learn.augment import Augment
+from raypipe.learn.backbone import projection_head
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainLimits:
+    epochs: int = 50
+    max_seconds: float = 180.0
+    batch_size: int = 128
+    learning_rate: float = 1e-3
+    weight_decay: float = 1e-5
+    seed: int = 0
+
+
+def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float) -> torch.Tensor:
+    """SimCLR's normalised temperature-scaled cross entropy of two views' projections."""
+    z = F.normalize(torch.cat([z1, z2]), dim=1)
+    logits = z @ z.t() / temperature
+    n = z1.shape[0]
+    logits.fill_diagonal_(float("-inf"))
+    targets = torch.cat([torch.arange(n, 2 * n), torch.arange(0, n)]).to(z.device)
+    return F.cross_entropy(logits, targets)
+
+
+def batch_hard_triplet(embeddings: torch.Tensor, labels: torch.Tensor, margin: float) -> torch.Tensor:
+    """Triplet loss with each anchor's hardest positive and hardest negative in the batch."""
+    z = F.normalize(embeddings, dim=1)
+    distance = 1.0 - z @ z.t()
+    same = labels[:, None] == labels[None, :]
+    hardest_positive = distance.masked_fill(~same, float("-inf")).max(dim=1).values
+    hardest_negative = distance.masked_fill(same, float("inf")).min(dim=1).values
+    valid = torch.isfinite(hardest_negative) & (same.sum(dim=1) > 1)
+    losses = F.relu(hardest_positive - hardest_negative + margin)[valid]
+    return losses.mean() if losses.numel() else embeddings.sum() * 0.0
+
+
+def _run_epochs(name: str, limits: TrainLimits, params, n_rows: int, step) -> None:
+    """Call ``step(batch_indices) -> loss`` over shuffled batches until a limit is reached."""
+    optimiser = torch.optim.AdamW(params, lr=limits.learning_rate, weight_decay=limits.weight_decay)
+    rng = np.random.default_rng(limits.seed)
+    start = time.monotonic()
+    for epoch in range(1, limits.epochs + 1):
+        order = rng.permutation(n_rows)
+        losses = []
+        for i in range(0, n_rows - 1, limits.batch_size):
+            indices = order[i : i + limits.batch_size]
+            if len(indices) < 2:
+                continue
+            loss = step(torch.from_numpy(indices))
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            losses.append(loss.item())
+        elapsed = time.monotonic() - start
+        log.info("%s epoch %d/%d loss %.4f (%.0f s)", name, epoch, limits.epochs, np.mean(losses), elapsed)
+        if elapsed > limits.max_seconds:
+            log.info("%s stopped at the %.0f s time limit", name, limits.max_seconds)
+            break
+
+
+def train_simclr(
+    encoder: nn.Module,
+    images: torch.Tensor,
+    device: torch.device,
+    limits: TrainLimits,
+    augment: Augment | None = None,
+    temperature: float = 0.5,
+) -> nn.Module:
+    """Train ``encoder`` in place on ``images`` (N, 3, S, S) with the NT-Xent loss; returns it."""
+    torch.manual_seed(limits.seed)
+    augment = augment or Augment()
+    head = projection_head(encoder.dim).to(device)
+    encoder.to(device).train()
+    generator = torch.Generator().manual_seed(limits.seed)
+
+    def step(indices: torch.Tensor) -> torch.Tensor:
+        batch = images[indices].to(device)
+        z1 = head(encoder(augment(batch, generator)))
+        z2 = head(encoder(augment(batch, generator)))
+        return nt_xent(z1, z2, temperature)
+
+    params = list(encoder.parameters()) + list(head.parameters())
+    _run_epochs("simclr", limits, params, len(images), step)
+    return encoder.eval()
+
+
+def train_metric(
+    encoder: nn.Module,
+    images: torch.Tensor,
+    labels: np.ndarray,
+    device: torch.device,
+    limits: TrainLimits,
+    margin: float = 0.2,
+    augment: Augment | None = None,
+) -> nn.Module:
+    """Fine-tune ``encoder`` in place with batch-hard triplets on labelled ``images``."""
+    torch.manual_seed(limits.seed)
+    augment = augment or Augment()
+    _, codes = np.unique(labels, return_inverse=True)
+    codes = torch.from_numpy(codes)
+    encoder.to(device).train()
+    generator = torch.Generator().manual_seed(limits.seed)
+
+    def step(indices: torch.Tensor) -> torch.Tensor:
+        batch = augment(images[indices].to(device), generator)
+        return batch_hard_triplet(encoder(batch), codes[indices].to(device), margin)
+
+    _run_epochs("metric", limits, list(encoder.parameters()), len(images), step)
+    return encoder.eval()
