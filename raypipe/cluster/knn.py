@@ -20,7 +20,7 @@ EXACT_LIMIT = 20_000
 BLOCK_ROWS = 2048
 #: IVF: training points per cell, and cells visited per query.
 IVF_TRAIN_PER_LIST = 20
-IVF_PROBES = 4
+IVF_PROBES = 8
 METHODS = ("auto", "exact", "ivf", "hnsw")
 
 
