@@ -1,0 +1,76 @@
+"""Compute a feature for every face of a run and store it (``RUN/features/<name>/``)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import cv2
+import numpy as np
+import pandas as pd
+
+from raypipe.evaluate import folder_label
+from raypipe.features import FEATURES
+from raypipe.features.base import FeatureExtractor
+from raypipe.layout import RunLayout
+from raypipe.registry import split_spec
+from raypipe.research.store import FeatureTable, ResultStore
+
+log = logging.getLogger(__name__)
+
+
+def read_chip(layout: RunLayout, face_id: str) -> np.ndarray:
+    """The aligned RGB uint8 chip of ``face_id``."""
+    path = layout.chip(face_id)
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise FileNotFoundError(f"no readable chip at {path} (was the run extracted with save_chips?)")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def face_labels(faces: pd.DataFrame) -> np.ndarray:
+    """Per face: the ``label`` column when the table has one, else the image's parent folder."""
+    if "label" in faces:
+        return faces["label"].to_numpy(dtype=object)
+    return np.array([folder_label(path, None) for path in faces["image_path"]], dtype=object)
+
+
+def extractor_inputs(layout: RunLayout, faces: pd.DataFrame, extractor: FeatureExtractor) -> list:
+    """What ``extractor`` reads per face: its chip, or a faces.parquet column (``embedding``)."""
+    if extractor.input_column == "chip":
+        return [read_chip(layout, face_id) for face_id in faces["face_id"]]
+    if extractor.input_column not in faces:
+        raise ValueError(f"faces.parquet has no {extractor.input_column!r} column")
+    return list(faces[extractor.input_column])
+
+
+def extract_feature(
+    run: str,
+    spec: str | Mapping[str, Any],
+    name: str | None = None,
+    labels: np.ndarray | None = None,
+    batch_size: int = 256,
+) -> FeatureTable:
+    """Build the extractor ``spec``, fit it if it learns, describe every face and store the result.
+
+    ``name`` is the folder under ``RUN/features/`` (default: the extractor's name); ``labels``
+    (one per face, None/empty when unknown) are passed to ``fit`` for supervised extractors.
+    """
+    store = ResultStore.at(run)
+    extractor_name, _ = split_spec(spec)
+    extractor = FEATURES.build(spec)
+    faces = pd.read_parquet(store.layout.faces)
+    inputs = extractor_inputs(store.layout, faces, extractor)
+    if extractor.learns:
+        extractor.fit(inputs, labels)
+    parts = []
+    for start in range(0, len(inputs), batch_size):
+        parts.append(extractor.transform(inputs[start : start + batch_size]))
+        log.info("%s: %d/%d faces", extractor_name, min(start + batch_size, len(inputs)), len(inputs))
+    vectors = np.concatenate(parts) if parts else np.zeros((0, 0), np.float32)
+    config = {"name": extractor_name, **extractor.get_params()}
+    table = FeatureTable(faces["face_id"].to_numpy(), vectors, config)
+    folder = store.save_feature(name or extractor_name, table, extractor.get_state())
+    log.info("feature %s: %d faces x %d -> %s", extractor_name, len(vectors), vectors.shape[1], folder)
+    return table
