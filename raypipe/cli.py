@@ -19,6 +19,7 @@ COMMANDS = [
     "raypipe.commands.cluster",
     "raypipe.commands.eval",
     "raypipe.commands.report",
+    "raypipe.commands.aggregate",
     "raypipe.commands.tune",
 ]
 

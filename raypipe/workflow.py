@@ -16,6 +16,7 @@ from raypipe.summary import format_summary, update_summary
 from raypipe.tracking import Tracker, tracked_run
 
 if TYPE_CHECKING:
+    from raypipe.aggregate.train import AggregateSettings
     from raypipe.report import ReportOptions
     from raypipe.sweep.settings import SweepSettings
     from raypipe.sweep.tuner import TrialRecord
@@ -138,3 +139,13 @@ def report_step(session: Session, options: ReportOptions | None = None) -> dict:
     started = time.perf_counter()
     path = write_report(session.layout.root, options)
     return update_summary(session.layout, "report", {"path": path.name, "seconds": time.perf_counter() - started})
+
+
+def aggregate_step(session: Session, settings: AggregateSettings) -> dict:
+    from raypipe.aggregate.train import aggregate_run
+
+    result = aggregate_run(str(session.layout.root), settings)
+    session.tracker.log_metrics(
+        {"aggregate_final_loss": result.final_loss, "aggregate_seconds": result.seconds}
+    )
+    return update_summary(session.layout, "aggregate", result)

@@ -3,3 +3,4 @@
 from raypipe.aggregate.mean import mean_face
 
 __all__ = ["mean_face"]
+# The VAE lives in raypipe.aggregate.train (imports torch): import it from there.

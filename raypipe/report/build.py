@@ -160,10 +160,19 @@ def gallery(content: RunContent, view: ClusterView, assets: Assets, options: Rep
         "representative": representative[0] if representative else None,
         "mean_src": assets.image(f"mean/{view.cluster}.png", mean) if mean is not None else None,
         "mean_of": len(rows),
-        "decoded_src": assets.url(decoded) if decoded.exists() else None,
+        "decoded_src": assets.url(decoded)
+        if is_current(decoded, content.layout.clusters)
+        else None,
         "chips": chips(content, view.sample, assets),
         "colour": cluster_colour(view.cluster),
     }
+
+
+def is_current(output: Path, source: Path) -> bool:
+    """``output`` exists and is not older than ``source`` (a re-clustering makes old faces wrong)."""
+    return output.exists() and (
+        not source.exists() or output.stat().st_mtime >= source.stat().st_mtime
+    )
 
 
 def unassigned(content: RunContent, assets: Assets, options: ReportOptions) -> dict:

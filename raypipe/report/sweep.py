@@ -10,23 +10,10 @@ import pandas as pd
 
 from raypipe.report.svg import PALETTE, scatter
 
-#: The metric a chart shows: the first of these the table has (a column named so, or ending so).
-METRIC_PREFERENCE = (
-    "bcubed_f",
-    "nmi",
-    "ari",
-    "pairwise_f",
-    "accuracy",
-    "purity",
-    "score",
-    "silhouette",
-)
-#: Prefixes of parameter columns (Ray Tune's result frames, MLflow); without any, every other
-#: column that varies between trials and is not a known metric or bookkeeping counts as one.
-PARAM_PREFIXES = ("config/", "config.", "params.", "param.")
-BOOKKEEPING = {"trial_id", "experiment_id", "date", "timestamp", "time_this_iter_s", "time_total_s",
-               "pid", "hostname", "node_ip", "done", "training_iteration", "iterations_since_restore",
-               "time_since_restore", "logdir", "path", "status", "error"}  # fmt: skip
+#: Without raypipe's layout (trial, status, the optimised metric, ...), the first of these found.
+METRIC_PREFERENCE = ("bcubed_f", "nmi", "ari", "pairwise_f", "accuracy", "purity", "silhouette")
+#: Parameter columns: raypipe's flattened sweep config, Ray Tune's result frames, MLflow's params.
+PARAM_PREFIXES = ("feature", "reducer.", "clusterer.", "config/", "params.")
 
 
 @dataclass
@@ -36,46 +23,45 @@ class Sweep:
     params: list[str]
 
 
-def metric_column(columns: list[str]) -> str | None:
-    for name in METRIC_PREFERENCE:
-        for column in columns:
-            if column == name or column.endswith(("/" + name, "." + name)):
-                return column
-    return None
-
-
-def is_metric(column: str) -> bool:
-    return metric_column([column]) is not None or column.startswith(("metrics/", "metrics."))
+def metric_column(table: pd.DataFrame) -> str | None:
+    """The optimised metric: third column of a raypipe sweep table, else a known metric name."""
+    if list(table.columns[:2]) == ["trial", "status"] and len(table.columns) > 2:
+        return str(table.columns[2])
+    return next((name for name in METRIC_PREFERENCE if name in table.columns), None)
 
 
 def param_columns(table: pd.DataFrame) -> list[str]:
     """Columns holding the trials' settings that differ between trials."""
-    prefixed = [c for c in table.columns if c.startswith(PARAM_PREFIXES)]
-    candidates = prefixed or [c for c in table.columns if c not in BOOKKEEPING and not is_metric(c)]
-    return [c for c in candidates if table[c].astype(str).nunique() > 1]
+    return [
+        c for c in table.columns
+        if c.startswith(PARAM_PREFIXES) and table[c].astype(str).nunique() > 1
+    ]  # fmt: skip
 
 
 def load_sweep(path: Path) -> Sweep | None:
-    """The sweep table at ``path``; None when it is absent, empty or has no known metric."""
+    """The sweep table at ``path`` in its order (raypipe writes it best first).
+
+    None when it is absent, empty or names no metric.
+    """
     if not path.exists():
         return None
     table = pd.read_csv(path)
-    metric = metric_column(list(table.columns))
+    metric = metric_column(table)
     if table.empty or metric is None:
         return None
-    table = table.sort_values(metric, ascending=False, na_position="last").reset_index(drop=True)
     return Sweep(table, metric, param_columns(table))
 
 
 def short_name(column: str) -> str:
-    for prefix in PARAM_PREFIXES:
+    """``config/clusterer/threshold`` -> ``clusterer/threshold``: the tool's prefix left out."""
+    for prefix in ("config/", "params."):
         column = column.removeprefix(prefix)
     return column
 
 
 def param_chart(sweep: Sweep, param: str) -> str:
     """SVG of the metric against one parameter: numeric on a linear axis, else one slot per value."""
-    rows = sweep.table.dropna(subset=[sweep.metric])
+    rows = sweep.table.dropna(subset=[sweep.metric, param])
     values = rows[param]
     metric = rows[sweep.metric].to_numpy(dtype=float)
     numeric = pd.api.types.is_numeric_dtype(values) and values.nunique() > 2

@@ -1,0 +1,136 @@
+"""Train the conditional VAE on a run's chips and write one decoded face per cluster."""
+
+from __future__ import annotations
+
+import io
+import logging
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import torch
+from PIL import Image
+
+from raypipe.aggregate.cvae import ConditionalVAE, check_image_size, vae_loss
+from raypipe.aggregate.mean import load_chip
+from raypipe.layout import RunLayout, atomic_write_bytes
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class AggregateSettings:
+    epochs: int = 40
+    image_size: int = 64
+    device: str = "auto"
+    batch_size: int = 16
+    learning_rate: float = 2e-3
+    beta: float = 1.0
+    #: Chips per cluster used for training, drawn at random (bounds time and memory on big runs).
+    max_per_cluster: int = 300
+    seed: int = 0
+
+
+@dataclass
+class AggregateResult:
+    clusters: int
+    faces: int
+    epochs: int
+    image_size: int
+    device: str
+    first_loss: float
+    final_loss: float
+    seconds: float
+    losses: list[float] = field(default_factory=list)
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto``: the GPU when there is one, else the CPU."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(name)
+
+
+def training_faces(layout: RunLayout, max_per_cluster: int, seed: int) -> pd.DataFrame:
+    """Clustered faces whose chip exists, at most ``max_per_cluster`` per cluster."""
+    if not layout.clusters.exists():
+        raise FileNotFoundError(f"{layout.clusters} not found: run `raypipe cluster` first")
+    faces = pd.read_csv(layout.clusters, usecols=["face_id", "cluster"])
+    faces = faces[(faces.cluster >= 0) & faces.face_id.map(lambda f: layout.chip(f).exists())]
+    return faces.sample(frac=1.0, random_state=seed).groupby("cluster").head(max_per_cluster)
+
+
+def load_images(layout: RunLayout, face_ids: list[str], size: int) -> torch.Tensor:
+    """Chips as a float tensor (N, 3, size, size) in [0, 1]."""
+    pixels = np.stack([load_chip(layout.chip(face_id), size) for face_id in face_ids])
+    return torch.from_numpy(pixels).permute(0, 3, 1, 2).float().div(255)
+
+
+def train(
+    model: ConditionalVAE,
+    images: torch.Tensor,
+    clusters: torch.Tensor,
+    settings: AggregateSettings,
+    device: torch.device,
+) -> list[float]:
+    """Adam on the VAE loss with random horizontal flips; the mean loss of each epoch."""
+    model.to(device).train()
+    optimiser = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
+    generator = torch.Generator().manual_seed(settings.seed)
+    losses = []
+    for epoch in range(settings.epochs):
+        order = torch.randperm(len(images), generator=generator)
+        total = 0.0
+        for batch in order.split(settings.batch_size):
+            x, c = images[batch].to(device), clusters[batch].to(device)
+            flip = torch.rand(len(batch), generator=generator) < 0.5
+            x[flip.to(device)] = x[flip.to(device)].flip(-1)
+            reconstruction, mean, log_var = model(x, c)
+            loss = vae_loss(reconstruction, x, mean, log_var, settings.beta)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            total += loss.item() * len(batch)
+        losses.append(total / len(images))
+        log.info("epoch %d/%d: loss %.2f", epoch + 1, settings.epochs, losses[-1])
+    return losses
+
+
+def write_faces(layout: RunLayout, faces: torch.Tensor, cluster_ids: np.ndarray) -> None:
+    """``RUN/aggregate/<cluster>.png``, replacing the faces of an earlier clustering."""
+    for stale in layout.aggregate.glob("*.png") if layout.aggregate.exists() else []:
+        stale.unlink()
+    pixels = faces.mul(255).round().byte().permute(0, 2, 3, 1).cpu().numpy()
+    for cluster, image in zip(cluster_ids, pixels):
+        png = io.BytesIO()
+        Image.fromarray(image).save(png, format="PNG")
+        atomic_write_bytes(layout.aggregate / f"{cluster}.png", png.getvalue())
+
+
+def aggregate_run(run: str, settings: AggregateSettings | None = None) -> AggregateResult:
+    """Train on the run's clustered chips; write one decoded face per cluster."""
+    settings = settings or AggregateSettings()
+    check_image_size(settings.image_size)
+    if settings.epochs < 1:
+        raise ValueError(f"epochs must be at least 1, got {settings.epochs}")
+    started = time.perf_counter()
+    layout = RunLayout.at(run)
+    device = resolve_device(settings.device)
+    torch.manual_seed(settings.seed)
+    faces = training_faces(layout, settings.max_per_cluster, settings.seed)
+    if faces.empty:
+        raise FileNotFoundError(f"{layout.clusters} has no clustered face with a chip")
+    cluster_ids, indices = np.unique(faces.cluster.to_numpy(), return_inverse=True)
+    log.info("training a conditional VAE on %d chips of %d clusters at %d px on %s for %d epochs",
+             len(faces), len(cluster_ids), settings.image_size, device, settings.epochs)  # fmt: skip
+    images = load_images(layout, faces.face_id.tolist(), settings.image_size)
+    model = ConditionalVAE(len(cluster_ids), settings.image_size)
+    losses = train(model, images, torch.from_numpy(indices), settings, device)
+    model.eval()
+    write_faces(layout, model.aggregate(torch.arange(len(cluster_ids), device=device)), cluster_ids)
+    return AggregateResult(
+        clusters=len(cluster_ids), faces=len(faces), epochs=settings.epochs, image_size=settings.image_size,
+        device=str(device), first_loss=losses[0], final_loss=losses[-1],
+        seconds=time.perf_counter() - started, losses=losses,
+    )  # fmt: skip
