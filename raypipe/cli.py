@@ -21,6 +21,7 @@ COMMANDS = [
     "raypipe.commands.report",
     "raypipe.commands.aggregate",
     "raypipe.commands.tune",
+    "raypipe.commands.features",
 ]
 
 
