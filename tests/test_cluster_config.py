@@ -67,7 +67,7 @@ def test_runtime_env_is_valid(runtime_env):
 
     env = RuntimeEnv(**runtime_env)
     assert env["working_dir"] == "."
-    assert ".git" in env["excludes"]
+    assert ".git" in env["excludes"] and "/.[!.]*" in env["excludes"]
 
 
 def test_working_dir_upload_is_small_and_holds_the_jobs(runtime_env, tmp_path):
@@ -78,5 +78,5 @@ def test_working_dir_upload_is_small_and_holds_the_jobs(runtime_env, tmp_path):
     _zip_files(str(REPO), runtime_env["excludes"], str(package), include_gitignore=True)
     names = zipfile.ZipFile(package).namelist()
     assert "jobs/run.py" in names and "raypipe/pipeline/extract.py" in names
-    assert not any(n.startswith((".git/", "runs/")) or n.endswith((".onnx", "mlflow.db")) for n in names)
+    assert not any(n.startswith((".", "runs/")) or n.endswith((".onnx", ".whl", "mlflow.db")) for n in names)
     assert package.stat().st_size < 20 * 2**20

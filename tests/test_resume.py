@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import REPO, SAMPLE_PHOTOS
+from raypipe.io.inputs import list_inputs
 
 SHARD_SIZE = 4
 SETTINGS = ["--set", f"extract.shard_size={SHARD_SIZE}", "--set", "ray.detect_actors=1", "--set", "ray.embed_actors=1"]
@@ -66,7 +67,7 @@ def test_killed_run_resumes_without_redoing_shards(tmp_path, ray_session):
 
     out = tmp_path / "resumed"
     before = run_killed_after_first_shard(out)
-    total_shards = -(-len(list(SAMPLE_PHOTOS.rglob("*.jpg"))) // SHARD_SIZE)
+    total_shards = -(-len(list_inputs([str(SAMPLE_PHOTOS)]).images) // SHARD_SIZE)
     assert 1 <= len(before) < total_shards, f"the run was not stopped mid-way: {len(before)} shards done"
 
     rerun = subprocess.run(extract_command(out), cwd=REPO, env=clean_env(), capture_output=True, text=True, timeout=300, check=False)
