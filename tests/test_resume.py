@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import REPO, SAMPLE_PHOTOS
+
 from raypipe.io.inputs import list_inputs
 
 SHARD_SIZE = 4
