@@ -47,7 +47,9 @@ def test_report_shows_cvae_faces_until_the_run_is_reclustered(run_copy):
     html = (run_copy / "report.html").read_text(encoding="utf-8")
     assert html.count('src="aggregate/') == len(clusters_of(run_copy))
     later = (run_copy / "aggregate" / "0.png").stat().st_mtime + 10
-    os.utime(run_copy / "clusters.csv", (later, later))  # a newer clustering: decoded faces are stale
+    os.utime(
+        run_copy / "clusters.csv", (later, later)
+    )  # a newer clustering: decoded faces are stale
     write_report(run_copy)
     assert 'src="aggregate/' not in (run_copy / "report.html").read_text(encoding="utf-8")
 

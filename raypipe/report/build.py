@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -93,9 +94,13 @@ def render(**context) -> str:
 
 
 def format_value(value) -> str:
-    """Numbers short and readable: integers as they are, floats to four significant digits."""
+    """Numbers short and readable: integers as they are, floats to four significant digits.
+
+    >>> format_value(0.123456), format_value(3), format_value(float("nan"))
+    ('0.1235', '3', '')
+    """
     if isinstance(value, float):
-        return f"{value:.4g}"
+        return "" if math.isnan(value) else f"{value:.4g}"
     return str(value)
 
 

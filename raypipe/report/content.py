@@ -141,13 +141,14 @@ def add_label_purity(view: ClusterView, labels: np.ndarray) -> None:
 def confusion(faces: pd.DataFrame, clusters: list[int], max_labels: int) -> pd.DataFrame:
     """Labelled faces counted per cluster (rows, in the order given) and label.
 
-    Keeps the ``max_labels`` most frequent labels, ordered by the first row where each peaks, so
-    that a good clustering shows as a diagonal.
+    Keeps the ``max_labels`` most frequent labels that occur in these rows, ordered by the first
+    row where each peaks, so that a good clustering shows as a diagonal.
     """
     labelled = faces.dropna(subset=["label"])
     table = pd.crosstab(labelled["cluster"], labelled["label"]).reindex(
         index=clusters, fill_value=0
     )
     columns = labelled["label"].value_counts().index[:max_labels]
+    columns = [label for label in columns if table[label].sum() > 0]
     peak_row = {label: int(np.argmax(table[label].to_numpy())) for label in columns}
     return table[sorted(columns, key=lambda label: (peak_row[label], label))]

@@ -15,6 +15,8 @@ PALETTE = (
 )  # fmt: skip
 UNASSIGNED_COLOUR = "#9e9e9e"
 MARGIN = 48
+#: Space between the axes and the outermost points.
+INSET_X, INSET_Y = 28, 10
 
 
 def cluster_colour(cluster: int) -> str:
@@ -47,18 +49,19 @@ def scatter(
     ``x_ticks`` (value, text) replaces the numeric ticks of the x axis, e.g. for categories.
     """
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    left, right, top, bottom = (
-        (MARGIN if axes else 8),
-        width - 12,
-        12,
-        height - (MARGIN if axes else 8),
-    )
-    px, py = scale(x, left, right), scale(y, bottom, top)
+    margin = MARGIN if axes else 8
+    frame = (margin, width - 12, 12, height - margin)  # left, right, top, bottom
+    inner = (frame[0] + INSET_X, frame[1] - INSET_X, frame[2] + INSET_Y, frame[3] - INSET_Y)
+    px, py = scale(x, inner[0], inner[1]), scale(y, inner[3], inner[2])
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img">'
+        (
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}" role="img">'
+        )
     ]
     if axes:
-        parts += axis_marks(x, y, (left, right, top, bottom), x_label, y_label, x_ticks)
+        parts += axis_marks(x, y, frame, inner, x_ticks)
+        parts += axis_labels(frame, x_label, y_label)
     parts += [
         f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{radius}" fill="{colour}" fill-opacity="0.8">'
         f"<title>{escape(title)}</title></circle>"
@@ -68,26 +71,34 @@ def scatter(
     return "".join(parts)
 
 
-def axis_marks(x, y, box, x_label, y_label, x_ticks) -> list[str]:
-    """Axis lines, five ticks per axis (or the given x ticks) and the axis labels."""
-    left, right, top, bottom = box
+def axis_marks(x, y, frame, inner, x_ticks) -> list[str]:
+    """Axis lines on the frame; five ticks per axis (or the given x ticks) placed like the points."""
+    left, right, top, bottom = frame
     parts = [f'<path d="M{left},{top} V{bottom} H{right}" stroke="#555" fill="none"/>']
     if x_ticks is None:
         x_ticks = [(v, f"{v:.3g}") for v in np.linspace(x.min(), x.max(), 5)]
-    tick_x = scale(np.array([v for v, _ in x_ticks]), left, right, domain=x)
-    for position, (_, text) in zip(tick_x, x_ticks):
-        parts.append(
-            f'<text x="{position:.1f}" y="{bottom + 16}" text-anchor="middle" class="tick">{escape(text)}</text>'
-        )
+    tick_x = scale(np.array([v for v, _ in x_ticks]), inner[0], inner[1], domain=x)
+    parts += [
+        f'<text x="{at:.1f}" y="{bottom + 16}" text-anchor="middle" class="tick">{escape(text)}</text>'
+        for at, (_, text) in zip(tick_x, x_ticks)
+    ]
     y_ticks = np.linspace(y.min(), y.max(), 5)
-    for value, position in zip(y_ticks, scale(y_ticks, bottom, top, domain=y)):
-        parts.append(
-            f'<text x="{left - 6}" y="{position + 4:.1f}" text-anchor="end" class="tick">{value:.3g}</text>'
-        )
-    parts.append(
-        f'<text x="{(left + right) / 2}" y="{bottom + 36}" text-anchor="middle" class="axis">{escape(x_label)}</text>'
-    )
-    parts.append(
-        f'<text transform="translate(12,{(top + bottom) / 2}) rotate(-90)" text-anchor="middle" class="axis">{escape(y_label)}</text>'
-    )
+    parts += [
+        f'<text x="{left - 6}" y="{at + 4:.1f}" text-anchor="end" class="tick">{value:.3g}</text>'
+        for value, at in zip(y_ticks, scale(y_ticks, inner[3], inner[2], domain=y))
+    ]
     return parts
+
+
+def axis_labels(frame, x_label: str, y_label: str) -> list[str]:
+    left, right, top, bottom = frame
+    return [
+        (
+            f'<text x="{(left + right) / 2}" y="{bottom + 36}" text-anchor="middle" class="axis">'
+            f"{escape(x_label)}</text>"
+        ),
+        (
+            f'<text transform="translate(12,{(top + bottom) / 2}) rotate(-90)" text-anchor="middle" '
+            f'class="axis">{escape(y_label)}</text>'
+        ),
+    ]
