@@ -1,6 +1,6 @@
 """Make a run folder from a labelled folder of pre-cropped faces (one face per image).
 
-    python bench/make_labelled_run.py ../shared/data/anime runs/anime --size 128
+python bench/make_labelled_run.py ../shared/data/anime runs/anime --size 128
 """
 
 from __future__ import annotations

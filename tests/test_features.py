@@ -22,7 +22,9 @@ from tests.conftest import need_shared
 def anime_run(tmp_path_factory):
     """10 crops of each of the 10 anime characters as a run folder (64 px chips)."""
     root = need_shared("data", "anime")
-    return make_labelled_run(root, tmp_path_factory.mktemp("anime") / "run", size=64, limit_per_label=10)
+    return make_labelled_run(
+        root, tmp_path_factory.mktemp("anime") / "run", size=64, limit_per_label=10
+    )
 
 
 @pytest.fixture(scope="module")
@@ -63,28 +65,42 @@ def test_ray_stage_adds_feature_column(chips):
 
 
 def test_fisher_vectors_are_power_and_l2_normalised(chips):
-    vectors = FEATURES.build({"name": "sift-fisher", "n_words": 8, "fit_faces": 12}).fit(chips).transform(chips)
+    vectors = (
+        FEATURES.build({"name": "sift-fisher", "n_words": 8, "fit_faces": 12})
+        .fit(chips)
+        .transform(chips)
+    )
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-4)
     assert (vectors < 0).any()  # gradients, not histograms
 
 
 def test_learned_state_round_trips(chips):
-    fitted = FEATURES.build({"name": "sift-fisher", "n_words": 4, "pca_dim": 8, "fit_faces": 12}).fit(chips)
-    restored = FEATURES.build({"name": "sift-fisher", "n_words": 4, "pca_dim": 8}).set_state(fitted.get_state())
+    fitted = FEATURES.build(
+        {"name": "sift-fisher", "n_words": 4, "pca_dim": 8, "fit_faces": 12}
+    ).fit(chips)
+    restored = FEATURES.build({"name": "sift-fisher", "n_words": 4, "pca_dim": 8}).set_state(
+        fitted.get_state()
+    )
     np.testing.assert_allclose(restored.transform(chips), fitted.transform(chips), rtol=1e-5)
 
 
 def test_simclr_trains_and_embeds_on_cpu(chips):
-    extractor = FEATURES.build({"name": "simclr", "size": 32, "width": 8, "epochs": 2, "device": "cpu"})
+    extractor = FEATURES.build(
+        {"name": "simclr", "size": 32, "width": 8, "epochs": 2, "device": "cpu"}
+    )
     vectors = extractor.fit(chips).transform(chips)
     assert vectors.shape == (len(chips), 64)
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-4)
     restored = FEATURES.build({"name": "simclr", "size": 32, "width": 8, "device": "cpu"})
-    np.testing.assert_allclose(restored.set_state(extractor.get_state()).transform(chips), vectors, atol=1e-5)
+    np.testing.assert_allclose(
+        restored.set_state(extractor.get_state()).transform(chips), vectors, atol=1e-5
+    )
 
 
 def test_metric_learning_needs_labels_and_uses_them(chips):
-    metric = FEATURES.build({"name": "metric", "size": 32, "width": 8, "epochs": 2, "device": "cpu"})
+    metric = FEATURES.build(
+        {"name": "metric", "size": 32, "width": 8, "epochs": 2, "device": "cpu"}
+    )
     with pytest.raises(ValueError, match="labels"):
         metric.fit(chips)
     labels = np.array([str(i % 3) if i % 4 else None for i in range(len(chips))], dtype=object)
@@ -92,18 +108,25 @@ def test_metric_learning_needs_labels_and_uses_them(chips):
 
 
 def test_combine_keeps_common_faces_and_normalises_blocks():
-    a = FeatureTable(np.array(["x", "y", "z"]), np.array([[3.0, 4.0], [1.0, 0.0], [0.0, 2.0]]), {"name": "a"})
+    a = FeatureTable(
+        np.array(["x", "y", "z"]), np.array([[3.0, 4.0], [1.0, 0.0], [0.0, 2.0]]), {"name": "a"}
+    )
     b = FeatureTable(np.array(["z", "x", "w"]), np.array([[10.0], [-5.0], [1.0]]), {"name": "b"})
     combined = combine_tables([a, b], ["a", "b"])
     assert list(combined.face_ids) == ["x", "z"]
     half = 1 / np.sqrt(2)
-    np.testing.assert_allclose(combined.vectors, [[0.6 * half, 0.8 * half, -half], [0, half, half]], atol=1e-6)
+    np.testing.assert_allclose(
+        combined.vectors, [[0.6 * half, 0.8 * half, -half], [0, half, half]], atol=1e-6
+    )
     assert combined.config["parts"] == {"a": {"name": "a"}, "b": {"name": "b"}}
 
 
 @pytest.mark.parametrize(
-    "spec", [{"name": "pca", "n_components": 5, "whiten": True}, {"name": "autoencoder", "n_components": 4,
-                                                                 "epochs": 3, "device": "cpu"}]
+    "spec",
+    [
+        {"name": "pca", "n_components": 5, "whiten": True},
+        {"name": "autoencoder", "n_components": 4, "epochs": 3, "device": "cpu"},
+    ],
 )
 def test_reducers_fit_then_apply(spec):
     X = np.random.default_rng(0).normal(size=(60, 20)).astype(np.float32)
@@ -125,16 +148,33 @@ def test_store_layout_sweep_and_colour_beats_pixels(anime_run):
     config = json.loads((store.feature_dir("color-hist") / "feature_config.json").read_text())
     assert config["name"] == "color-hist" and config["grid"] == 3 and config["n_faces"] == 100
 
-    table = run_grid(run, ["pixels", "color-hist", "mix"], ["none", {"name": "pca", "n_components": 20}],
-                     [{"name": "kmeans", "n_clusters": TRUE_K, "n_init": 5}])
+    table = run_grid(
+        run,
+        ["pixels", "color-hist", "mix"],
+        ["none", {"name": "pca", "n_components": 20}],
+        [{"name": "kmeans", "n_clusters": TRUE_K, "n_init": 5}],
+    )
     assert len(table) == 6
     assert (anime_run / "results" / "results.csv").exists()
-    assert {"feature", "reducer", "clusterer", "nmi", "bcubed_f", "accuracy", "reducer.n_components",
-            "clusterer.n_clusters", "feature_config.grid"} <= set(table.columns)
+    assert {
+        "feature",
+        "reducer",
+        "clusterer",
+        "nmi",
+        "bcubed_f",
+        "accuracy",
+        "reducer.n_components",
+        "clusterer.n_clusters",
+        "feature_config.grid",
+    } <= set(table.columns)
     assert (table["n_clusters"] == 10).all()
     best = table.groupby("feature")["nmi"].max()
     assert best["color-hist"] > best["pixels"] + 0.1
     clustering = anime_run / table.iloc[0]["path"]
-    assert {p.name for p in clustering.iterdir()} == {"clusters.csv", "clustering_config.json", "metrics.json"}
+    assert {p.name for p in clustering.iterdir()} == {
+        "clusters.csv",
+        "clustering_config.json",
+        "metrics.json",
+    }
     reduction = clustering.parents[2]
     assert (reduction / "reducer_config.json").exists() and (reduction / "reduced.parquet").exists()

@@ -47,7 +47,9 @@ def _training_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", type=int, default=100, help="most epochs (default %(default)s)")
     parser.add_argument("--max-seconds", type=float, default=300.0,
                         help="stop training after this long (default %(default)s)")  # fmt: skip
-    parser.add_argument("--size", type=int, default=64, help="chip side fed to the CNN (default %(default)s)")
+    parser.add_argument(
+        "--size", type=int, default=64, help="chip side fed to the CNN (default %(default)s)"
+    )
     parser.add_argument("--width", type=int, default=32, help="CNN width (default %(default)s)")
     parser.add_argument("--device", default="auto", help="auto (GPU when present), cpu, cuda")
     parser.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
@@ -59,33 +61,49 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     extract = actions.add_parser("extract", help="compute one feature for every face")
     extract.add_argument("run", help="run folder holding faces.parquet and chips/")
-    extract.add_argument("--name", required=True, help="extractor: hog, lbp, color-hist, sift-fisher, ...")
-    extract.add_argument("--as", dest="store_as", help="folder name under RUN/features (default: --name)")
+    extract.add_argument(
+        "--name", required=True, help="extractor: hog, lbp, color-hist, sift-fisher, ..."
+    )
+    extract.add_argument(
+        "--as", dest="store_as", help="folder name under RUN/features (default: --name)"
+    )
     extract.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
                          help="extractor setting, e.g. --set grid=3 (repeatable)")  # fmt: skip
 
-    combine = actions.add_parser("combine", help="concatenate stored features, faces all of them have")
+    combine = actions.add_parser(
+        "combine", help="concatenate stored features, faces all of them have"
+    )
     combine.add_argument("run")
     combine.add_argument("features", nargs="+", help="two or more stored feature names")
     combine.add_argument("--name", help="stored name (default: A+B+...)")
-    combine.add_argument("--weights", type=float, nargs="+", help="one weight per feature (default 1)")
+    combine.add_argument(
+        "--weights", type=float, nargs="+", help="one weight per feature (default 1)"
+    )
     combine.add_argument("--block-norm", choices=["l2", "standard"], default="l2",
                          help="per-feature normalisation before concatenating (default %(default)s)")  # fmt: skip
 
     simclr = actions.add_parser("train-simclr", help="train a SimCLR encoder on the run's chips")
     simclr.add_argument("run")
-    simclr.add_argument("--as", dest="store_as", default="simclr", help="stored name (default %(default)s)")
+    simclr.add_argument(
+        "--as", dest="store_as", default="simclr", help="stored name (default %(default)s)"
+    )
     _training_arguments(simclr)
 
-    metric = actions.add_parser("train-metric", help="fine-tune an encoder with triplets on labelled faces")
+    metric = actions.add_parser(
+        "train-metric", help="fine-tune an encoder with triplets on labelled faces"
+    )
     metric.add_argument("run")
-    metric.add_argument("--as", dest="store_as", default="metric", help="stored name (default %(default)s)")
+    metric.add_argument(
+        "--as", dest="store_as", default="metric", help="stored name (default %(default)s)"
+    )
     metric.add_argument("--init", help="stored learned feature to start from (e.g. simclr)")
     metric.add_argument("--labels", metavar="CSV",
                         help="face_id,label file (default: label column or parent folder of each image)")  # fmt: skip
     _training_arguments(metric)
 
-    sweep = actions.add_parser("sweep", help="cluster features x reducers x clusterers; write results/")
+    sweep = actions.add_parser(
+        "sweep", help="cluster features x reducers x clusterers; write results/"
+    )
     sweep.add_argument("run")
     sweep.add_argument("--features", nargs="+", help="stored feature names (default: all)")
     sweep.add_argument("--reducers", nargs="+", default=["none"], type=parse_spec,
@@ -114,7 +132,9 @@ def run(args: argparse.Namespace) -> int:
     from raypipe.research.sweep import run_grid
 
     if args.action == "extract":
-        extract_feature(args.run, {"name": args.name, **parse_settings(args.settings)}, args.store_as)
+        extract_feature(
+            args.run, {"name": args.name, **parse_settings(args.settings)}, args.store_as
+        )
     elif args.action == "combine":
         combine_features(args.run, args.features, args.name, args.weights, args.block_norm)
     elif args.action in ("train-simclr", "train-metric"):
@@ -132,5 +152,9 @@ def run(args: argparse.Namespace) -> int:
         table = run_grid(args.run, features, args.reducers, args.clusterers, not args.no_labels)
         shown = [c for c in ("feature", "reducer", "clusterer", "nmi", "bcubed_f", "accuracy",
                              "n_clusters_found") if c in table]  # fmt: skip
-        log.info("results (%d rows, best first):\n%s", len(table), table[shown].head(20).to_string(index=False))
+        log.info(
+            "results (%d rows, best first):\n%s",
+            len(table),
+            table[shown].head(20).to_string(index=False),
+        )
     return 0

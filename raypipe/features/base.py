@@ -26,7 +26,7 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
     #: True when :meth:`fit` learns from the chips (a vocabulary, a network).
     learns: bool = False
 
-    def fit(self, chips: Sequence[np.ndarray], y: Any = None) -> "FeatureExtractor":
+    def fit(self, chips: Sequence[np.ndarray], y: Any = None) -> FeatureExtractor:
         return self
 
     def transform(self, chips: Sequence[np.ndarray]) -> np.ndarray:
@@ -46,7 +46,7 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         """Learned arrays (empty for extractors that learn nothing)."""
         return {}
 
-    def set_state(self, state: dict[str, np.ndarray]) -> "FeatureExtractor":
+    def set_state(self, state: dict[str, np.ndarray]) -> FeatureExtractor:
         """Restore what :meth:`get_state` returned, making the extractor fitted."""
         return self
 

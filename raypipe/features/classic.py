@@ -20,8 +20,11 @@ class HOG(FeatureExtractor):
     def describe(self, chip: np.ndarray) -> np.ndarray:
         block_px = self.cell * self.block
         hog = cv2.HOGDescriptor(
-            (self.size, self.size), (block_px, block_px), (self.cell, self.cell),
-            (self.cell, self.cell), self.bins,
+            (self.size, self.size),
+            (block_px, block_px),
+            (self.cell, self.cell),
+            (self.cell, self.cell),
+            self.bins,
         )
         return hog.compute(to_grey(square_resize(chip, self.size))).ravel()
 
@@ -108,9 +111,13 @@ class ColorHistogram(FeatureExtractor):
         hsv = cv2.cvtColor(square_resize(chip, self.size), cv2.COLOR_RGB2HSV).astype(np.int64)
         h, s, v = hsv[..., 0], hsv[..., 1], hsv[..., 2]  # OpenCV: h in [0, 180), s, v in [0, 256)
         hue = h * self.hue_bins // 180
-        sat = (s - self.min_saturation).clip(0) * self.saturation_bins // (256 - self.min_saturation)
+        sat = (
+            (s - self.min_saturation).clip(0) * self.saturation_bins // (256 - self.min_saturation)
+        )
         val = v * self.value_bins // 256
-        coloured = (hue * self.saturation_bins + sat.clip(max=self.saturation_bins - 1)) * self.value_bins + val
+        coloured = (
+            hue * self.saturation_bins + sat.clip(max=self.saturation_bins - 1)
+        ) * self.value_bins + val
         n_coloured = self.hue_bins * self.saturation_bins * self.value_bins
         bins = np.where(s >= self.min_saturation, coloured, n_coloured + val)
         return bins, n_coloured + self.value_bins

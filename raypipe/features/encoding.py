@@ -21,7 +21,9 @@ ENCODINGS = ("fisher", "vlad", "bow")
 class DescriptorEncoder:
     """Fitted vocabulary for ``encoding`` with ``n_words`` words on ``pca_dim``-d descriptors."""
 
-    def __init__(self, encoding: str = "fisher", n_words: int = 32, pca_dim: int = 32, seed: int = 0):
+    def __init__(
+        self, encoding: str = "fisher", n_words: int = 32, pca_dim: int = 32, seed: int = 0
+    ):
         if encoding not in ENCODINGS:
             raise ValueError(f"unknown encoding {encoding!r}; choose one of {ENCODINGS}")
         self.encoding = encoding
@@ -32,17 +34,20 @@ class DescriptorEncoder:
     @property
     def dim(self) -> int:
         word_dim = self.state["mean"].shape[1]
-        return {"fisher": 2 * self.n_words * word_dim, "vlad": self.n_words * word_dim, "bow": self.n_words}[
-            self.encoding
-        ]
+        return {
+            "fisher": 2 * self.n_words * word_dim,
+            "vlad": self.n_words * word_dim,
+            "bow": self.n_words,
+        }[self.encoding]
 
-    def fit(self, descriptors: np.ndarray) -> "DescriptorEncoder":
+    def fit(self, descriptors: np.ndarray) -> DescriptorEncoder:
         """Learn the PCA and the vocabulary from stacked descriptors (M, d)."""
         pca = PCA(min(self.pca_dim, *descriptors.shape), random_state=self.seed).fit(descriptors)
         reduced = pca.transform(descriptors)
         if self.encoding == "fisher":
-            gmm = GaussianMixture(self.n_words, covariance_type="diag", random_state=self.seed,
-                                  reg_covar=1e-4).fit(reduced)
+            gmm = GaussianMixture(
+                self.n_words, covariance_type="diag", random_state=self.seed, reg_covar=1e-4
+            ).fit(reduced)
             words = {"mean": gmm.means_, "variance": gmm.covariances_, "weight": gmm.weights_}
         else:
             kmeans = KMeans(self.n_words, n_init=3, random_state=self.seed).fit(reduced)

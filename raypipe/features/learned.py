@@ -6,6 +6,7 @@ import logging
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 
 from raypipe.embed.base import l2_normalize
 from raypipe.features.base import FeatureExtractor
@@ -47,7 +48,9 @@ class SimCLRFeature(FeatureExtractor):
     def _limits(self):
         from raypipe.learn.train import TrainLimits
 
-        return TrainLimits(self.epochs, self.max_seconds, self.batch_size, self.learning_rate, seed=self.seed)
+        return TrainLimits(
+            self.epochs, self.max_seconds, self.batch_size, self.learning_rate, seed=self.seed
+        )
 
     def _new_encoder(self):
         import torch
@@ -57,15 +60,16 @@ class SimCLRFeature(FeatureExtractor):
         torch.manual_seed(self.seed)
         return SmallCNN(self.width)
 
-    def fit(self, chips: Sequence[np.ndarray], y=None) -> "SimCLRFeature":
+    def fit(self, chips: Sequence[np.ndarray], y=None) -> SimCLRFeature:
         from raypipe.learn.backbone import chips_to_tensor, pick_device
         from raypipe.learn.train import train_simclr
 
         device = pick_device(self.device)
         log.info("training SimCLR on %d chips (%s)", len(chips), device)
         images = chips_to_tensor(chips, self.size)
-        self.encoder_ = train_simclr(self._new_encoder(), images, device, self._limits(),
-                                     temperature=self.temperature)
+        self.encoder_ = train_simclr(
+            self._new_encoder(), images, device, self._limits(), temperature=self.temperature
+        )
         return self
 
     def transform(self, chips: Sequence[np.ndarray]) -> np.ndarray:
@@ -80,7 +84,7 @@ class SimCLRFeature(FeatureExtractor):
 
         return state_to_arrays(self.encoder_)
 
-    def set_state(self, state: dict[str, np.ndarray]) -> "SimCLRFeature":
+    def set_state(self, state: dict[str, np.ndarray]) -> SimCLRFeature:
         from raypipe.learn.backbone import load_arrays
 
         self.encoder_ = load_arrays(self._new_encoder(), state).eval()
@@ -109,12 +113,13 @@ class MetricFeature(SimCLRFeature):
         simclr_epochs: int = 0,
         margin: float = 0.2,
     ):
-        super().__init__(size, width, epochs, max_seconds, batch_size, learning_rate, temperature,
-                         device, seed)
+        super().__init__(
+            size, width, epochs, max_seconds, batch_size, learning_rate, temperature, device, seed
+        )
         self.simclr_epochs = simclr_epochs
         self.margin = margin
 
-    def fit(self, chips: Sequence[np.ndarray], y=None) -> "MetricFeature":
+    def fit(self, chips: Sequence[np.ndarray], y=None) -> MetricFeature:
         from raypipe.learn.backbone import chips_to_tensor, pick_device
         from raypipe.learn.train import train_metric, train_simclr
 
@@ -129,8 +134,16 @@ class MetricFeature(SimCLRFeature):
                 limits.epochs = self.simclr_epochs
                 train_simclr(self.encoder_, images, device, limits, temperature=self.temperature)
         labels = np.asarray(y, dtype=object)
-        known = np.array([label is not None and label == label and str(label) != "" for label in labels])
-        log.info("metric learning on %d labelled of %d chips (%s)", known.sum(), len(labels), device)
-        train_metric(self.encoder_, images[known], labels[known].astype(str), device, self._limits(),
-                     self.margin)
+        known = np.array([not pd.isna(label) and str(label) != "" for label in labels])
+        log.info(
+            "metric learning on %d labelled of %d chips (%s)", known.sum(), len(labels), device
+        )
+        train_metric(
+            self.encoder_,
+            images[known],
+            labels[known].astype(str),
+            device,
+            self._limits(),
+            self.margin,
+        )
         return self

@@ -46,7 +46,9 @@ class LocalDescriptorEncoded(FeatureExtractor):
     def keypoints(self) -> list[cv2.KeyPoint]:
         margin = self.patch // 2
         centres = range(margin, self.size - margin + 1, self.step)
-        return [cv2.KeyPoint(float(x), float(y), float(self.patch)) for y in centres for x in centres]
+        return [
+            cv2.KeyPoint(float(x), float(y), float(self.patch)) for y in centres for x in centres
+        ]
 
     def descriptors(self, chip: np.ndarray) -> np.ndarray:
         """(M, d) float32 descriptors of one chip (M may be 0)."""
@@ -62,7 +64,7 @@ class LocalDescriptorEncoded(FeatureExtractor):
     def _encoder(self) -> DescriptorEncoder:
         return DescriptorEncoder(self.encoding, self.n_words, self.pca_dim, self.seed)
 
-    def fit(self, chips: Sequence[np.ndarray], y=None) -> "LocalDescriptorEncoded":
+    def fit(self, chips: Sequence[np.ndarray], y=None) -> LocalDescriptorEncoded:
         rng = np.random.default_rng(self.seed)
         chosen = rng.choice(len(chips), size=min(self.fit_faces, len(chips)), replace=False)
         stacked = np.concatenate([self.descriptors(chips[i]) for i in chosen])
@@ -75,7 +77,7 @@ class LocalDescriptorEncoded(FeatureExtractor):
     def get_state(self) -> dict[str, np.ndarray]:
         return dict(self.encoder_.state)
 
-    def set_state(self, state: dict[str, np.ndarray]) -> "LocalDescriptorEncoded":
+    def set_state(self, state: dict[str, np.ndarray]) -> LocalDescriptorEncoded:
         self.encoder_ = self._encoder()
         self.encoder_.state = {key: np.asarray(value) for key, value in state.items()}
         return self

@@ -28,13 +28,19 @@ class Augment:
     grey_probability: float = 0.1
     blur_probability: float = 0.2
 
-    def __call__(self, images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    def __call__(
+        self, images: torch.Tensor, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
         views = self._geometry(images, generator)
         views = self._colour(views, generator)
         return self._blur(views, generator).clamp_(0.0, 1.0)
 
-    def _rand(self, n: int, low: float, high: float, images: torch.Tensor, generator) -> torch.Tensor:
-        return torch.rand(n, generator=generator, device="cpu").to(images.device) * (high - low) + low
+    def _rand(
+        self, n: int, low: float, high: float, images: torch.Tensor, generator
+    ) -> torch.Tensor:
+        return (
+            torch.rand(n, generator=generator, device="cpu").to(images.device) * (high - low) + low
+        )
 
     def _geometry(self, images: torch.Tensor, generator) -> torch.Tensor:
         n = images.shape[0]
@@ -46,8 +52,10 @@ class Augment:
             mirror = torch.where(self._rand(n, 0.0, 1.0, images, generator) < 0.5, -mirror, mirror)
         cos, sin = torch.cos(angle) * scale, torch.sin(angle) * scale
         theta = torch.stack(
-            [torch.stack([cos * mirror, -sin, shift[:, 0] * self.max_shift], dim=1),
-             torch.stack([sin * mirror, cos, shift[:, 1] * self.max_shift], dim=1)],
+            [
+                torch.stack([cos * mirror, -sin, shift[:, 0] * self.max_shift], dim=1),
+                torch.stack([sin * mirror, cos, shift[:, 1] * self.max_shift], dim=1),
+            ],
             dim=1,
         )
         grid = F.affine_grid(theta, list(images.shape), align_corners=False)
@@ -59,18 +67,22 @@ class Augment:
         def factor(strength: float) -> torch.Tensor:
             return self._rand(n, 1.0 - strength, 1.0 + strength, images, generator).view(n, 1, 1, 1)
 
-        grey = (images * torch.tensor([0.299, 0.587, 0.114], device=images.device).view(1, 3, 1, 1)).sum(
-            dim=1, keepdim=True
-        )
+        grey = (
+            images * torch.tensor([0.299, 0.587, 0.114], device=images.device).view(1, 3, 1, 1)
+        ).sum(dim=1, keepdim=True)
         images = images * factor(self.brightness)
         mean = grey.mean(dim=(2, 3), keepdim=True)
         images = (images - mean) * factor(self.contrast) + mean
         images = grey + (images - grey) * factor(self.saturation)
-        to_grey = (self._rand(n, 0.0, 1.0, images, generator) < self.grey_probability).view(n, 1, 1, 1)
+        to_grey = (self._rand(n, 0.0, 1.0, images, generator) < self.grey_probability).view(
+            n, 1, 1, 1
+        )
         return torch.where(to_grey, grey.expand_as(images), images)
 
     def _blur(self, images: torch.Tensor, generator) -> torch.Tensor:
         n = images.shape[0]
         blurred = F.avg_pool2d(F.pad(images, (1, 1, 1, 1), mode="reflect"), 3, stride=1)
-        chosen = (self._rand(n, 0.0, 1.0, images, generator) < self.blur_probability).view(n, 1, 1, 1)
+        chosen = (self._rand(n, 0.0, 1.0, images, generator) < self.blur_probability).view(
+            n, 1, 1, 1
+        )
         return torch.where(chosen, blurred, images)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import torch
 from torch import nn
@@ -28,7 +30,7 @@ class SmallCNN(nn.Module):
     def __init__(self, width: int = 32):
         super().__init__()
         widths = [3, width, 2 * width, 4 * width, 8 * width]
-        self.blocks = nn.Sequential(*[_block(a, b) for a, b in zip(widths, widths[1:])])
+        self.blocks = nn.Sequential(*[_block(a, b) for a, b in pairwise(widths)])
         self.dim = widths[-1]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -67,8 +69,17 @@ def chips_to_tensor(chips, size: int) -> torch.Tensor:
 
 
 @torch.no_grad()
-def encode(model: nn.Module, images: torch.Tensor, device: torch.device, batch_size: int = 256) -> np.ndarray:
+def encode(
+    model: nn.Module, images: torch.Tensor, device: torch.device, batch_size: int = 256
+) -> np.ndarray:
     """(N, dim) float32 embeddings of ``images`` (eval mode, batched)."""
     model.eval()
-    parts = [model(images[i : i + batch_size].to(device)).cpu() for i in range(0, len(images), batch_size)]
-    return torch.cat(parts).numpy().astype(np.float32) if parts else np.zeros((0, model.dim), np.float32)
+    parts = [
+        model(images[i : i + batch_size].to(device)).cpu()
+        for i in range(0, len(images), batch_size)
+    ]
+    return (
+        torch.cat(parts).numpy().astype(np.float32)
+        if parts
+        else np.zeros((0, model.dim), np.float32)
+    )

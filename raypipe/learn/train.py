@@ -41,7 +41,9 @@ def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float) -> torch.Ten
     return F.cross_entropy(logits, targets)
 
 
-def batch_hard_triplet(embeddings: torch.Tensor, labels: torch.Tensor, margin: float) -> torch.Tensor:
+def batch_hard_triplet(
+    embeddings: torch.Tensor, labels: torch.Tensor, margin: float
+) -> torch.Tensor:
     """Triplet loss with each anchor's hardest positive and hardest negative in the batch."""
     z = F.normalize(embeddings, dim=1)
     distance = 1.0 - z @ z.t()
@@ -71,7 +73,14 @@ def _run_epochs(name: str, limits: TrainLimits, params, n_rows: int, step) -> No
             optimiser.step()
             losses.append(loss.item())
         elapsed = time.monotonic() - start
-        log.info("%s epoch %d/%d loss %.4f (%.0f s)", name, epoch, limits.epochs, np.mean(losses), elapsed)
+        log.info(
+            "%s epoch %d/%d loss %.4f (%.0f s)",
+            name,
+            epoch,
+            limits.epochs,
+            np.mean(losses),
+            elapsed,
+        )
         if elapsed > limits.max_seconds:
             log.info("%s stopped at the %.0f s time limit", name, limits.max_seconds)
             break

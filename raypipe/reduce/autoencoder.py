@@ -51,8 +51,12 @@ class AutoencoderReducer(Reducer):
         self.mean_, self.scale_ = X.mean(axis=0), X.std(axis=0) + 1e-6
         data = torch.from_numpy((X - self.mean_) / self.scale_).to(device)
         d = X.shape[1]
-        self.encoder_ = nn.Sequential(nn.Linear(d, self.hidden), nn.ReLU(), nn.Linear(self.hidden, self.n_components))
-        decoder = nn.Sequential(nn.Linear(self.n_components, self.hidden), nn.ReLU(), nn.Linear(self.hidden, d))
+        self.encoder_ = nn.Sequential(
+            nn.Linear(d, self.hidden), nn.ReLU(), nn.Linear(self.hidden, self.n_components)
+        )
+        decoder = nn.Sequential(
+            nn.Linear(self.n_components, self.hidden), nn.ReLU(), nn.Linear(self.hidden, d)
+        )
         model = nn.Sequential(self.encoder_, decoder).to(device)
         optimiser = torch.optim.Adam(model.parameters(), lr=self.learning_rate)
         generator = torch.Generator().manual_seed(self.seed)
@@ -69,7 +73,11 @@ class AutoencoderReducer(Reducer):
             if epoch % 10 == 0 or epoch == self.epochs:
                 log.info("autoencoder epoch %d/%d loss %.4f", epoch, self.epochs, total / len(data))
             if time.monotonic() - start > self.max_seconds:
-                log.info("autoencoder stopped at the %.0f s time limit (epoch %d)", self.max_seconds, epoch)
+                log.info(
+                    "autoencoder stopped at the %.0f s time limit (epoch %d)",
+                    self.max_seconds,
+                    epoch,
+                )
                 break
         self.encoder_.eval()
 

@@ -13,7 +13,7 @@ class Reducer(TransformerMixin, BaseEstimator):
 
     normalize: bool = True
 
-    def fit(self, X: np.ndarray, y=None) -> "Reducer":
+    def fit(self, X: np.ndarray, y=None) -> Reducer:
         self._fit(np.asarray(X, dtype=np.float32))
         return self
 

@@ -24,7 +24,9 @@ class Identity(Reducer):
 class PCAReducer(Reducer):
     """PCA to ``n_components`` (capped at the rank the data allows), whitened when ``whiten``."""
 
-    def __init__(self, n_components: int = 50, whiten: bool = False, normalize: bool = True, seed: int = 0):
+    def __init__(
+        self, n_components: int = 50, whiten: bool = False, normalize: bool = True, seed: int = 0
+    ):
         self.n_components = n_components
         self.whiten = whiten
         self.normalize = normalize

@@ -20,7 +20,9 @@ def normalise_block(vectors: np.ndarray, method: str) -> np.ndarray:
 
 
 def combine_tables(
-    tables: Sequence[FeatureTable], names: Sequence[str], weights: Sequence[float] | None = None,
+    tables: Sequence[FeatureTable],
+    names: Sequence[str],
+    weights: Sequence[float] | None = None,
     block_norm: str = "l2",
 ) -> FeatureTable:
     """One table of the faces present in every table (in the first table's order).
@@ -39,7 +41,9 @@ def combine_tables(
     for table, weight in zip(tables, weights):
         row_of = {face_id: i for i, face_id in enumerate(table.face_ids)}
         rows = np.array([row_of[f] for f in face_ids], dtype=np.int64)
-        blocks.append(weight * normalise_block(table.vectors[rows], block_norm) / np.sqrt(len(tables)))
+        blocks.append(
+            weight * normalise_block(table.vectors[rows], block_norm) / np.sqrt(len(tables))
+        )
     config = {
         "name": "combine", "block_norm": block_norm, "weights": weights,
         "parts": {name: table.config for name, table in zip(names, tables)},
@@ -48,7 +52,10 @@ def combine_tables(
 
 
 def combine_features(
-    run: str, names: Sequence[str], name: str | None = None, weights: Sequence[float] | None = None,
+    run: str,
+    names: Sequence[str],
+    name: str | None = None,
+    weights: Sequence[float] | None = None,
     block_norm: str = "l2",
 ) -> FeatureTable:
     """Combine the stored features ``names`` of ``run`` and store the result as ``name``."""

@@ -25,7 +25,9 @@ def read_chip(layout: RunLayout, face_id: str) -> np.ndarray:
     path = layout.chip(face_id)
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None:
-        raise FileNotFoundError(f"no readable chip at {path} (was the run extracted with save_chips?)")
+        raise FileNotFoundError(
+            f"no readable chip at {path} (was the run extracted with save_chips?)"
+        )
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
@@ -50,27 +52,35 @@ def extract_feature(
     spec: str | Mapping[str, Any],
     name: str | None = None,
     labels: np.ndarray | None = None,
+    initial_state: dict[str, np.ndarray] | None = None,
     batch_size: int = 256,
 ) -> FeatureTable:
     """Build the extractor ``spec``, fit it if it learns, describe every face and store the result.
 
     ``name`` is the folder under ``RUN/features/`` (default: the extractor's name); ``labels``
-    (one per face, None/empty when unknown) are passed to ``fit`` for supervised extractors.
+    (one per face, None/empty when unknown) are passed to ``fit`` for supervised extractors;
+    ``initial_state`` (an earlier extractor's learned arrays) is loaded before fitting.
     """
     store = ResultStore.at(run)
     extractor_name, _ = split_spec(spec)
     extractor = FEATURES.build(spec)
     faces = pd.read_parquet(store.layout.faces)
     inputs = extractor_inputs(store.layout, faces, extractor)
+    if initial_state:
+        extractor.set_state(initial_state)
     if extractor.learns:
         extractor.fit(inputs, labels)
     parts = []
     for start in range(0, len(inputs), batch_size):
         parts.append(extractor.transform(inputs[start : start + batch_size]))
-        log.info("%s: %d/%d faces", extractor_name, min(start + batch_size, len(inputs)), len(inputs))
+        log.info(
+            "%s: %d/%d faces", extractor_name, min(start + batch_size, len(inputs)), len(inputs)
+        )
     vectors = np.concatenate(parts) if parts else np.zeros((0, 0), np.float32)
     config = {"name": extractor_name, **extractor.get_params()}
     table = FeatureTable(faces["face_id"].to_numpy(), vectors, config)
     folder = store.save_feature(name or extractor_name, table, extractor.get_state())
-    log.info("feature %s: %d faces x %d -> %s", extractor_name, len(vectors), vectors.shape[1], folder)
+    log.info(
+        "feature %s: %d faces x %d -> %s", extractor_name, len(vectors), vectors.shape[1], folder
+    )
     return table

@@ -20,7 +20,9 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 log = logging.getLogger(__name__)
 
 
-def make_labelled_run(root: Path, out: Path, size: int = 128, limit_per_label: int | None = None) -> Path:
+def make_labelled_run(
+    root: Path, out: Path, size: int = 128, limit_per_label: int | None = None
+) -> Path:
     """Write the run folder ``out`` for the labelled crops under ``root``; returns ``out``."""
     layout = RunLayout.at(out)
     layout.chips.mkdir(parents=True, exist_ok=True)
@@ -37,8 +39,13 @@ def make_labelled_run(root: Path, out: Path, size: int = 128, limit_per_label: i
             chip = cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
             cv2.imwrite(str(layout.chip(fid)), chip, [cv2.IMWRITE_JPEG_QUALITY, 95])
             rows.append(
-                {"face_id": fid, "image_id": image_id(uri), "image_path": uri, "face_index": 0,
-                 "label": label_dir.name}
+                {
+                    "face_id": fid,
+                    "image_id": image_id(uri),
+                    "image_path": uri,
+                    "face_index": 0,
+                    "label": label_dir.name,
+                }
             )
     pd.DataFrame(rows).to_parquet(layout.faces, index=False)
     log.info("%d faces of %d labels -> %s", len(rows), len({r["label"] for r in rows}), out)

@@ -72,8 +72,12 @@ def write_vectors(path: Path, face_ids: np.ndarray, vectors: np.ndarray) -> None
     """``face_id`` + ``feature`` list<float32> Parquet, written atomically."""
     flat = pa.array(np.ascontiguousarray(vectors, dtype=np.float32).ravel())
     offsets = pa.array(np.arange(len(vectors) + 1, dtype=np.int32) * vectors.shape[1])
-    table = pa.table({"face_id": pa.array(list(face_ids), pa.string()),
-                      "feature": pa.ListArray.from_arrays(offsets, flat)})
+    table = pa.table(
+        {
+            "face_id": pa.array(list(face_ids), pa.string()),
+            "feature": pa.ListArray.from_arrays(offsets, flat),
+        }
+    )
     sink = io.BytesIO()
     pq.write_table(table, sink)
     atomic_write_bytes(path, sink.getvalue())
@@ -95,7 +99,7 @@ class ResultStore:
     layout: RunLayout
 
     @classmethod
-    def at(cls, run: str | Path) -> "ResultStore":
+    def at(cls, run: str | Path) -> ResultStore:
         return cls(RunLayout.at(run))
 
     # features
@@ -105,7 +109,9 @@ class ResultStore:
     def feature_names(self) -> list[str]:
         return sorted(p.parent.name for p in self.layout.features.glob(f"*/{FEATURE_FILE}"))
 
-    def save_feature(self, name: str, table: FeatureTable, state: dict[str, np.ndarray] | None = None) -> Path:
+    def save_feature(
+        self, name: str, table: FeatureTable, state: dict[str, np.ndarray] | None = None
+    ) -> Path:
         folder = self.feature_dir(name)
         folder.mkdir(parents=True, exist_ok=True)
         write_vectors(folder / FEATURE_FILE, table.face_ids, table.vectors)
@@ -113,7 +119,11 @@ class ResultStore:
             sink = io.BytesIO()
             np.savez(sink, **state)
             atomic_write_bytes(folder / STATE_FILE, sink.getvalue())
-        config = {**table.config, "n_faces": len(table.face_ids), "dim": int(table.vectors.shape[1])}
+        config = {
+            **table.config,
+            "n_faces": len(table.face_ids),
+            "dim": int(table.vectors.shape[1]),
+        }
         write_json(folder / FEATURE_CONFIG, config)
         return folder
 
@@ -141,20 +151,28 @@ class ResultStore:
         folder = self.layout.reductions / reducer["name"] / f"{feature}-{config_id(config)}"
         folder.mkdir(parents=True, exist_ok=True)
         write_vectors(folder / REDUCED_FILE, table.face_ids, table.vectors)
-        write_json(folder / REDUCER_CONFIG, {**config, "feature_config": table.config,
-                                             "dim": int(table.vectors.shape[1])})
+        write_json(
+            folder / REDUCER_CONFIG,
+            {**config, "feature_config": table.config, "dim": int(table.vectors.shape[1])},
+        )
         return folder
 
     # clusterings
     def save_clustering(
-        self, reduction: Path, clusterer: dict[str, Any], face_ids: np.ndarray, labels: np.ndarray,
+        self,
+        reduction: Path,
+        clusterer: dict[str, Any],
+        face_ids: np.ndarray,
+        labels: np.ndarray,
         metrics: dict[str, Any],
     ) -> Path:
         """Store a clustering of the reduction in ``reduction`` with its config and metrics."""
         reducer_config = read_json(reduction / REDUCER_CONFIG)
         folder = reduction / "clustering" / clusterer["name"] / config_id(clusterer)
         folder.mkdir(parents=True, exist_ok=True)
-        clusters = pd.DataFrame({"face_id": face_ids, "cluster": np.asarray(labels, dtype=np.int64)})
+        clusters = pd.DataFrame(
+            {"face_id": face_ids, "cluster": np.asarray(labels, dtype=np.int64)}
+        )
         atomic_write_text(folder / "clusters.csv", clusters.to_csv(index=False))
         write_json(folder / CLUSTERING_CONFIG, {
             "feature": reducer_config["feature"], "reducer": reducer_config["reducer"],
@@ -167,7 +185,9 @@ class ResultStore:
     def aggregate(self) -> pd.DataFrame:
         """All stored clusterings as one table (best NMI first), written to ``results/results.csv``."""
         rows = []
-        for config_path in sorted(self.layout.reductions.glob(f"*/*/clustering/*/*/{CLUSTERING_CONFIG}")):
+        for config_path in sorted(
+            self.layout.reductions.glob(f"*/*/clustering/*/*/{CLUSTERING_CONFIG}")
+        ):
             config = read_json(config_path)
             metrics = read_json(config_path.parent / METRICS_FILE)
             rows.append({

@@ -55,19 +55,25 @@ def run_grid(
     for feature in features:
         table = store.load_feature(feature)
         truth = np.array([labels_by_face.get(f) for f in table.face_ids], dtype=object)
-        known = np.array([label is not None for label in truth]) if use_labels else np.zeros(len(truth), bool)
+        known = (
+            np.array([label is not None for label in truth])
+            if use_labels
+            else np.zeros(len(truth), bool)
+        )
         n_labels = len(set(truth[known])) if known.any() else None
         for reducer in map(_as_dict, reducers):
             started = time.monotonic()
             reduced = REDUCERS.build(reducer).fit_transform(table.vectors)
             reduce_seconds = time.monotonic() - started
-            folder = store.save_reduction(feature, reducer, FeatureTable(table.face_ids, reduced, table.config))
+            folder = store.save_reduction(
+                feature, reducer, FeatureTable(table.face_ids, reduced, table.config)
+            )
             for clusterer in map(_as_dict, clusterers):
                 started = time.monotonic()
                 model = CLUSTERERS.build(resolve_true_k(clusterer, n_labels)).fit(reduced)
                 labels = np.asarray(model.labels_)
                 metrics = score_clustering(truth[known], labels[known]) if known.any() else {}
-                metrics.update(n_faces=len(labels), n_clusters_found=int(len(set(labels) - {-1})),
+                metrics.update(n_faces=len(labels), n_clusters_found=len(set(labels) - {-1}),
                                reduce_seconds=round(reduce_seconds, 3),
                                cluster_seconds=round(time.monotonic() - started, 3))  # fmt: skip
                 store.save_clustering(folder, clusterer, table.face_ids, labels, metrics)
