@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import logging
-import shutil
 import time
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from raypipe import storage
 from raypipe.cluster import CLUSTERERS
 from raypipe.cluster.calibration import CALIBRATION
 from raypipe.config import Config
@@ -52,7 +53,12 @@ class ClusterInputs:
 def load_faces(layout: RunLayout) -> pd.DataFrame:
     if not layout.faces.exists():
         raise FileNotFoundError(f"{layout.faces} not found: run `raypipe extract` first")
-    return pd.read_parquet(layout.faces)
+    return storage.read_table(layout.faces).to_pandas()
+
+
+def read_clusters(layout: RunLayout) -> pd.DataFrame:
+    """``clusters.csv`` of a run (local or in a bucket)."""
+    return pd.read_csv(io.StringIO(layout.clusters.read_text(encoding="utf-8")))
 
 
 def cluster_inputs(layout: RunLayout, faces: pd.DataFrame, fit: np.ndarray, feature: str | None) -> ClusterInputs:
@@ -64,7 +70,7 @@ def cluster_inputs(layout: RunLayout, faces: pd.DataFrame, fit: np.ndarray, feat
         if not path.exists():
             known = sorted(p.parent.name for p in layout.features.glob(f"*/{FEATURE_FILE}"))
             raise FileNotFoundError(f"feature {feature!r} not found at {path}; stored features: {known or 'none'}")
-        stored = pd.read_parquet(path, columns=["face_id", "feature"]).set_index("face_id")["feature"]
+        stored = storage.read_table(path, columns=["face_id", "feature"]).to_pandas().set_index("face_id")["feature"]
         vectors = faces["face_id"].map(stored)
     rows = np.flatnonzero(fit & vectors.notna().to_numpy())
     X = np.stack(vectors.iloc[rows].to_numpy()).astype(np.float32) if len(rows) else np.empty((0, 0), np.float32)
@@ -161,7 +167,7 @@ def join_existing(old: RunLayout, faces: pd.DataFrame, inputs: ClusterInputs, sp
 
     if not old.clusters.exists():
         raise FileNotFoundError(f"{old.clusters} not found: cluster {old.root} before adding to it")
-    old_faces = load_faces(old).merge(pd.read_csv(old.clusters)[["face_id", "cluster"]], on="face_id")
+    old_faces = load_faces(old).merge(read_clusters(old)[["face_id", "cluster"]], on="face_id")
     models = set(old_faces["embedder"]) | set(faces["embedder"])
     if len(models) > 1:
         raise UsageError(f"cannot join runs embedded with different models: {sorted(models)}")
@@ -195,7 +201,7 @@ def write_clusters(layout: RunLayout, faces: pd.DataFrame, labels: np.ndarray) -
     table["cluster"] = labels
     atomic_write_text(layout.clusters, table.to_csv(index=False, float_format="%.1f"))
     if layout.clustered_faces.exists():
-        shutil.rmtree(layout.clustered_faces)
+        storage.remove_tree(layout.clustered_faces)
     used: set[str] = set()
     for row, cluster in zip(faces.itertuples(index=False), labels):
         chip = layout.chip(row.face_id)
@@ -207,5 +213,4 @@ def write_clusters(layout: RunLayout, faces: pd.DataFrame, labels: np.ndarray) -
             name = f"{cluster}_{stem}-{row.image_id[:8]}_{row.face_index}.jpg"
         used.add(name)
         target = layout.clustered_faces / str(cluster) / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(chip, target)
+        storage.copy_file(chip, target)

@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from raypipe import storage
+from raypipe.clustering import read_clusters
 from raypipe.layout import RunLayout, atomic_write_text
 from raypipe.metrics import score_clustering
 
@@ -75,8 +77,8 @@ def score_against_labels(targets: LabelTargets, clusters: np.ndarray) -> dict:
 def evaluate_run(run: str, labels_root: str | None) -> dict:
     """Write ``RUN/metrics.json`` and return it."""
     layout = RunLayout.at(run)
-    clusters = pd.read_csv(layout.clusters)
-    targets = label_targets(pd.read_parquet(layout.images), clusters, labels_root)
+    clusters = read_clusters(layout)
+    targets = label_targets(storage.read_table(layout.images).to_pandas(), clusters, labels_root)
     if not targets.truth:
         raise FileNotFoundError(f"no image of {run} lies under the labels folder {labels_root}")
     metrics = score_against_labels(targets, clusters["cluster"].to_numpy())

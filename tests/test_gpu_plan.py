@@ -49,3 +49,13 @@ def test_ray_data_restarts_lost_actors_and_retries_their_batches():
 
     args = ActorPoolMapOperator._apply_default_remote_args({}, DataContext.get_current())
     assert args["max_restarts"] == -1 and args["max_task_retries"] == -1
+
+
+def test_gpu_need_is_decided_by_the_model_class_not_the_drivers_hardware():
+    from raypipe.detect import DETECTORS
+    from raypipe.pipeline.extract import wants_gpu
+
+    mtcnn, hog = DETECTORS.resolve("mtcnn"), DETECTORS.resolve("dlib-hog")
+    assert wants_gpu(mtcnn, {"name": "mtcnn"})  # even on this GPU-less machine
+    assert not wants_gpu(mtcnn, {"name": "mtcnn", "device": "cpu"})
+    assert not wants_gpu(hog, {"name": "dlib-hog"})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from raypipe.commands.common import add_config_arguments, load_config
 from raypipe.layout import RunLayout
@@ -26,6 +25,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     layout = RunLayout.at(args.run)
     config = load_config(args, base=layout.config)
-    with finish(Path(args.run), config, NAME) as session:
+    with finish(args.run, config, NAME) as session:
         session.summary = cluster_step(session, into=args.into)
     return session.exit_code

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from raypipe.commands.common import add_config_arguments, load_config
 from raypipe.layout import RunLayout
@@ -21,6 +20,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = load_config(args, base=RunLayout.at(args.run).config)
-    with finish(Path(args.run), config, NAME) as session:
+    with finish(args.run, config, NAME) as session:
         session.summary = eval_step(session, args.labels)
     return session.exit_code

@@ -32,8 +32,11 @@ class Detector(ABC):
 
     #: True when :meth:`detect` fills ``Face.landmarks``.
     gives_landmarks: bool = False
-    #: Preferred resources of an actor running this detector (overridable per run).
+    #: True when this instance runs its model on a GPU.
     uses_gpu: bool = False
+    #: True when the model can run on a GPU where there is one (a driver on a CPU-only head
+    #: then still asks the cluster for GPUs for it).
+    gpu_capable: bool = False
 
     @abstractmethod
     def detect(self, image: np.ndarray) -> list[Face]:

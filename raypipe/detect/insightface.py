@@ -48,6 +48,7 @@ class InsightFaceDetector(Detector):
     """SCRFD from an insightface pack: boxes, scores and the five ArcFace landmarks."""
 
     gives_landmarks = True
+    gpu_capable = True
 
     def __init__(
         self,

@@ -70,6 +70,7 @@ class MtcnnDetector(Detector):
     """
 
     gives_landmarks = True
+    gpu_capable = True
 
     def __init__(
         self,

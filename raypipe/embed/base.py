@@ -21,6 +21,8 @@ class Embedder(ABC):
     #: Default cosine-distance threshold for "same person" with this embedding.
     same_person_distance: float = 0.5
     uses_gpu: bool = False
+    #: True when the model can run on a GPU where there is one (see ``Detector.gpu_capable``).
+    gpu_capable: bool = False
 
     @abstractmethod
     def align(self, image: np.ndarray, face: Face) -> np.ndarray:

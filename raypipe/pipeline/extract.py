@@ -115,9 +115,12 @@ def _run_pipeline(layout, config, todo, ids, embedder_spec, embedder, models, fi
     from raypipe.pipeline.stages import DetectAlignStage, EmbedStage, decode_batch
     from raypipe.detect import DETECTORS
 
-    detector = DETECTORS.build(config.extract.detector)  # built here only to learn where it runs
+    detector = DETECTORS.resolve(split_spec(config.extract.detector)[0])
     cpus, gpus = cluster_totals()
-    detect_plan, embed_plan = plan_stages(config.ray, config.extract, detector.uses_gpu, embedder.uses_gpu, cpus, gpus)
+    detect_plan, embed_plan = plan_stages(
+        config.ray, config.extract, wants_gpu(detector, config.extract.detector),
+        wants_gpu(embedder, embedder_spec), cpus, gpus,
+    )  # fmt: skip
     items = [{"image_path": uri, "image_id": ids[uri], "shard": shard_of[uri]} for uri in todo]
     dataset = ray.data.from_items(items, override_num_blocks=max(1, min(len(items), len(items) // 2 or 1)))
     if detect_plan.num_gpus:  # decode on the CPUs of the cluster, not in the few GPU actors
@@ -151,6 +154,14 @@ def _run_pipeline(layout, config, todo, ids, embedder_spec, embedder, models, fi
 
 
 COMIC_TABLES = ("panels", "texts")
+
+
+def wants_gpu(component, spec: dict) -> bool:
+    """Whether a stage should ask for GPUs: its model (a class or an instance) can run on one
+    and is not pinned to the CPU. Decided from the class, not from the driver's hardware: the
+    driver may sit on a CPU-only head node of a GPU cluster."""
+    device = str(split_spec(spec)[1].get("device", "auto"))
+    return component.gpu_capable and device != "cpu"
 
 
 def _merge(layout: RunLayout, current: set[str], skipped: list[tuple[str, str]]) -> dict[str, int]:
