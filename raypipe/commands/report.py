@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from raypipe.commands.common import add_config_arguments, load_config
 from raypipe.layout import RunLayout
@@ -38,6 +37,8 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="M",
         help="chips shown per gallery (default %(default)s)",
     )
+    group.add_argument("--max-points", type=int, default=defaults.max_points, metavar="K",
+                       help="faces on the 2-D map, drawn at random (default %(default)s)")  # fmt: skip
     group.add_argument("--projection", choices=METHODS, default=defaults.projection,
                        help="2-D map: t-SNE, UMAP or PCA (auto: PCA below 30 faces, else t-SNE)")  # fmt: skip
 
@@ -45,7 +46,7 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
 def report_options(args: argparse.Namespace) -> ReportOptions:
     return ReportOptions(
         labels=args.labels, single_file=args.single_file, max_galleries=args.max_galleries,
-        chips_per_cluster=args.chips_per_cluster, projection=args.projection,
+        chips_per_cluster=args.chips_per_cluster, projection=args.projection, max_points=args.max_points,
     )  # fmt: skip
 
 
@@ -60,6 +61,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = load_config(args, base=RunLayout.at(args.run).config)
-    with finish(Path(args.run), config, NAME) as session:
+    with finish(args.run, config, NAME) as session:
         session.summary = report_step(session, report_options(args))
     return session.exit_code

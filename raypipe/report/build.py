@@ -43,7 +43,7 @@ class ReportOptions:
     chips_per_cluster: int = 24
     mean_face_chips: int = 100
     max_table_rows: int = 500
-    max_points: int = 2000
+    max_points: int = 1000
     max_labels: int = 40
     projection: str = "auto"
     seed: int = 0
@@ -155,9 +155,7 @@ def gallery(content: RunContent, view: ClusterView, assets: Assets, options: Rep
         if view.size <= options.mean_face_chips
         else rng.choice(view.rows, options.mean_face_chips, replace=False)
     )
-    mean = mean_face(
-        p for p in map(content.layout.chip, content.faces.face_id.to_numpy()[rows]) if p.exists()
-    )
+    mean = mean_face(p for p in map(content.layout.chip, content.face_ids[rows]) if p.exists())
     decoded = content.layout.aggregate / f"{view.cluster}.png"
     representative = chips(content, [view.representative], assets)
     return {
@@ -203,7 +201,7 @@ def projection_plot(content: RunContent, options: ReportOptions) -> dict | None:
     if len(faces) < 3:
         return None
     result = project(
-        np.stack(faces["embedding"].to_numpy()),
+        content.embeddings,
         options.projection,
         options.max_points,
         options.seed,

@@ -49,6 +49,15 @@ class RunContent:
         """Source image path by face id."""
         return self.faces.set_index("face_id")["image_path"]
 
+    @cached_property
+    def face_ids(self) -> np.ndarray:
+        return self.faces["face_id"].to_numpy()
+
+    @cached_property
+    def embeddings(self) -> np.ndarray:
+        """All embeddings as one (faces, dimensions) float32 matrix."""
+        return np.stack(self.faces["embedding"].to_numpy()).astype(np.float32)
+
 
 def read_json(path) -> dict | None:
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
@@ -104,29 +113,27 @@ def representative(embeddings: np.ndarray) -> int:
 
 def cluster_views(content: RunContent, chips_per_cluster: int, seed: int = 0) -> list[ClusterView]:
     """One view per cluster (not the unassigned), largest first, with a seeded sample of chips."""
-    faces = content.faces
     rng = np.random.default_rng(seed)
+    labels = content.faces["label"].to_numpy() if content.labelled else None
     views = []
-    for cluster, rows in faces.groupby("cluster").indices.items():
+    for cluster, rows in content.faces.groupby("cluster").indices.items():
         if cluster == UNASSIGNED:
             continue
-        embeddings = np.stack(faces["embedding"].to_numpy()[rows])
-        rep = rows[representative(embeddings)]
-        sample = sample_faces(faces, rows, rep, chips_per_cluster - 1, rng)
-        view = ClusterView(int(cluster), rows, faces.face_id.iat[rep], sample)
-        if content.labelled:
-            add_label_purity(view, faces["label"].to_numpy()[rows])
+        rep = rows[representative(content.embeddings[rows])]
+        sample = content.face_ids[sample_rows(rows, rep, chips_per_cluster - 1, rng)].tolist()
+        view = ClusterView(int(cluster), rows, content.face_ids[rep], sample)
+        if labels is not None:
+            add_label_purity(view, labels[rows])
         views.append(view)
     return sorted(views, key=lambda v: (-v.size, v.cluster))
 
 
-def sample_faces(
-    faces: pd.DataFrame, rows: np.ndarray, leave_out: int, count: int, rng: np.random.Generator
-) -> list[str]:
-    """Up to ``count`` faces of ``rows`` other than row ``leave_out``, drawn at random, as face ids."""
+def sample_rows(
+    rows: np.ndarray, leave_out: int, count: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Up to ``count`` of ``rows`` other than ``leave_out``, drawn at random, in order."""
     others = rows[rows != leave_out]
-    picked = np.sort(rng.choice(others, size=min(count, len(others)), replace=False))
-    return faces.face_id.to_numpy()[picked].tolist()
+    return np.sort(rng.choice(others, size=min(count, len(others)), replace=False))
 
 
 def add_label_purity(view: ClusterView, labels: np.ndarray) -> None:

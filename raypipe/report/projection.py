@@ -25,7 +25,7 @@ class Projection:
 
 
 def project(
-    embeddings: np.ndarray, method: str = "auto", max_points: int = 2000, seed: int = 0
+    embeddings: np.ndarray, method: str = "auto", max_points: int = 1000, seed: int = 0
 ) -> Projection | None:
     """2-D coordinates of at most ``max_points`` rows drawn at random; None below three rows."""
     if method not in METHODS:
