@@ -50,13 +50,18 @@ class LabelTargets:
         return np.where(self.face_rows >= 0, np.asarray(clusters)[np.maximum(self.face_rows, 0)], -1)
 
 
-def label_targets(images: pd.DataFrame, faces: pd.DataFrame, labels_root: str | None) -> LabelTargets:
-    """The labelled images of a run and their largest faces (rows of ``faces``: bbox columns)."""
+def largest_faces(faces: pd.DataFrame) -> dict[str, int]:
+    """Image path -> row number in ``faces`` of that image's largest face (box area)."""
     area = (faces.x2 - faces.x1) * (faces.y2 - faces.y1)
     order = np.argsort(-area.to_numpy(), kind="stable")
     paths = faces["image_path"].to_numpy()[order]
     _, first = np.unique(paths, return_index=True)
-    largest = dict(zip(paths[first], order[first]))
+    return dict(zip(paths[first], order[first]))
+
+
+def label_targets(images: pd.DataFrame, faces: pd.DataFrame, labels_root: str | None) -> LabelTargets:
+    """The labelled images of a run and their largest faces (rows of ``faces``: bbox columns)."""
+    largest = largest_faces(faces)
     truth, rows = [], []
     for path in sorted(images["image_path"]):
         label = folder_label(path, labels_root)

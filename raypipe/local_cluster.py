@@ -16,6 +16,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
@@ -71,6 +72,8 @@ class LocalCluster:
         """
         env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
         env.update(RAY_USAGE_STATS_ENABLED="0", RAY_AUTH_MODE="disabled")
+        # `ray` and the jobs' `python` are this interpreter's, even when its venv is not activated
+        env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
         return env
 
     def _start_node(self, args: list[str]) -> None:

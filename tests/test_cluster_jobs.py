@@ -18,7 +18,9 @@ from conftest import REPO, SAMPLE_PHOTOS
 from raypipe.io.inputs import list_inputs
 from raypipe.local_cluster import LocalCluster
 
-pytestmark = pytest.mark.skipif(shutil.which("ray") is None, reason="needs the `ray` command line")
+pytestmark = pytest.mark.skipif(
+    shutil.which("ray", path=LocalCluster.environment()["PATH"]) is None, reason="needs the `ray` command line"
+)
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from raypipe.commands.common import add_config_arguments, load_config
 from raypipe.layout import RunLayout
@@ -47,6 +46,6 @@ def run(args: argparse.Namespace) -> int:
         max_per_cluster=args.max_per_cluster,
     )
     config = load_config(args, base=RunLayout.at(args.run).config)
-    with finish(Path(args.run), config, NAME) as session:
+    with finish(args.run, config, NAME) as session:
         session.summary = aggregate_step(session, settings)
     return session.exit_code

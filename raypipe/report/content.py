@@ -9,7 +9,9 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from raypipe.evaluate import folder_label
+from raypipe import storage
+from raypipe.clustering import read_clusters
+from raypipe.evaluate import folder_label, largest_faces
 from raypipe.layout import RunLayout
 
 UNASSIGNED = -1
@@ -71,15 +73,14 @@ def load_content(layout: RunLayout, labels_root: str | None = None) -> RunConten
     """
     if not layout.faces.exists():
         raise FileNotFoundError(f"{layout.faces} not found: run `raypipe extract` first")
-    faces = pd.read_parquet(
-        layout.faces, columns=["face_id", "image_path", "x1", "y1", "x2", "y2", "embedding"]
-    )
+    columns = ["face_id", "image_path", "x1", "y1", "x2", "y2", "embedding"]
+    faces = storage.read_table(layout.faces, columns=columns).to_pandas()
     faces["cluster"] = face_clusters(layout, faces)
     metrics = read_json(layout.metrics)
     labelled = labels_root is not None or metrics is not None
     if labelled:
         faces["label"] = face_labels(faces, labels_root)
-    errors = pd.read_parquet(layout.errors) if layout.errors.exists() else None
+    errors = storage.read_table(layout.errors).to_pandas() if layout.errors.exists() else None
     return RunContent(
         layout=layout, faces=faces, summary=read_json(layout.summary) or {},
         config=read_json(layout.config) or {}, metrics=metrics, errors=errors, labelled=labelled,
@@ -90,18 +91,15 @@ def face_clusters(layout: RunLayout, faces: pd.DataFrame) -> np.ndarray:
     """Each face's cluster from ``clusters.csv``; all unassigned before the run is clustered."""
     if not layout.clusters.exists():
         return np.full(len(faces), UNASSIGNED, dtype=np.int64)
-    clusters = pd.read_csv(layout.clusters, usecols=["face_id", "cluster"]).set_index("face_id")[
-        "cluster"
-    ]
+    clusters = read_clusters(layout).set_index("face_id")["cluster"]
     return faces["face_id"].map(clusters).fillna(UNASSIGNED).astype(np.int64).to_numpy()
 
 
 def face_labels(faces: pd.DataFrame, labels_root: str | None) -> pd.Series:
     """The folder label of each image's largest face; None for the other faces."""
-    area = (faces.x2 - faces.x1) * (faces.y2 - faces.y1)
-    largest = area.groupby(faces["image_path"]).idxmax()
+    largest = largest_faces(faces)
     labels = pd.Series([None] * len(faces), index=faces.index, dtype=object)
-    labels[largest.to_numpy()] = [folder_label(path, labels_root) for path in largest.index]
+    labels.iloc[list(largest.values())] = [folder_label(path, labels_root) for path in largest]
     return labels
 
 
