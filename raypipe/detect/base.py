@@ -21,7 +21,7 @@ class Face:
     score: float
     landmarks: np.ndarray | None = None
 
-    def scaled(self, factor: float) -> "Face":
+    def scaled(self, factor: float) -> Face:
         """The same face in an image resized by ``1 / factor`` (coordinates multiplied)."""
         lm = None if self.landmarks is None else (self.landmarks * factor).astype(np.float32)
         return Face(tuple(float(v) * factor for v in self.box), self.score, lm)
