@@ -23,7 +23,7 @@ ARCFACE_TEMPLATE = np.array(
 def dlib_rect(box: tuple[float, float, float, float]):
     import dlib
 
-    x1, y1, x2, y2 = (int(round(v)) for v in box)
+    x1, y1, x2, y2 = (round(v) for v in box)
     return dlib.rectangle(x1, y1, x2, y2)
 
 

@@ -116,13 +116,13 @@ class Config:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Config":
+    def from_dict(cls, data: dict[str, Any]) -> Config:
         return _build(cls, data, "")
 
     @classmethod
     def load(
         cls, path: str | Path | None = None, overrides: Sequence[str] = (), base: dict[str, Any] | None = None
-    ) -> "Config":
+    ) -> Config:
         """``base`` (default: the defaults), then the YAML/JSON file at ``path``, then overrides.
 
         Overrides are ``section.key=value`` strings, values parsed as YAML.
@@ -146,7 +146,7 @@ class Config:
             _merge(data, patch)
         return cls.from_dict(data)
 
-    def updated(self, path: str | Path | None = None, overrides: Sequence[str] = ()) -> "Config":
+    def updated(self, path: str | Path | None = None, overrides: Sequence[str] = ()) -> Config:
         """A copy of this config with a file and overrides applied on top."""
         return Config.load(path, overrides, base=self.to_dict())
 

@@ -25,7 +25,7 @@ class RunLayout:
     root: Path
 
     @classmethod
-    def at(cls, root: str | os.PathLike) -> "RunLayout":
+    def at(cls, root: str | os.PathLike) -> RunLayout:
         return cls(storage.location(root))
 
     @property

@@ -22,6 +22,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from typing_extensions import Self
+
 log = logging.getLogger(__name__)
 
 OBJECT_STORE_BYTES = 200 * 2**20
@@ -142,7 +144,7 @@ class LocalCluster:
         self._processes.clear()
         shutil.rmtree(self.temp_dir, ignore_errors=True)
 
-    def __enter__(self) -> LocalCluster:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -62,7 +62,7 @@ def extract_step(session: Session, inputs: list[str], overwrite: bool) -> dict:
             "images": result.images, "faces": result.faces, "no_face": result.no_face,
             "errors": result.errors, "extract_seconds": result.seconds,
             "images_per_second": result.images / result.seconds if result.seconds else 0.0,
-        }  # fmt: skip
+        }
     )
     session.tracker.log_metrics(result.stage_seconds, prefix="stage_seconds.")
     if result.images and result.errors == result.images:

@@ -23,7 +23,7 @@ def comic_inputs(tmp_path_factory):
     truth = {}
     with zipfile.ZipFile(folder / "vol1.cbz", "w") as archive:
         for n, page in enumerate(pages):
-            ok, jpeg = cv2.imencode(".jpg", page.image[:, :, ::-1])
+            _, jpeg = cv2.imencode(".jpg", page.image[:, :, ::-1])
             if n < 4:
                 (folder / f"page{n}.jpg").write_bytes(jpeg.tobytes())
                 uri = str(folder / f"page{n}.jpg")

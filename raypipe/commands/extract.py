@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+
 from raypipe.commands.common import add_config_arguments, add_extract_arguments, load_config
 from raypipe.workflow import extract_step, finish
 

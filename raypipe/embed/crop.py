@@ -15,8 +15,8 @@ def box_crop(image: np.ndarray, box: tuple[float, float, float, float], size: in
     x1, y1, x2, y2 = box
     side = max(x2 - x1, y2 - y1) * (1 + 2 * margin)
     cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
-    left, top = int(round(cx - side / 2)), int(round(cy - side / 2))
-    side = max(1, int(round(side)))
+    left, top = round(cx - side / 2), round(cy - side / 2)
+    side = max(1, round(side))
     h, w = image.shape[:2]
     pad = max(0, -left, -top, left + side - w, top + side - h)
     padded = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REPLICATE) if pad else image

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import time
@@ -12,12 +11,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from raypipe import storage
-from raypipe.config import Config
 from raypipe.comic.archives import expand_archives
-from raypipe.embed import EMBEDDERS
-from raypipe.errors import UsageError
+from raypipe.config import Config
 from raypipe.detect.select import resolve_detector
+from raypipe.embed import EMBEDDERS
 from raypipe.embed.select import resolve_embedder
+from raypipe.errors import UsageError
 from raypipe.ids import image_id
 from raypipe.io.inputs import list_inputs
 from raypipe.layout import RunLayout, atomic_write_text
@@ -112,8 +111,8 @@ def _run_pipeline(layout, config, todo, ids, embedder_spec, embedder, models, fi
     shard_images: dict[int, list[str]] = {}
     for uri in todo:
         shard_images.setdefault(shard_of[uri], []).append(ids[uri])
-    from raypipe.pipeline.stages import DetectAlignStage, EmbedStage, decode_batch
     from raypipe.detect import DETECTORS
+    from raypipe.pipeline.stages import DetectAlignStage, EmbedStage, decode_batch
 
     detector = DETECTORS.resolve(split_spec(config.extract.detector)[0])
     cpus, gpus = cluster_totals()

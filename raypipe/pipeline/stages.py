@@ -13,12 +13,12 @@ import cv2
 import numpy as np
 
 from raypipe.align import Landmarker68
+from raypipe.comic.archives import read_page
 from raypipe.config import Config, ExtractConfig
 from raypipe.detect import DETECTORS
 from raypipe.detect.base import Face
 from raypipe.embed import EMBEDDERS
 from raypipe.io.decode import DecodedImage, DecodeError, decode_image
-from raypipe.comic.archives import read_page
 from raypipe.pipeline.records import ERROR, FACE, NO_FACE, PANEL, TEXT, empty_face_fields, to_batch
 from raypipe.quality import measure
 
@@ -200,7 +200,7 @@ class DetectAlignStage:
                     "chip": np.ascontiguousarray(chip, dtype=np.uint8),
                     "chip_jpeg": jpeg.tobytes() if ok else b"",
                     "align_s": time.perf_counter() - start,
-                }  # fmt: skip
+                }
             )
             if index == 0:  # image-level timings are counted once, on the first face
                 base = {**base, "decode_s": 0.0, "detect_s": 0.0}
