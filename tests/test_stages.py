@@ -34,3 +34,13 @@ def test_decoding_upstream_or_inline_gives_the_same_rows(tmp_path):
     assert "chip" not in embedded
     assert np.allclose(np.linalg.norm(embedded["embedding"][faces], axis=1), 1.0, atol=1e-4)
     assert not embedded["embedding"][~faces].any()
+
+
+def test_fused_stage_equals_the_two_stages_chained():
+    from raypipe.pipeline.stages import DetectEmbedStage
+
+    paths = sorted((SAMPLE_PHOTOS / "tony_blair").glob("*.jpg"))[:2]
+    config, spec = Config().to_dict(), {"name": "dlib"}
+    fused = DetectEmbedStage(config, spec)(_batch(paths))
+    chained = EmbedStage(spec)(DetectAlignStage(config, spec)(_batch(paths)))
+    np.testing.assert_allclose(fused["embedding"], chained["embedding"], atol=1e-6)

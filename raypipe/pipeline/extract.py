@@ -20,7 +20,7 @@ from raypipe.errors import UsageError
 from raypipe.ids import image_id
 from raypipe.io.inputs import list_inputs
 from raypipe.layout import RunLayout, atomic_write_text
-from raypipe.pipeline.resources import cluster_totals, plan_stages
+from raypipe.pipeline.resources import StagePlan, cluster_totals, plan_fused, plan_stages
 from raypipe.pipeline.shards import (
     ERRORS_SCHEMA,
     TABLES,
@@ -112,38 +112,21 @@ def _run_pipeline(layout, config, todo, ids, embedder_spec, embedder, models, fi
     for uri in todo:
         shard_images.setdefault(shard_of[uri], []).append(ids[uri])
     from raypipe.detect import DETECTORS
-    from raypipe.pipeline.stages import DetectAlignStage, EmbedStage, decode_batch
+    from raypipe.pipeline.stages import DetectEmbedStage
 
     detector = DETECTORS.resolve(split_spec(config.extract.detector)[0])
     cpus, gpus = cluster_totals()
-    detect_plan, embed_plan = plan_stages(
-        config.ray, config.extract, wants_gpu(detector, config.extract.detector),
-        wants_gpu(embedder, embedder_spec), cpus, gpus,
-    )  # fmt: skip
     items = [{"image_path": uri, "image_id": ids[uri], "shard": shard_of[uri]} for uri in todo]
     dataset = ray.data.from_items(items, override_num_blocks=max(1, min(len(items), len(items) // 2 or 1)))
-    if detect_plan.num_gpus:  # decode on the CPUs of the cluster, not in the few GPU actors
+    detect_gpu, embed_gpu = wants_gpu(detector, config.extract.detector), wants_gpu(embedder, embedder_spec)
+    if gpus == 0 or not (detect_gpu or embed_gpu):
+        plan = plan_fused(config.ray, config.extract, cpus)
         dataset = dataset.map_batches(
-            decode_batch,
-            fn_kwargs={"extract_config": config.to_dict()["extract"]},
-            batch_size=config.extract.detect_batch_size,
-            batch_format="numpy",
-            num_cpus=1,
-        )
-    dataset = (
-        dataset.map_batches(
-            DetectAlignStage,
-            fn_constructor_args=(config.to_dict(), embedder_spec),
-            batch_format="numpy",
-            **detect_plan.map_batches_args(),
-        )
-        .map_batches(
-            EmbedStage,
-            fn_constructor_args=(embedder_spec,),
-            batch_format="numpy",
-            **embed_plan.map_batches_args(),
-        )
-    )
+            DetectEmbedStage, fn_constructor_args=(config.to_dict(), embedder_spec), batch_format="numpy",
+            **plan.map_batches_args(),
+        )  # fmt: skip
+    else:
+        dataset = _gpu_stages(dataset, config, embedder_spec, *plan_stages(config.ray, config.extract, detect_gpu, embed_gpu, cpus, gpus))
     writer = ShardWriter(layout, shard_images, models, config.extract.save_chips)
     for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
         writer.add_batch(batch)
@@ -161,6 +144,27 @@ def wants_gpu(component, spec: dict) -> bool:
     driver may sit on a CPU-only head node of a GPU cluster."""
     device = str(split_spec(spec)[1].get("device", "auto"))
     return component.gpu_capable and device != "cpu"
+
+
+def _gpu_stages(dataset, config: Config, embedder_spec: dict, detect_plan: StagePlan, embed_plan: StagePlan):
+    """Detection and embedding pools of their own, sized for the GPUs; decoding as CPU tasks
+    when detection holds a GPU, so that it scales with the cluster's CPUs."""
+    from raypipe.pipeline.stages import DetectAlignStage, EmbedStage, decode_batch
+
+    if detect_plan.num_gpus:
+        dataset = dataset.map_batches(
+            decode_batch,
+            fn_kwargs={"extract_config": config.to_dict()["extract"]},
+            batch_size=config.extract.detect_batch_size,
+            batch_format="numpy",
+            num_cpus=1,
+        )
+    return dataset.map_batches(
+        DetectAlignStage, fn_constructor_args=(config.to_dict(), embedder_spec), batch_format="numpy",
+        **detect_plan.map_batches_args(),
+    ).map_batches(
+        EmbedStage, fn_constructor_args=(embedder_spec,), batch_format="numpy", **embed_plan.map_batches_args(),
+    )  # fmt: skip
 
 
 def _merge(layout: RunLayout, current: set[str], skipped: list[tuple[str, str]]) -> dict[str, int]:

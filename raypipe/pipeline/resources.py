@@ -80,6 +80,19 @@ def plan_stages(
     return detect, embed
 
 
+def plan_fused(ray_config: RayConfig, extract: ExtractConfig, cpus: float) -> StagePlan:
+    """One pool doing detection and embedding, on CPUs only: an actor per core but the reserve.
+
+    >>> plan_fused(RayConfig(), ExtractConfig(), cpus=2)
+    StagePlan(concurrency=2, num_cpus=0.75, num_gpus=0.0, batch_size=4)
+    """
+    usable = max(cpus - RESERVED_CPUS, 0.5)
+    count = ray_config.detect_actors or max(1, math.ceil(usable))
+    plan = StagePlan(count, round(usable / count, 3), 0.0, extract.detect_batch_size)
+    log.info("actor pool: detect+embed %s (cluster: %g CPU, no GPU used)", plan, cpus)
+    return plan
+
+
 def _plan(
     stage: str, ray_config: RayConfig, actors: int | None, wants_gpu: bool, gpu_budget: float,
     cores: float, cpu_budget: float, cpu_batch: int, gpu_batch: int,

@@ -230,3 +230,15 @@ class EmbedStage:
         batch["embedding"] = embedding
         batch["embed_s"] = np.full(len(chips), (time.perf_counter() - start) / max(len(chips), 1))
         return batch
+
+
+class DetectEmbedStage:
+    """Detection, alignment and embedding in one actor, for clusters without GPUs: there,
+    handing chips from one pool to another costs CPU and gives nothing back."""
+
+    def __init__(self, config: dict, embedder_spec: dict):
+        self.detect = DetectAlignStage(config, embedder_spec)
+        self.embed = EmbedStage(embedder_spec)
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return self.embed(self.detect(batch))
