@@ -178,3 +178,15 @@ def test_store_layout_sweep_and_colour_beats_pixels(anime_run):
     }
     reduction = clustering.parents[2]
     assert (reduction / "reducer_config.json").exists() and (reduction / "reduced.parquet").exists()
+
+
+@pytest.mark.parametrize("spec", [{"name": "color-hist"}, {"name": "sift-fisher", "n_words": 4, "pca_dim": 8, "fit_faces": 20}])
+def test_features_on_ray_data_equal_the_local_computation(anime_run, tmp_path, ray_session, spec):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(anime_run, run, ignore=shutil.ignore_patterns("features", "reductions", "results"))
+    local = extract_feature(str(run), spec, "local")
+    on_ray = extract_feature(str(run), spec, "ray", use_ray=True)
+    assert list(on_ray.face_ids) == list(local.face_ids)
+    np.testing.assert_allclose(on_ray.vectors, local.vectors, atol=1e-5)

@@ -69,6 +69,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     extract.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
                          help="extractor setting, e.g. --set grid=3 (repeatable)")  # fmt: skip
+    extract.add_argument("--ray", action="store_true",
+                         help="describe the chips with a Ray Data actor pool (RAY_ADDRESS or a local Ray)")  # fmt: skip
 
     combine = actions.add_parser(
         "combine", help="concatenate stored features, faces all of them have"
@@ -133,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.action == "extract":
         extract_feature(
-            args.run, {"name": args.name, **parse_settings(args.settings)}, args.store_as
+            args.run, {"name": args.name, **parse_settings(args.settings)}, args.store_as, use_ray=args.ray
         )
     elif args.action == "combine":
         combine_features(args.run, args.features, args.name, args.weights, args.block_norm)
