@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 #: CPUs kept free for read tasks, the driver and Ray itself.
 RESERVED_CPUS = 0.5
 DETECT_SHARE = 2 / 3
+#: Batches queued per actor: enough to hide the hand-off, few enough that no actor is left with
+#: a backlog of heavy images while the others idle at the end of a run.
+TASKS_IN_FLIGHT = 2
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,10 @@ class StagePlan:
 
     def map_batches_args(self) -> dict:
         """Keyword arguments of ``Dataset.map_batches`` for this stage."""
-        args = {"concurrency": self.concurrency, "num_cpus": self.num_cpus, "batch_size": self.batch_size}
+        from ray.data import ActorPoolStrategy
+
+        pool = ActorPoolStrategy(size=self.concurrency, max_tasks_in_flight_per_actor=TASKS_IN_FLIGHT)
+        args = {"compute": pool, "num_cpus": self.num_cpus, "batch_size": self.batch_size}
         if self.num_gpus:
             args["num_gpus"] = self.num_gpus
         return args
