@@ -13,8 +13,9 @@ import torch
 from raypipe.detect import DETECTORS
 from raypipe.detect.evaluation import annotated_images, load_dlib_annotations, match_detections
 from raypipe.registry import ComponentError
+from tests.conftest import SHARED_DATA
 
-GROUPS = Path(__file__).resolve().parents[2] / "shared" / "data" / "groups"
+GROUPS = SHARED_DATA / "groups"
 needs_groups = pytest.mark.skipif(
     not GROUPS.is_dir(), reason=f"needs the shared group photos at {GROUPS}"
 )
