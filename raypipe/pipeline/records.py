@@ -33,9 +33,10 @@ def empty_face_fields(chip_size: int) -> dict:
 
 
 def to_batch(rows: list[dict]) -> dict[str, np.ndarray]:
-    """Column-wise numpy batch from row dicts (object arrays for strings and bytes)."""
+    """Column-wise numpy batch of :data:`ROW_COLUMNS` from row dicts (object arrays for strings
+    and bytes). Every image gives at least one row, so ``rows`` is never empty."""
     batch = {}
-    for column in ROW_COLUMNS if rows and "chip" in rows[0] else rows[0].keys():
+    for column in ROW_COLUMNS:
         values = [row[column] for row in rows]
         if isinstance(values[0], (str, bytes)):
             batch[column] = np.array(values, dtype=object)
