@@ -12,7 +12,6 @@ import pandas as pd
 
 from raypipe import storage
 from raypipe.cluster import CLUSTERERS
-from raypipe.cluster.calibration import CALIBRATION
 from raypipe.config import Config
 from raypipe.errors import UsageError
 from raypipe.ids import safe_stem
@@ -77,21 +76,12 @@ def cluster_inputs(layout: RunLayout, faces: pd.DataFrame, fit: np.ndarray, feat
     return ClusterInputs(rows, X, faces["image_id"].to_numpy()[rows])
 
 
-#: Default clusterer for embeddings without a calibrated threshold: density-based, no k, no eps.
-UNCALIBRATED_FALLBACK = {"name": "hdbscan", "min_cluster_size": 3}
-
-
 def clusterer_spec(spec: str | dict, model: str | None, cannot_link: bool) -> dict:
     """``spec`` as a dict, told the embedding ``model`` (calibrated thresholds) and cannot-link.
 
     ``model`` is None when the clustered vectors are not the run's embedding (a feature, a reducer).
-    ``auto`` without a threshold on an embedding that has no calibrated one (e.g. a research
-    feature of drawn faces) becomes :data:`UNCALIBRATED_FALLBACK`, which needs no threshold.
     """
     name, params = split_spec(spec)
-    if name == "auto" and "threshold" not in params and model and model not in CALIBRATION:
-        log.info("no calibrated same-person threshold for %s: clustering with %s", model, UNCALIBRATED_FALLBACK)
-        name, params = split_spec(UNCALIBRATED_FALLBACK)
     accepted = CLUSTERERS.resolve(name)().get_params()
     if model and "model" in accepted:
         params.setdefault("model", model)

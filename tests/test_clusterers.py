@@ -121,7 +121,13 @@ def test_default_settings_need_no_k_and_use_the_calibration(faces):
         labels = CLUSTERERS.build({"name": name, "model": "arcface-512"}).fit(faces.X).labels_
         assert len(labels) == len(faces.X)
     with pytest.raises(ValueError, match="no calibrated threshold"):
-        CLUSTERERS.build({"name": "auto", "model": "no-such-model"}).fit(faces.X)
+        CLUSTERERS.build({"name": "agglomerative", "model": "no-such-model"}).fit(faces.X)
+
+
+def test_auto_falls_back_to_hdbscan_without_a_calibrated_threshold(faces):
+    auto = CLUSTERERS.build({"name": "auto", "model": "feature:color-hist"}).fit(faces.X)
+    assert type(auto.method_).__name__ == "HDBSCAN"
+    assert score_clustering(faces.labels, auto.labels_)["pairwise_f"] > 0.9
 
 
 def test_finch_cuts_at_a_requested_number_of_clusters(faces):

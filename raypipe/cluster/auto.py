@@ -13,9 +13,15 @@ import numpy as np
 
 from raypipe.cluster.agglomerative import Agglomerative
 from raypipe.cluster.base import QUADRATIC_LIMIT, Clusterer
+from raypipe.cluster.calibration import CALIBRATION
+from raypipe.cluster.density import HDBSCAN
 from raypipe.cluster.graph import ChineseWhispers
 
 log = logging.getLogger(__name__)
+
+#: Smallest cluster HDBSCAN keeps for embeddings without a calibrated threshold (e.g. research
+#: features of drawn faces).
+UNCALIBRATED_MIN_CLUSTER_SIZE = 3
 
 
 class AutoClusterer(Clusterer):
@@ -25,7 +31,8 @@ class AutoClusterer(Clusterer):
     ----------
     threshold : "same person" cosine distance: the average-linkage cut for small sets, the
         longest graph edge for large ones; None: the calibrated values for ``model``.
-    model : embedding model name (faces.parquet ``embedder``), None: guessed from the dimension.
+    model : embedding model name (faces.parquet ``embedder``), None: guessed from the dimension;
+        a model without a calibrated threshold (and no ``threshold`` given) is clustered by HDBSCAN.
     cannot_link : no two faces of one group (image) in one cluster.
     small_limit : largest set clustered exactly.
     k : neighbours per face in the large-set graph.
@@ -48,6 +55,9 @@ class AutoClusterer(Clusterer):
         self.seed = seed
 
     def _delegate(self, X: np.ndarray) -> Clusterer:
+        if self.threshold is None and self.model is not None and self.model not in CALIBRATION:
+            log.info("no calibrated same-person threshold for %s: HDBSCAN, which needs none", self.model)
+            return HDBSCAN(min_cluster_size=UNCALIBRATED_MIN_CLUSTER_SIZE)
         if len(X) <= self.small_limit:
             return Agglomerative(
                 linkage="average", threshold=self._threshold(X, "average"), max_n=self.small_limit
