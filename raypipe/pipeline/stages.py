@@ -17,7 +17,7 @@ from raypipe.comic.archives import read_page
 from raypipe.config import Config, ExtractConfig
 from raypipe.detect import DETECTORS
 from raypipe.detect.base import Face
-from raypipe.embed import EMBEDDERS
+from raypipe.embed import EMBEDDERS, Embedder
 from raypipe.io.decode import DecodedImage, DecodeError, decode_image
 from raypipe.pipeline.records import ERROR, FACE, NO_FACE, PANEL, TEXT, empty_face_fields, to_batch
 from raypipe.quality import measure
@@ -215,10 +215,13 @@ def _box_columns(box, scale: float) -> dict:
 
 
 class EmbedStage:
-    """Embed the aligned chips of ``face`` rows; drops the chip pixels from the batch."""
+    """Embed the aligned chips of ``face`` rows; drops the chip pixels from the batch.
 
-    def __init__(self, embedder_spec: dict):
-        self.embedder = EMBEDDERS.build(embedder_spec)
+    ``embedder``: an already built embedder to use instead of building ``embedder_spec``.
+    """
+
+    def __init__(self, embedder_spec: dict, embedder: Embedder | None = None):
+        self.embedder = embedder or EMBEDDERS.build(embedder_spec)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         start = time.perf_counter()
@@ -238,7 +241,7 @@ class DetectEmbedStage:
 
     def __init__(self, config: dict, embedder_spec: dict):
         self.detect = DetectAlignStage(config, embedder_spec)
-        self.embed = EmbedStage(embedder_spec)
+        self.embed = EmbedStage(embedder_spec, embedder=self.detect.aligner)  # one model per actor
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         return self.embed(self.detect(batch))
