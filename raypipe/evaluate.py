@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from dataclasses import dataclass
@@ -23,10 +24,16 @@ def folder_label(image_path: str, labels_root: str | None) -> str | None:
     path = Path(image_path)
     if labels_root is not None:
         try:
-            path.resolve().relative_to(Path(labels_root).resolve())
+            path.resolve().relative_to(_resolved(labels_root))
         except ValueError:
             return None
     return path.parent.name
+
+
+@functools.lru_cache(maxsize=8)
+def _resolved(folder: str) -> Path:
+    """``folder`` resolved once, not once per image."""
+    return Path(folder).resolve()
 
 
 @dataclass(frozen=True)
