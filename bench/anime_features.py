@@ -18,7 +18,7 @@ from pathlib import Path
 
 from raypipe.research.combine import combine_features
 from raypipe.research.extract import extract_feature
-from raypipe.research.labelled import make_labelled_run
+from raypipe.testing.labelled import make_labelled_run
 from raypipe.research.store import ResultStore
 from raypipe.research.sweep import TRUE_K, run_grid
 

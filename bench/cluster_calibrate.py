@@ -15,8 +15,8 @@ import argparse
 import numpy as np
 
 from raypipe.cluster import CLUSTERERS
-from raypipe.cluster.compare import load_labelled_faces
-from raypipe.metrics import score_clustering
+from raypipe.evaluation.compare import load_labelled_faces
+from raypipe.evaluation.metrics import score_clustering
 
 METHODS = {"average": ["agglomerative"], "pair": ["chinese-whispers", "knn-graph", "finch"]}
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from raypipe.cluster.compare import compare_clusterers, load_labelled_faces, markdown_table
+from raypipe.evaluation.compare import compare_clusterers, load_labelled_faces, markdown_table
 
 
 def main() -> None:

@@ -27,15 +27,15 @@ import cv2
 import numpy as np
 
 from raypipe.cluster import CLUSTERERS
-from raypipe.comic.evaluation import box_scores, in_reading_order, matched_labels
+from raypipe.evaluation.comic import box_scores, in_reading_order, matched_labels
 from raypipe.comic.panels import extract_panels
 from raypipe.comic.split import detect_in_panels, split_page
-from raypipe.comic.synthetic import ComicPage, compose_pages, load_characters
+from raypipe.testing.comic_pages import ComicPage, compose_pages, load_characters
 from raypipe.comic.text import detect_text_regions
 from raypipe.detect import DETECTORS, Detector
 from raypipe.embed.base import l2_normalize
 from raypipe.features import FEATURES
-from raypipe.metrics import score_clustering
+from raypipe.evaluation.metrics import score_clustering
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 log = logging.getLogger("comic_eval")

@@ -27,7 +27,7 @@ import numpy as np
 
 from raypipe.config import ExtractConfig
 from raypipe.detect import DETECTORS, Detector
-from raypipe.detect.evaluation import annotated_images, match_detections
+from raypipe.evaluation.detection import annotated_images, match_detections
 from raypipe.io.decode import decode_image
 from raypipe.registry import ComponentError, split_spec
 

@@ -14,9 +14,9 @@ import logging
 import tempfile
 from pathlib import Path
 
-from raypipe.clustering import cluster_run
+from raypipe.cluster.step import cluster_run
 from raypipe.config import Config
-from raypipe.evaluate import evaluate_run
+from raypipe.evaluation.evaluate import evaluate_run
 from raypipe.pipeline.extract import extract
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"

@@ -2,7 +2,7 @@
 
     python bench/extract_cluster.py [IMAGES_DIR] [--copies N] [--workers 1 2] [--cpus-per-node 1]
 
-Each size gets a fresh cluster (raypipe.local_cluster: a head without CPUs plus worker nodes);
+Each size gets a fresh cluster (raypipe.testing.local_cluster: a head without CPUs plus worker nodes);
 the driver connects to it with ``--address`` like a job would, and extracts ``--copies`` linked
 copies of the images (distinct paths, so distinct ids). Prints wall seconds, images/s and the
 speed-up over one worker. Cluster start-up is outside the clock, the driver's Ray connection and
@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from raypipe.io.inputs import list_inputs
-from raypipe.local_cluster import LocalCluster
+from raypipe.testing.local_cluster import LocalCluster
 
 REPO = Path(__file__).resolve().parents[1]
 

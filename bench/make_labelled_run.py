@@ -9,7 +9,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from raypipe.research.labelled import make_labelled_run
+from raypipe.testing.labelled import make_labelled_run
 
 
 def main() -> None:

@@ -72,7 +72,7 @@ def extract_step(session: Session, inputs: list[str], overwrite: bool) -> dict:
 
 
 def cluster_step(session: Session, into: str | None = None) -> dict:
-    from raypipe.clustering import cluster_run
+    from raypipe.cluster.step import cluster_run
 
     result = cluster_run(str(session.layout.root), session.config, into=into)
     session.tracker.log_metrics(
@@ -86,7 +86,7 @@ def cluster_step(session: Session, into: str | None = None) -> dict:
 
 
 def eval_step(session: Session, labels: str) -> dict:
-    from raypipe.evaluate import evaluate_run
+    from raypipe.evaluation.evaluate import evaluate_run
 
     metrics = evaluate_run(str(session.layout.root), labels)
     session.tracker.log_metrics(metrics)

@@ -1,6 +1,6 @@
 """A real `ray job submit` of jobs/run.py to a two-node Ray cluster on loopback.
 
-The cluster (a head and a worker node, one CPU each, see raypipe.local_cluster) runs in process
+The cluster (a head and a worker node, one CPU each, see raypipe.testing.local_cluster) runs in process
 groups of its own with private ports and temp dir, so it never touches the test session's Ray
 and is stopped by killing exactly its processes.
 """
@@ -16,7 +16,7 @@ import pytest
 from conftest import REPO, SAMPLE_PHOTOS
 
 from raypipe.io.inputs import list_inputs
-from raypipe.local_cluster import LocalCluster
+from raypipe.testing.local_cluster import LocalCluster
 
 pytestmark = pytest.mark.skipif(
     shutil.which("ray", path=LocalCluster.environment()["PATH"]) is None, reason="needs the `ray` command line"

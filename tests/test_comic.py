@@ -19,10 +19,10 @@ from raypipe.comic.archives import (
     read_page,
     split_page_id,
 )
-from raypipe.comic.evaluation import box_scores, in_reading_order
+from raypipe.evaluation.comic import box_scores, in_reading_order
 from raypipe.comic.panels import extract_panels, reading_order
 from raypipe.comic.split import PanelCrop, detect_in_panels, face_to_page, split_page
-from raypipe.comic.synthetic import compose_pages, load_characters
+from raypipe.testing.comic_pages import compose_pages, load_characters
 from raypipe.comic.text import detect_text_regions, mask_regions
 from raypipe.detect import DETECTORS
 from raypipe.detect.base import Face

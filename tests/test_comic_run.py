@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from raypipe.cli import main
-from raypipe.comic.evaluation import box_scores
-from raypipe.comic.synthetic import compose_pages, load_characters
+from raypipe.evaluation.comic import box_scores
+from raypipe.testing.comic_pages import compose_pages, load_characters
 from raypipe.ids import image_id
 from tests.conftest import need_shared
 

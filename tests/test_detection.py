@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from raypipe.detect import DETECTORS
-from raypipe.detect.evaluation import annotated_images, match_detections
+from raypipe.evaluation.detection import annotated_images, match_detections
 from raypipe.io.decode import decode_image
 from tests.conftest import SAMPLE_PHOTOS, need_shared
 

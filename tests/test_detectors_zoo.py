@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from raypipe.detect import DETECTORS
-from raypipe.detect.evaluation import annotated_images, load_dlib_annotations, match_detections
+from raypipe.evaluation.detection import annotated_images, load_dlib_annotations, match_detections
 from raypipe.registry import ComponentError
 from tests.conftest import SHARED_DATA
 

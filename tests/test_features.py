@@ -12,7 +12,7 @@ from raypipe.features import FEATURES
 from raypipe.reduce import REDUCERS
 from raypipe.research.combine import combine_features, combine_tables
 from raypipe.research.extract import extract_feature, read_chip
-from raypipe.research.labelled import make_labelled_run
+from raypipe.testing.labelled import make_labelled_run
 from raypipe.research.store import FeatureTable, ResultStore
 from raypipe.research.sweep import TRUE_K, run_grid
 from tests.conftest import need_shared

@@ -7,7 +7,7 @@ import pytest
 from scipy.optimize import linear_sum_assignment
 from sklearn import metrics as skm
 
-from raypipe.metrics import (
+from raypipe.evaluation.metrics import (
     contingency,
     hungarian_accuracy,
     score_clustering,

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 
 from raypipe import storage
-from raypipe.clustering import read_clusters
-from raypipe.evaluate import folder_label, largest_faces
+from raypipe.cluster.step import read_clusters
+from raypipe.evaluation.evaluate import folder_label, largest_faces
 from raypipe.layout import RunLayout
 
 UNASSIGNED = -1
@@ -69,7 +69,7 @@ def load_content(layout: RunLayout, labels_root: str | None = None) -> RunConten
     """Faces (with ``cluster`` and, for labelled runs, ``label``), summary, metrics and errors.
 
     A run is labelled when ``labels_root`` is given or ``metrics.json`` exists; labels follow
-    :mod:`raypipe.evaluate`: the largest face of an image carries its parent folder's name.
+    :mod:`raypipe.evaluation.evaluate`: the largest face of an image carries its parent folder's name.
     """
     if not layout.faces.exists():
         raise FileNotFoundError(f"{layout.faces} not found: run `raypipe extract` first")

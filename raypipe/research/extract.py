@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from raypipe.evaluate import folder_label
+from raypipe.evaluation.evaluate import folder_label
 from raypipe.features import FEATURES
 from raypipe.features.base import FeatureExtractor
 from raypipe.layout import RunLayout

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from raypipe.cluster import CLUSTERERS
-from raypipe.metrics import score_clustering
+from raypipe.evaluation.metrics import score_clustering
 from raypipe.reduce import REDUCERS
 from raypipe.registry import split_spec
 from raypipe.research.extract import face_labels

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from raypipe.clustering import ClusterInputs, assign_clusters, clusterer_spec
-from raypipe.evaluate import LabelTargets, score_against_labels
+from raypipe.cluster.step import ClusterInputs, assign_clusters, clusterer_spec
+from raypipe.evaluation.evaluate import LabelTargets, score_against_labels
 from raypipe.sweep.scoring import coverage_silhouette
 from raypipe.sweep.space import Candidate, SearchSpace
 

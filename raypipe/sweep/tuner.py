@@ -14,11 +14,11 @@ import pandas as pd
 import yaml
 
 from raypipe.cluster import CLUSTERERS
-from raypipe.clustering import cluster_inputs, embedding_model, load_faces, quality_reasons
+from raypipe.cluster.step import cluster_inputs, embedding_model, load_faces, quality_reasons
 from raypipe.config import Config, ConfigError
-from raypipe.evaluate import label_targets
+from raypipe.evaluation.evaluate import label_targets
 from raypipe.layout import RunLayout, atomic_write_text
-from raypipe.metrics import score_clustering
+from raypipe.evaluation.metrics import score_clustering
 from raypipe.sweep.settings import (
     LABELLED_DEFAULT_METRIC,
     SEARCHES,

@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 
 from raypipe import storage
-from raypipe.clustering import read_clusters
+from raypipe.cluster.step import read_clusters
 from raypipe.layout import RunLayout, atomic_write_text
-from raypipe.metrics import score_clustering
+from raypipe.evaluation.metrics import score_clustering
 
 log = logging.getLogger(__name__)
 

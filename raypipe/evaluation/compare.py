@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from raypipe.cluster import CLUSTERERS
-from raypipe.metrics import score_clustering
+from raypipe.evaluation.metrics import score_clustering
 from raypipe.registry import ComponentError
 
 log = logging.getLogger(__name__)

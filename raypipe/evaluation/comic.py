@@ -1,4 +1,4 @@
-"""Scores of comic mode against composed pages (:mod:`raypipe.comic.synthetic`)."""
+"""Scores of comic mode against composed pages (:mod:`raypipe.testing.comic_pages`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 
 from raypipe.comic.panels import Box
 from raypipe.detect.boxes import box_iou
-from raypipe.detect.evaluation import match_detections
+from raypipe.evaluation.detection import match_detections
 
 
 def box_scores(
