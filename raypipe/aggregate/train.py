@@ -12,6 +12,7 @@ import pandas as pd
 import torch
 from PIL import Image
 
+from raypipe import storage
 from raypipe.aggregate.cvae import ConditionalVAE, check_image_size, vae_loss
 from raypipe.aggregate.mean import load_chip
 from raypipe.layout import RunLayout, atomic_write_bytes
@@ -56,7 +57,7 @@ def training_faces(layout: RunLayout, max_per_cluster: int, seed: int) -> pd.Dat
     """Clustered faces whose chip exists, at most ``max_per_cluster`` per cluster."""
     if not layout.clusters.exists():
         raise FileNotFoundError(f"{layout.clusters} not found: run `raypipe cluster` first")
-    faces = pd.read_csv(layout.clusters, usecols=["face_id", "cluster"])
+    faces = storage.read_csv(layout.clusters, usecols=["face_id", "cluster"])
     faces = faces[(faces.cluster >= 0) & faces.face_id.map(lambda f: layout.chip(f).exists())]
     return faces.sample(frac=1.0, random_state=seed).groupby("cluster").head(max_per_cluster)
 
