@@ -17,9 +17,9 @@ from raypipe import storage
 from raypipe.cluster import CLUSTERERS
 from raypipe.cluster.step import cluster_inputs, embedding_model, load_faces, quality_reasons
 from raypipe.config import Config, ConfigError
-from raypipe.evaluation.evaluate import label_targets
-from raypipe.layout import RunLayout, atomic_write_text
+from raypipe.evaluation.labels import label_targets
 from raypipe.evaluation.metrics import score_clustering
+from raypipe.layout import RunLayout, atomic_write_text
 from raypipe.sweep.settings import (
     LABELLED_DEFAULT_METRIC,
     SEARCHES,
