@@ -50,6 +50,13 @@ class Targets:
         return max([int(self.clusters["cluster"].max()), *kept]) + 1
 
 
+def without_kept_apart(corrections: Corrections, faces: list[str]) -> list[str]:
+    """``faces`` less those a `not` keeps apart from others among them (said before, still true)."""
+    group = set(faces)
+    apart = {c.face for c in corrections.not_ if c.face in group and group.intersection(c.not_with)}
+    return [f for f in faces if f not in apart]
+
+
 def unanchor(corrections: Corrections, faces: set[str], keep: str | None = None) -> list[str]:
     """Take ``faces`` off every name but ``keep`` (the latest word wins); returns names left empty (dropped)."""
     dropped = []
@@ -66,7 +73,7 @@ def name(corrections: Corrections, targets: Targets, word: str, person: str) -> 
     person = person.strip()
     if not person or person.lstrip("-").isdigit():
         raise UsageError(f"a person's name must not be empty or a number: {person!r}")
-    faces = targets.faces(word)
+    faces = without_kept_apart(corrections, targets.faces(word))
     cluster = targets.cluster(word) if word not in targets.known else None
     current = next((n for n, p in corrections.names.items() if cluster is not None and p.cluster == cluster), None)
     if current and current != person and person not in corrections.names:
@@ -91,7 +98,7 @@ def name(corrections: Corrections, targets: Targets, word: str, person: str) -> 
 def merge(corrections: Corrections, targets: Targets, words: list[str]) -> str:
     if len(words) < 2:
         raise UsageError("merge needs at least two clusters or faces")
-    faces = list(dict.fromkeys(f for word in words for f in targets.faces(word)))
+    faces = without_kept_apart(corrections, list(dict.fromkeys(f for word in words for f in targets.faces(word))))
     corrections.merge.append(MustLink(faces, "merge " + " ".join(words)))
     return f"merged {len(faces)} faces into one person"
 

@@ -109,8 +109,8 @@ def _ids(values: Iterable) -> list[str]:
     return [str(v) for v in values]
 
 
-def load(layout: RunLayout) -> Corrections:
-    """The run's corrections (empty when it has none), checked for conflicts."""
+def load(layout: RunLayout, known_faces: set[str] | None = None) -> Corrections:
+    """The run's corrections (empty when it has none), checked for conflicts and unknown faces."""
     path = layout.corrections
     if not path.exists():
         return Corrections()
@@ -119,7 +119,7 @@ def load(layout: RunLayout) -> Corrections:
     except yaml.YAMLError as err:
         raise UsageError(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from None
     corrections = Corrections.from_dict(data, str(path))
-    check(corrections)
+    check(corrections, known_faces)
     return corrections
 
 
@@ -165,7 +165,7 @@ def check(corrections: Corrections, known_faces: set[str] | None = None) -> None
     if known_faces is not None:
         unknown = sorted(corrections.face_ids() - known_faces)
         if unknown:
-            raise UsageError(f"unknown face id {unknown[0]!r}: not in this run's faces.parquet"
+            raise UsageError(f"unknown face id {unknown[0]!r} in the corrections: not in this run's faces.parquet"
                              + (f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""))  # fmt: skip
     components = Components(corrections.links())
     by_cluster: dict[int, str] = {}

@@ -104,7 +104,8 @@ def face_people(layout: RunLayout, faces: pd.DataFrame) -> np.ndarray:
     clusters = read_clusters(layout) if layout.clusters.exists() else pd.DataFrame()
     if "person" not in clusters:
         return np.full(len(faces), "", dtype=object)
-    return faces["face_id"].map(clusters.set_index("face_id")["person"]).fillna("").astype(str).to_numpy()
+    person = clusters.set_index("face_id")["person"].astype("string")
+    return faces["face_id"].map(person).fillna("").astype(str).to_numpy()
 
 
 def face_labels(faces: pd.DataFrame, labels_root: str | None) -> pd.Series:
