@@ -122,3 +122,24 @@ def test_a_correction_naming_an_unknown_face_or_cluster_is_refused_with_its_id(r
     (run / "corrections.yaml").write_text(yaml.safe_dump({"ignore": ["feedfacefeedface_000"]}))
     assert main(["cluster", str(run), "--no-tracking"]) == 2
     assert "feedfacefeedface_000" in capsys.readouterr().err
+
+
+def test_a_face_said_not_to_be_its_person_is_suggested_and_the_report_shows_names_and_commands(run):
+    named = name_every_cluster(run)
+    person = max(named, key=lambda p: len(named[p]))
+    cluster = int(clusters(run).set_index("face_id").cluster[next(iter(named[person]))])
+    face = sorted(named[person])[0]
+    assert main(["correct", str(run), "not", face, str(cluster)]) == 0
+    assert main(["cluster", str(run), "--no-tracking"]) == 0
+    after = clusters(run).set_index("face_id")
+    assert after.cluster[face] != cluster and after.person[face] == ""
+    suggestions = pd.read_csv(run / "suggestions.csv").set_index("face_id")
+    assert suggestions.person[face] == person  # still nearest to the person it was taken from
+    assert not suggestions.index.isin(after.index[after.person != ""]).any()  # named faces need no suggestion
+    assert main(["report", str(run), "--no-tracking"]) == 0
+    html = (run / "report.html").read_text(encoding="utf-8")
+    assert f'<span class="person">{person}</span>' in html
+    assert f'data-copy="raypipe correct {run} name {cluster} &#39;{person}&#39;"' in html
+    assert f'data-copy="raypipe correct {run} name {face} &#39;{person}&#39;"' in html  # accept the suggestion
+    for other in after.index[after.cluster == cluster]:  # every face of the cluster (under the caps)
+        assert f'data-copy="raypipe correct {run} not {other} {cluster}"' in html

@@ -50,11 +50,19 @@ class Targets:
         return max([int(self.clusters["cluster"].max()), *kept]) + 1
 
 
-def without_kept_apart(corrections: Corrections, faces: list[str]) -> list[str]:
-    """``faces`` less those a `not` keeps apart from others among them (said before, still true)."""
+def kept_apart(corrections: Corrections, faces: list[str]) -> set[str]:
+    """Those of ``faces`` (a cluster's) that a `not` keeps apart from the others: not its person."""
     group = set(faces)
-    apart = {c.face for c in corrections.not_ if c.face in group and group.intersection(c.not_with)}
-    return [f for f in faces if f not in apart]
+    return {c.face for c in corrections.not_ if c.face in group and group.intersection(c.not_with)}
+
+
+def expand(corrections: Corrections, targets: Targets, words: list[str]) -> list[str]:
+    """Face ids of ``words``; a cluster or person stands for its faces less those kept apart from it."""
+    faces = []
+    for word in words:
+        found = targets.faces(word)
+        faces += found if word in targets.known else [f for f in found if f not in kept_apart(corrections, found)]
+    return list(dict.fromkeys(faces))
 
 
 def unanchor(corrections: Corrections, faces: set[str], keep: str | None = None) -> list[str]:
@@ -73,7 +81,7 @@ def name(corrections: Corrections, targets: Targets, word: str, person: str) -> 
     person = person.strip()
     if not person or person.lstrip("-").isdigit():
         raise UsageError(f"a person's name must not be empty or a number: {person!r}")
-    faces = without_kept_apart(corrections, targets.faces(word))
+    faces = expand(corrections, targets, [word])
     cluster = targets.cluster(word) if word not in targets.known else None
     current = next((n for n, p in corrections.names.items() if cluster is not None and p.cluster == cluster), None)
     if current and current != person and person not in corrections.names:
@@ -98,14 +106,21 @@ def name(corrections: Corrections, targets: Targets, word: str, person: str) -> 
 def merge(corrections: Corrections, targets: Targets, words: list[str]) -> str:
     if len(words) < 2:
         raise UsageError("merge needs at least two clusters or faces")
-    faces = without_kept_apart(corrections, list(dict.fromkeys(f for word in words for f in targets.faces(word))))
+    faces = expand(corrections, targets, words)
+    if len(faces) < 2:
+        raise UsageError(f"merge {' '.join(words)}: fewer than two faces to merge")
     corrections.merge.append(MustLink(faces, "merge " + " ".join(words)))
     return f"merged {len(faces)} faces into one person"
 
 
 def not_person(corrections: Corrections, targets: Targets, face_word: str, word: str) -> str:
     face = targets.face(face_word)
-    others = [f for f in targets.faces(word) if f != face]
+    found = targets.faces(word)
+    fellows = kept_apart(corrections, found)  # already said not to be this person: not kept from ``face``
+    others = [f for f in found if f != face and f not in fellows]
+    for link in corrections.not_:
+        if link.face in fellows:
+            link.not_with = [f for f in link.not_with if f != face]
     if not others:
         raise UsageError(f"{word} holds no face other than {face}: nothing to keep it apart from")
     for person in corrections.names.values():
