@@ -18,7 +18,11 @@ from tests.test_tracking import artifacts, runs_in, store
 @pytest.fixture
 def run(sample_run, tmp_path):
     """A private copy of the clustered sample run."""
-    return Path(shutil.copytree(sample_run, tmp_path / "run", ignore=shutil.ignore_patterns("clustered_faces")))
+    return Path(
+        shutil.copytree(
+            sample_run, tmp_path / "run", ignore=shutil.ignore_patterns("clustered_faces")
+        )
+    )
 
 
 def clusters(run: Path) -> pd.DataFrame:
@@ -42,14 +46,18 @@ def name_every_cluster(run: Path) -> dict[str, set[str]]:
 def people(run: Path) -> dict[str, tuple[set[int], set[str]]]:
     """Per person of clusters.csv: its cluster ids and faces."""
     table = clusters(run)
-    return {p: (set(g.cluster), set(g.face_id)) for p, g in table[table.person != ""].groupby("person")}
+    return {
+        p: (set(g.cluster), set(g.face_id)) for p, g in table[table.person != ""].groupby("person")
+    }
 
 
 @pytest.mark.parametrize("clusterer", [
     "{name: kmeans, n_clusters: 3}",  # fewer clusters than people: it merges people
     "{name: agglomerative, threshold: 0.01}",  # far below the same-person distance: it splits them
 ])  # fmt: skip
-def test_a_recluster_with_another_clusterer_keeps_every_name_and_cluster_id(run, tmp_path, clusterer):
+def test_a_recluster_with_another_clusterer_keeps_every_name_and_cluster_id(
+    run, tmp_path, clusterer
+):
     before = clusters(run).set_index("face_id").cluster
     named = name_every_cluster(run)
     assert main(["cluster", str(run)]) == 0
@@ -62,7 +70,9 @@ def test_a_recluster_with_another_clusterer_keeps_every_name_and_cluster_id(run,
         assert after[person][0] == ids[person]  # the same single cluster id
         assert faces <= after[person][1]  # with every face it was named on
     recorded = runs_in(store(tmp_path))["cluster"]
-    assert len(recorded) == 2 and all("corrections.yaml" in artifacts(store(tmp_path), r) for r in recorded)
+    assert len(recorded) == 2 and all(
+        "corrections.yaml" in artifacts(store(tmp_path), r) for r in recorded
+    )
 
 
 def test_tune_then_its_best_config_keeps_every_name(run, tmp_path):
@@ -73,7 +83,18 @@ def test_tune_then_its_best_config_keeps_every_name(run, tmp_path):
     space.write_text(yaml.safe_dump({"clusterer": {"kmeans": {"n_clusters": {"choice": [3, 5]}}}}))
     assert main(["tune", str(run), "--space", str(space), "--search", "grid", "--labels", str(SAMPLE_PHOTOS),
                  "--no-tracking"]) == 0  # fmt: skip
-    assert main(["cluster", str(run), "--config", str(run / "tune" / "best_config.yaml"), "--no-tracking"]) == 0
+    assert (
+        main(
+            [
+                "cluster",
+                str(run),
+                "--config",
+                str(run / "tune" / "best_config.yaml"),
+                "--no-tracking",
+            ]
+        )
+        == 0
+    )
     after = people(run)
     assert {person: ids for person, (ids, _) in after.items()} == ids
     assert all(faces <= after[person][1] for person, faces in named.items())
@@ -87,7 +108,9 @@ def test_into_carries_names_to_the_new_faces_of_each_person(old_and_new):  # noq
     joined = clusters(new)
     known = joined[joined.folder.map(lambda f: f.replace("_", " ").title()).isin(named)]
     expected = known.folder.map(lambda f: f.replace("_", " ").title())
-    assert len(known) >= 15 and (known.person == expected).mean() >= 0.9, known[["folder", "person", "cluster"]]
+    assert len(known) >= 15 and (known.person == expected).mean() >= 0.9, known[
+        ["folder", "person", "cluster"]
+    ]
     newcomer = joined[~joined.index.isin(known.index)]
     assert len(newcomer) and (newcomer.person == "").all()  # nobody named them
     assert (new / "suggestions.csv").exists()
@@ -128,18 +151,24 @@ def test_a_face_said_not_to_be_its_person_is_suggested_and_the_report_shows_name
     named = name_every_cluster(run)
     person = max(named, key=lambda p: len(named[p]))
     cluster = int(clusters(run).set_index("face_id").cluster[next(iter(named[person]))])
-    face = sorted(named[person])[0]
+    face = min(named[person])
     assert main(["correct", str(run), "not", face, str(cluster)]) == 0
     assert main(["cluster", str(run), "--no-tracking"]) == 0
     after = clusters(run).set_index("face_id")
     assert after.cluster[face] != cluster and after.person[face] == ""
     suggestions = pd.read_csv(run / "suggestions.csv").set_index("face_id")
     assert suggestions.person[face] == person  # still nearest to the person it was taken from
-    assert not suggestions.index.isin(after.index[after.person != ""]).any()  # named faces need no suggestion
+    assert not suggestions.index.isin(
+        after.index[after.person != ""]
+    ).any()  # named faces need no suggestion
     assert main(["report", str(run), "--no-tracking"]) == 0
     html = (run / "report.html").read_text(encoding="utf-8")
     assert f'<span class="person">{person}</span>' in html
     assert f'data-copy="raypipe correct {run} name {cluster} &#39;{person}&#39;"' in html
-    assert f'data-copy="raypipe correct {run} name {face} &#39;{person}&#39;"' in html  # accept the suggestion
-    for other in after.index[after.cluster == cluster]:  # every face of the cluster (under the caps)
+    assert (
+        f'data-copy="raypipe correct {run} name {face} &#39;{person}&#39;"' in html
+    )  # accept the suggestion
+    for other in after.index[
+        after.cluster == cluster
+    ]:  # every face of the cluster (under the caps)
         assert f'data-copy="raypipe correct {run} not {other} {cluster}"' in html

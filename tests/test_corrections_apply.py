@@ -19,8 +19,12 @@ def two_people() -> np.ndarray:
 
 def test_merge_gathers_faces_the_clusterer_split():
     labels = np.array([0, 0, 1, 1, 2, 2, 2, 2])
-    fixed = apply_corrections(Corrections(merge=[MustLink(["f0", "f2"])]), FACES, two_people(), labels)
-    assert len(set(fixed.labels[:4])) == 1  # f1 and f3 follow: their clusters are mostly merged faces
+    fixed = apply_corrections(
+        Corrections(merge=[MustLink(["f0", "f2"])]), FACES, two_people(), labels
+    )
+    assert (
+        len(set(fixed.labels[:4])) == 1
+    )  # f1 and f3 follow: their clusters are mostly merged faces
     assert fixed.labels[0] != fixed.labels[4]
 
 
@@ -48,18 +52,24 @@ def test_named_people_keep_their_cluster_ids_whatever_the_clusterer_numbers():
 
 def test_unclustered_faces_of_a_correction_are_reported_with_the_reason():
     corrections = Corrections(merge=[MustLink(["f0", "gone"], made_by="merge 0 9")])
-    fixed = apply_corrections(corrections, FACES, two_people(), np.zeros(8, np.int64), absent={"gone": "ignored"})
+    fixed = apply_corrections(
+        corrections, FACES, two_people(), np.zeros(8, np.int64), absent={"gone": "ignored"}
+    )
     assert fixed.unhonoured == ["`merge 0 9`: 1 of its 2 faces not clustered (e.g. gone: ignored)"]
 
 
 def test_a_merge_and_a_not_on_the_same_pair_are_refused_naming_both():
-    corrections = Corrections(merge=[MustLink(["f0", "f1"], "merge 3 5")], not_=[CannotLink("f1", ["f0"], "not f1 3")])
+    corrections = Corrections(
+        merge=[MustLink(["f0", "f1"], "merge 3 5")], not_=[CannotLink("f1", ["f0"], "not f1 3")]
+    )
     with pytest.raises(UsageError, match="`not f1 3`.*`merge 3 5`"):
         check(corrections)
 
 
 def test_two_names_made_one_person_are_refused():
-    corrections = Corrections(names={"Ada": Person(0, ["f0"]), "Bob": Person(1, ["f1"])}, merge=[MustLink(["f0", "f1"])])
+    corrections = Corrections(
+        names={"Ada": Person(0, ["f0"]), "Bob": Person(1, ["f1"])}, merge=[MustLink(["f0", "f1"])]
+    )
     with pytest.raises(UsageError, match="'Ada' and name 'Bob'"):
         check(corrections)
 

@@ -26,7 +26,9 @@ def extracted(tmp_path_factory, ray_session):
     photos = need_shared("data", "photos")
     folder = tmp_path_factory.mktemp("corrections_photos")
     listing = folder / "photos.txt"
-    listing.write_text("\n".join(str(p) for person in PEOPLE for p in sorted((photos / person).glob("*"))[:4]))
+    listing.write_text(
+        "\n".join(str(p) for person in PEOPLE for p in sorted((photos / person).glob("*"))[:4])
+    )
     assert main(["extract", str(listing), "--out", str(folder / "run"), "--no-tracking"]) == 0
     return folder / "run"
 
@@ -44,7 +46,12 @@ def correct_by_hand(run: Path) -> set[str]:
         assert main(["correct", str(run), "not", face, str(cluster)]) == 0
     wrong = set(strays.folder) | set(majority[majority.index.isin(strays.cluster)])
     for person, faces in table.groupby("folder"):
-        homes = faces[faces.cluster.map(majority) == person].cluster.value_counts().index.astype(str).tolist()
+        homes = (
+            faces[faces.cluster.map(majority) == person]
+            .cluster.value_counts()
+            .index.astype(str)
+            .tolist()
+        )
         elsewhere = faces[faces.cluster.map(majority) != person].face_id.tolist()
         words = homes + elsewhere
         if len(words) > 1:
@@ -56,7 +63,9 @@ def correct_by_hand(run: Path) -> set[str]:
 @pytest.mark.slow
 @pytest.mark.shared
 @pytest.mark.parametrize("error", sorted(CLUSTERERS))
-def test_corrections_fixing_mixed_or_split_clusters_bring_bcubed_f_to_one_for_those_people(extracted, tmp_path, error):
+def test_corrections_fixing_mixed_or_split_clusters_bring_bcubed_f_to_one_for_those_people(
+    extracted, tmp_path, error
+):
     run = Path(shutil.copytree(extracted, tmp_path / "run"))
     setting = f"cluster.clusterer={CLUSTERERS[error]}"
     assert main(["cluster", str(run), "--set", setting, "--no-tracking"]) == 0
@@ -68,7 +77,9 @@ def test_corrections_fixing_mixed_or_split_clusters_bring_bcubed_f_to_one_for_th
     scores = {}
     for name, table in (("before", before), ("after", after)):
         theirs = table[table.folder.isin(wrong)]
-        scores[name] = score_clustering(theirs.folder.to_numpy(), theirs.cluster.to_numpy())["bcubed_f"]
+        scores[name] = score_clustering(theirs.folder.to_numpy(), theirs.cluster.to_numpy())[
+            "bcubed_f"
+        ]
     assert scores["before"] < 0.9 and scores["after"] == 1.0, scores
     overall = score_clustering(after.folder.to_numpy(), after.cluster.to_numpy())
     assert overall["bcubed_f"] == 1.0, overall  # and nobody else was disturbed

@@ -39,7 +39,9 @@ def run(args: argparse.Namespace) -> int:
         print(edit.describe(corrections))
         return 0
     if not layout.clusters.exists():
-        raise FileNotFoundError(f"{layout.clusters} not found: run `raypipe cluster {args.run}` first")
+        raise FileNotFoundError(
+            f"{layout.clusters} not found: run `raypipe cluster {args.run}` first"
+        )
     targets = edit.Targets(read_clusters(layout), corrections)
     if args.action == "name":
         done = edit.name(corrections, targets, args.target, args.person)

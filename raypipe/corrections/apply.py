@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from itertools import count
 
 import numpy as np
+import pandas as pd
 
 from raypipe.cluster.constraints import centroids
 from raypipe.corrections.store import Components, Corrections
@@ -93,13 +94,19 @@ def link_units(corrections: Corrections, row_of: Mapping[str, int]) -> np.ndarra
 
 def anchor_rows(corrections: Corrections, row_of: Mapping[str, int]) -> dict[str, list[int]]:
     """Rows of each named person's clustered anchors (people with none are left out)."""
-    rows = {name: [row_of[f] for f in p.faces if f in row_of] for name, p in corrections.names.items()}
+    rows = {
+        name: [row_of[f] for f in p.faces if f in row_of] for name, p in corrections.names.items()
+    }
     return {name: r for name, r in rows.items() if r}
 
 
-def missing_faces(corrections: Corrections, row_of: Mapping[str, int], absent: Mapping[str, str]) -> list[str]:
+def missing_faces(
+    corrections: Corrections, row_of: Mapping[str, int], absent: Mapping[str, str]
+) -> list[str]:
     """One line per correction naming faces that were not clustered, with the reason."""
-    entries = list(corrections.links()) + [(c.describe(), [c.face, *c.not_with]) for c in corrections.not_]
+    entries = list(corrections.links()) + [
+        (c.describe(), [c.face, *c.not_with]) for c in corrections.not_
+    ]
     notes = []
     for description, faces in entries:
         missing = [f for f in faces if f not in row_of]
@@ -119,15 +126,16 @@ def gather_units(labels: np.ndarray, units: np.ndarray) -> np.ndarray:
     sizes = Counter(labels[labels >= 0].tolist())
     fresh = count(int(labels.max()) + 1)
     claimed: set[int] = set()
-    for unit in sorted(set(units[~free].tolist()), key=lambda u: (-(units == u).sum(), u)):
-        rows = np.flatnonzero(units == unit)
+    members = pd.Series(units[~free]).groupby(units[~free]).indices
+    for unit in sorted(members, key=lambda u: (-len(members[u]), u)):
+        rows = np.flatnonzero(~free)[members[unit]]
         common = Counter(labels[rows][labels[rows] >= 0].tolist()).most_common()
         target = next((label for label, _ in common if label not in claimed), None)
         target = next(fresh) if target is None else target
         claimed.add(target)
         out[rows] = target
         for label, n in common:
-            if label != target and 2 * n >= sizes[label]:
+            if label != target and label not in claimed and 2 * n >= sizes[label]:
                 out[free & (labels == label)] = target
     return out
 
@@ -142,7 +150,11 @@ def separate(out: Corrected, corrections: Corrections, row_of: Mapping[str, int]
         clashes = 0
         for link in corrections.not_:
             face, others = row_of.get(link.face), [row_of[f] for f in link.not_with if f in row_of]
-            clash = [o for o in others if face is not None and labels[face] >= 0 and labels[o] == labels[face]]
+            clash = [
+                o
+                for o in others
+                if face is not None and labels[face] >= 0 and labels[o] == labels[face]
+            ]
             if not clash:
                 continue
             clashes += 1
@@ -182,7 +194,12 @@ def renumber(labels: np.ndarray, kept: Mapping[int, int]) -> np.ndarray:
     from raypipe.cluster.step import relabel_by_size
 
     ranked = relabel_by_size(labels)
-    kept_ranked = {int(ranked[np.flatnonzero(labels == label)[0]]): cid for label, cid in kept.items()}
+    kept_ranked = {
+        int(ranked[np.flatnonzero(labels == label)[0]]): cid for label, cid in kept.items()
+    }
     free_ids = (i for i in count() if i not in set(kept.values()))
-    mapping = {r: kept_ranked[r] if r in kept_ranked else next(free_ids) for r in sorted(set(ranked[ranked >= 0].tolist()))}
+    mapping = {
+        r: kept_ranked[r] if r in kept_ranked else next(free_ids)
+        for r in sorted(set(ranked[ranked >= 0].tolist()))
+    }
     return np.array([mapping.get(r, -1) for r in ranked], dtype=np.int64)

@@ -12,7 +12,9 @@ from raypipe.corrections.suggest import suggest_people
 from raypipe.layout import RunLayout, atomic_write_text
 
 
-def faces_to_cluster(faces: pd.DataFrame, reasons: list[str], corrections: Corrections) -> np.ndarray:
+def faces_to_cluster(
+    faces: pd.DataFrame, reasons: list[str], corrections: Corrections
+) -> np.ndarray:
     """Faces fit by quality or kept by a merge / name (people overrule the filter), not ignored."""
     linked = {f for _, group in corrections.links() for f in group}
     fit = np.array([not r for r in reasons], dtype=bool) | faces["face_id"].isin(linked).to_numpy()
@@ -37,7 +39,9 @@ def correct_labels(corrections: Corrections, faces: pd.DataFrame, rows: np.ndarr
         old = people_of(into)
         for label, person in fixed.persons.items():
             if old.get(label, person) != person:
-                fixed.unhonoured.append(f"name {person!r}: its faces joined {old[label]!r} of {into.root}")
+                fixed.unhonoured.append(
+                    f"name {person!r}: its faces joined {old[label]!r} of {into.root}"
+                )
         fixed.persons = {**fixed.persons, **old}
     return fixed
 
@@ -69,5 +73,7 @@ def write_suggestions(layout: RunLayout, faces: pd.DataFrame, labels: np.ndarray
             layout.suggestions.unlink()
         return
     embeddings = np.stack(faces["embedding"].to_numpy())
-    table = suggest_people(faces["face_id"].to_numpy(), embeddings, labels, persons, set(corrections.ignore))
+    table = suggest_people(
+        faces["face_id"].to_numpy(), embeddings, labels, persons, set(corrections.ignore)
+    )
     atomic_write_text(layout.suggestions, table.to_csv(index=False))

@@ -28,7 +28,9 @@ class Targets:
         except ValueError:
             return None
         if cluster < 0 or not (self.clusters["cluster"] == cluster).any():
-            raise UsageError(f"unknown cluster id {cluster}: not a cluster of this run's clusters.csv")
+            raise UsageError(
+                f"unknown cluster id {cluster}: not a cluster of this run's clusters.csv"
+            )
         return cluster
 
     def faces(self, word: str) -> list[str]:
@@ -40,10 +42,16 @@ class Targets:
             cluster = self.corrections.names[word].cluster
             extra = self.corrections.names[word].faces
         elif cluster is None:
-            raise UsageError(f"unknown face id or cluster id {word!r}: not in this run's clusters.csv")
+            raise UsageError(
+                f"unknown face id or cluster id {word!r}: not in this run's clusters.csv"
+            )
         else:
             extra = []
-        return list(dict.fromkeys(self.clusters.loc[self.clusters["cluster"] == cluster, "face_id"].tolist() + extra))
+        return list(
+            dict.fromkeys(
+                self.clusters.loc[self.clusters["cluster"] == cluster, "face_id"].tolist() + extra
+            )
+        )
 
     def free_cluster_id(self) -> int:
         kept = [p.cluster for p in self.corrections.names.values()]
@@ -61,7 +69,11 @@ def expand(corrections: Corrections, targets: Targets, words: list[str]) -> list
     faces = []
     for word in words:
         found = targets.faces(word)
-        faces += found if word in targets.known else [f for f in found if f not in kept_apart(corrections, found)]
+        faces += (
+            found
+            if word in targets.known
+            else [f for f in found if f not in kept_apart(corrections, found)]
+        )
     return list(dict.fromkeys(faces))
 
 
@@ -82,8 +94,14 @@ def name(corrections: Corrections, targets: Targets, word: str, person: str) -> 
     if not person or person.lstrip("-").isdigit():
         raise UsageError(f"a person's name must not be empty or a number: {person!r}")
     faces = expand(corrections, targets, [word])
-    cluster = targets.cluster(word) if word not in targets.known else None
-    current = next((n for n, p in corrections.names.items() if cluster is not None and p.cluster == cluster), None)
+    if word in corrections.names:
+        cluster = corrections.names[word].cluster
+    else:
+        cluster = targets.cluster(word) if word not in targets.known else None
+    current = next(
+        (n for n, p in corrections.names.items() if cluster is not None and p.cluster == cluster),
+        None,
+    )
     if current and current != person and person not in corrections.names:
         corrections.names[person] = corrections.names.pop(current)
         done = f"renamed {current!r} to {person!r}"
@@ -92,7 +110,9 @@ def name(corrections: Corrections, targets: Targets, word: str, person: str) -> 
     else:
         own = cluster if cluster is not None and current is None else None
         if own is None and word in targets.known:
-            face_cluster = int(targets.clusters.loc[targets.clusters.face_id == word, "cluster"].iloc[0])
+            face_cluster = int(
+                targets.clusters.loc[targets.clusters.face_id == word, "cluster"].iloc[0]
+            )
             taken = {p.cluster for p in corrections.names.values()}
             own = face_cluster if face_cluster >= 0 and face_cluster not in taken else None
         corrections.names[person] = Person(targets.free_cluster_id() if own is None else own, [])
@@ -116,7 +136,9 @@ def merge(corrections: Corrections, targets: Targets, words: list[str]) -> str:
 def not_person(corrections: Corrections, targets: Targets, face_word: str, word: str) -> str:
     face = targets.face(face_word)
     found = targets.faces(word)
-    fellows = kept_apart(corrections, found)  # already said not to be this person: not kept from ``face``
+    fellows = kept_apart(
+        corrections, found
+    )  # already said not to be this person: not kept from ``face``
     others = [f for f in found if f != face and f not in fellows]
     for link in corrections.not_:
         if link.face in fellows:
@@ -140,8 +162,13 @@ def describe(corrections: Corrections) -> str:
     """The corrections as a few readable lines (``raypipe correct RUN list``)."""
     if corrections.is_empty():
         return "no corrections"
-    lines = [f"name {n!r}: cluster {p.cluster}, {len(p.faces)} face(s)" for n, p in corrections.names.items()]
+    lines = [
+        f"name {n!r}: cluster {p.cluster}, {len(p.faces)} face(s)"
+        for n, p in corrections.names.items()
+    ]
     lines += [f"merge: {len(m.faces)} faces ({m.describe()})" for m in corrections.merge]
-    lines += [f"not: {c.face} vs {len(c.not_with)} face(s) ({c.describe()})" for c in corrections.not_]
+    lines += [
+        f"not: {c.face} vs {len(c.not_with)} face(s) ({c.describe()})" for c in corrections.not_
+    ]
     lines += [f"ignore: {face}" for face in corrections.ignore]
     return "\n".join(lines)

@@ -83,7 +83,9 @@ class Corrections:
         return {
             "names": {n: {"cluster": p.cluster, "faces": p.faces} for n, p in self.names.items()},
             "merge": [{"faces": m.faces, "made_by": m.made_by} for m in self.merge],
-            "not": [{"face": c.face, "not_with": c.not_with, "made_by": c.made_by} for c in self.not_],
+            "not": [
+                {"face": c.face, "not_with": c.not_with, "made_by": c.made_by} for c in self.not_
+            ],
             "ignore": self.ignore,
         }
 
@@ -100,7 +102,9 @@ class Corrections:
                 ignore=_ids(data.get("ignore") or []),
             )  # fmt: skip
         except (AttributeError, KeyError, TypeError, ValueError) as err:
-            raise UsageError(f"{where}: malformed entry ({type(err).__name__}: {err}); see the header of the file") from None
+            raise UsageError(
+                f"{where}: malformed entry ({type(err).__name__}: {err}); see the header of the file"
+            ) from None
 
 
 def _ids(values: Iterable) -> list[str]:
@@ -126,7 +130,13 @@ def load(layout: RunLayout, known_faces: set[str] | None = None) -> Corrections:
 def save(layout: RunLayout, corrections: Corrections, known_faces: set[str]) -> None:
     """Check ``corrections`` against the run's faces, then write them."""
     check(corrections, known_faces)
-    text = yaml.safe_dump(corrections.to_dict(), sort_keys=False, allow_unicode=True, width=120, default_flow_style=None)
+    text = yaml.safe_dump(
+        corrections.to_dict(),
+        sort_keys=False,
+        allow_unicode=True,
+        width=120,
+        default_flow_style=None,
+    )
     atomic_write_text(layout.corrections, HEADER + text)
 
 
@@ -171,12 +181,18 @@ def check(corrections: Corrections, known_faces: set[str] | None = None) -> None
     by_cluster: dict[int, str] = {}
     for name, person in corrections.names.items():
         if person.cluster in by_cluster:
-            raise UsageError(f"conflicting corrections: name {by_cluster[person.cluster]!r} and name {name!r} both keep cluster {person.cluster}")
+            raise UsageError(
+                f"conflicting corrections: name {by_cluster[person.cluster]!r} and name {name!r} both keep cluster {person.cluster}"
+            )
         by_cluster[person.cluster] = name
     named = list(corrections.names.items())
     for i, (name, person) in enumerate(named):
         for other, other_person in named[i + 1 :]:
-            if person.faces and other_person.faces and components.linked(person.faces[0], other_person.faces[0]):
+            if (
+                person.faces
+                and other_person.faces
+                and components.linked(person.faces[0], other_person.faces[0])
+            ):
                 raise UsageError(f"conflicting corrections: name {name!r} and name {other!r} are made one person by "
                                  f"{components.why_linked(person.faces[0], other_person.faces[0])}")  # fmt: skip
     for link in corrections.not_:
@@ -188,4 +204,6 @@ def check(corrections: Corrections, known_faces: set[str] | None = None) -> None
                                  f"on faces {link.face} and {face}: one says one person, the other two")  # fmt: skip
     for face in corrections.ignore:
         if face in components.sources:
-            raise UsageError(f"conflicting corrections: ignore {face} and {components.sources[face][0]} (which keeps it)")
+            raise UsageError(
+                f"conflicting corrections: ignore {face} and {components.sources[face][0]} (which keeps it)"
+            )

@@ -22,7 +22,9 @@ def suggest_people(face_ids: np.ndarray, embeddings: np.ndarray, labels: np.ndar
     if not len(named) or not candidates.any():
         return pd.DataFrame(columns=SUGGESTION_COLUMNS)
     X = l2_normalize(np.asarray(embeddings, dtype=np.float32))
-    centres = centroids(X, np.where(np.isin(labels, named), labels, -1), int(named.max()) + 1)[named]
+    centres = centroids(X, np.where(np.isin(labels, named), labels, -1), int(named.max()) + 1)[
+        named
+    ]
     similarity = X[candidates] @ centres.T
     best = similarity.argmax(axis=1)
     table = pd.DataFrame({
