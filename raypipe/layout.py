@@ -22,8 +22,9 @@ CLUSTERS_CSV_COLUMNS = ["face_id", "image_path", "x1", "y1", "x2", "y2", "det_sc
 
 @dataclass(frozen=True)
 class RunLayout:
-    #: A local folder, or a :class:`raypipe.storage.StoragePath` for ``s3://``, ``gs://``, ``file://`` ...
-    root: Path
+    #: A local folder (plain paths and ``file://``), or a :class:`raypipe.storage.StoragePath`
+    #: for ``s3://``, ``gs://`` and the other URIs fsspec serves.
+    root: Path | storage.StoragePath
 
     @classmethod
     def at(cls, root: str | os.PathLike) -> RunLayout:

@@ -1,56 +1,66 @@
-"""Run folders on a local disk or in object storage (``s3://``, ``gs://``, ``file://``, fsspec).
+"""One storage layer, on fsspec, for inputs, run folders, tracking artifacts and the report.
 
-A run root named by a URI becomes a :class:`StoragePath`: the slice of :class:`pathlib.Path` the
-run layout uses (``/``, ``name``, ``parent``, ``exists``, ``read_*``, ``write_*``, ``glob``,
-``mkdir``, ``unlink``) over a pyarrow file system, so the pipeline writes a cluster run straight
-to a bucket and no step assumes a disk shared by the nodes. Plain local paths stay
-:class:`pathlib.Path` and behave exactly as before. Schemes pyarrow lacks (``memory://`` ...)
-go through fsspec.
+A location is a local :class:`pathlib.Path` (plain paths and ``file://`` URIs: path-like, so any
+library can open it) or a :class:`StoragePath` for everything else fsspec serves (``s3://``,
+``gs://``, ``memory://`` ...): the slice of pathlib's API the run layout uses (``/``, ``name``,
+``parent``, ``exists``, ``read_*``, ``write_*``, ``glob``, ``mkdir``, ``unlink``,
+``relative_to``), so a cluster run writes straight to a bucket and no step assumes a disk
+shared by the nodes. Credentials and endpoints come from the usual environment
+(``AWS_ENDPOINT_URL``, ``AWS_ACCESS_KEY_ID`` ...) of every node.
 """
 
 from __future__ import annotations
 
 import fnmatch
-import functools
+import io
 import os
 import shutil
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from typing import IO
 
+import fsspec
+import pandas as pd
 import pyarrow as pa
-import pyarrow.fs as pafs
 import pyarrow.parquet as pq
+from fsspec.implementations.local import LocalFileSystem
 
-#: Schemes pyarrow's own file systems serve; the path inside them starts with the bucket.
-PYARROW_SCHEMES = frozenset({"s3", "gs", "gcs", "hdfs", "abfs", "abfss"})
+LOCAL_SCHEME = "file://"
 
 
 def is_uri(location: str | os.PathLike) -> bool:
     return "://" in str(location)
 
 
+def is_remote(location: str | os.PathLike) -> bool:
+    """A URI that is not a local ``file://`` one."""
+    return is_uri(location) and not str(location).startswith(LOCAL_SCHEME)
+
+
 def location(root: str | os.PathLike) -> Path | StoragePath:
-    """A :class:`StoragePath` for a URI (``file://`` included), else a local :class:`Path`."""
+    """A local :class:`Path` for plain paths and ``file://`` URIs, else a :class:`StoragePath`."""
     if isinstance(root, (Path, StoragePath)):
         return root
-    return StoragePath(str(root)) if is_uri(root) else Path(root)
+    root = str(root)
+    return StoragePath(root) if is_remote(root) else Path(root.removeprefix(LOCAL_SCHEME))
 
 
-@functools.cache
-def _filesystem(scheme: str, bucket: str) -> pafs.FileSystem:
-    if scheme == "file":
-        return pafs.LocalFileSystem()
-    if scheme in PYARROW_SCHEMES:
-        return pafs.FileSystem.from_uri(f"{scheme}://{bucket}")[0]
-    import fsspec
+def resolve(uri: str) -> tuple[fsspec.AbstractFileSystem, str]:
+    """The file system serving ``uri`` (one instance per scheme and options) and the path in it.
 
-    return pafs.PyFileSystem(pafs.FSSpecHandler(fsspec.filesystem(scheme)))
+    Listings are never cached: other processes (Ray workers) write the same folders.
+    """
+    return fsspec.core.url_to_fs(uri, use_listings_cache=False)
 
 
-def resolve(uri: str) -> tuple[pafs.FileSystem, str]:
-    """The file system serving ``uri`` (cached per bucket) and the path inside it."""
-    scheme, rest = uri.split("://", 1)
-    fs = _filesystem(scheme, rest.split("/", 1)[0] if scheme in PYARROW_SCHEMES else "")
-    return fs, rest if scheme in PYARROW_SCHEMES or scheme == "file" else f"/{rest.lstrip('/')}"
+def read_bytes(uri: str | os.PathLike) -> bytes:
+    """Bytes of a local path, a ``file://`` URI or any URI fsspec serves."""
+    return location(uri).read_bytes()
+
+
+def open_input(uri: str | os.PathLike) -> IO[bytes]:
+    """A seekable binary handle on a local path or URI (archives read a few entries of it)."""
+    path = location(uri)
+    return path.fs.open(path.path, "rb") if isinstance(path, StoragePath) else open(path, "rb")
 
 
 class StoragePath:
@@ -93,66 +103,87 @@ class StoragePath:
     def with_name(self, name: str) -> StoragePath:
         return self.parent / name
 
-    def _info(self) -> pafs.FileInfo:
-        return self.fs.get_file_info(self.path)
+    def resolve(self) -> StoragePath:
+        return self
+
+    def relative_to(self, other: StoragePath) -> PurePosixPath:
+        prefix = f"{other.uri}/"
+        if not self.uri.startswith(prefix):
+            raise ValueError(f"{self.uri} is not under {other.uri}")
+        return PurePosixPath(self.uri.removeprefix(prefix))
+
+    @property
+    def is_local(self) -> bool:
+        return isinstance(self.fs, LocalFileSystem)
 
     def exists(self) -> bool:
-        return self._info().type != pafs.FileType.NotFound
+        return self.fs.exists(self.path)
 
     def is_file(self) -> bool:
-        return self._info().type == pafs.FileType.File
+        return self.fs.isfile(self.path)
 
     def is_dir(self) -> bool:
-        return self._info().type == pafs.FileType.Directory
+        return self.fs.isdir(self.path)
+
+    def modified(self) -> float:
+        """Last modification time, seconds since the epoch."""
+        return self.fs.modified(self.path).timestamp()
 
     def read_bytes(self) -> bytes:
-        with self.fs.open_input_stream(self.path) as stream:
-            return stream.read()
+        return self.fs.cat_file(self.path)
 
     def read_text(self, encoding: str = "utf-8") -> str:
         return self.read_bytes().decode(encoding)
 
     def write_bytes(self, data: bytes) -> None:
-        """One upload: on object stores the object appears whole when the stream closes."""
-        self.parent.mkdir(parents=True, exist_ok=True)
-        with self.fs.open_output_stream(self.path) as stream:
-            stream.write(data)
+        """One upload: on object stores the object appears whole when it is done."""
+        if self.is_local:
+            self.fs.makedirs(os.path.dirname(self.path), exist_ok=True)
+        self.fs.pipe_file(self.path, data)
 
     def write_text(self, text: str, encoding: str = "utf-8") -> None:
         self.write_bytes(text.encode(encoding))
 
     def mkdir(self, parents: bool = False, exist_ok: bool = False) -> None:
+        """A folder; object stores have none, so only the bucket is created when missing."""
         if self.exists() and not exist_ok:
             raise FileExistsError(self.uri)
-        self.fs.create_dir(self.path, recursive=parents)
+        self.fs.makedirs(self.path, exist_ok=True)
 
     def unlink(self, missing_ok: bool = False) -> None:
         if missing_ok and not self.exists():
             return
-        self.fs.delete_file(self.path)
+        self.fs.rm_file(self.path)
 
     def iterdir(self) -> list[StoragePath]:
         if not self.is_dir():
             return []
-        infos = self.fs.get_file_info(pafs.FileSelector(self.path, recursive=False))
-        return [self / info.base_name for info in infos]
+        return [self / PurePosixPath(p.rstrip("/")).name for p in self.fs.ls(self.path, detail=False)]
 
     def glob(self, pattern: str) -> list[StoragePath]:
-        """Entries directly in this folder whose name matches ``pattern`` (no ``**``)."""
-        return sorted(p for p in self.iterdir() if fnmatch.fnmatch(p.name, pattern))
+        """Entries under this folder matching ``pattern`` (``*`` within a name, one level each)."""
+        found = [self]
+        for part in pattern.split("/"):
+            found = [c for p in found for c in p.iterdir() if fnmatch.fnmatch(c.name, part)]
+        return sorted(found)
+
+
+def modified(path: Path | StoragePath) -> float:
+    """Last modification time of a local or stored file, seconds since the epoch."""
+    return path.modified() if isinstance(path, StoragePath) else path.stat().st_mtime
 
 
 def write_atomic(path: Path | StoragePath, data: bytes) -> None:
     """Write ``data`` so that readers see the old file or the whole new one, never a part.
 
-    Local files (plain paths and ``file://``) are written beside the target and renamed over
-    it; an object store's single upload is already all-or-nothing.
+    Local files are written beside the target and renamed over it; an object store's single
+    upload is already all-or-nothing.
     """
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     if isinstance(path, StoragePath):
-        if isinstance(path.fs, pafs.LocalFileSystem):
+        if path.is_local:
             tmp.write_bytes(data)
-            path.fs.move(tmp.path, path.path)
+            path.fs.mv(tmp.path, path.path)
         else:
             path.write_bytes(data)
         return
@@ -174,6 +205,11 @@ def read_table(path: Path | StoragePath, columns: list[str] | None = None) -> pa
     return pq.read_table(path, columns=columns)
 
 
+def read_csv(path: Path | StoragePath, **options) -> pd.DataFrame:
+    """A CSV file (``clusters.csv``, sweep tables) of a local or remote run folder."""
+    return pd.read_csv(io.StringIO(path.read_text(encoding="utf-8")), **options)
+
+
 def copy_file(source: Path | StoragePath, target: Path | StoragePath) -> None:
     if isinstance(source, Path) and isinstance(target, Path):
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -182,10 +218,19 @@ def copy_file(source: Path | StoragePath, target: Path | StoragePath) -> None:
         write_atomic(target, source.read_bytes())
 
 
+def local_copy(path: Path | StoragePath, folder: Path) -> Path:
+    """``path`` itself when local, else a copy of it in ``folder`` (for tools that need a file)."""
+    if isinstance(path, Path):
+        return path
+    copy = folder / path.name
+    copy.write_bytes(path.read_bytes())
+    return copy
+
+
 def remove_tree(path: Path | StoragePath) -> None:
     """Delete a folder and everything in it; nothing happens when it does not exist."""
     if isinstance(path, StoragePath):
         if path.is_dir():
-            path.fs.delete_dir(path.path)
+            path.fs.rm(path.path, recursive=True)
     elif path.exists():
         shutil.rmtree(path)

@@ -1,7 +1,8 @@
 """MLflow tracking: every command is a run (params = resolved config, metrics, artifacts).
 
 The default store is a SQLite file in the working directory (MLflow 3 refuses the old
-``./mlruns`` file store); ``tracking.uri`` / ``--tracking-uri`` / ``MLFLOW_TRACKING_URI`` name
+``./mlruns`` file store); artifacts of a remote run folder are fetched into a temporary folder and
+uploaded from there; ``tracking.uri`` / ``--tracking-uri`` / ``MLFLOW_TRACKING_URI`` name
 another (e.g. a tracking server for multi-node runs); ``tracking.enabled: false`` turns it off.
 """
 
@@ -11,11 +12,14 @@ import contextlib
 import logging
 import math
 import os
+import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from raypipe import storage
 from raypipe.config import TrackingConfig
+from raypipe.storage import StoragePath
 
 log = logging.getLogger(__name__)
 
@@ -79,11 +83,14 @@ class Tracker:
             if values:
                 self._mlflow.log_metrics(values, step=step)
 
-    def log_artifacts(self, *paths: Path | str) -> None:
-        if self.enabled:
-            for path in map(Path, paths):
+    def log_artifacts(self, *paths: str | os.PathLike | StoragePath) -> None:
+        """Upload the files among ``paths`` that exist, local or in a remote run folder."""
+        if not self.enabled:
+            return
+        with tempfile.TemporaryDirectory(prefix="raypipe-artifacts-") as folder:
+            for path in map(storage.location, paths):
                 if path.is_file():
-                    self._mlflow.log_artifact(str(path))
+                    self._mlflow.log_artifact(str(storage.local_copy(path, Path(folder))))
 
     def set_tags(self, tags: Mapping[str, Any]) -> None:
         if self.enabled:

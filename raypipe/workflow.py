@@ -137,12 +137,6 @@ def log_trial(session: Session, trial: TrialRecord) -> None:
 def report_step(session: Session, options: ReportOptions | None = None) -> dict:
     from raypipe.report import write_report
 
-    if not isinstance(session.layout.root, Path):
-        log.warning(
-            "no report for the remote run folder %s: the report links local files; "
-            "copy the run locally and use `raypipe report`", session.layout.root,
-        )  # fmt: skip
-        return session.summary
     started = time.perf_counter()
     path = write_report(session.layout.root, options)
     return update_summary(session.layout, "report", {"path": path.name, "seconds": time.perf_counter() - started})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -10,8 +11,8 @@ from PIL import Image
 
 
 def load_chip(path: Path, size: int) -> np.ndarray:
-    """An aligned chip as ``size`` x ``size`` RGB uint8."""
-    with Image.open(path) as image:
+    """An aligned chip (a local or stored file, see :mod:`raypipe.storage`) as ``size`` x ``size`` RGB uint8."""
+    with Image.open(io.BytesIO(path.read_bytes())) as image:
         return np.asarray(image.convert("RGB").resize((size, size), Image.Resampling.BILINEAR))
 
 

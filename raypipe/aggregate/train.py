@@ -12,9 +12,12 @@ import pandas as pd
 import torch
 from PIL import Image
 
+from raypipe import storage
 from raypipe.aggregate.cvae import ConditionalVAE, check_image_size, vae_loss
 from raypipe.aggregate.mean import load_chip
+from raypipe.devices import torch_device
 from raypipe.layout import RunLayout, atomic_write_bytes
+from raypipe.training import train_epochs
 
 log = logging.getLogger(__name__)
 
@@ -45,18 +48,11 @@ class AggregateResult:
     losses: list[float] = field(default_factory=list)
 
 
-def resolve_device(name: str) -> torch.device:
-    """``auto``: the GPU when there is one, else the CPU."""
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    return torch.device(name)
-
-
 def training_faces(layout: RunLayout, max_per_cluster: int, seed: int) -> pd.DataFrame:
     """Clustered faces whose chip exists, at most ``max_per_cluster`` per cluster."""
     if not layout.clusters.exists():
         raise FileNotFoundError(f"{layout.clusters} not found: run `raypipe cluster` first")
-    faces = pd.read_csv(layout.clusters, usecols=["face_id", "cluster"])
+    faces = storage.read_csv(layout.clusters, usecols=["face_id", "cluster"])
     faces = faces[(faces.cluster >= 0) & faces.face_id.map(lambda f: layout.chip(f).exists())]
     return faces.sample(frac=1.0, random_state=seed).groupby("cluster").head(max_per_cluster)
 
@@ -78,23 +74,16 @@ def train(
     model.to(device).train()
     optimiser = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
     generator = torch.Generator().manual_seed(settings.seed)
-    losses = []
-    for epoch in range(settings.epochs):
-        order = torch.randperm(len(images), generator=generator)
-        total = 0.0
-        for batch in order.split(settings.batch_size):
-            x, c = images[batch].to(device), clusters[batch].to(device)
-            flip = torch.rand(len(batch), generator=generator) < 0.5
-            x[flip.to(device)] = x[flip.to(device)].flip(-1)
-            reconstruction, mean, log_var = model(x, c)
-            loss = vae_loss(reconstruction, x, mean, log_var, settings.beta)
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-            total += loss.item() * len(batch)
-        losses.append(total / len(images))
-        log.info("epoch %d/%d: loss %.2f", epoch + 1, settings.epochs, losses[-1])
-    return losses
+
+    def step(batch: torch.Tensor) -> torch.Tensor:
+        x, c = images[batch].to(device), clusters[batch].to(device)
+        flip = torch.rand(len(batch), generator=generator) < 0.5
+        x[flip.to(device)] = x[flip.to(device)].flip(-1)
+        reconstruction, mean, log_var = model(x, c)
+        return vae_loss(reconstruction, x, mean, log_var, settings.beta)
+
+    return train_epochs(step, len(images), optimiser, epochs=settings.epochs,
+                        batch_size=settings.batch_size, generator=generator, name="cvae")  # fmt: skip
 
 
 def write_faces(layout: RunLayout, faces: torch.Tensor, cluster_ids: np.ndarray) -> None:
@@ -116,7 +105,7 @@ def aggregate_run(run: str, settings: AggregateSettings | None = None) -> Aggreg
         raise ValueError(f"epochs must be at least 1, got {settings.epochs}")
     started = time.perf_counter()
     layout = RunLayout.at(run)
-    device = resolve_device(settings.device)
+    device = torch_device(settings.device)
     torch.manual_seed(settings.seed)
     faces = training_faces(layout, settings.max_per_cluster, settings.seed)
     if faces.empty:

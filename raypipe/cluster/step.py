@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import logging
 import time
 from dataclasses import dataclass
@@ -60,7 +59,7 @@ def load_faces(layout: RunLayout) -> pd.DataFrame:
 
 def read_clusters(layout: RunLayout) -> pd.DataFrame:
     """``clusters.csv`` of a run (local or in a bucket)."""
-    return pd.read_csv(io.StringIO(layout.clusters.read_text(encoding="utf-8")))
+    return storage.read_csv(layout.clusters)
 
 
 def cluster_inputs(layout: RunLayout, faces: pd.DataFrame, fit: np.ndarray, feature: str | None) -> ClusterInputs:

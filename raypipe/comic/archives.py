@@ -14,11 +14,9 @@ import re
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import IO
 
-import pyarrow.fs as pafs
-
-from raypipe.io.inputs import ARCHIVE_EXTENSIONS, IMAGE_EXTENSIONS, extension, is_remote, read_bytes
+from raypipe.io.inputs import ARCHIVE_EXTENSIONS, IMAGE_EXTENSIONS, extension
+from raypipe.storage import open_input, read_bytes
 
 log = logging.getLogger(__name__)
 
@@ -120,17 +118,5 @@ def expand_archives(paths: list[str]) -> list[str]:
 
 @contextmanager
 def _open_zip(path: str) -> Iterator[zipfile.ZipFile]:
-    with _open_binary(path) as handle, zipfile.ZipFile(handle) as archive:
+    with open_input(path) as handle, zipfile.ZipFile(handle) as archive:
         yield archive
-
-
-@contextmanager
-def _open_binary(path: str) -> Iterator[IO[bytes]]:
-    """A seekable binary handle on a local path or a URI that pyarrow's file systems read."""
-    if is_remote(path):
-        fs, remote_path = pafs.FileSystem.from_uri(path)
-        with fs.open_input_file(remote_path) as handle:
-            yield handle
-    else:
-        with open(path.removeprefix("file://"), "rb") as handle:
-            yield handle

@@ -117,8 +117,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _labels(run: str, csv: str | None) -> np.ndarray:
+    from raypipe.evaluation.labels import face_labels
     from raypipe.layout import RunLayout
-    from raypipe.research.extract import face_labels
 
     faces = pd.read_parquet(RunLayout.at(run).faces)
     if csv is None:

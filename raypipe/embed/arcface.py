@@ -31,7 +31,7 @@ def choose_backend(backend: str, device: str) -> tuple[str, bool]:
     if backend == "auto":
         backend = "onnxruntime" if ort_gpu or not torch_gpu else "torch"
     on_gpu = ort_gpu if backend == "onnxruntime" else torch_gpu
-    if device == "cuda" and not on_gpu:
+    if device.startswith("cuda") and not on_gpu:
         raise RuntimeError(f"device=cuda asked for, but the {backend} backend sees no GPU")
     return backend, on_gpu
 
@@ -94,9 +94,10 @@ class ArcFaceEmbedder(Embedder):
     def _load_torch(self):
         import torch
 
+        from raypipe.devices import torch_device
         from raypipe.embed.onnx_torch import OnnxTorchModule
 
-        device = torch.device("cuda" if self.uses_gpu else "cpu")
+        device = torch_device(self.device if self.uses_gpu else "cpu")
         module = OnnxTorchModule(self.model_path).to(device).eval()
         mean, std = (0.0, 1.0) if module.normalises_input else (127.5, 127.5)
 

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from raypipe.cluster import CLUSTERERS
+from raypipe.evaluation.labels import face_labels, largest_face_mask
 from raypipe.evaluation.metrics import score_clustering
 from raypipe.registry import ComponentError
 
@@ -32,21 +33,15 @@ class LabelledFaces:
 
 
 def load_labelled_faces(faces_parquet: str | Path) -> LabelledFaces:
-    """Read faces.parquet; the label is the ``label`` column or else the image's parent folder."""
+    """Read faces.parquet; labels and scored faces as :mod:`raypipe.evaluation.labels` gives them."""
     faces = pd.read_parquet(faces_parquet)
-    labels = (
-        faces["label"] if "label" in faces else faces.image_path.map(lambda p: Path(p).parent.name)
-    )
-    area = (faces.x2 - faces.x1) * (faces.y2 - faces.y1)
-    largest = area.groupby(faces.image_id).transform("max") == area
-    scored = largest & ~faces.assign(largest=largest).duplicated(["image_id", "largest"])
     models = faces.embedder.unique() if "embedder" in faces else []
     return LabelledFaces(
         X=np.stack(faces.embedding.to_numpy()).astype(np.float32),
-        labels=labels.to_numpy(),
+        labels=face_labels(faces),
         groups=faces.image_id.to_numpy(),
         model=str(models[0]) if len(models) == 1 else None,
-        scored=scored.to_numpy(),
+        scored=largest_face_mask(faces),
     )
 
 

@@ -61,10 +61,11 @@ class SimCLRFeature(FeatureExtractor):
         return SmallCNN(self.width)
 
     def fit(self, chips: Sequence[np.ndarray], y=None) -> SimCLRFeature:
-        from raypipe.learn.backbone import chips_to_tensor, pick_device
+        from raypipe.devices import torch_device
+        from raypipe.learn.backbone import chips_to_tensor
         from raypipe.learn.train import train_simclr
 
-        device = pick_device(self.device)
+        device = torch_device(self.device)
         log.info("training SimCLR on %d chips (%s)", len(chips), device)
         images = chips_to_tensor(chips, self.size)
         self.encoder_ = train_simclr(
@@ -73,9 +74,10 @@ class SimCLRFeature(FeatureExtractor):
         return self
 
     def transform(self, chips: Sequence[np.ndarray]) -> np.ndarray:
-        from raypipe.learn.backbone import chips_to_tensor, encode, pick_device
+        from raypipe.devices import torch_device
+        from raypipe.learn.backbone import chips_to_tensor, encode
 
-        device = pick_device(self.device)
+        device = torch_device(self.device)
         self.encoder_.to(device)
         return l2_normalize(encode(self.encoder_, chips_to_tensor(chips, self.size), device))
 
@@ -120,12 +122,13 @@ class MetricFeature(SimCLRFeature):
         self.margin = margin
 
     def fit(self, chips: Sequence[np.ndarray], y=None) -> MetricFeature:
-        from raypipe.learn.backbone import chips_to_tensor, pick_device
+        from raypipe.devices import torch_device
+        from raypipe.learn.backbone import chips_to_tensor
         from raypipe.learn.train import train_metric, train_simclr
 
         if y is None:
             raise ValueError("metric learning needs labels: fit(chips, y)")
-        device = pick_device(self.device)
+        device = torch_device(self.device)
         images = chips_to_tensor(chips, self.size)
         if not hasattr(self, "encoder_"):
             self.encoder_ = self._new_encoder()

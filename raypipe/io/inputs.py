@@ -8,7 +8,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pyarrow.fs as pafs
+from raypipe import storage
 
 log = logging.getLogger(__name__)
 
@@ -25,10 +25,6 @@ class InputListing:
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
-def is_remote(uri: str) -> bool:
-    return "://" in uri and not uri.startswith("file://")
-
-
 def extension(uri: str) -> str:
     return os.path.splitext(uri.rsplit("!", 1)[-1])[1].lower()
 
@@ -38,7 +34,7 @@ def list_inputs(specs: list[str], accept_archives: bool = False) -> InputListing
 
     A spec is a local folder, a local file, a glob (``photos/**/*.jpg``), a text file of paths or
     URIs (one per line, ``#`` comments), or a cloud URI (``s3://bucket/prefix``,
-    ``gs://...``) read through pyarrow's file systems. Files found in folders whose extension is
+    ``gs://...``) read through :mod:`raypipe.storage`. Files found in folders whose extension is
     not an image type are reported in ``skipped``, never silently dropped.
     """
     listing = InputListing()
@@ -56,7 +52,7 @@ def list_inputs(specs: list[str], accept_archives: bool = False) -> InputListing
 
 
 def _expand(spec: str) -> list[str]:
-    if is_remote(spec):
+    if storage.is_remote(spec):
         return _expand_remote(spec)
     if any(ch in spec for ch in "*?["):
         return [p for p in glob.glob(spec, recursive=True) if os.path.isfile(p)]
@@ -81,27 +77,14 @@ def _read_list_file(path: Path) -> list[str]:
         line = line.strip()
         if not line or line.startswith("#"):
             continue
-        entries.append(line if is_remote(line) or os.path.isabs(line) else str(base / line))
+        entries.append(line if storage.is_remote(line) or os.path.isabs(line) else str(base / line))
     return entries
 
 
 def _expand_remote(uri: str) -> list[str]:
-    fs, root = pafs.FileSystem.from_uri(uri)
-    scheme = uri.split("://", 1)[0]
-    info = fs.get_file_info(root)
-    if info.type == pafs.FileType.File:
+    fs, root = storage.resolve(uri)
+    if fs.isfile(root):
         return [uri]
-    if info.type == pafs.FileType.NotFound:
+    if not fs.isdir(root):
         raise FileNotFoundError(f"input {uri!r} does not exist")
-    selector = pafs.FileSelector(root, recursive=True)
-    return [f"{scheme}://{f.path}" for f in fs.get_file_info(selector) if f.type == pafs.FileType.File]
-
-
-def read_bytes(uri: str) -> bytes:
-    """Bytes of a local path or a URI that pyarrow's file systems understand."""
-    if is_remote(uri):
-        fs, path = pafs.FileSystem.from_uri(uri)
-        with fs.open_input_stream(path) as stream:
-            return stream.read()
-    with open(uri.removeprefix("file://"), "rb") as handle:
-        return handle.read()
+    return [fs.unstrip_protocol(path) for path in fs.find(root)]

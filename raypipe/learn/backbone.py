@@ -53,13 +53,6 @@ def load_arrays(module: nn.Module, arrays: dict[str, np.ndarray]) -> nn.Module:
     return module
 
 
-def pick_device(device: str = "auto") -> torch.device:
-    """``cuda`` when present (or asked for), else ``cpu``."""
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    return torch.device(device)
-
-
 def chips_to_tensor(chips, size: int) -> torch.Tensor:
     """RGB uint8 chips (any square size) -> (N, 3, size, size) float tensor in [0, 1]."""
     from raypipe.features.base import square_resize

@@ -1,13 +1,11 @@
 """Training loops: SimCLR (NT-Xent, no labels) and metric learning (batch-hard triplets, labels).
 
-Both stop at ``epochs`` or after ``max_seconds``, whichever comes first, log progress once per
-epoch, and use the GPU when one is present.
+Both run :func:`raypipe.training.train_epochs`: they stop at ``epochs`` or after ``max_seconds``,
+whichever comes first, on the device the caller picked (:func:`raypipe.devices.torch_device`).
 """
 
 from __future__ import annotations
 
-import logging
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,8 +15,7 @@ from torch import nn
 
 from raypipe.learn.augment import Augment
 from raypipe.learn.backbone import projection_head
-
-log = logging.getLogger(__name__)
+from raypipe.training import train_epochs
 
 
 @dataclass
@@ -55,35 +52,12 @@ def batch_hard_triplet(
     return losses.mean() if losses.numel() else embeddings.sum() * 0.0
 
 
-def _run_epochs(name: str, limits: TrainLimits, params, n_rows: int, step) -> None:
-    """Call ``step(batch_indices) -> loss`` over shuffled batches until a limit is reached."""
+def _run_epochs(name: str, limits: TrainLimits, params, n_rows: int, step) -> list[float]:
+    """AdamW on ``step(batch_indices) -> loss`` (pairs at least) until a limit is reached."""
     optimiser = torch.optim.AdamW(params, lr=limits.learning_rate, weight_decay=limits.weight_decay)
-    rng = np.random.default_rng(limits.seed)
-    start = time.monotonic()
-    for epoch in range(1, limits.epochs + 1):
-        order = rng.permutation(n_rows)
-        losses = []
-        for i in range(0, n_rows - 1, limits.batch_size):
-            indices = order[i : i + limits.batch_size]
-            if len(indices) < 2:
-                continue
-            loss = step(torch.from_numpy(indices))
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-            losses.append(loss.item())
-        elapsed = time.monotonic() - start
-        log.info(
-            "%s epoch %d/%d loss %.4f (%.0f s)",
-            name,
-            epoch,
-            limits.epochs,
-            np.mean(losses),
-            elapsed,
-        )
-        if elapsed > limits.max_seconds:
-            log.info("%s stopped at the %.0f s time limit", name, limits.max_seconds)
-            break
+    return train_epochs(step, n_rows, optimiser, epochs=limits.epochs, batch_size=limits.batch_size,
+                        max_seconds=limits.max_seconds, min_batch=2, name=name,
+                        generator=torch.Generator().manual_seed(limits.seed))  # fmt: skip
 
 
 def train_simclr(

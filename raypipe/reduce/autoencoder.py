@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import logging
-import time
-
 import numpy as np
 
 from raypipe.reduce.base import Reducer
-
-log = logging.getLogger(__name__)
 
 
 class AutoencoderReducer(Reducer):
     """Standardised input -> ``hidden`` -> ``n_components`` -> ``hidden`` -> input, MSE loss.
 
-    Trains for ``epochs`` or ``max_seconds`` (whichever ends first), on the GPU when present.
+    Trains for ``epochs`` or ``max_seconds`` (whichever ends first) on ``device``
+    (:func:`raypipe.devices.torch_device`); ``losses_`` is the loss of each epoch.
     """
 
     def __init__(
@@ -44,10 +40,11 @@ class AutoencoderReducer(Reducer):
         import torch
         from torch import nn
 
-        from raypipe.learn.backbone import pick_device
+        from raypipe.devices import torch_device
+        from raypipe.training import train_epochs
 
         torch.manual_seed(self.seed)
-        device = pick_device(self.device)
+        device = torch_device(self.device)
         self.mean_, self.scale_ = X.mean(axis=0), X.std(axis=0) + 1e-6
         data = torch.from_numpy((X - self.mean_) / self.scale_).to(device)
         d = X.shape[1]
@@ -59,26 +56,16 @@ class AutoencoderReducer(Reducer):
         )
         model = nn.Sequential(self.encoder_, decoder).to(device)
         optimiser = torch.optim.Adam(model.parameters(), lr=self.learning_rate)
-        generator = torch.Generator().manual_seed(self.seed)
-        start = time.monotonic()
-        for epoch in range(1, self.epochs + 1):
-            total = 0.0
-            for batch in torch.randperm(len(data), generator=generator).split(self.batch_size):
-                x = data[batch.to(device)]
-                loss = nn.functional.mse_loss(model(x), x)
-                optimiser.zero_grad()
-                loss.backward()
-                optimiser.step()
-                total += loss.item() * len(batch)
-            if epoch % 10 == 0 or epoch == self.epochs:
-                log.info("autoencoder epoch %d/%d loss %.4f", epoch, self.epochs, total / len(data))
-            if time.monotonic() - start > self.max_seconds:
-                log.info(
-                    "autoencoder stopped at the %.0f s time limit (epoch %d)",
-                    self.max_seconds,
-                    epoch,
-                )
-                break
+
+        def step(batch: torch.Tensor) -> torch.Tensor:
+            x = data[batch.to(device)]
+            return nn.functional.mse_loss(model(x), x)
+
+        self.losses_ = train_epochs(
+            step, len(data), optimiser, epochs=self.epochs, batch_size=self.batch_size,
+            max_seconds=self.max_seconds, generator=torch.Generator().manual_seed(self.seed),
+            name="autoencoder",
+        )  # fmt: skip
         self.encoder_.eval()
 
     def _transform(self, X: np.ndarray) -> np.ndarray:

@@ -16,6 +16,7 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader
 from markupsafe import Markup
 
+from raypipe import storage
 from raypipe.aggregate.mean import mean_face
 from raypipe.layout import RunLayout, atomic_write_text
 from raypipe.report.assets import Assets
@@ -51,7 +52,11 @@ class ReportOptions:
 
 
 def write_report(run: str | Path, options: ReportOptions | None = None) -> Path:
-    """Write ``RUN/report.html`` (and ``RUN/report_files/`` unless single-file); return its path."""
+    """Write ``RUN/report.html`` (and ``RUN/report_files/`` unless single-file); return its path.
+
+    The run folder may be local or remote (:mod:`raypipe.storage`); the page links its images
+    relative to itself, so it reads wherever the folder is served or copied whole.
+    """
     options = options or ReportOptions()
     started = time.perf_counter()
     layout = RunLayout.at(run)
@@ -178,7 +183,7 @@ def gallery(content: RunContent, view: ClusterView, assets: Assets, options: Rep
 def is_current(output: Path, source: Path) -> bool:
     """``output`` exists and is not older than ``source`` (a re-clustering makes old faces wrong)."""
     return output.exists() and (
-        not source.exists() or output.stat().st_mtime >= source.stat().st_mtime
+        not source.exists() or storage.modified(output) >= storage.modified(source)
     )
 
 
@@ -273,7 +278,7 @@ def result_tables(layout: RunLayout, limit: int) -> list[dict]:
     """The research result tables ``RUN/results/*.csv``, their first rows each."""
     tables = []
     for path in sorted(layout.results.glob("*.csv")) if layout.results.exists() else []:
-        table = pd.read_csv(path)
+        table = storage.read_csv(path)
         tables.append({"name": path.name, "src": path.relative_to(layout.root).as_posix(), "total": len(table),
                        "columns": list(table.columns), "rows": table.head(limit).to_numpy().tolist()})  # fmt: skip
     return tables

@@ -11,7 +11,7 @@ import pandas as pd
 
 from raypipe import storage
 from raypipe.cluster.step import read_clusters
-from raypipe.evaluation.evaluate import folder_label, largest_faces
+from raypipe.evaluation.labels import face_labels
 from raypipe.layout import RunLayout
 
 UNASSIGNED = -1
@@ -71,7 +71,7 @@ def load_content(layout: RunLayout, labels_root: str | None = None) -> RunConten
     """Faces (with ``cluster`` and, for labelled runs, ``label``), summary, metrics and errors.
 
     A run is labelled when ``labels_root`` is given or ``metrics.json`` exists; labels follow
-    :mod:`raypipe.evaluation.evaluate`: the largest face of an image carries its parent folder's name.
+    :mod:`raypipe.evaluation.labels`: the largest face of an image carries its parent folder's name.
     """
     if not layout.faces.exists():
         raise FileNotFoundError(f"{layout.faces} not found: run `raypipe extract` first")
@@ -87,7 +87,7 @@ def load_content(layout: RunLayout, labels_root: str | None = None) -> RunConten
     return RunContent(
         layout=layout, faces=faces, summary=read_json(layout.summary) or {},
         config=read_json(layout.config) or {}, metrics=metrics, errors=errors, labelled=labelled,
-        suggestions=pd.read_csv(layout.suggestions) if layout.suggestions.exists() else None,
+        suggestions=storage.read_csv(layout.suggestions) if layout.suggestions.exists() else None,
     )  # fmt: skip
 
 
@@ -106,14 +106,6 @@ def face_people(layout: RunLayout, faces: pd.DataFrame) -> np.ndarray:
         return np.full(len(faces), "", dtype=object)
     person = clusters.set_index("face_id")["person"].astype("string")
     return faces["face_id"].map(person).fillna("").astype(str).to_numpy()
-
-
-def face_labels(faces: pd.DataFrame, labels_root: str | None) -> pd.Series:
-    """The folder label of each image's largest face; None for the other faces."""
-    largest = largest_faces(faces)
-    labels = pd.Series([None] * len(faces), index=faces.index, dtype=object)
-    labels.iloc[list(largest.values())] = [folder_label(path, labels_root) for path in largest]
-    return labels
 
 
 def representative(embeddings: np.ndarray) -> int:

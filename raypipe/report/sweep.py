@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from raypipe import storage
 from raypipe.report.svg import PALETTE, scatter
 
 #: Without raypipe's layout (trial, status, the optimised metric, ...), the first of these found.
@@ -45,7 +46,7 @@ def load_sweep(path: Path) -> Sweep | None:
     """
     if not path.exists():
         return None
-    table = pd.read_csv(path)
+    table = storage.read_csv(path)
     metric = metric_column(table)
     if table.empty or metric is None:
         return None

@@ -10,7 +10,6 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from raypipe.evaluation.evaluate import folder_label
 from raypipe.features import FEATURES
 from raypipe.features.base import FeatureExtractor
 from raypipe.layout import RunLayout
@@ -29,13 +28,6 @@ def read_chip(layout: RunLayout, face_id: str) -> np.ndarray:
             f"no readable chip at {path} (was the run extracted with save_chips?)"
         )
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-
-
-def face_labels(faces: pd.DataFrame) -> np.ndarray:
-    """Per face: the ``label`` column when the table has one, else the image's parent folder."""
-    if "label" in faces:
-        return faces["label"].to_numpy(dtype=object)
-    return np.array([folder_label(path, None) for path in faces["image_path"]], dtype=object)
 
 
 def extractor_inputs(layout: RunLayout, faces: pd.DataFrame, extractor: FeatureExtractor) -> list:

@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 
 from raypipe.cluster import CLUSTERERS
+from raypipe.evaluation.labels import face_labels
 from raypipe.evaluation.metrics import score_clustering
 from raypipe.reduce import REDUCERS
 from raypipe.registry import split_spec
-from raypipe.research.extract import face_labels
 from raypipe.research.store import FeatureTable, ResultStore
 
 log = logging.getLogger(__name__)

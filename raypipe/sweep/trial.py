@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 
 from raypipe.cluster.step import ClusterInputs, assign_clusters, clusterer_spec
-from raypipe.evaluation.evaluate import LabelTargets, score_against_labels
+from raypipe.evaluation.evaluate import score_against_labels
+from raypipe.evaluation.labels import LabelTargets
 from raypipe.sweep.scoring import coverage_silhouette
 from raypipe.sweep.space import Candidate, SearchSpace
 

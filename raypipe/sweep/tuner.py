@@ -13,12 +13,13 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from raypipe import storage
 from raypipe.cluster import CLUSTERERS
 from raypipe.cluster.step import cluster_inputs, embedding_model, load_faces, quality_reasons
 from raypipe.config import Config, ConfigError
-from raypipe.evaluation.evaluate import label_targets
-from raypipe.layout import RunLayout, atomic_write_text
+from raypipe.evaluation.labels import label_targets
 from raypipe.evaluation.metrics import score_clustering
+from raypipe.layout import RunLayout, atomic_write_text
 from raypipe.sweep.settings import (
     LABELLED_DEFAULT_METRIC,
     SEARCHES,
@@ -82,7 +83,7 @@ def sweep_data(
     reference = inputs[None] if None in inputs else cluster_inputs(layout, faces, fit, None)
     targets = None
     if labels is not None:
-        targets = label_targets(pd.read_parquet(layout.images), faces, labels)
+        targets = label_targets(storage.read_table(layout.images).to_pandas(), faces, labels)
         if not targets.truth:
             raise FileNotFoundError(
                 f"no image of {layout.root} lies under the labels folder {labels}"
