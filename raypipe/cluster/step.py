@@ -139,7 +139,8 @@ def cluster_run(run: str, config: Config, into: str | None = None) -> ClusterRes
     elif len(inputs.rows):
         labels[inputs.rows] = assign_clusters(inputs, spec, settings.reducer)
     fixed = correct_labels(
-        corrections, faces, inputs.rows, inputs.X, labels[inputs.rows], spec=spec, reasons=reasons,
+        corrections, faces, inputs.rows, inputs.X, labels[inputs.rows], reasons=reasons,
+        model=embedding_model(faces) if plain_embedding else None,
         groups=inputs.groups if settings.cannot_link else None, into=RunLayout.at(into) if into else None,
     )  # fmt: skip
     labels[inputs.rows] = fixed.labels

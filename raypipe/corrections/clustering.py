@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from raypipe.cluster.calibration import same_person_threshold
+from raypipe.cluster.calibration import CALIBRATION, same_person_threshold
 from raypipe.corrections.apply import Corrected, apply_corrections
 from raypipe.corrections.store import Corrections
 from raypipe.corrections.suggest import suggest_people
@@ -22,18 +22,20 @@ def faces_to_cluster(
 
 
 def correct_labels(corrections: Corrections, faces: pd.DataFrame, rows: np.ndarray, X: np.ndarray,
-                   labels: np.ndarray, *, spec: dict, reasons: list[str], groups: np.ndarray | None,
+                   labels: np.ndarray, *, model: str | None, reasons: list[str], groups: np.ndarray | None,
                    into: RunLayout | None = None) -> Corrected:  # fmt: skip
     """``labels`` of the clustered ``rows`` with the corrections applied and people named.
 
-    With ``into`` (an earlier run), old cluster ids stay and so do that run's people.
+    ``model``: the embedding model of ``X`` (None for a feature or reduced vectors): a face moved
+    apart joins a cluster within its same-person distance, else a new one. With ``into`` (an
+    earlier run), old cluster ids stay and so do that run's people.
     """
     face_ids = faces["face_id"].to_numpy()
     absent = {f: r or "no vector for the clustered feature" for f, r in zip(face_ids, reasons)}
     absent |= {f: "ignored" for f in corrections.ignore}
     fixed = apply_corrections(
         corrections, face_ids[rows], X, labels, stable_ids=into is None, groups=groups, absent=absent,
-        max_distance=pair_threshold(spec.get("model"), X.shape[1] if X.ndim == 2 else None),
+        max_distance=pair_threshold(model),
     )  # fmt: skip
     if into is not None:
         old = people_of(into)
@@ -46,12 +48,9 @@ def correct_labels(corrections: Corrections, faces: pd.DataFrame, rows: np.ndarr
     return fixed
 
 
-def pair_threshold(model: str | None, dim: int | None) -> float | None:
-    """Farthest cluster centre a face moved apart may join (None: not calibrated, a new cluster)."""
-    try:
-        return same_person_threshold(model, "pair", dim=dim)
-    except ValueError:
-        return None
+def pair_threshold(model: str | None) -> float | None:
+    """Farthest cluster centre a face moved apart may join (None: no calibrated model)."""
+    return same_person_threshold(model, "pair") if model in CALIBRATION else None
 
 
 def people_of(layout: RunLayout) -> dict[int, str]:
