@@ -142,9 +142,13 @@ def gather_units(labels: np.ndarray, units: np.ndarray) -> np.ndarray:
 
 def separate(out: Corrected, corrections: Corrections, row_of: Mapping[str, int], units: np.ndarray,
              X: np.ndarray, groups: np.ndarray | None, max_distance: float | None) -> int:  # fmt: skip
-    """Split every cannot-link pair sharing a cluster; returns the number of faces moved."""
+    """Split every cannot-link pair sharing a cluster; returns the number of faces moved.
+
+    A pass checks every pair; after the passes that move to the nearest allowed cluster, one
+    moves to new clusters, and a last one notes any pair still together as not honoured.
+    """
     moved = 0
-    for attempt in range(NEAREST_PASSES + 1):
+    for attempt in range(NEAREST_PASSES + 2):
         labels = out.labels
         centres = centroids(X, labels, int(labels.max()) + 1)
         clashes = 0
@@ -158,6 +162,11 @@ def separate(out: Corrected, corrections: Corrections, row_of: Mapping[str, int]
             if not clash:
                 continue
             clashes += 1
+            if attempt > NEAREST_PASSES:
+                out.unhonoured.append(
+                    f"{link.describe()}: still shares a cluster with {len(clash)} face(s)"
+                )
+                continue
             side, other_side = unit_rows(units, [face]), unit_rows(units, clash)
             mover, banned = (side, others) if len(side) <= len(other_side) else (other_side, [face])
             cap = max_distance if attempt < NEAREST_PASSES else -1.0
