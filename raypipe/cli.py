@@ -17,6 +17,7 @@ COMMANDS = [
     "raypipe.commands.run",
     "raypipe.commands.extract",
     "raypipe.commands.cluster",
+    "raypipe.commands.correct",
     "raypipe.commands.eval",
     "raypipe.commands.report",
     "raypipe.commands.aggregate",

@@ -3,6 +3,7 @@
 ``RUN/`` holds ``config.json``, ``summary.json``, ``images.parquet`` (one row per input:
 status ``faces`` / ``no_face`` / ``error``), ``faces.parquet``, ``errors.parquet``,
 ``chips/<face_id>.jpg``, ``clusters.csv``, ``clustered_faces/<cluster>/...``,
+``corrections.yaml`` (people's corrections, see :mod:`raypipe.corrections`), ``suggestions.csv``,
 ``metrics.json``, ``report.html`` (with the images it makes in ``report_files/``) and
 ``aggregate/<cluster>.png`` (faces decoded by ``raypipe aggregate``); shards of an extraction
 in progress live in ``_shards/``.
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from raypipe import storage
 
-CLUSTERS_CSV_COLUMNS = ["face_id", "image_path", "x1", "y1", "x2", "y2", "det_score", "cluster"]
+CLUSTERS_CSV_COLUMNS = ["face_id", "image_path", "x1", "y1", "x2", "y2", "det_score", "cluster", "person"]
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,14 @@ class RunLayout:
     @property
     def clusters(self) -> Path:
         return self.root / "clusters.csv"
+
+    @property
+    def corrections(self) -> Path:
+        return self.root / "corrections.yaml"
+
+    @property
+    def suggestions(self) -> Path:
+        return self.root / "suggestions.csv"
 
     @property
     def clustered_faces(self) -> Path:

@@ -36,6 +36,11 @@ def format_summary(summary: dict) -> str:
             f"  (set aside by quality: {cl['set_aside']} {cl['set_aside_reasons'] or ''})"
             f"  clusterer: {cl['clusterer'].get('name')}  {cl['seconds']:.1f}s"
         )
+    fixes = (cl or {}).get("corrections")
+    if fixes:
+        lines.append(f"corrections: {fixes['names']} names, {fixes['merge']} merges, {fixes['not']} not, "
+                     f"{fixes['ignore']} ignored; {len(fixes['unhonoured'])} not honoured")  # fmt: skip
+        lines += [f"  not honoured: {note}" for note in fixes["unhonoured"]]
     metrics = summary.get("metrics")
     if metrics:
         keys = ("nmi", "ari", "bcubed_f", "pairwise_f", "purity", "accuracy")

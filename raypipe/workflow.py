@@ -82,6 +82,7 @@ def cluster_step(session: Session, into: str | None = None) -> dict:
             "cluster_seconds": result.seconds,
         }
     )
+    session.tracker.log_artifacts(session.layout.corrections)
     return update_summary(session.layout, "cluster", result)
 
 

@@ -12,6 +12,8 @@ import pandas as pd
 from raypipe import storage
 from raypipe.cluster import CLUSTERERS
 from raypipe.config import Config
+from raypipe.corrections.clustering import correct_labels, faces_to_cluster, write_suggestions
+from raypipe.corrections.store import load as load_corrections
 from raypipe.errors import UsageError
 from raypipe.ids import safe_stem
 from raypipe.layout import CLUSTERS_CSV_COLUMNS, RunLayout, atomic_write_text
@@ -37,6 +39,7 @@ class ClusterResult:
     set_aside_reasons: dict[str, int]
     feature: str | None = None
     reducer: dict | None = None
+    corrections: dict | None = None
 
 
 @dataclass
@@ -124,7 +127,8 @@ def cluster_run(run: str, config: Config, into: str | None = None) -> ClusterRes
     faces = load_faces(layout)
     reasons = quality_reasons(faces, config)
     settings = config.cluster
-    inputs = cluster_inputs(layout, faces, np.array([not r for r in reasons], dtype=bool), settings.feature)
+    corrections = load_corrections(layout, set(faces["face_id"]))
+    inputs = cluster_inputs(layout, faces, faces_to_cluster(faces, reasons, corrections), settings.feature)
     plain_embedding = settings.feature is None and not settings.reducer
     spec = clusterer_spec(settings.clusterer, embedding_model(faces) if plain_embedding else None, settings.cannot_link)
     labels = np.full(len(faces), -1, dtype=np.int64)
@@ -134,7 +138,14 @@ def cluster_run(run: str, config: Config, into: str | None = None) -> ClusterRes
         labels[inputs.rows] = join_existing(RunLayout.at(into), faces, inputs, spec)
     elif len(inputs.rows):
         labels[inputs.rows] = assign_clusters(inputs, spec, settings.reducer)
-    write_clusters(layout, faces, labels)
+    fixed = correct_labels(
+        corrections, faces, inputs.rows, inputs.X, labels[inputs.rows], reasons=reasons,
+        model=embedding_model(faces) if plain_embedding else None,
+        groups=inputs.groups if settings.cannot_link else None, into=RunLayout.at(into) if into else None,
+    )  # fmt: skip
+    labels[inputs.rows] = fixed.labels
+    write_clusters(layout, faces, labels, fixed.persons)
+    write_suggestions(layout, faces, labels, fixed.persons, corrections)
     set_aside = pd.Series([r.split(" (")[0] for r in reasons if r]).value_counts().to_dict()
     return ClusterResult(
         faces=len(faces),
@@ -147,6 +158,7 @@ def cluster_run(run: str, config: Config, into: str | None = None) -> ClusterRes
         set_aside_reasons={str(k): int(v) for k, v in set_aside.items()},
         feature=settings.feature,
         reducer=settings.reducer,
+        corrections=None if corrections.is_empty() else fixed.summary(corrections),
     )
 
 
@@ -184,10 +196,11 @@ def relabel_by_size(labels: np.ndarray) -> np.ndarray:
     return out
 
 
-def write_clusters(layout: RunLayout, faces: pd.DataFrame, labels: np.ndarray) -> None:
-    """``clusters.csv`` and ``clustered_faces/<cluster>/<cluster>_<stem>_<index>.jpg`` (chips)."""
-    table = faces[CLUSTERS_CSV_COLUMNS[:-1]].copy()
+def write_clusters(layout: RunLayout, faces: pd.DataFrame, labels: np.ndarray, persons: dict[int, str]) -> None:
+    """``clusters.csv`` (``person``: the name of a named cluster) and ``clustered_faces/<cluster>/...`` chips."""
+    table = faces[CLUSTERS_CSV_COLUMNS[:-2]].copy()
     table["cluster"] = labels
+    table["person"] = [persons.get(int(label), "") for label in labels]
     atomic_write_text(layout.clusters, table.to_csv(index=False, float_format="%.1f"))
     if layout.clustered_faces.exists():
         storage.remove_tree(layout.clustered_faces)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import shlex
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -74,6 +75,8 @@ def write_report(run: str | Path, options: ReportOptions | None = None) -> Path:
         clusters_not_listed=max(0, len(views) - options.max_galleries - options.max_table_rows),
         cluster_count=len(views),
         unassigned=unassigned(content, assets, options),
+        run=shlex.quote(str(layout.root.resolve())),
+        suggestions=suggestion_rows(content, assets, options.max_table_rows),
         errors=error_rows(content, options.max_table_rows),
         projection=projection_plot(content, options),
         confusion=confusion_rows(content, views, options) if content.labelled else None,
@@ -95,6 +98,7 @@ def render(**context) -> str:
         lstrip_blocks=True,
     )
     environment.filters["fmt"] = format_value
+    environment.filters["shell"] = shlex.quote
     return environment.get_template("report.html").render(**context)
 
 
@@ -146,7 +150,7 @@ def chips(content: RunContent, face_ids: list[str], assets: Assets) -> list[dict
     """``src`` and hover text of the faces' chips, leaving out chips missing on disk."""
     found = [(f, content.layout.chip(f)) for f in face_ids]
     return [
-        {"src": assets.url(p), "title": f"{content.image_paths[f]} ({f})"}
+        {"src": assets.url(p), "title": f"{content.image_paths[f]} ({f})", "face_id": f}
         for f, p in found
         if p.exists()
     ]
@@ -189,6 +193,15 @@ def unassigned(content: RunContent, assets: Assets, options: ReportOptions) -> d
         n=min(len(faces), options.chips_per_cluster), random_state=options.seed
     ).sort_index()
     return {"count": len(faces), "chips": chips(content, shown.face_id.tolist(), assets)}
+
+
+def suggestion_rows(content: RunContent, assets: Assets, limit: int) -> dict | None:
+    """The most similar ``limit`` rows of ``suggestions.csv``, each with its chip."""
+    if content.suggestions is None:
+        return None
+    rows = content.suggestions.head(limit).to_dict("records")
+    shown = {c["face_id"]: c for c in chips(content, [r["face_id"] for r in rows], assets)}
+    return {"total": len(content.suggestions), "rows": [{**r, "chip": shown.get(r["face_id"])} for r in rows]}
 
 
 def error_rows(content: RunContent, limit: int) -> dict:

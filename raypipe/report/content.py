@@ -25,6 +25,7 @@ class ClusterView:
     rows: np.ndarray
     representative: str
     sample: list[str]
+    person: str = ""
     labelled: int = 0
     majority_label: str | None = None
     purity: float | None = None
@@ -45,6 +46,7 @@ class RunContent:
     metrics: dict | None = None
     errors: pd.DataFrame | None = None
     labelled: bool = False
+    suggestions: pd.DataFrame | None = None
 
     @cached_property
     def image_paths(self) -> pd.Series:
@@ -76,6 +78,7 @@ def load_content(layout: RunLayout, labels_root: str | None = None) -> RunConten
     columns = ["face_id", "image_path", "x1", "y1", "x2", "y2", "embedding"]
     faces = storage.read_table(layout.faces, columns=columns).to_pandas()
     faces["cluster"] = face_clusters(layout, faces)
+    faces["person"] = face_people(layout, faces)
     metrics = read_json(layout.metrics)
     labelled = labels_root is not None or metrics is not None
     if labelled:
@@ -84,6 +87,7 @@ def load_content(layout: RunLayout, labels_root: str | None = None) -> RunConten
     return RunContent(
         layout=layout, faces=faces, summary=read_json(layout.summary) or {},
         config=read_json(layout.config) or {}, metrics=metrics, errors=errors, labelled=labelled,
+        suggestions=storage.read_csv(layout.suggestions) if layout.suggestions.exists() else None,
     )  # fmt: skip
 
 
@@ -93,6 +97,15 @@ def face_clusters(layout: RunLayout, faces: pd.DataFrame) -> np.ndarray:
         return np.full(len(faces), UNASSIGNED, dtype=np.int64)
     clusters = read_clusters(layout).set_index("face_id")["cluster"]
     return faces["face_id"].map(clusters).fillna(UNASSIGNED).astype(np.int64).to_numpy()
+
+
+def face_people(layout: RunLayout, faces: pd.DataFrame) -> np.ndarray:
+    """Each face's person (the name of its cluster) from ``clusters.csv``; empty when unnamed."""
+    clusters = read_clusters(layout) if layout.clusters.exists() else pd.DataFrame()
+    if "person" not in clusters:
+        return np.full(len(faces), "", dtype=object)
+    person = clusters.set_index("face_id")["person"].astype("string")
+    return faces["face_id"].map(person).fillna("").astype(str).to_numpy()
 
 
 def representative(embeddings: np.ndarray) -> int:
@@ -111,7 +124,7 @@ def cluster_views(content: RunContent, chips_per_cluster: int, seed: int = 0) ->
             continue
         rep = rows[representative(content.embeddings[rows])]
         sample = content.face_ids[sample_rows(rows, rep, chips_per_cluster - 1, rng)].tolist()
-        view = ClusterView(int(cluster), rows, content.face_ids[rep], sample)
+        view = ClusterView(int(cluster), rows, content.face_ids[rep], sample, content.faces["person"].iloc[rep])
         if labels is not None:
             add_label_purity(view, labels[rows])
         views.append(view)
