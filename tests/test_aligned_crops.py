@@ -15,7 +15,7 @@ from raypipe.align import Landmarker68, norm_crop
 from raypipe.cli import main
 from raypipe.detect.crops import choose_crop_detector, crop_verdict, sample_images
 from raypipe.detect.dlib import DlibHogDetector
-from raypipe.detect.whole_image import aligned_chip
+from raypipe.detect.whole_image import FRAMINGS, aligned_chip
 from raypipe.io.inputs import list_inputs
 from tests.conftest import SAMPLE_PHOTOS
 
@@ -66,6 +66,33 @@ def test_a_detector_chosen_with_settings_is_kept_on_crops(crop_folder):
     assert choose_crop_detector(spec, "dlib-hog", images_of(crop_folder), 10**8) == spec
 
 
+def arcface_points_in_dlib_chips(photo) -> np.ndarray:
+    """The five ArcFace points (dlib's 68-point predictor) of ``photo``'s face, carried into
+    the 150 px chip that dlib.get_face_chip cuts: a coordinate image is warped the same way."""
+    import dlib
+
+    from raypipe.align import dlib_rect
+    from raypipe.models import dlib_model
+
+    image = cv2.imread(str(photo))[:, :, ::-1].copy()
+    box = DlibHogDetector().detect(image)[0].box
+    shape = dlib.shape_predictor(dlib_model("shape_predictor_5"))(image, dlib_rect(box))
+    ys, xs = np.mgrid[0 : image.shape[0], 0 : image.shape[1]]  # LFW photos: 250 px, fits uint8
+    coords = np.dstack([xs, ys, np.zeros_like(xs)]).astype(np.uint8)
+    chip = dlib.get_face_chip(coords, shape, size=150, padding=0.25).astype(np.float32)
+    inside = (chip[..., :2].min(axis=2) > 2) & (chip[..., 0] < image.shape[1] - 3) & (chip[..., 1] < image.shape[0] - 3)
+    chip_ys, chip_xs = np.nonzero(inside)
+    to_chip, _ = cv2.estimateAffinePartial2D(np.ascontiguousarray(chip[inside][:, :2]), np.stack([chip_xs, chip_ys], 1).astype(np.float32))
+    return cv2.transform(Landmarker68()(image, box)[None], to_chip)[0]
+
+
+def test_dlib_framing_is_where_dlib_puts_the_arcface_points():
+    photos = sorted(SAMPLE_PHOTOS.glob("*/krasserm_lfw10_*_0001.jpg"))
+    measured = np.mean([arcface_points_in_dlib_chips(p) for p in photos], axis=0)
+    assert np.abs(measured[:2] - FRAMINGS["dlib"][:2] * 150).max() < 2.5  # eyes
+    assert np.abs(measured - FRAMINGS["dlib"] * 150).max() < 6  # nose and mouth vary more
+
+
 def extracted_faces(out) -> pd.DataFrame:
     return pd.read_parquet(out / "faces.parquet")
 
@@ -79,9 +106,9 @@ def test_crop_folder_runs_end_to_end_one_face_per_image_without_detection(crop_f
     assert sorted(faces["image_path"]) == sorted(paths)  # exactly one face per image, the blank one too
     assert (faces[["x1", "y1"]] == 0).all().all() and (faces[["x2", "y2"]] == 112).all().all()
     assert faces["landmarks"].map(lambda lm: np.isnan(lm).all()).all()  # no landmark model ran
-    for face in faces.itertuples():  # the chip is the crop resized to dlib's 150 px, not re-aligned
+    for face in faces.itertuples():  # one fixed warp into dlib's framing, whatever the face
         chip = cv2.imread(str(out / "chips" / f"{face.face_id}.jpg")).astype(float)
-        expected = aligned_chip(cv2.imread(face.image_path), 150).astype(float)
+        expected = aligned_chip(cv2.imread(face.image_path), 150, "arcface", "dlib").astype(float)
         assert np.abs(chip - expected).mean() < 4
     assert len(pd.read_csv(out / "clusters.csv")) == len(paths)  # every crop reached clustering
 

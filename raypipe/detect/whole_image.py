@@ -5,6 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from raypipe.align import ARCFACE_TEMPLATE
 from raypipe.detect.base import Detector, Face
 
 
@@ -28,19 +29,41 @@ class WholeImageDetector(Detector):
 
 class AlignedCropDetector(WholeImageDetector):
     """``detector: aligned``: each image is one face already aligned (MS1M, VGGFace2, CASIA, or
-    the ``chips/`` of a run). No detection, no landmarks: the chip is the image resized to the
-    embedder's input (:func:`aligned_chip`)."""
+    the ``chips/`` of a run). No detection, no landmarks: the chip is the image brought to the
+    embedder's input by a fixed transform (:func:`aligned_chip`). ``framing``: how the crops
+    were aligned, ``arcface`` (insightface's 112x112 template, as in MS1M/Glint and a run's
+    ArcFace chips) or ``dlib`` (dlib's 150 px chips with padding 0.25)."""
 
     gives_aligned_chips = True
 
-    def __init__(self):
+    def __init__(self, framing: str = "arcface"):
         super().__init__(margin=0.0)
+        if framing not in FRAMINGS:
+            raise ValueError(f"framing must be one of {sorted(FRAMINGS)}")
+        self.framing = framing
 
 
-def aligned_chip(image: np.ndarray, size: int) -> np.ndarray:
-    """``image`` resized to ``size`` x ``size`` (area averaging when shrinking)."""
+#: Where the five ArcFace points lie in a chip of each framing, as fractions of its side.
+#: ``dlib``: measured on dlib's own 150 px chips (padding 0.25) of the sample's LFW photos;
+#: tests/test_aligned_crops.py checks it against dlib.get_face_chip.
+FRAMINGS = {
+    "arcface": ARCFACE_TEMPLATE / 112.0,
+    "dlib": np.array(
+        [[47.83, 46.67], [100.72, 46.74], [73.44, 76.04], [52.22, 107.61], [99.65, 108.52]], np.float32
+    ) / 150.0,
+}
+
+
+def aligned_chip(image: np.ndarray, size: int, crop_framing: str = "arcface", chip_framing: str | None = None) -> np.ndarray:
+    """The aligned crop ``image`` as a ``size`` x ``size`` chip of ``chip_framing``: resized when
+    the framings agree (or ``chip_framing`` is ``None``), else warped by the similarity transform
+    between the two framings' five points (edges replicated)."""
     h, w = image.shape[:2]
-    if (h, w) == (size, size):
-        return np.ascontiguousarray(image)
-    interpolation = cv2.INTER_AREA if max(h, w) > size else cv2.INTER_LINEAR
-    return cv2.resize(image, (size, size), interpolation=interpolation)
+    if chip_framing is None or chip_framing == crop_framing:
+        if (h, w) == (size, size):
+            return np.ascontiguousarray(image)
+        interpolation = cv2.INTER_AREA if max(h, w) > size else cv2.INTER_LINEAR
+        return cv2.resize(image, (size, size), interpolation=interpolation)
+    source = FRAMINGS[crop_framing] * np.float32([w, h])
+    matrix, _ = cv2.estimateAffinePartial2D(source, FRAMINGS[chip_framing] * size)
+    return cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)

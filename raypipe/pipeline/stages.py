@@ -185,7 +185,11 @@ class DetectAlignStage:
         rows = []
         for index, (face, panel) in enumerate(zip(faces, panels)):
             start = time.perf_counter()
-            chip = aligned_chip(image.pixels, self.chip_size) if self.aligned_input else self.aligner.align(image.pixels, face)
+            chip = (
+                aligned_chip(image.pixels, self.chip_size, self.detector.framing, self.aligner.framing)
+                if self.aligned_input
+                else self.aligner.align(image.pixels, face)
+            )
             quality = measure(face, chip, image.scale)
             original = face.scaled(image.scale)
             landmarks = np.full(10, np.nan, np.float32) if original.landmarks is None else original.landmarks.reshape(-1)
