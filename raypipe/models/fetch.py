@@ -4,6 +4,7 @@ SHA-256 recorded here, then installed under the model root. raypipe never ships 
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import logging
 import os
@@ -12,6 +13,7 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+import zlib
 from pathlib import Path
 
 from raypipe.errors import UsageError
@@ -86,7 +88,7 @@ def install_from_tarball(tarball: Path, root: Path) -> dict[str, Path]:
             os.replace(part, root / name)
             installed[name] = root / name
         return installed
-    except tarfile.TarError as err:
+    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as err:
         raise FetchError(f"{tarball} is not a readable package tarball: {err}") from None
     finally:
         for part in staged.values():
