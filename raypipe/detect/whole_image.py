@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from raypipe.align import ARCFACE_TEMPLATE
+from raypipe.align import ARCFACE_TEMPLATE, similarity_transform
 from raypipe.detect.base import Detector, Face
 
 
@@ -65,5 +65,5 @@ def aligned_chip(image: np.ndarray, size: int, crop_framing: str = "arcface", ch
         interpolation = cv2.INTER_AREA if max(h, w) > size else cv2.INTER_LINEAR
         return cv2.resize(image, (size, size), interpolation=interpolation)
     source = FRAMINGS[crop_framing] * np.float32([w, h])
-    matrix, _ = cv2.estimateAffinePartial2D(source, FRAMINGS[chip_framing] * size)
+    matrix = similarity_transform(source.astype(np.float64), FRAMINGS[chip_framing].astype(np.float64) * size)
     return cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
