@@ -69,11 +69,11 @@ def norm_crop(image: np.ndarray, landmarks: np.ndarray, size: int = 112) -> np.n
         np.asarray(landmarks, dtype=np.float32), template, method=cv2.LMEDS
     )
     if matrix is None:  # degenerate landmarks: fall back to a least-squares fit
-        matrix = _umeyama(np.asarray(landmarks, dtype=np.float64), template.astype(np.float64))
+        matrix = similarity_transform(np.asarray(landmarks, dtype=np.float64), template.astype(np.float64))
     return cv2.warpAffine(image, matrix, (size, size), borderValue=0.0)
 
 
-def _umeyama(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+def similarity_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     """Least-squares similarity transform (2x3) from ``src`` to ``dst`` points."""
     src_mean, dst_mean = src.mean(0), dst.mean(0)
     src_c, dst_c = src - src_mean, dst - dst_mean

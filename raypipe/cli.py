@@ -23,6 +23,7 @@ COMMANDS = [
     "raypipe.commands.aggregate",
     "raypipe.commands.tune",
     "raypipe.commands.features",
+    "raypipe.commands.models",
 ]
 
 

@@ -33,6 +33,12 @@ class ExtractConfig:
     embedder: dict[str, Any] = field(default_factory=lambda: {"name": "auto"})
     #: Folder of model files (ArcFace ONNX, insightface packs under ``models/<pack>``).
     model_root: str | None = None
+    #: ``embedder: auto`` without a model fetches one once (``raypipe models fetch``; the
+    #: environment variable ``RAYPIPE_AUTO_FETCH=0`` also turns this off).
+    auto_fetch: bool = True
+    #: A folder of small square images each filled by one face is read as aligned crops
+    #: (``detector: aligned``) when the detector is the photo default.
+    detect_crops: bool = True
     #: Images with more pixels than this are refused (decompression bombs).
     max_image_pixels: int = 100_000_000
     #: Decoded images are downscaled to this longest side before detection and alignment.

@@ -14,6 +14,9 @@ SHARED_DATA = SHARED / "data"
 SHARED_MODELS = SHARED / "models"
 ARCFACE_MODEL = SHARED_MODELS / "fr_feature.onnx"
 
+# `embedder: auto` never downloads models in tests (tests marked `registry` fetch on purpose).
+os.environ["RAYPIPE_AUTO_FETCH"] = "0"
+
 
 def need_shared(*parts: str) -> Path:
     """``../shared/<parts>``, or skip the test saying what is missing."""

@@ -32,6 +32,9 @@ class Detector(ABC):
 
     #: True when :meth:`detect` fills ``Face.landmarks``.
     gives_landmarks: bool = False
+    #: True when each image is one face already aligned: its chip is the image resized
+    #: (:func:`raypipe.detect.whole_image.aligned_chip`), with no landmarks and no warping.
+    gives_aligned_chips: bool = False
     #: True when this instance runs its model on a GPU.
     uses_gpu: bool = False
     #: True when the model can run on a GPU where there is one (a driver on a CPU-only head

@@ -48,6 +48,7 @@ class ArcFaceEmbedder(Embedder):
     model_name = "arcface-512"
     dim = 512
     chip_size = 112
+    framing = "arcface"
     gpu_capable = True
 
     def __init__(self, model_path: str, device: str = "auto", backend: str = "auto", max_batch: int = 256):

@@ -18,6 +18,9 @@ class Embedder(ABC):
     dim: int = 0
     #: Side of the square aligned chip, in pixels.
     chip_size: int = 0
+    #: How its chips are aligned (``arcface``, ``dlib``; see ``raypipe.detect.whole_image.FRAMINGS``),
+    #: or ``None`` for box crops: aligned crops of another framing are warped into this one.
+    framing: str | None = None
     #: Default cosine-distance threshold for "same person" with this embedding.
     same_person_distance: float = 0.5
     uses_gpu: bool = False

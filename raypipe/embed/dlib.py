@@ -18,6 +18,7 @@ class DlibEmbedder(Embedder):
     model_name = "dlib-resnet-128"
     dim = 128
     chip_size = 150
+    framing = "dlib"
 
     def __init__(self, jitter: int = 0, padding: float = 0.25):
         import dlib

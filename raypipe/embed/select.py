@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from raypipe.models import find_arcface_model
+from raypipe.models import DEFAULT_MODEL_ROOT, find_arcface_model
+from raypipe.models.auto import auto_fetch_recogniser
 from raypipe.registry import split_spec
 
 log = logging.getLogger(__name__)
@@ -15,9 +16,12 @@ log = logging.getLogger(__name__)
 COMIC_EMBEDDER = {"name": "feature", "feature": "color-hist"}
 
 
-def resolve_embedder(spec: dict[str, Any], model_root: str | None, domain: str = "photo") -> dict[str, Any]:
-    """``spec`` itself unless it is ``auto``: then, for photos, ArcFace when a model is found,
-    else dlib; for comics, :data:`COMIC_EMBEDDER`."""
+def resolve_embedder(
+    spec: dict[str, Any], model_root: str | None, domain: str = "photo", auto_fetch: bool = False
+) -> dict[str, Any]:
+    """``spec`` itself unless it is ``auto``: then, for photos, ArcFace when a model is found
+    (or, with ``auto_fetch``, fetched: see :mod:`raypipe.models.auto`), else dlib; for comics,
+    :data:`COMIC_EMBEDDER`."""
     name, params = split_spec(spec)
     if name != "auto":
         return {"name": name, **params}
@@ -27,13 +31,15 @@ def resolve_embedder(spec: dict[str, Any], model_root: str | None, domain: str =
     if params.get("model_path"):
         log.info("embedder: arcface-onnx (model_path given: %s)", params["model_path"])
         return {"name": "arcface-onnx", **params}
-    found = find_arcface_model(model_root)
+    found, how = find_arcface_model(model_root), "found under the model root"
+    if found is None:
+        found, why_not = auto_fetch_recogniser(model_root, auto_fetch)
+        how = "fetched"
     if found is not None:
-        log.info("embedder: arcface-onnx (found %s under the model root)", found)
+        log.info("embedder: arcface-onnx (%s %s)", how, found)
         return {"name": "arcface-onnx", "model_path": str(found), **params}
     log.info(
-        "embedder: dlib (no ArcFace ONNX model under the model root %s; set "
-        "extract.model_root or extract.embedder.model_path to use one)",
-        model_root or "~/.raypipe/models",
-    )
+        "embedder: dlib (no ArcFace ONNX model under the model root %s; %s; set extract.model_root "
+        "or extract.embedder.model_path to use one)", model_root or DEFAULT_MODEL_ROOT, why_not,
+    )  # fmt: skip
     return {"name": "dlib", **params}

@@ -13,7 +13,8 @@ import pyarrow.compute as pc
 from raypipe import storage
 from raypipe.comic.archives import expand_archives
 from raypipe.config import Config
-from raypipe.detect.select import resolve_detector
+from raypipe.detect.crops import choose_crop_detector
+from raypipe.detect.select import PHOTO_DEFAULT, resolve_detector
 from raypipe.embed import EMBEDDERS
 from raypipe.embed.select import resolve_embedder
 from raypipe.errors import UsageError
@@ -57,12 +58,18 @@ def extract(inputs: list[str], out: str, config: Config, overwrite: bool = False
     started = time.perf_counter()
     layout = RunLayout.at(out)
     extract_config = config.extract
-    extract_config.detector = resolve_detector(extract_config.detector, extract_config.domain, extract_config.model_root)
-    embedder_spec = resolve_embedder(extract_config.embedder, extract_config.model_root, extract_config.domain)
-    extract_config.embedder = embedder_spec
-    _claim_folder(layout, config, overwrite)
     listing = list_inputs(inputs, accept_archives=extract_config.domain == "comic")
     listing.images = expand_archives(listing.images)
+    extract_config.detector = resolve_detector(extract_config.detector, extract_config.domain, extract_config.model_root)
+    if extract_config.detect_crops and extract_config.domain == "photo":
+        extract_config.detector = choose_crop_detector(
+            extract_config.detector, PHOTO_DEFAULT, listing.images, extract_config.max_image_pixels
+        )
+    embedder_spec = resolve_embedder(
+        extract_config.embedder, extract_config.model_root, extract_config.domain, extract_config.auto_fetch
+    )
+    extract_config.embedder = embedder_spec
+    _claim_folder(layout, config, overwrite)
     ids = {uri: image_id(uri) for uri in listing.images}
     done = completed_shards(layout)
     finished = {i for marker in done.values() for i in marker["image_ids"]}
@@ -85,10 +92,15 @@ def extract(inputs: list[str], out: str, config: Config, overwrite: bool = False
     )
 
 
+#: Extract settings that do not change what an extraction holds (the detector and embedder
+#: they led to are recorded): changing them does not make a run folder stale.
+UNRECORDED = ("shard_size", "auto_fetch", "detect_crops")
+
+
 def _claim_folder(layout: RunLayout, config: Config, overwrite: bool) -> None:
     """Record the extraction settings; refuse to mix shards made with other settings."""
     fingerprint_file = layout.shards / "extract_config.json"
-    settings = json.dumps({k: v for k, v in config.to_dict()["extract"].items() if k != "shard_size"}, sort_keys=True)
+    settings = json.dumps({k: v for k, v in config.to_dict()["extract"].items() if k not in UNRECORDED}, sort_keys=True)
     if fingerprint_file.exists() and fingerprint_file.read_text(encoding="utf-8") != settings:
         if not overwrite:
             raise RunMismatchError(

@@ -17,6 +17,7 @@ from raypipe.comic.archives import read_page
 from raypipe.config import Config, ExtractConfig
 from raypipe.detect import DETECTORS
 from raypipe.detect.base import Face
+from raypipe.detect.whole_image import aligned_chip
 from raypipe.embed import EMBEDDERS, Embedder
 from raypipe.io.decode import DecodedImage, DecodeError, decode_image
 from raypipe.pipeline.records import ERROR, FACE, NO_FACE, PANEL, TEXT, empty_face_fields, to_batch
@@ -90,7 +91,8 @@ class DetectAlignStage:
         self.detector = DETECTORS.build(self.config.extract.detector)
         self.comic = self.config.extract.domain == "comic"
         # drawn faces get no photo landmarks: their chips are box crops (see raypipe.embed.crop)
-        self.landmarker = None if self.detector.gives_landmarks or self.comic else Landmarker68()
+        self.aligned_input = self.detector.gives_aligned_chips
+        self.landmarker = None if self.detector.gives_landmarks or self.comic or self.aligned_input else Landmarker68()
         self.aligner = EMBEDDERS.build(embedder_spec)  # only its align() runs here
         self.chip_size = self.aligner.chip_size
 
@@ -183,7 +185,11 @@ class DetectAlignStage:
         rows = []
         for index, (face, panel) in enumerate(zip(faces, panels)):
             start = time.perf_counter()
-            chip = self.aligner.align(image.pixels, face)
+            chip = (
+                aligned_chip(image.pixels, self.chip_size, self.detector.framing, self.aligner.framing)
+                if self.aligned_input
+                else self.aligner.align(image.pixels, face)
+            )
             quality = measure(face, chip, image.scale)
             original = face.scaled(image.scale)
             landmarks = np.full(10, np.nan, np.float32) if original.landmarks is None else original.landmarks.reshape(-1)

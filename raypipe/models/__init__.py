@@ -1,4 +1,5 @@
-"""Where model files are: dlib's bundled weights, and a user's model root."""
+"""Where model files are: dlib's bundled weights, and a user's model root (see
+:mod:`raypipe.models.fetch` for the models raypipe can fetch itself)."""
 
 from __future__ import annotations
 
@@ -32,13 +33,19 @@ def model_root(configured: str | None) -> Path:
     return Path(configured).expanduser() if configured else DEFAULT_MODEL_ROOT
 
 
-def find_arcface_model(configured_root: str | None) -> Path | None:
-    """An ArcFace ONNX file under the model root (searched recursively), or ``None``."""
+def find_model(name: str, configured_root: str | None) -> Path | None:
+    """The file called ``name`` under the model root (searched recursively; the first path in
+    sort order when there are several), or ``None``.
+
+    >>> find_model("fr_detect.onnx", "/nonexistent") is None
+    True
+    """
     root = model_root(configured_root)
     if not root.is_dir():
         return None
-    for name in ARCFACE_FILE_NAMES:
-        found = sorted(root.rglob(name))
-        if found:
-            return found[0]
-    return None
+    return next((p for p in sorted(root.rglob(name)) if p.is_file()), None)
+
+
+def find_arcface_model(configured_root: str | None) -> Path | None:
+    """An ArcFace ONNX file under the model root (searched recursively), or ``None``."""
+    return next(filter(None, (find_model(name, configured_root) for name in ARCFACE_FILE_NAMES)), None)
