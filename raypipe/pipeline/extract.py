@@ -62,7 +62,8 @@ def extract(inputs: list[str], out: str, config: Config, overwrite: bool = False
     extract_config.embedder = embedder_spec
     _claim_folder(layout, config, overwrite)
     listing = list_inputs(inputs, accept_archives=extract_config.domain == "comic")
-    listing.images = expand_archives(listing.images)
+    listing.images, refused = expand_archives(listing.images)
+    listing.skipped.extend(refused)
     ids = {uri: image_id(uri) for uri in listing.images}
     done = completed_shards(layout)
     finished = {i for marker in done.values() for i in marker["image_ids"]}
