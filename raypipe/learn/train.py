@@ -55,11 +55,13 @@ def batch_hard_triplet(
     return losses.mean() if losses.numel() else embeddings.sum() * 0.0
 
 
-def _run_epochs(name: str, limits: TrainLimits, params, n_rows: int, step) -> None:
-    """Call ``step(batch_indices) -> loss`` over shuffled batches until a limit is reached."""
+def _run_epochs(name: str, limits: TrainLimits, params, n_rows: int, step) -> list[float]:
+    """Call ``step(batch_indices) -> loss`` over shuffled batches until a limit is reached;
+    returns the mean loss of each epoch."""
     optimiser = torch.optim.AdamW(params, lr=limits.learning_rate, weight_decay=limits.weight_decay)
     rng = np.random.default_rng(limits.seed)
     start = time.monotonic()
+    epoch_losses: list[float] = []
     for epoch in range(1, limits.epochs + 1):
         order = rng.permutation(n_rows)
         losses = []
@@ -73,17 +75,19 @@ def _run_epochs(name: str, limits: TrainLimits, params, n_rows: int, step) -> No
             optimiser.step()
             losses.append(loss.item())
         elapsed = time.monotonic() - start
+        epoch_losses.append(float(np.mean(losses)))
         log.info(
             "%s epoch %d/%d loss %.4f (%.0f s)",
             name,
             epoch,
             limits.epochs,
-            np.mean(losses),
+            epoch_losses[-1],
             elapsed,
         )
         if elapsed > limits.max_seconds:
             log.info("%s stopped at the %.0f s time limit", name, limits.max_seconds)
             break
+    return epoch_losses
 
 
 def train_simclr(
@@ -93,8 +97,9 @@ def train_simclr(
     limits: TrainLimits,
     augment: Augment | None = None,
     temperature: float = 0.5,
-) -> nn.Module:
-    """Train ``encoder`` in place on ``images`` (N, 3, S, S) with the NT-Xent loss; returns it."""
+) -> list[float]:
+    """Train ``encoder`` in place on ``images`` (N, 3, S, S) with the NT-Xent loss; returns the
+    mean loss of each epoch."""
     torch.manual_seed(limits.seed)
     augment = augment or Augment()
     head = projection_head(encoder.dim).to(device)
@@ -108,8 +113,9 @@ def train_simclr(
         return nt_xent(z1, z2, temperature)
 
     params = list(encoder.parameters()) + list(head.parameters())
-    _run_epochs("simclr", limits, params, len(images), step)
-    return encoder.eval()
+    losses = _run_epochs("simclr", limits, params, len(images), step)
+    encoder.eval()
+    return losses
 
 
 def train_metric(
@@ -120,8 +126,9 @@ def train_metric(
     limits: TrainLimits,
     margin: float = 0.2,
     augment: Augment | None = None,
-) -> nn.Module:
-    """Fine-tune ``encoder`` in place with batch-hard triplets on labelled ``images``."""
+) -> list[float]:
+    """Fine-tune ``encoder`` in place with batch-hard triplets on labelled ``images``; returns
+    the mean loss of each epoch."""
     torch.manual_seed(limits.seed)
     augment = augment or Augment()
     _, codes = np.unique(labels, return_inverse=True)
@@ -133,5 +140,6 @@ def train_metric(
         batch = augment(images[indices].to(device), generator)
         return batch_hard_triplet(encoder(batch), codes[indices].to(device), margin)
 
-    _run_epochs("metric", limits, list(encoder.parameters()), len(images), step)
-    return encoder.eval()
+    losses = _run_epochs("metric", limits, list(encoder.parameters()), len(images), step)
+    encoder.eval()
+    return losses
