@@ -18,6 +18,7 @@ def hog():
     return DETECTORS.build("dlib-hog")
 
 
+@pytest.mark.shared
 def test_hog_recall_on_annotated_group_photos(hog):
     groups = need_shared("data", "groups")
     xmls = sorted((groups / "annotations").glob("dlib_*.xml"))
@@ -32,6 +33,7 @@ def test_hog_recall_on_annotated_group_photos(hog):
     assert tp / (tp + fp) >= 0.8
 
 
+@pytest.mark.shared
 def test_no_face_on_the_dog_photo(hog):
     dogs = need_shared("data", "groups", "dlib_dogs_negative.jpg")
     assert hog.detect(_pixels(dogs)) == []
