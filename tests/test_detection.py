@@ -59,7 +59,7 @@ def test_large_images_are_detected_downscaled_and_mapped_back(hog):
     assert np.allclose(np.array(big_face.box) / 2, small_face.box, atol=6)
 
 
-def test_whole_image_detector():
+def test_whole_image_detector_returns_the_whole_image_as_one_face():
     (face,) = DETECTORS.build({"name": "whole-image"}).detect(np.zeros((40, 30, 3), np.uint8))
     assert face.box == (0.0, 0.0, 30.0, 40.0)
 
