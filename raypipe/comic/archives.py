@@ -64,7 +64,7 @@ def _refusal(info: zipfile.ZipInfo, seen: set[str]) -> str | None:
     if not is_safe_entry(info.filename):
         return "unsafe entry name (absolute or climbing out with ..): not read"
     if info.filename in seen:
-        return "entry name repeated in the archive: only the first is read"
+        return "entry name repeated in the archive: one entry of this name is read"
     if info.flag_bits & 0x1:
         return "encrypted entry: not read"
     if kind in ARCHIVE_EXTENSIONS:
