@@ -44,28 +44,25 @@ def test_explicit_actor_counts_share_the_gpus():
     assert embed.concurrency == 3 and embed.concurrency * embed.num_gpus <= 1
 
 
-class _DiesOnFirstBatch:
-    """A stage whose first actor process dies on its first batch (a marker file says it did)."""
-
-    def __init__(self, marker: str):
-        self.marker = Path(marker)
-
-    def __call__(self, batch):
-        if not self.marker.exists():
-            self.marker.touch()
-            os._exit(1)
-        return batch
-
-
 def test_a_stage_planned_by_raypipe_survives_a_lost_actor(tmp_path, ray_session):
     """The arguments raypipe gives map_batches keep Ray Data's worker-loss handling (see
     resources.py): the dead actor is replaced and its batch redone, no row lost."""
     import ray.data
 
+    class DiesOnFirstBatch:  # defined here so that Ray ships it by value to the workers
+        def __init__(self, marker: str):
+            self.marker = Path(marker)
+
+        def __call__(self, batch):
+            if not self.marker.exists():  # the first actor to get a batch dies
+                self.marker.touch()
+                os._exit(1)
+            return batch
+
     plan = plan_fused(RayConfig(), ExtractConfig(), cpus=2)
     marker = tmp_path / "died"
-    dataset = ray.data.range(8, override_num_blocks=4).map_batches(
-        _DiesOnFirstBatch, fn_constructor_args=(str(marker),), batch_format="numpy",
+    dataset = ray.data.from_items([{"id": i} for i in range(8)], override_num_blocks=4).map_batches(
+        DiesOnFirstBatch, fn_constructor_args=(str(marker),), batch_format="numpy",
         **plan.map_batches_args(),
     )  # fmt: skip
     assert sorted(row["id"] for row in dataset.take_all()) == list(range(8))
