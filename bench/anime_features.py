@@ -18,9 +18,9 @@ from pathlib import Path
 
 from raypipe.research.combine import combine_features
 from raypipe.research.extract import extract_feature
-from raypipe.testing.labelled import make_labelled_run
 from raypipe.research.store import ResultStore
 from raypipe.research.sweep import TRUE_K, run_grid
+from raypipe.testing.labelled import make_labelled_run
 
 ANIME = Path(__file__).resolve().parents[2] / "shared" / "data" / "anime"
 

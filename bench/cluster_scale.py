@@ -17,8 +17,8 @@ import resource
 import time
 
 from raypipe.cluster import CLUSTERERS
-from raypipe.testing.embeddings import make_faces
 from raypipe.evaluation.metrics import bcubed_scores, contingency, pairwise_scores
+from raypipe.testing.embeddings import make_faces
 
 #: Synthetic same-identity pairs lie at cosine distance ~0.45 (99.9% below 0.6); others near 1.
 THRESHOLD = 0.55

@@ -1,4 +1,10 @@
-"""Shared fixtures: one local Ray for the whole session, paths to bundled and shared data."""
+"""Shared fixtures: one local Ray for the whole session, paths to bundled and shared data.
+
+Markers: ``shared`` (reads ../shared: skipped with a message when it is absent, and
+:func:`need_shared` fails a test that reads it without the marker) and ``slow``. Under
+``CI=true`` a skip is a failure unless its reason is in :data:`CI_ALLOWED_SKIPS`: CI installs
+everything the suite needs (Chromium, the extras, ../shared, package registries).
+"""
 
 from __future__ import annotations
 
@@ -18,12 +24,41 @@ ARCFACE_MODEL = SHARED_MODELS / "fr_feature.onnx"
 os.environ["RAYPIPE_AUTO_FETCH"] = "0"
 
 
+#: Skip reasons (substrings) that stay skips under CI=true: the CI machine has no GPU.
+CI_ALLOWED_SKIPS = ("needs a GPU",)
+_RUNNING: list[pytest.Item] = []  # the test being set up or run
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
 def need_shared(*parts: str) -> Path:
     """``../shared/<parts>``, or skip the test saying what is missing."""
+    if _RUNNING and _RUNNING[-1].get_closest_marker("shared") is None:
+        pytest.fail(f"{_RUNNING[-1].nodeid} reads ../shared but lacks @pytest.mark.shared")
     path = SHARED.joinpath(*parts)
     if not path.exists():
         pytest.skip(f"needs {path} (the shared evaluation data/models beside the repo); absent here")
     return path
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    _RUNNING[:] = [item]
+    if item.get_closest_marker("shared") and not SHARED.is_dir():
+        pytest.skip(f"needs {SHARED} (the shared evaluation data/models beside the repo); absent here")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call):
+    """Under CI=true, a skip whose reason is not in :data:`CI_ALLOWED_SKIPS` fails."""
+    report = (yield).get_result()
+    if report.skipped and in_ci() and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        if not any(allowed in reason for allowed in CI_ALLOWED_SKIPS):
+            report.outcome = "failed"
+            report.longrepr = f"skipped under CI=true, where it must run: {reason}"
 
 
 @pytest.fixture(scope="session")

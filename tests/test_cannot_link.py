@@ -1,11 +1,13 @@
 """Cannot-link on real group photos: the default clusterer never puts two faces of one image together."""
 
 import pandas as pd
+import pytest
 
 from raypipe.cli import main
 from tests.conftest import need_shared
 
 
+@pytest.mark.shared
 def test_faces_of_one_photo_never_share_a_cluster(tmp_path, ray_session):
     groups = need_shared("data", "groups")
     photos = [p for p in sorted(groups.glob("*.jpg")) if "worlds-largest" not in p.name][:12]

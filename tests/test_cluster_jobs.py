@@ -37,6 +37,7 @@ def ray_jobs(cluster: LocalCluster, *args: str, timeout: float = 300) -> subproc
     )  # fmt: skip
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_submitted_run_job_extracts_and_clusters_on_two_nodes(cluster, tmp_path):
     assert cluster.alive_nodes() == 2

@@ -14,20 +14,24 @@ import pytest
 from raypipe.comic.archives import (
     expand_archives,
     is_archive,
-    list_archive_pages,
     read_archive_page,
     read_page,
+    scan_archive,
     split_page_id,
 )
-from raypipe.evaluation.comic import box_scores, in_reading_order
 from raypipe.comic.panels import extract_panels, reading_order
 from raypipe.comic.split import PanelCrop, detect_in_panels, face_to_page, split_page
-from raypipe.testing.comic_pages import compose_pages, load_characters
 from raypipe.comic.text import detect_text_regions, mask_regions
 from raypipe.detect import DETECTORS
 from raypipe.detect.base import Face
+from raypipe.evaluation.comic import box_scores, centre_scores, in_reading_order
 from raypipe.registry import ComponentError
+from raypipe.testing.comic_pages import compose_pages, load_characters, split_characters
 from tests.conftest import need_shared
+
+#: Held-out figures of the anime cascade's defaults on the 10 pages of ``held_out_pages``:
+#: recall 0.979 (46 of 47), precision 0.902; the floors leave room for OpenCV versions.
+RECALL_FLOOR, PRECISION_FLOOR = 0.9, 0.85
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +42,12 @@ def characters():
 @pytest.fixture(scope="module")
 def pages(characters):
     return compose_pages(characters, 10, seed=11)
+
+
+@pytest.fixture(scope="module")
+def held_out_pages(characters):
+    """Pages of the characters the anime cascade's defaults were not tuned on (bench/comic_tune.py)."""
+    return compose_pages(split_characters(characters)[1], 10, seed=11)
 
 
 @pytest.fixture(scope="module")
@@ -67,15 +77,22 @@ def comic_archive(tmp_path):
     return str(path)
 
 
-def test_archive_pages_in_natural_order_without_folders_or_non_images(comic_archive):
-    assert list_archive_pages(comic_archive) == ["ch1/Page1.png", "ch1/page2.jpg", "ch1/page10.jpg"]
+def test_archive_pages_in_natural_order_and_other_entries_refused_with_a_reason(comic_archive):
+    pages, refused = scan_archive(comic_archive)
+    assert pages == ["ch1/Page1.png", "ch1/page2.jpg", "ch1/page10.jpg"]
+    assert dict(refused) == {
+        "notes.txt": "not a supported image type (.txt)",
+        "../escape.jpg": "unsafe entry name (absolute or climbing out with ..): not read",
+        "/etc/abs.jpg": "unsafe entry name (absolute or climbing out with ..): not read",
+    }  # folders and macOS resource forks are archive furniture, not entries
     assert read_archive_page(comic_archive, "ch1/page2.jpg") == b"ch1/page2.jpg"
 
 
 def test_archive_page_ids_name_archive_and_entry_and_refuse_escaping_entries(comic_archive):
-    ids = expand_archives([comic_archive, "loose/page.png"])
+    ids, refused = expand_archives([comic_archive, "loose/page.png"])
     assert ids[0] == f"{comic_archive}!ch1/Page1.png" and ids[-1] == "loose/page.png"
     assert not any(".." in page or "/etc/" in page for page in ids)
+    assert f"{comic_archive}!../escape.jpg" in dict(refused)
     assert split_page_id(ids[1]) == (comic_archive, "ch1/page2.jpg")
     assert read_page(ids[2]) == b"ch1/page10.jpg"
     assert is_archive(comic_archive) and not is_archive(ids[0]) and not is_archive("a.jpg")
@@ -84,6 +101,7 @@ def test_archive_page_ids_name_archive_and_entry_and_refuse_escaping_entries(com
 # --- panels ----------------------------------------------------------------------------------
 
 
+@pytest.mark.shared
 def test_panels_found_on_composed_pages(pages):
     predicted = [[panel.box for panel in extract_panels(page.image)] for page in pages]
     scores = box_scores(predicted, [page.panels for page in pages])
@@ -91,6 +109,7 @@ def test_panels_found_on_composed_pages(pages):
     assert all(in_reading_order(pred, page.panels) for pred, page in zip(predicted, pages))
 
 
+@pytest.mark.shared
 def test_manga_pages_read_right_to_left(characters):
     manga = compose_pages(characters, 5, seed=12, right_to_left=True)
     for page in manga:
@@ -123,6 +142,7 @@ def test_page_without_panels_is_one_whole_page_panel(kind):
     assert [(p.index, p.box) for p in panels] == [(0, (0, 0, 200, 300))]
 
 
+@pytest.mark.shared
 def test_full_bleed_page_is_one_panel(characters):
     page = next(p for p in compose_pages(characters, 5, seed=3) if p.layout == "full-bleed")
     assert [p.box for p in extract_panels(page.image)] == [
@@ -133,6 +153,7 @@ def test_full_bleed_page_is_one_panel(characters):
 # --- balloons and masking --------------------------------------------------------------------
 
 
+@pytest.mark.shared
 def test_balloons_found_and_masking_removes_their_lettering(pages):
     predicted = [detect_text_regions(page.image) for page in pages]
     scores = box_scores(predicted, [page.texts for page in pages])
@@ -147,6 +168,7 @@ def _dark_pixels(image, box) -> int:
     return int((image[y1:y2, x1:x2].max(axis=2) < 100).sum())
 
 
+@pytest.mark.shared
 def test_no_balloons_on_character_crops(characters):
     crops = [path for paths in characters.values() for path in paths[:5]]
     hits = sum(
@@ -165,15 +187,20 @@ def test_mask_regions_uses_the_surrounding_colour():
 # --- drawn faces and page splitting ----------------------------------------------------------
 
 
-def test_anime_cascade_finds_faces_in_split_composed_pages(pages, anime_cascade):
+@pytest.mark.shared
+def test_anime_cascade_finds_held_out_characters_in_split_composed_pages(held_out_pages, anime_cascade):
+    """Scoring rule: the truth is the whole pasted region of each character crop (what the
+    composer drew, no detector involved); a detection counts when its centre falls inside a
+    region, one detection per region; every other detection is a false positive."""
     found = [
         [face.box for _, face in detect_in_panels(split_page(page.image), anime_cascade)]
-        for page in pages
+        for page in held_out_pages
     ]
-    scores = box_scores(found, [page.faces for page in pages])
-    assert scores["recall"] >= 0.85 and scores["precision"] >= 0.8, scores
+    scores = centre_scores(found, [page.faces for page in held_out_pages])
+    assert scores["recall"] >= RECALL_FLOOR and scores["precision"] >= PRECISION_FLOOR, scores
 
 
+@pytest.mark.shared
 def test_split_page_masks_text_and_keeps_page_coordinates(pages):
     page = pages[0]
     crops = split_page(page.image)
@@ -205,6 +232,7 @@ def test_anime_cascade_needs_an_existing_cascade_file(tmp_path):
         DETECTORS.build({"name": "anime-cascade", "cascade_path": str(tmp_path / "missing.xml")})
 
 
+@pytest.mark.shared
 def test_anime_cascade_counts_the_faces_of_a_grid(anime_cascade):
     grid = cv2.imread(str(need_shared("data", "anime_pages", "hysts_input.jpg")))[:, :, ::-1].copy()
     assert 30 <= len(anime_cascade.detect(grid)) <= 45

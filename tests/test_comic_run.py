@@ -8,16 +8,19 @@ import pandas as pd
 import pytest
 
 from raypipe.cli import main
-from raypipe.evaluation.comic import box_scores
-from raypipe.testing.comic_pages import compose_pages, load_characters
+from raypipe.evaluation.comic import box_scores, centre_scores
 from raypipe.ids import image_id
+from raypipe.testing.comic_pages import compose_pages, load_characters, split_characters
 from tests.conftest import need_shared
+
+pytestmark = pytest.mark.shared
 
 
 @pytest.fixture(scope="module")
 def comic_inputs(tmp_path_factory):
-    """Four composed pages as files and four more inside a CBZ, with their ground truth."""
-    characters = load_characters(need_shared("data", "anime"))
+    """Four composed pages as files and four more inside a CBZ, with their ground truth, drawn
+    from the characters the anime cascade's defaults were not tuned on."""
+    characters = split_characters(load_characters(need_shared("data", "anime")))[1]
     folder = tmp_path_factory.mktemp("comic")
     pages = compose_pages(characters, 8, seed=3)
     truth = {}
@@ -45,15 +48,15 @@ def test_comic_run_extracts_panels_texts_and_faces(comic_inputs, tmp_path, ray_s
     assert sorted(images.image_path) == sorted(truth)  # the archive's pages are inputs of their own
     panels, texts = pd.read_parquet(out / "panels.parquet"), pd.read_parquet(out / "texts.parquet")
     faces = pd.read_parquet(out / "faces.parquet")
-    scores = {
-        name: box_scores(
-            [table.loc[table.image_path == uri, ["x1", "y1", "x2", "y2"]].to_numpy() for uri in truth],
-            [getattr(page, name) for page in truth.values()],
-        )
-        for name, table in (("panels", panels), ("faces", faces))
+    def boxes(table):
+        return [table.loc[table.image_path == uri, ["x1", "y1", "x2", "y2"]].to_numpy() for uri in truth]
+
+    scores = {  # faces: a detection counts when its centre falls in a pasted crop, one per crop
+        "panels": box_scores(boxes(panels), [page.panels for page in truth.values()]),
+        "faces": centre_scores(boxes(faces), [page.faces for page in truth.values()]),
     }
     assert scores["panels"]["recall"] >= 0.95 and scores["panels"]["precision"] >= 0.9, scores
-    assert scores["faces"]["recall"] >= 0.85, scores
+    assert scores["faces"]["recall"] >= 0.85 and scores["faces"]["precision"] >= 0.8, scores
     assert len(texts) > 0 and set(faces.panel_index) <= set(panels.panel_index)
     assert set(faces.embedder) == {"feature:color-hist"}
     for row in panels.itertuples():

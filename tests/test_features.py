@@ -12,9 +12,9 @@ from raypipe.features import FEATURES
 from raypipe.reduce import REDUCERS
 from raypipe.research.combine import combine_features, combine_tables
 from raypipe.research.extract import extract_feature, read_chip
-from raypipe.testing.labelled import make_labelled_run
 from raypipe.research.store import FeatureTable, ResultStore
 from raypipe.research.sweep import TRUE_K, run_grid
+from raypipe.testing.labelled import make_labelled_run
 from tests.conftest import need_shared
 
 
@@ -44,6 +44,7 @@ CHIP_FEATURES = [
 ]
 
 
+@pytest.mark.shared
 @pytest.mark.parametrize(("name", "params", "dim"), CHIP_FEATURES)
 def test_extractors_shape_determinism_and_size_independence(chips, name, params, dim):
     first = FEATURES.build({"name": name, **params}).fit(chips)
@@ -57,6 +58,7 @@ def test_extractors_shape_determinism_and_size_independence(chips, name, params,
     assert len(set(map(bytes, vectors.round(4)))) > len(chips) // 2  # faces differ
 
 
+@pytest.mark.shared
 def test_ray_stage_adds_feature_column(chips):
     stage = FEATURES.build("color-hist")
     batch = {"face_id": np.arange(len(chips)), "chip": np.stack(chips)}
@@ -64,6 +66,7 @@ def test_ray_stage_adds_feature_column(chips):
     assert out["feature"].shape[0] == len(chips) and "chip" in out and "face_id" in out
 
 
+@pytest.mark.shared
 def test_fisher_vectors_are_power_and_l2_normalised(chips):
     vectors = (
         FEATURES.build({"name": "sift-fisher", "n_words": 8, "fit_faces": 12})
@@ -74,6 +77,7 @@ def test_fisher_vectors_are_power_and_l2_normalised(chips):
     assert (vectors < 0).any()  # gradients, not histograms
 
 
+@pytest.mark.shared
 def test_learned_state_round_trips(chips):
     fitted = FEATURES.build(
         {"name": "sift-fisher", "n_words": 4, "pca_dim": 8, "fit_faces": 12}
@@ -84,11 +88,14 @@ def test_learned_state_round_trips(chips):
     np.testing.assert_allclose(restored.transform(chips), fitted.transform(chips), rtol=1e-5)
 
 
-def test_simclr_trains_and_embeds_on_cpu(chips):
+@pytest.mark.shared
+def test_simclr_loss_falls_and_embeds_on_cpu(chips):
     extractor = FEATURES.build(
-        {"name": "simclr", "size": 32, "width": 8, "epochs": 2, "device": "cpu"}
+        {"name": "simclr", "size": 32, "width": 8, "epochs": 8, "device": "cpu"}
     )
     vectors = extractor.fit(chips).transform(chips)
+    assert len(extractor.losses_) == 8
+    assert np.mean(extractor.losses_[-3:]) < 0.95 * extractor.losses_[0], extractor.losses_
     assert vectors.shape == (len(chips), 64)
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-4)
     restored = FEATURES.build({"name": "simclr", "size": 32, "width": 8, "device": "cpu"})
@@ -97,14 +104,23 @@ def test_simclr_trains_and_embeds_on_cpu(chips):
     )
 
 
-def test_metric_learning_needs_labels_and_uses_them(chips):
-    metric = FEATURES.build(
-        {"name": "metric", "size": 32, "width": 8, "epochs": 2, "device": "cpu"}
-    )
+@pytest.mark.shared
+def test_metric_learning_needs_labels_and_the_labels_change_the_features(chips):
+    spec = {"name": "metric", "size": 32, "width": 8, "epochs": 6, "device": "cpu"}
     with pytest.raises(ValueError, match="labels"):
-        metric.fit(chips)
+        FEATURES.build(spec).fit(chips)
     labels = np.array([str(i % 3) if i % 4 else None for i in range(len(chips))], dtype=object)
-    assert metric.fit(chips, labels).transform(chips).shape == (len(chips), 64)
+    other = np.array([str(i % 2) if i % 4 else None for i in range(len(chips))], dtype=object)
+    fitted = FEATURES.build(spec).fit(chips, labels)
+    vectors = fitted.transform(chips)
+    assert vectors.shape == (len(chips), 64)
+    np.testing.assert_allclose(FEATURES.build(spec).fit(chips, labels).transform(chips), vectors, atol=1e-5)
+    relabelled = FEATURES.build(spec).fit(chips, other).transform(chips)
+    assert np.abs(relabelled - vectors).max() > 1e-2  # same chips and seed, other labels
+    known = np.array([label is not None for label in labels])
+    same = labels[known][:, None] == labels[known][None, :]
+    similarity = vectors[known] @ vectors[known].T
+    assert similarity[same].mean() > similarity[~same].mean()  # trained towards the labels
 
 
 def test_combine_keeps_common_faces_and_normalises_blocks():
@@ -136,6 +152,7 @@ def test_reducers_fit_then_apply(spec):
     np.testing.assert_allclose(np.linalg.norm(reduced, axis=1), 1.0, rtol=1e-4)
 
 
+@pytest.mark.shared
 def test_store_layout_sweep_and_colour_beats_pixels(anime_run):
     run = str(anime_run)
     extract_feature(run, {"name": "pixels", "size": 32})
@@ -168,6 +185,7 @@ def test_store_layout_sweep_and_colour_beats_pixels(anime_run):
         "feature_config.grid",
     } <= set(table.columns)
     assert (table["n_clusters"] == 10).all()
+    assert table["bcubed_f"].is_monotonic_decreasing  # ranked by the README's metric
     best = table.groupby("feature")["nmi"].max()
     assert best["color-hist"] > best["pixels"] + 0.1
     clustering = anime_run / table.iloc[0]["path"]
@@ -180,6 +198,7 @@ def test_store_layout_sweep_and_colour_beats_pixels(anime_run):
     assert (reduction / "reducer_config.json").exists() and (reduction / "reduced.parquet").exists()
 
 
+@pytest.mark.shared
 @pytest.mark.parametrize("spec", [{"name": "color-hist"}, {"name": "sift-fisher", "n_words": 4, "pca_dim": 8, "fit_faces": 20}])
 def test_features_on_ray_data_equal_the_local_computation(anime_run, tmp_path, ray_session, spec):
     import shutil

@@ -2,10 +2,14 @@
 
 import json
 
+import pytest
+
 from raypipe.cli import main
 from tests.conftest import need_shared
 
 
+@pytest.mark.shared
+@pytest.mark.slow
 def test_default_run_on_the_labelled_photos(tmp_path, ray_session):
     photos = need_shared("data", "photos")
     out = tmp_path / "run"

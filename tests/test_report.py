@@ -139,7 +139,7 @@ def test_sweep_results_get_one_chart_per_varied_parameter(run_copy):
     assert "clusterer.threshold=0.1  bcubed_f=0.9000" in section
 
 
-def test_report_command(run_copy):
+def test_report_command_writes_a_single_file_report_with_embedded_images(run_copy):
     assert (
         main(["report", str(run_copy), "--no-tracking", "--projection", "pca", "--single-file"])
         == 0

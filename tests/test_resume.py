@@ -61,6 +61,7 @@ def run_killed_after_first_shard(out: Path) -> dict[str, tuple[int, str]]:
     return markers(out)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(420)
 def test_killed_run_resumes_without_redoing_shards(tmp_path, ray_session):
     from raypipe.config import Config

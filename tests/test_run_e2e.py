@@ -80,10 +80,16 @@ def test_recluster_without_reextracting(sample_run, tmp_path):
     import shutil
 
     shutil.copytree(sample_run, run)
+    shards_before = sorted(p.name for p in (run / "_shards").iterdir())
+    faces_before = pd.read_parquet(run / "faces.parquet")
     assert main(["cluster", str(run), "--clusterer", "chinese-whispers", "--no-tracking"]) == 0
     summary = json.loads((run / "summary.json").read_text())
     assert summary["cluster"]["clusterer"]["name"] == "chinese-whispers"
-    assert pd.read_csv(run / "clusters.csv")["cluster"].max() >= 1
+    assert sorted(p.name for p in (run / "_shards").iterdir()) == shards_before
+    pd.testing.assert_frame_equal(pd.read_parquet(run / "faces.parquet"), faces_before)
+    assert main(["eval", str(run), "--labels", str(SAMPLE_PHOTOS), "--no-tracking"]) == 0
+    metrics = json.loads((run / "metrics.json").read_text())  # scores the new clusters.csv
+    assert metrics["bcubed_f"] >= 0.9, metrics
 
 
 def test_nothing_processable_exits_non_zero(tmp_path, ray_session):

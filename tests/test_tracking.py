@@ -101,3 +101,17 @@ def test_default_store_is_sqlite_in_the_working_directory(run_copy, tmp_path, mo
     monkeypatch.chdir(workdir)
     assert main(["cluster", str(run_copy)]) == 0
     assert len(runs_in(f"sqlite:///{workdir / 'mlflow.db'}")["cluster"]) == 1
+
+
+def test_features_commands_are_mlflow_runs(sample_run, tmp_path):
+    run = Path(shutil.copytree(sample_run, tmp_path / "run", ignore=shutil.ignore_patterns("clustered_faces")))
+    assert main(["features", "extract", str(run), "--name", "color-hist"]) == 0
+    assert main(["features", "sweep", str(run), "--clusterers", "kmeans:n_clusters=3"]) == 0
+    assert main(["features", "extract", str(run), "--name", "hog", "--no-tracking"]) == 0
+    runs = runs_in(store(tmp_path))
+    (extract,), (sweep,) = runs["features extract"], runs["features sweep"]
+    assert extract.info.run_name == "features extract:run"
+    assert extract.data.params["name"] == "color-hist" and extract.data.metrics["faces"] == 40
+    assert artifacts(store(tmp_path), extract) == {"feature_config.json"}
+    assert sweep.data.metrics["results"] == 1 and 0 < sweep.data.metrics["best_bcubed_f"] <= 1
+    assert artifacts(store(tmp_path), sweep) == {"results.csv"}

@@ -103,7 +103,7 @@ def test_unknown_metric_is_a_usage_error(run_copy, tmp_path, capsys):
     assert "label metrics need --labels" in capsys.readouterr().err
 
 
-def test_labelled_grid_sweep_beats_the_default_and_is_recorded(run_copy, tmp_path):
+def test_labelled_grid_sweep_matches_or_beats_the_default_and_is_recorded(run_copy, tmp_path):
     default = json.loads((run_copy / "metrics.json").read_text())
     space = write_space(tmp_path, SMALL_GRID)
     code = main(

@@ -39,7 +39,7 @@ class Clusterer(ClusterMixin, BaseEstimator):
         labels = (
             np.asarray(self._cluster(X), dtype=np.int64) if len(X) > 1 else np.zeros(1, np.int64)
         )
-        if getattr(self, "cannot_link", False) and groups is not None:
+        if getattr(self, "cannot_link", False) and groups is not None and len(X) > 1:
             labels = enforce_cannot_link(X, labels, np.asarray(groups), self._reassign_distance(X))
         self.labels_ = labels
         return self

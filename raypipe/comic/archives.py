@@ -2,23 +2,22 @@
 
 A page inside an archive is named ``<archive path>!<entry name>`` (see :func:`page_id`). Entry
 names come from the archive's author, so they are never used as output paths: outputs are named
-from hashed ids (:mod:`raypipe.ids`), and entries that are absolute or climb out with ``..``
-are refused outright.
+from hashed ids (:mod:`raypipe.ids`). Entries that are not read (absolute or climbing out with
+``..``, encrypted, archives inside the archive, too large, not images, repeated names) and
+archives that cannot be opened are returned with the reason, so that the run records them.
 """
 
 from __future__ import annotations
 
-import logging
 import posixpath
 import re
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from raypipe.io.decode import DecodeError
 from raypipe.io.inputs import ARCHIVE_EXTENSIONS, IMAGE_EXTENSIONS, extension
 from raypipe.storage import open_input, read_bytes
-
-log = logging.getLogger(__name__)
 
 #: Separator between an archive's path and an entry name in a page id.
 PAGE_SEPARATOR = "!"
@@ -51,39 +50,58 @@ def is_safe_entry(name: str) -> bool:
     return ".." not in posixpath.normpath(normalised).split("/")
 
 
-def _is_page(info: zipfile.ZipInfo) -> bool:
-    base = posixpath.basename(info.filename)
-    hidden = base.startswith(".") or info.filename.startswith("__MACOSX/")
-    return not info.is_dir() and not hidden and extension(info.filename) in IMAGE_EXTENSIONS
+def _is_listed(info: zipfile.ZipInfo) -> bool:
+    """False for folders, hidden files and macOS resource forks (archive furniture, not content)."""
+    hidden = posixpath.basename(info.filename).startswith(".") or info.filename.startswith("__MACOSX/")
+    return not info.is_dir() and not hidden
 
 
-def list_archive_pages(path: str) -> list[str]:
-    """Entry names of the page images of archive ``path``, in reading order (natural sort).
+def _refusal(info: zipfile.ZipInfo, seen: set[str]) -> str | None:
+    """Why entry ``info`` is not read as a page, or None when it is a page."""
+    kind = extension(info.filename)
+    if not is_safe_entry(info.filename):
+        return "unsafe entry name (absolute or climbing out with ..): not read"
+    if info.filename in seen:
+        return "entry name repeated in the archive: one entry of this name is read"
+    if info.flag_bits & 0x1:
+        return "encrypted entry: not read"
+    if kind in ARCHIVE_EXTENSIONS:
+        return "archive inside an archive: not opened"
+    if kind not in IMAGE_EXTENSIONS:
+        return f"not a supported image type ({kind or 'no extension'})"
+    if info.file_size > MAX_PAGE_BYTES:
+        return f"page too large: {info.file_size} bytes uncompressed, over {MAX_PAGE_BYTES}"
+    return None
 
-    Folders, non-image entries, macOS resource forks and unsafe names are left out; unsafe
-    names are logged.
-    """
+
+def scan_archive(path: str) -> tuple[list[str], list[tuple[str, str]]]:
+    """``(pages, refused)`` of archive ``path``: the page entries in reading order (natural
+    sort), and ``(entry, reason)`` of every other entry but folders and hidden files."""
+    pages, refused, seen = [], [], set()
     with _open_zip(path) as archive:
-        pages = []
-        for info in archive.infolist():
-            if not _is_page(info):
-                continue
-            if not is_safe_entry(info.filename):
-                log.warning("skipping unsafe entry %r in %s", info.filename, path)
-                continue
-            pages.append(info.filename)
-    return sorted(pages, key=natural_key)
+        for info in filter(_is_listed, archive.infolist()):
+            reason = _refusal(info, seen)
+            seen.add(info.filename)
+            if reason is None:
+                pages.append(info.filename)
+            else:
+                refused.append((info.filename, reason))
+    return sorted(pages, key=natural_key), refused
 
 
 def read_archive_page(path: str, entry: str) -> bytes:
-    """Uncompressed bytes of ``entry`` in archive ``path`` (at most :data:`MAX_PAGE_BYTES`)."""
+    """Uncompressed bytes of ``entry`` in archive ``path`` (at most :data:`MAX_PAGE_BYTES`).
+
+    Raises :class:`DecodeError` for an entry that is too large, encrypted or damaged.
+    """
     with _open_zip(path) as archive:
         info = archive.getinfo(entry)
         if info.file_size > MAX_PAGE_BYTES:
-            raise ValueError(
-                f"{entry!r} in {path} is {info.file_size} bytes uncompressed, over {MAX_PAGE_BYTES}"
-            )
-        return archive.read(info)
+            raise DecodeError(f"page too large: {info.file_size} bytes uncompressed, over {MAX_PAGE_BYTES}")
+        try:
+            return archive.read(info)
+        except (zipfile.BadZipFile, RuntimeError, NotImplementedError, EOFError) as err:
+            raise DecodeError(f"unreadable archive entry ({type(err).__name__}: {err})") from None
 
 
 def page_id(archive_path: str, entry: str) -> str:
@@ -105,15 +123,22 @@ def read_page(page: str) -> bytes:
     return read_bytes(page) if entry is None else read_archive_page(archive_path, entry)
 
 
-def expand_archives(paths: list[str]) -> list[str]:
-    """``paths`` with every archive replaced by the page ids of its pages, in reading order."""
-    expanded = []
+def expand_archives(paths: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
+    """``(inputs, refused)``: ``paths`` with every archive replaced by the page ids of its pages
+    in reading order, and ``(id, reason)`` of the entries not read and archives not opened."""
+    expanded, refused = [], []
     for path in paths:
-        if is_archive(path):
-            expanded.extend(page_id(path, entry) for entry in list_archive_pages(path))
-        else:
+        if not is_archive(path):
             expanded.append(path)
-    return expanded
+            continue
+        try:
+            pages, entries = scan_archive(path)
+        except (zipfile.BadZipFile, OSError, EOFError) as err:
+            refused.append((path, f"not a readable archive ({type(err).__name__}: {err})"))
+            continue
+        expanded.extend(page_id(path, entry) for entry in pages)
+        refused.extend((page_id(path, entry), reason) for entry, reason in entries)
+    return expanded, refused
 
 
 @contextmanager

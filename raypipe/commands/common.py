@@ -16,8 +16,12 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
         "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
         help="override one setting, e.g. --set extract.detector=dlib-cnn (repeatable)",
     )  # fmt: skip
-    group.add_argument("--tracking-uri", help="MLflow tracking URI (default: sqlite:///mlflow.db here)")
-    group.add_argument("--no-tracking", action="store_true", help="do not record an MLflow run")
+    add_tracking_arguments(group)
+
+
+def add_tracking_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    parser.add_argument("--tracking-uri", help="MLflow tracking URI (default: sqlite:///mlflow.db here)")
+    parser.add_argument("--no-tracking", action="store_true", help="do not record an MLflow run")
 
 
 def add_extract_arguments(parser: argparse.ArgumentParser) -> None:

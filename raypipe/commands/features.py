@@ -3,20 +3,25 @@
 Actions: ``extract`` (one extractor -> ``RUN/features/<name>/``), ``combine`` (features ->
 one feature), ``train-simclr`` (self-supervised encoder -> feature ``simclr``), ``train-metric``
 (triplet fine-tune on labels -> feature ``metric``), ``sweep`` (feature x reducer x clusterer
-grid -> ``RUN/reductions/...`` and ``RUN/results/results.csv``).
+grid -> ``RUN/reductions/...`` and ``RUN/results/results.csv``). Each is an MLflow run
+(``features ACTION:RUN``) recording its settings, counts and written tables.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import yaml
 
+from raypipe.commands.common import add_tracking_arguments
+from raypipe.config import TrackingConfig
 from raypipe.research.sweep import TRUE_K
+from raypipe.tracking import tracked_run
 
 NAME = "features"
 HELP = "research features: extract, combine, train SimCLR / metric encoders, sweep reducers x clusterers"
@@ -114,6 +119,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        default=[{"name": "kmeans", "n_clusters": TRUE_K}],
                        help=f"e.g. kmeans:n_clusters={TRUE_K} hdbscan:min_cluster_size=5")  # fmt: skip
     sweep.add_argument("--no-labels", action="store_true", help="do not score against labels")
+    for action in (extract, combine, simclr, metric, sweep):
+        add_tracking_arguments(action)
 
 
 def _labels(run: str, csv: str | None) -> np.ndarray:
@@ -128,18 +135,41 @@ def _labels(run: str, csv: str | None) -> np.ndarray:
 
 
 def run(args: argparse.Namespace) -> int:
+    command = f"{NAME} {args.action}"
+    tracking = TrackingConfig(enabled=not args.no_tracking, uri=args.tracking_uri)
+    with tracked_run(tracking, f"{command}:{Path(args.run).name}", tags={"raypipe.command": command}) as tracker:
+        params, metrics, artifacts = _act(args)
+        tracker.log_params(params)
+        tracker.log_metrics(metrics)
+        tracker.log_artifacts(*artifacts)
+    return 0
+
+
+def _act(args: argparse.Namespace) -> tuple[dict, dict, list[Path]]:
+    """Run the action; returns what MLflow records: params, metrics and files written."""
     from raypipe.research.combine import combine_features
     from raypipe.research.extract import extract_feature
-    from raypipe.research.store import ResultStore
+    from raypipe.research.store import FEATURE_CONFIG, RANK_METRIC, RESULTS_FILE, ResultStore
     from raypipe.research.sweep import run_grid
 
+    store = ResultStore.at(args.run)
+    if args.action == "sweep":
+        features = args.features or store.feature_names()
+        table = run_grid(args.run, features, args.reducers, args.clusterers, not args.no_labels)
+        shown = [c for c in ("feature", "reducer", "clusterer", RANK_METRIC, "nmi", "accuracy",
+                             "n_clusters_found") if c in table]  # fmt: skip
+        log.info("results (%d rows, best first):\n%s", len(table), table[shown].head(20).to_string(index=False))
+        params = {"features": features, "reducers": args.reducers, "clusterers": args.clusterers}
+        best = {f"best_{RANK_METRIC}": table[RANK_METRIC].iloc[0]} if RANK_METRIC in table and len(table) else {}
+        return params, {"results": len(table), **best}, [store.layout.results / RESULTS_FILE]
     if args.action == "extract":
-        extract_feature(
-            args.run, {"name": args.name, **parse_settings(args.settings)}, args.store_as, use_ray=args.ray
-        )
+        spec = {"name": args.name, **parse_settings(args.settings)}
+        stored = args.store_as or args.name
+        table = extract_feature(args.run, spec, stored, use_ray=args.ray)
     elif args.action == "combine":
-        combine_features(args.run, args.features, args.name, args.weights, args.block_norm)
-    elif args.action in ("train-simclr", "train-metric"):
+        table = combine_features(args.run, args.features, args.name, args.weights, args.block_norm)
+        stored = args.name or "+".join(args.features)
+    else:
         spec = {
             "name": "simclr" if args.action == "train-simclr" else "metric",
             "epochs": args.epochs, "max_seconds": args.max_seconds, "size": args.size,
@@ -147,16 +177,8 @@ def run(args: argparse.Namespace) -> int:
         }  # fmt: skip
         metric = args.action == "train-metric"
         labels = _labels(args.run, args.labels) if metric else None
-        state = ResultStore.at(args.run).load_state(args.init) if metric and args.init else None
-        extract_feature(args.run, spec, args.store_as, labels=labels, initial_state=state)
-    else:
-        features = args.features or ResultStore.at(args.run).feature_names()
-        table = run_grid(args.run, features, args.reducers, args.clusterers, not args.no_labels)
-        shown = [c for c in ("feature", "reducer", "clusterer", "nmi", "bcubed_f", "accuracy",
-                             "n_clusters_found") if c in table]  # fmt: skip
-        log.info(
-            "results (%d rows, best first):\n%s",
-            len(table),
-            table[shown].head(20).to_string(index=False),
-        )
-    return 0
+        state = store.load_state(args.init) if metric and args.init else None
+        stored = args.store_as
+        table = extract_feature(args.run, spec, stored, labels=labels, initial_state=state)
+    metrics = {"faces": len(table.vectors), "dimension": table.vectors.shape[1]}
+    return {"name": stored, **table.config}, metrics, [store.feature_dir(stored) / FEATURE_CONFIG]

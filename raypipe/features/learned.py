@@ -19,6 +19,7 @@ class SimCLRFeature(FeatureExtractor):
 
     ``epochs`` and ``max_seconds`` bound the training (CPU works; a GPU is used when present).
     ``init`` holds weights saved by :meth:`get_state` of an earlier fit to start from.
+    After ``fit``, ``losses_`` holds the mean training loss of each epoch.
     """
 
     learns = True
@@ -68,8 +69,9 @@ class SimCLRFeature(FeatureExtractor):
         device = torch_device(self.device)
         log.info("training SimCLR on %d chips (%s)", len(chips), device)
         images = chips_to_tensor(chips, self.size)
-        self.encoder_ = train_simclr(
-            self._new_encoder(), images, device, self._limits(), temperature=self.temperature
+        self.encoder_ = self._new_encoder()
+        self.losses_ = train_simclr(
+            self.encoder_, images, device, self._limits(), temperature=self.temperature
         )
         return self
 
@@ -141,7 +143,7 @@ class MetricFeature(SimCLRFeature):
         log.info(
             "metric learning on %d labelled of %d chips (%s)", known.sum(), len(labels), device
         )
-        train_metric(
+        self.losses_ = train_metric(
             self.encoder_,
             images[known],
             labels[known].astype(str),

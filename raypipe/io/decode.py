@@ -30,33 +30,38 @@ def decode_image(data: bytes, max_pixels: int, max_side: int) -> DecodedImage:
     if not data:
         raise DecodeError("empty file (0 bytes)")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
-            width, height = image.size
-            if width * height > max_pixels:
-                raise DecodeError(
-                    f"image too large: {width}x{height} = {width * height} pixels > {max_pixels} "
-                    "(raise extract.max_image_pixels to accept it)"
-                )
-            image.seek(0)
-            image.draft("RGB", _draft_size(width, height, max_side))
-            image.load()
+        return _decode(data, max_pixels, max_side)
+    except DecodeError:
+        raise
     except UnidentifiedImageError:
         raise DecodeError("not an image (unrecognised format)") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
         raise DecodeError(f"image too large: {err}") from None
     except (OSError, SyntaxError, ValueError) as err:
-        if isinstance(err, DecodeError):
-            raise
         raise DecodeError(f"corrupt or truncated image: {err}") from None
+    except Exception as err:  # noqa: BLE001 - a crafted file must fail as this file's error
+        raise DecodeError(f"unreadable image ({type(err).__name__}: {err})") from None
+
+
+def _decode(data: bytes, max_pixels: int, max_side: int) -> DecodedImage:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        image = Image.open(io.BytesIO(data))
+        width, height = image.size
+        if width * height > max_pixels:
+            raise DecodeError(
+                f"image too large: {width}x{height} = {width * height} pixels > {max_pixels} "
+                "(raise extract.max_image_pixels to accept it)"
+            )
+        image.seek(0)
+        image.draft("RGB", _draft_size(width, height, max_side))
+        image.load()
     try:
         image = ImageOps.exif_transpose(image)
     except (OSError, ValueError, SyntaxError, KeyError, TypeError):
         pass  # unreadable EXIF: keep the stored orientation
     width, height = _oriented_size(width, height, image)
-    rgb = _to_rgb(image)
-    return _downscale(rgb, width, height, max_side)
+    return _downscale(_to_rgb(image), width, height, max_side)
 
 
 def _draft_size(width: int, height: int, max_side: int) -> tuple[int, int]:

@@ -61,13 +61,19 @@ def _expand(spec: str) -> list[str]:
         return [
             str(p)
             for p in path.rglob("*")
-            if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            if _is_listed_file(p) and not any(part.startswith(".") for part in p.relative_to(path).parts)
         ]
     if path.is_file() and path.suffix.lower() in LIST_FILE_EXTENSIONS:
         return _read_list_file(path)
     if path.is_file():
         return [str(path)]
     raise FileNotFoundError(f"input {spec!r} does not exist")
+
+
+def _is_listed_file(path: Path) -> bool:
+    """Regular files, and symlinks that lead to no folder (broken or looping: listed, so that
+    reading them records why they failed rather than dropping them unseen)."""
+    return path.is_file() or (path.is_symlink() and not path.is_dir())
 
 
 def _read_list_file(path: Path) -> list[str]:

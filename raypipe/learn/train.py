@@ -67,8 +67,9 @@ def train_simclr(
     limits: TrainLimits,
     augment: Augment | None = None,
     temperature: float = 0.5,
-) -> nn.Module:
-    """Train ``encoder`` in place on ``images`` (N, 3, S, S) with the NT-Xent loss; returns it."""
+) -> list[float]:
+    """Train ``encoder`` in place on ``images`` (N, 3, S, S) with the NT-Xent loss; returns the
+    mean loss of each epoch."""
     torch.manual_seed(limits.seed)
     augment = augment or Augment()
     head = projection_head(encoder.dim).to(device)
@@ -82,8 +83,9 @@ def train_simclr(
         return nt_xent(z1, z2, temperature)
 
     params = list(encoder.parameters()) + list(head.parameters())
-    _run_epochs("simclr", limits, params, len(images), step)
-    return encoder.eval()
+    losses = _run_epochs("simclr", limits, params, len(images), step)
+    encoder.eval()
+    return losses
 
 
 def train_metric(
@@ -94,8 +96,9 @@ def train_metric(
     limits: TrainLimits,
     margin: float = 0.2,
     augment: Augment | None = None,
-) -> nn.Module:
-    """Fine-tune ``encoder`` in place with batch-hard triplets on labelled ``images``."""
+) -> list[float]:
+    """Fine-tune ``encoder`` in place with batch-hard triplets on labelled ``images``; returns
+    the mean loss of each epoch."""
     torch.manual_seed(limits.seed)
     augment = augment or Augment()
     _, codes = np.unique(labels, return_inverse=True)
@@ -107,5 +110,6 @@ def train_metric(
         batch = augment(images[indices].to(device), generator)
         return batch_hard_triplet(encoder(batch), codes[indices].to(device), margin)
 
-    _run_epochs("metric", limits, list(encoder.parameters()), len(images), step)
-    return encoder.eval()
+    losses = _run_epochs("metric", limits, list(encoder.parameters()), len(images), step)
+    encoder.eval()
+    return losses

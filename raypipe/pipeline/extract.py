@@ -59,7 +59,8 @@ def extract(inputs: list[str], out: str, config: Config, overwrite: bool = False
     layout = RunLayout.at(out)
     extract_config = config.extract
     listing = list_inputs(inputs, accept_archives=extract_config.domain == "comic")
-    listing.images = expand_archives(listing.images)
+    listing.images, refused = expand_archives(listing.images)
+    listing.skipped.extend(refused)
     extract_config.detector = resolve_detector(extract_config.detector, extract_config.domain, extract_config.model_root)
     if extract_config.detect_crops and extract_config.domain == "photo":
         extract_config.detector = choose_crop_detector(

@@ -15,7 +15,7 @@ from raypipe.evaluation.labels import face_labels
 from raypipe.evaluation.metrics import score_clustering
 from raypipe.reduce import REDUCERS
 from raypipe.registry import split_spec
-from raypipe.research.store import FeatureTable, ResultStore
+from raypipe.research.store import RANK_METRIC, FeatureTable, ResultStore
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +77,6 @@ def run_grid(
                                reduce_seconds=round(reduce_seconds, 3),
                                cluster_seconds=round(time.monotonic() - started, 3))  # fmt: skip
                 store.save_clustering(folder, clusterer, table.face_ids, labels, metrics)
-                log.info("%s | %s | %s: nmi %s", feature, reducer["name"], clusterer["name"],
-                         round(metrics.get("nmi", float("nan")), 3))  # fmt: skip
+                log.info("%s | %s | %s: %s %s", feature, reducer["name"], clusterer["name"], RANK_METRIC,
+                         round(metrics.get(RANK_METRIC, float("nan")), 3))  # fmt: skip
     return store.aggregate()

@@ -2,10 +2,11 @@
 
 A page is a grid of panels (rows of 1-3 panels) in one of :data:`LAYOUTS`, each panel filled
 with a flat colour and some scenery strokes, one or two real character crops pasted in, and a
-speech balloon with lettering. The truth kept with the page: panel boxes in reading order,
-face boxes (the face part of each pasted crop, :data:`FACE_IN_CROP`) with their characters, and
-balloon boxes. Character crops are read
-from a folder of ``<character>/<image>`` files given by the caller (the project ships none).
+speech balloon with lettering. The truth kept with the page: panel boxes in reading order, the
+whole pasted region of each character crop (what was drawn, independent of any detector) with
+its character, and balloon boxes. Character crops are read from a folder of
+``<character>/<image>`` files given by the caller (the project ships none); tuning and
+reporting use disjoint characters (:func:`split_characters`).
 """
 
 from __future__ import annotations
@@ -27,10 +28,6 @@ LAYOUTS = ("white-gutters", "borderless", "black-gutters", "slanted", "full-blee
 WHITE = (255, 255, 255)
 BLACK = (0, 0, 0)
 _LETTERS = "ABCDEFGHIJKLMNOPRSTUWY"
-#: Where the face lies in a character crop of the anime set, as fractions of the crop
-#: (x1, y1, x2, y2): the median box of the anime cascade on white-padded crops. The crops hold
-#: hair above the face, and the chin reaches the crop's lower edge.
-FACE_IN_CROP = (0.22, 0.42, 0.78, 1.0)
 
 
 @dataclass
@@ -40,7 +37,7 @@ class ComicPage:
     image: np.ndarray
     layout: str
     panels: list[Box] = field(default_factory=list)  # reading order
-    faces: list[Box] = field(default_factory=list)  # the face part of each pasted crop
+    faces: list[Box] = field(default_factory=list)  # the whole pasted region of each crop
     characters: list[str] = field(default_factory=list)  # one per face
     texts: list[Box] = field(default_factory=list)
 
@@ -53,6 +50,18 @@ def load_characters(root: str | Path) -> dict[str, list[Path]]:
         if folder.is_dir()
     }
     return {name: paths for name, paths in crops.items() if paths}
+
+
+def split_characters(
+    characters: dict[str, list[Path]],
+) -> tuple[dict[str, list[Path]], dict[str, list[Path]]]:
+    """``(fit, held_out)``: alternate characters in name order, so that settings tuned on the
+    first are reported on characters they never saw."""
+    names = sorted(characters)
+    return (
+        {name: characters[name] for name in names[0::2]},
+        {name: characters[name] for name in names[1::2]},
+    )
 
 
 def compose_pages(
@@ -244,16 +253,7 @@ def _paste_character(
         return
     page.image[box[1] : box[3], box[0] : box[2]] = crop
     taken.append(box)
-    w, h = box[2] - box[0], box[3] - box[1]
-    fx1, fy1, fx2, fy2 = FACE_IN_CROP
-    page.faces.append(
-        (
-            box[0] + round(fx1 * w),
-            box[1] + round(fy1 * h),
-            box[0] + round(fx2 * w),
-            box[1] + round(fy2 * h),
-        )
-    )
+    page.faces.append(box)
     page.characters.append(name)
 
 
