@@ -42,3 +42,10 @@ def find_arcface_model(configured_root: str | None) -> Path | None:
         if found:
             return found[0]
     return None
+
+
+def find_model_file(name: str, configured_root: str | None) -> Path | None:
+    """The file called ``name`` under the model root (searched recursively), or ``None``."""
+    root = model_root(configured_root)
+    found = sorted(root.rglob(name)) if root.is_dir() else []
+    return found[0] if found else None

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from raypipe.detect.base import Detector, Face
 from raypipe.detect.boxes import clip_boxes, nms
 from raypipe.detect.mtcnn_nets import ONet, PNet, RNet, load_network
+from raypipe.detect.torch_ops import torch_device
 from raypipe.detect.weights import mtcnn_weights
 
 log = logging.getLogger(__name__)
@@ -47,13 +48,6 @@ class _Candidates:
         """Boxes moved by their predicted offsets."""
         width, height = (self.boxes[:, 2:] - self.boxes[:, :2]).T
         return self.boxes + self.offsets * np.stack([width, height, width, height], axis=1)
-
-
-def torch_device(device: str) -> torch.device:
-    """``auto`` -> CUDA when available, else CPU; otherwise the device named."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 class MtcnnDetector(Detector):
