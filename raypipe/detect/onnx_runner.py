@@ -48,7 +48,10 @@ class OnnxRunner:
         else:
             import onnxruntime as ort
 
-            self._session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+            options = ort.SessionOptions()  # as many threads as torch (Ray: the actor's CPUs), no spinning
+            options.intra_op_num_threads = torch.get_num_threads()
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            self._session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
             self._input = self._session.get_inputs()[0].name
 
     def __call__(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
