@@ -11,8 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from raypipe.detect.boxes import box_iou, nms
-from raypipe.detect.torch_ops import batched_nms, crop_and_resize
+from raypipe.detect.boxes import box_iou
 from raypipe.evaluation.detection import annotated_images, match_detections
 from raypipe.io.decode import decode_image
 from raypipe.models import find_model_file
@@ -85,26 +84,6 @@ def test_torch_decoding_of_the_headless_graph_equals_the_graphs_own_boxes():
         ours = decode_boxes(loc, torch.from_numpy(rfb_priors(320, 240)))
         np.testing.assert_allclose(ours.numpy(), boxes, atol=1e-5)
         np.testing.assert_allclose(torch.softmax(logits, -1).numpy(), scores, atol=1e-5)
-
-
-def test_batched_torch_nms_keeps_what_numpy_greedy_nms_keeps_per_image():
-    rng = np.random.default_rng(0)
-    corners = rng.uniform(0, 100, (2, 60, 2))
-    boxes = np.concatenate([corners, corners + rng.uniform(5, 40, (2, 60, 2))], axis=2)
-    scores = rng.uniform(0, 1, (2, 60))
-    valid = np.ones((2, 60), bool)
-    valid[1, 40:] = False  # padding of the second image never suppresses
-    keep = batched_nms(torch.from_numpy(boxes), torch.from_numpy(scores), torch.from_numpy(valid), 0.3).numpy()
-    for i in range(2):
-        expected = np.flatnonzero(valid[i])[nms(boxes[i][valid[i]], scores[i][valid[i]], 0.3)]
-        assert sorted(np.flatnonzero(keep[i])) == sorted(expected)
-    assert 5 < keep.sum() < valid.sum()  # suppression did happen, not all dropped
-
-
-def test_crops_equal_the_pixels_under_a_box_of_the_crop_size():
-    image = torch.arange(2 * 30 * 40, dtype=torch.float32).reshape(1, 2, 30, 40)
-    (crop,) = crop_and_resize(image, torch.tensor([[5.0, 7.0, 21.0, 23.0]]), 16)
-    torch.testing.assert_close(crop, image[0, :, 7:23, 5:21])
 
 
 def test_the_face_of_a_sample_photo_matches_its_hand_drawn_box(rfb):

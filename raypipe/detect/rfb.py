@@ -168,7 +168,7 @@ class RfbDetector(Detector):
         logits, loc = self.runner((canvas - 127.0) / 128.0)
         if loc.shape[1] != len(self._priors):
             raise RuntimeError(f"the network gave {loc.shape[1]} boxes for {len(self._priors)} priors")
-        scores = torch.softmax(logits, dim=-1)[..., 1]
+        scores = torch.sigmoid(logits[..., 1] - logits[..., 0])  # softmax's face column
         k = min(self.top_k, scores.shape[1])
         scores, index = scores.topk(k, dim=1)
         valid = scores >= self.score_threshold
