@@ -52,18 +52,28 @@ def timed_extract(inputs: Path, out: Path, config: Config) -> tuple[float, int, 
 
 def detector_spec(name: str, model_root: str, mtcnn_weights: str | None) -> str:
     if name == "mtcnn":
-        return "{name: mtcnn, device: cuda" + (f", weights_dir: {mtcnn_weights}}}" if mtcnn_weights else "}")
+        return "{name: mtcnn, device: cuda" + (
+            f", weights_dir: {mtcnn_weights}}}" if mtcnn_weights else "}"
+        )
     return f"{{name: rfb, model_root: {model_root}, device: cuda}}"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("model_root", help="folder with fr_detect.onnx, fr_landmark.onnx, fr_feature.onnx")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "model_root", help="folder with fr_detect.onnx, fr_landmark.onnx, fr_feature.onnx"
+    )
     parser.add_argument("--images", default=str(REPO / "sample" / "photos"))
     parser.add_argument("--copies", type=int, default=100)
     parser.add_argument("--detector", choices=("rfb", "mtcnn"), default="rfb")
-    parser.add_argument("--mtcnn-weights", default=None, help="folder with pnet.pt, rnet.pt, onet.pt")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], help="config override")
+    parser.add_argument(
+        "--mtcnn-weights", default=None, help="folder with pnet.pt, rnet.pt, onet.pt"
+    )
+    parser.add_argument(
+        "--set", dest="overrides", action="append", default=[], help="config override"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     arcface = find_model_file("fr_feature.onnx", args.model_root)
@@ -89,11 +99,17 @@ def main() -> None:
     decode_per_core = n_images / max(stages.get("decode", 0.0), 1e-9)
     print(f"cluster: {cpus:g} CPU, {gpus:g} GPU; detector {args.detector}, ArcFace {arcface}")
     print(f"warm-up: {warm[1]} images in {warm[0]:.1f} s")
-    print(f"images: {n_images} ({len(images)} distinct x {args.copies}), faces: {n_faces}, {seconds:.1f} s")
+    print(
+        f"images: {n_images} ({len(images)} distinct x {args.copies}), faces: {n_faces}, {seconds:.1f} s"
+    )
     print("worker seconds per stage: " + ", ".join(f"{k} {v:.1f}" for k, v in stages.items()))
-    print(f"throughput: {n_images / seconds:.0f} images/s, {n_faces / seconds:.0f} faces/s, "
-          f"{n_images / seconds / max(gpus, 1):.0f} images/s per GPU")
-    print(f"decode: {decode_per_core:.0f} images/s per core, {decode_per_core * cpus:.0f} images/s on {cpus:g} cores")
+    print(
+        f"throughput: {n_images / seconds:.0f} images/s, {n_faces / seconds:.0f} faces/s, "
+        f"{n_images / seconds / max(gpus, 1):.0f} images/s per GPU"
+    )
+    print(
+        f"decode: {decode_per_core:.0f} images/s per core, {decode_per_core * cpus:.0f} images/s on {cpus:g} cores"
+    )
 
 
 if __name__ == "__main__":

@@ -19,7 +19,9 @@ def test_batched_torch_nms_keeps_what_numpy_greedy_nms_keeps_per_image():
     scores = rng.uniform(0, 1, (2, 60))
     valid = np.ones((2, 60), bool)
     valid[1, 40:] = False  # padding of the second image never suppresses
-    keep = batched_nms(torch.from_numpy(boxes), torch.from_numpy(scores), torch.from_numpy(valid), 0.3).numpy()
+    keep = batched_nms(
+        torch.from_numpy(boxes), torch.from_numpy(scores), torch.from_numpy(valid), 0.3
+    ).numpy()
     for i in range(2):
         expected = np.flatnonzero(valid[i])[nms(boxes[i][valid[i]], scores[i][valid[i]], 0.3)]
         assert sorted(np.flatnonzero(keep[i])) == sorted(expected)
@@ -38,7 +40,9 @@ def test_grouped_torch_nms_equals_numpy_nms_with_groups_by_iou_and_by_smaller_ar
     groups = rng.integers(0, 3, 90)
     for by_min in (False, True):
         expected = nms(boxes, scores, 0.4, by_min=by_min, groups=groups)
-        keep = grouped_nms(torch.from_numpy(boxes), torch.from_numpy(scores), torch.from_numpy(groups), 0.4, by_min)
+        keep = grouped_nms(
+            torch.from_numpy(boxes), torch.from_numpy(scores), torch.from_numpy(groups), 0.4, by_min
+        )
         assert sorted(np.flatnonzero(keep.numpy())) == sorted(expected)
         assert 10 < len(expected) < 80  # suppression did happen
 
@@ -47,7 +51,9 @@ def test_crops_read_zero_outside_the_image_and_each_box_sees_its_own_pixels():
     image = torch.arange(1 * 30 * 40, dtype=torch.uint8).reshape(1, 1, 30, 40)
     boxes = torch.tensor([[-4.0, -4.0, 4.0, 4.0], [30.0, 20.0, 38.0, 28.0]])
     corner, inside = crop_and_resize(image, boxes, 8)
-    torch.testing.assert_close(corner[0, :4], torch.zeros(4, 8), atol=1e-4, rtol=0)  # above the image
+    torch.testing.assert_close(
+        corner[0, :4], torch.zeros(4, 8), atol=1e-4, rtol=0
+    )  # above the image
     torch.testing.assert_close(corner[0, :, :4], torch.zeros(8, 4), atol=1e-4, rtol=0)  # left of it
     torch.testing.assert_close(corner[0, 4:, 4:], image[0, 0, :4, :4].float(), atol=1e-3, rtol=0)
     torch.testing.assert_close(inside[0], image[0, 0, 20:28, 30:38].float(), atol=1e-3, rtol=0)

@@ -32,7 +32,9 @@ class OnnxLandmarker68:
     def points68(self, pixels: list[torch.Tensor], boxes: list[torch.Tensor]) -> torch.Tensor:
         """``(m, 68, 2)`` points in image pixels for the boxes of every image, image by image."""
         squares = [square_by_height(b) for b in boxes]
-        crops = torch.cat([crop_and_resize(image, square, CROP_SIZE) for image, square in zip(pixels, squares)])
+        crops = torch.cat(
+            [crop_and_resize(image, square, CROP_SIZE) for image, square in zip(pixels, squares)]
+        )
         squares = torch.cat(squares)
         if not len(squares):
             return squares.new_zeros((0, 68, 2))
@@ -41,7 +43,9 @@ class OnnxLandmarker68:
         side = (squares[:, 2:] - squares[:, :2])[:, None, :]
         return squares[:, None, :2] + fractions.reshape(-1, 68, 2) * side
 
-    def five_points(self, pixels: list[torch.Tensor], boxes: list[torch.Tensor]) -> list[np.ndarray]:
+    def five_points(
+        self, pixels: list[torch.Tensor], boxes: list[torch.Tensor]
+    ) -> list[np.ndarray]:
         """``(m_i, 5, 2)`` float32 ArcFace points per image, for the ``(m_i, 4)`` boxes of each."""
         five = arcface_points_from_68(self.points68(pixels, boxes).cpu().numpy())
         return np.split(five, np.cumsum([len(b) for b in boxes])[:-1])

@@ -32,12 +32,18 @@ class OnnxRunner:
 
     def __init__(self, model, device: str | torch.device = "auto", backend: str = "auto"):
         if backend not in BACKENDS:
-            raise ComponentError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+            raise ComponentError(
+                f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}"
+            )
         self.device = device if isinstance(device, torch.device) else torch_device(device)
         self.uses_gpu = self.device.type == "cuda"
-        self.backend = backend if backend != "auto" else ("torch" if self.uses_gpu else "onnxruntime")
+        self.backend = (
+            backend if backend != "auto" else ("torch" if self.uses_gpu else "onnxruntime")
+        )
         if self.backend == "onnxruntime" and self.uses_gpu:
-            raise ComponentError("the onnxruntime backend runs on the CPU here: use backend=torch on CUDA")
+            raise ComponentError(
+                "the onnxruntime backend runs on the CPU here: use backend=torch on CUDA"
+            )
         if isinstance(model, (str, Path)):
             model = batch_dynamic(str(model))
         if self.backend == "torch":
@@ -48,10 +54,14 @@ class OnnxRunner:
         else:
             import onnxruntime as ort
 
-            options = ort.SessionOptions()  # as many threads as torch (Ray: the actor's CPUs), no spinning
+            options = (
+                ort.SessionOptions()
+            )  # as many threads as torch (Ray: the actor's CPUs), no spinning
             options.intra_op_num_threads = torch.get_num_threads()
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-            self._session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+            self._session = ort.InferenceSession(
+                model.SerializeToString(), options, providers=["CPUExecutionProvider"]
+            )
             self._input = self._session.get_inputs()[0].name
 
     def __call__(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:

@@ -22,7 +22,9 @@ RFB_FILES = ("fr_detect.onnx", "fr_landmark.onnx")
 ANIME_CASCADE_FILE = "lbpcascade_animeface.xml"
 
 
-def resolve_detector(spec: dict[str, Any], domain: str, configured_root: str | None) -> dict[str, Any]:
+def resolve_detector(
+    spec: dict[str, Any], domain: str, configured_root: str | None
+) -> dict[str, Any]:
     """``spec`` itself unless it is ``auto``; then the detector for ``domain`` (see above)."""
     name, params = split_spec(spec)
     if name != "auto":
@@ -39,7 +41,9 @@ def resolve_detector(spec: dict[str, Any], domain: str, configured_root: str | N
         return {"name": "anime-cascade", "cascade_path": str(cascade), **params}
     detect, landmarks = (find_model_file(file, str(root)) for file in RFB_FILES)
     if detect is not None and landmarks is not None:
-        log.info("detector: rfb with 68-point landmarks (%s, %s under the model root)", detect, landmarks)
+        log.info(
+            "detector: rfb with 68-point landmarks (%s, %s under the model root)", detect, landmarks
+        )
         return {"name": "rfb", "model_path": str(detect), "landmark_path": str(landmarks), **params}
     log.info("detector: %s (no %s under the model root %s; `raypipe models fetch` gets them)",
              PHOTO_FALLBACK, " and ".join(RFB_FILES), root)  # fmt: skip

@@ -19,14 +19,22 @@ def torch_device(device: str) -> torch.device:
 def to_device(image: np.ndarray, device: torch.device) -> torch.Tensor:
     """An RGB uint8 ``(H, W, 3)`` image as a uint8 ``(1, 3, H, W)`` tensor on ``device`` (channels
     last in memory: no copy on the CPU)."""
-    return torch.from_numpy(np.require(image, requirements=("C", "W"))).to(device).permute(2, 0, 1)[None]
+    return (
+        torch.from_numpy(np.require(image, requirements=("C", "W")))
+        .to(device)
+        .permute(2, 0, 1)[None]
+    )
 
 
-def letterbox(images: list[torch.Tensor], width: int, height: int, fill: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+def letterbox(
+    images: list[torch.Tensor], width: int, height: int, fill: float = 0.0
+) -> tuple[torch.Tensor, torch.Tensor]:
     """``(N, C, height, width)`` float canvas holding each ``(1, C, h, w)`` image resized to fit,
     aspect kept, at the top left (the rest ``fill``), and each image's factor from image to canvas
     pixels. On the CPU uint8 images are resized as uint8 (torch's fast path), then converted."""
-    canvas = torch.full((len(images), images[0].shape[1], height, width), fill, device=images[0].device)
+    canvas = torch.full(
+        (len(images), images[0].shape[1], height, width), fill, device=images[0].device
+    )
     scales = []
     for i, image in enumerate(images):
         h, w = image.shape[2:]
@@ -48,7 +56,9 @@ def crop_and_resize(image: torch.Tensor, boxes: torch.Tensor, size: int) -> torc
     # only the part under the boxes (and a pixel around) is converted to float
     low = (boxes[:, :2].amin(dim=0).floor() - 1).clamp(min=0).int().tolist()
     high = (boxes[:, 2:].amax(dim=0).ceil() + 1).int().tolist()
-    image = image[:, :, low[1] : max(high[1], low[1] + 1), low[0] : max(high[0], low[0] + 1)].float()
+    image = image[
+        :, :, low[1] : max(high[1], low[1] + 1), low[0] : max(high[0], low[0] + 1)
+    ].float()
     boxes = boxes - boxes.new_tensor(low).repeat(2)
     height, width = image.shape[2:]
     steps = (torch.arange(size, device=image.device, dtype=image.dtype) + 0.5) / size
@@ -58,7 +68,9 @@ def crop_and_resize(image: torch.Tensor, boxes: torch.Tensor, size: int) -> torc
     gx = (2 * x / width - 1).reshape(-1, 1, size).expand(-1, size, size)
     gy = (2 * y / height - 1).reshape(-1, size, 1).expand(-1, size, size)
     grid = torch.stack([gx, gy], dim=-1).reshape(1, -1, size, 2)
-    crops = F.grid_sample(image, grid.to(image.dtype), mode="bilinear", padding_mode="zeros", align_corners=False)
+    crops = F.grid_sample(
+        image, grid.to(image.dtype), mode="bilinear", padding_mode="zeros", align_corners=False
+    )
     return crops.reshape(image.shape[1], len(boxes), size, size).permute(1, 0, 2, 3)
 
 
@@ -86,7 +98,9 @@ def batched_nms(boxes: torch.Tensor, scores: torch.Tensor, valid: torch.Tensor, 
     order = scores.masked_fill(~valid, float("-inf")).argsort(dim=1, descending=True)
     boxes = boxes.gather(1, order[..., None].expand(-1, -1, 4))
     valid_sorted = valid.gather(1, order)
-    overlaps = pairwise_overlap(boxes, by_min).triu(diagonal=1) > threshold  # [i, j]: better i hits j
+    overlaps = (
+        pairwise_overlap(boxes, by_min).triu(diagonal=1) > threshold
+    )  # [i, j]: better i hits j
     keep = valid_sorted
     for _ in range(boxes.shape[1]):
         suppressed = (overlaps & keep[:, :, None]).any(dim=1)
@@ -106,7 +120,9 @@ def grouped_nms(boxes: torch.Tensor, scores: torch.Tensor, groups: torch.Tensor,
     order = torch.argsort(groups, stable=True)
     group = groups[order]
     counts = torch.bincount(group)
-    position = torch.arange(len(group), device=boxes.device) - (torch.cumsum(counts, 0) - counts)[group]
+    position = (
+        torch.arange(len(group), device=boxes.device) - (torch.cumsum(counts, 0) - counts)[group]
+    )
     shape = (len(counts), int(counts.max()))
     padded = boxes.new_zeros((*shape, 4))
     padded[group, position] = boxes[order]
