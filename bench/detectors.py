@@ -138,46 +138,48 @@ def bench(name: str, detector: Detector, data: Path, photos: list[Path], iou: fl
     return row
 
 
-def chain_rate(detector: Detector, embedder, photos: list[Path], landmarker=None) -> tuple[float, int]:
-    """Images/s and faces of decode -> detect -> (landmarks) -> align -> embed over ``photos``
-    (read into memory first; a warm-up photo before the clock)."""
-
+def run_chain(data: bytes, detector: Detector, embedder, landmarker=None) -> int:
+    """Faces of one encoded photo through decode -> detect -> (landmarks) -> align -> embed."""
     config = ExtractConfig()
-    encoded = [path.read_bytes() for path in photos]
-
-    def run(data: bytes) -> int:
-        pixels = decode_image(data, config.max_image_pixels, config.max_side).pixels
-        faces = detector.detect(pixels)
-        faces = landmarker.fill(pixels, faces) if landmarker is not None else faces
-        if faces:
-            embedder.embed(np.stack([embedder.align(pixels, face) for face in faces]))
-        return len(faces)
-
-    run(encoded[0])
-    start = time.perf_counter()
-    faces = sum(run(data) for data in encoded)
-    return len(encoded) / (time.perf_counter() - start), faces
+    pixels = decode_image(data, config.max_image_pixels, config.max_side).pixels
+    faces = detector.detect(pixels)
+    faces = landmarker.fill(pixels, faces) if landmarker is not None else faces
+    if faces:
+        embedder.embed(np.stack([embedder.align(pixels, face) for face in faces]))
+    return len(faces)
 
 
 def compare_chains(model_root: str | None, photos: list[Path]) -> None:
+    """Images/s of each chain over ``photos`` (read into memory first), the chains taking turns
+    photo by photo so that both see the same machine load; a warm-up photo before the clock."""
     from raypipe.align import Landmarker68
     from raypipe.embed import EMBEDDERS
     from raypipe.models import find_model_file
 
     arcface = find_model_file("fr_feature.onnx", model_root)
-    chains = [
-        ("rfb + fr_landmark + ArcFace", DETECTORS.build({"name": "rfb", "model_root": model_root, "device": "cpu"}),
-         EMBEDDERS.build({"name": "arcface-onnx", "model_path": str(arcface), "device": "cpu"}), None),
-        ("dlib-hog + dlib 68 points + dlib embedding", DETECTORS.build("dlib-hog"), EMBEDDERS.build("dlib"),
-         Landmarker68()),
-    ]  # fmt: skip
-    rates = []
+    chains = {
+        "rfb + fr_landmark + ArcFace": (
+            DETECTORS.build({"name": "rfb", "model_root": model_root, "device": "cpu"}),
+            EMBEDDERS.build({"name": "arcface-onnx", "model_path": str(arcface), "device": "cpu"}),
+        ),
+        "dlib-hog + dlib 68 points + dlib embedding": (
+            DETECTORS.build("dlib-hog"), EMBEDDERS.build("dlib"), Landmarker68(),
+        ),
+    }  # fmt: skip
+    encoded = [path.read_bytes() for path in photos]
+    seconds, faces = dict.fromkeys(chains, 0.0), dict.fromkeys(chains, 0)
+    for parts in chains.values():
+        run_chain(encoded[0], *parts)
+    for data in encoded:
+        for label, parts in chains.items():
+            start = time.perf_counter()
+            faces[label] += run_chain(data, *parts)
+            seconds[label] += time.perf_counter() - start
     print("| chain (decode -> detect -> landmarks -> align -> embed, CPU) | images/s | faces |\n|---|---|---|")
-    for label, detector, embedder, landmarker in chains:
-        rate, faces = chain_rate(detector, embedder, photos, landmarker)
-        rates.append(rate)
-        print(f"| {label} | {rate:.1f} | {faces} |")
-    print(f"speed-up: {rates[0] / rates[1]:.1f}x on {len(photos)} photos")
+    for label in chains:
+        print(f"| {label} | {len(encoded) / seconds[label]:.1f} | {faces[label]} |")
+    rfb, dlib = seconds.values()
+    print(f"speed-up: {dlib / rfb:.1f}x on {len(encoded)} photos")
 
 
 def sweep(data: Path, model_root: str | None, iou: float) -> None:
