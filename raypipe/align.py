@@ -28,15 +28,17 @@ def dlib_rect(box: tuple[float, float, float, float]):
 
 
 def arcface_points_from_68(points: np.ndarray) -> np.ndarray:
-    """Eye centres, nose tip and mouth corners from the iBUG 68-point layout, as (5, 2) float32."""
+    """Eye centres, nose tip and mouth corners from the iBUG 68-point layout: ``(..., 68, 2)`` ->
+    ``(..., 5, 2)`` float32 (one face or many)."""
     return np.stack(
         [
-            points[36:42].mean(axis=0),  # eye on the image's left (subject's right)
-            points[42:48].mean(axis=0),
-            points[30],
-            points[48],
-            points[54],
-        ]
+            points[..., 36:42, :].mean(axis=-2),  # eye on the image's left (subject's right)
+            points[..., 42:48, :].mean(axis=-2),
+            points[..., 30, :],
+            points[..., 48, :],
+            points[..., 54, :],
+        ],
+        axis=-2,
     ).astype(np.float32)
 
 

@@ -44,14 +44,14 @@ def images_of(folder) -> list[str]:
 
 def test_aligned_crop_folder_is_recognised_and_logged(crop_folder, caplog):
     with caplog.at_level(logging.INFO):
-        spec = choose_crop_detector({"name": "dlib-hog"}, "dlib-hog", images_of(crop_folder), 10**8)
+        spec = choose_crop_detector({"name": "auto"}, images_of(crop_folder), 10**8)
     assert spec == {"name": "aligned"}
     assert "look like aligned face crops" in caplog.text
 
 
 def test_sample_photos_are_not_taken_for_crops():
-    spec = {"name": "dlib-hog"}
-    assert choose_crop_detector(spec, "dlib-hog", images_of(SAMPLE_PHOTOS), 10**8) == spec
+    spec = {"name": "auto"}
+    assert choose_crop_detector(spec, images_of(SAMPLE_PHOTOS), 10**8) == spec
 
 
 def test_lfw_style_square_photos_are_not_taken_for_crops():
@@ -62,8 +62,8 @@ def test_lfw_style_square_photos_are_not_taken_for_crops():
 
 
 def test_a_detector_chosen_with_settings_is_kept_on_crops(crop_folder):
-    spec = {"name": "dlib-hog", "upsample": 2}
-    assert choose_crop_detector(spec, "dlib-hog", images_of(crop_folder), 10**8) == spec
+    spec = {"name": "dlib-hog"}
+    assert choose_crop_detector(spec, images_of(crop_folder), 10**8) == spec
 
 
 def arcface_points_in_dlib_chips(photo) -> np.ndarray:

@@ -8,7 +8,7 @@ from raypipe.config import Config, ConfigError
 def test_defaults_need_no_number_of_people():
     config = Config()
     assert config.cluster.clusterer == {"name": "auto"}
-    assert config.extract.detector == {"name": "dlib-hog"}
+    assert config.extract.detector == {"name": "auto"}
 
 
 def test_file_then_overrides(tmp_path):

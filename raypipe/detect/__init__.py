@@ -14,6 +14,8 @@ DETECTORS: Registry[Detector] = Registry(
         "aligned": "raypipe.detect.whole_image:AlignedCropDetector",
         "haar": "raypipe.detect.haar:HaarDetector",
         "mtcnn": "raypipe.detect.mtcnn:MtcnnDetector",
+        # fr_detect.onnx + fr_landmark.onnx (faceplugin, MIT): fast, 68-point landmarks, no dlib.
+        "rfb": "raypipe.detect.rfb:RfbDetector",
         "onnx": "raypipe.detect.onnx_detector:OnnxDetector",
         # Drawn faces: nagadomi's LBP cascade by path, or any exported comic-face ONNX model.
         "anime-cascade": "raypipe.detect.anime:AnimeCascadeDetector",

@@ -73,11 +73,11 @@ def sample_images(uris: list[str], max_pixels: int) -> list[np.ndarray]:
     return images
 
 
-def choose_crop_detector(spec: dict[str, Any], default_name: str, uris: list[str], max_pixels: int) -> dict[str, Any]:
-    """``detector: aligned`` when ``spec`` is the unparameterised photo default and the inputs
+def choose_crop_detector(spec: dict[str, Any], uris: list[str], max_pixels: int) -> dict[str, Any]:
+    """``detector: aligned`` when ``spec`` is the unparameterised ``auto`` default and the inputs
     look like aligned crops (logged with the evidence); else ``spec``."""
     name, params = split_spec(spec)
-    if name != default_name or params or not uris:
+    if name != "auto" or params or not uris:
         return spec
     is_crops, why = crop_verdict(sample_images(uris, max_pixels))
     if not is_crops:

@@ -1,7 +1,10 @@
 """MTCNN face detector (Zhang et al., 2016): a P-Net/R-Net/O-Net cascade with five landmarks.
 
-Each stage is batched over all images given: P-Net runs once per pyramid scale on every image of
-the same size stacked, and R-Net/O-Net score the candidate crops of all images in one pass.
+Each stage is batched over all images given and runs on the detector's device: the pyramid is
+resized there, P-Net runs once per scale on every image of the same size stacked, candidates
+stay tensors (thresholds, regression, squaring and grouped non-maximum suppression in torch),
+and R-Net/O-Net score the candidate crops of all images in one pass, crops cut on the device.
+Only the final faces travel back.
 """
 
 from __future__ import annotations
@@ -9,51 +12,48 @@ from __future__ import annotations
 import logging
 import math
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from raypipe.detect.base import Detector, Face
-from raypipe.detect.boxes import clip_boxes, nms
 from raypipe.detect.mtcnn_nets import ONet, PNet, RNet, load_network
+from raypipe.detect.torch_ops import crop_and_resize, grouped_nms, to_device, torch_device
 from raypipe.detect.weights import mtcnn_weights
 
 log = logging.getLogger(__name__)
 
 #: P-Net looks at 12x12 windows with a stride of 2 pixels.
 _PNET_WINDOW, _PNET_STRIDE = 12, 2
+#: Crops are sampled this many times finer per side, then averaged (area resizing).
+_SUPERSAMPLE = 2
 
 
 @dataclass
 class _Candidates:
-    """Face candidates of a batch of images (numpy, in image pixels)."""
+    """Face candidates of a batch of images (tensors on the device, in image pixels)."""
 
-    boxes: np.ndarray  # (k, 4) xyxy
-    scores: np.ndarray  # (k,)
-    image_index: np.ndarray  # (k,) index into the batch
-    offsets: np.ndarray  # (k, 4) regression of x1, y1, x2, y2, as fractions of width/height
-    landmarks: np.ndarray | None = None  # (k, 5, 2)
+    boxes: torch.Tensor  # (k, 4) xyxy
+    scores: torch.Tensor  # (k,)
+    image_index: torch.Tensor  # (k,) index into the batch
+    offsets: torch.Tensor  # (k, 4) regression of x1, y1, x2, y2, as fractions of width/height
+    landmarks: torch.Tensor | None = None  # (k, 5, 2)
 
-    def take(self, keep: np.ndarray) -> _Candidates:
+    def take(self, keep: torch.Tensor) -> _Candidates:
         lm = None if self.landmarks is None else self.landmarks[keep]
-        return _Candidates(self.boxes[keep], self.scores[keep], self.image_index[keep],
-                           self.offsets[keep], lm)
+        return _Candidates(self.boxes[keep], self.scores[keep], self.image_index[keep], self.offsets[keep], lm)
 
-    def regressed(self) -> np.ndarray:
+    def regressed(self) -> torch.Tensor:
         """Boxes moved by their predicted offsets."""
-        width, height = (self.boxes[:, 2:] - self.boxes[:, :2]).T
-        return self.boxes + self.offsets * np.stack([width, height, width, height], axis=1)
+        size = (self.boxes[:, 2:] - self.boxes[:, :2]).repeat(1, 2)
+        return self.boxes + self.offsets * size
 
-
-def torch_device(device: str) -> torch.device:
-    """``auto`` -> CUDA when available, else CPU; otherwise the device named."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    def suppressed(self, threshold: float, by_min: bool = False) -> _Candidates:
+        """The candidates greedy NMS keeps within each image."""
+        return self.take(grouped_nms(self.boxes, self.scores, self.image_index, threshold, by_min))
 
 
 class MtcnnDetector(Detector):
@@ -97,29 +97,28 @@ class MtcnnDetector(Detector):
     @torch.inference_mode()
     def detect_batch(self, images: list[np.ndarray]) -> list[list[Face]]:
         """Faces of each RGB uint8 image, best first (images may differ in size)."""
-        found = self._propose(images)
-        found = self._refine(images, found)
-        found = self._output(images, found)
-        return [self._faces(found.take(found.image_index == i), image)
-                for i, image in enumerate(images)]
+        pixels = [to_device(image, self.device) for image in images]
+        found = self._propose(pixels)
+        found = self._refine(pixels, found)
+        found = self._output(pixels, found)
+        return _faces(found, pixels)
 
-    def _propose(self, images: list[np.ndarray]) -> _Candidates:
+    def _propose(self, pixels: list[torch.Tensor]) -> _Candidates:
         """Stage 1: P-Net over an image pyramid, per-scale then per-image NMS, squared boxes."""
         by_shape: dict[tuple[int, ...], list[int]] = defaultdict(list)
-        for index, image in enumerate(images):
-            by_shape[image.shape].append(index)
-        found = [
-            self._propose_same_size(np.stack([images[i] for i in indices]), np.asarray(indices))
+        for index, image in enumerate(pixels):
+            by_shape[tuple(image.shape)].append(index)
+        found = _concat([
+            self._propose_same_size(torch.cat([pixels[i] for i in indices]), indices)
             for indices in by_shape.values()
-        ]
-        found = _concat(found)
-        found = found.take(nms(found.boxes, found.scores, 0.7, groups=found.image_index))
+        ], self.device).suppressed(0.7)  # fmt: skip
         found.boxes = _square(found.regressed())
         return found
 
-    def _propose_same_size(self, stack: np.ndarray, image_index: np.ndarray) -> _Candidates:
-        batch = _to_network_input(torch.from_numpy(stack).to(self.device).permute(0, 3, 1, 2))
-        height, width = stack.shape[1:3]
+    def _propose_same_size(self, stack: torch.Tensor, indices: list[int]) -> _Candidates:
+        batch = _to_network_input(stack)
+        image_index = torch.tensor(indices, device=self.device)
+        height, width = stack.shape[2:]
         found = []
         for scale in self._scales(height, width):
             size = (math.ceil(height * scale), math.ceil(width * scale))
@@ -127,14 +126,9 @@ class MtcnnDetector(Detector):
             n, row, col = torch.nonzero(prob >= self.thresholds[0], as_tuple=True)
             corner = torch.stack([col, row], dim=1).float() * _PNET_STRIDE
             boxes = torch.cat([corner, corner + _PNET_WINDOW], dim=1) / scale
-            level = _Candidates(
-                boxes.cpu().numpy(),
-                prob[n, row, col].cpu().numpy(),
-                image_index[n.cpu().numpy()],
-                offsets[n, :, row, col].cpu().numpy(),
-            )
-            found.append(level.take(nms(level.boxes, level.scores, 0.5, groups=level.image_index)))
-        return _concat(found)
+            level = _Candidates(boxes, prob[n, row, col], image_index[n], offsets[n, :, row, col])
+            found.append(level.suppressed(0.5))
+        return _concat(found, self.device)
 
     def _scales(self, height: int, width: int) -> list[float]:
         scale = _PNET_WINDOW / self.min_face_size
@@ -144,76 +138,67 @@ class MtcnnDetector(Detector):
             scale *= self.scale_factor
         return scales
 
-    def _refine(self, images: list[np.ndarray], found: _Candidates) -> _Candidates:
+    def _refine(self, pixels: list[torch.Tensor], found: _Candidates) -> _Candidates:
         """Stage 2: R-Net rescoring of the candidates' crops, NMS, regression, squared boxes."""
         if not len(found.boxes):
             return found
-        prob, offsets = self.rnet(self._crops(images, found, 24))
-        found.scores, found.offsets = prob.cpu().numpy(), offsets.cpu().numpy()
-        found = found.take(found.scores > self.thresholds[1])
-        found = found.take(nms(found.boxes, found.scores, 0.7, groups=found.image_index))
+        found.scores, found.offsets = self.rnet(_crops(pixels, found, 24))
+        found = found.take(found.scores > self.thresholds[1]).suppressed(0.7)
         found.boxes = _square(found.regressed())
         return found
 
-    def _output(self, images: list[np.ndarray], found: _Candidates) -> _Candidates:
+    def _output(self, pixels: list[torch.Tensor], found: _Candidates) -> _Candidates:
         """Stage 3: O-Net scores, landmarks and final boxes; NMS by overlap of the smaller box."""
         if not len(found.boxes):
-            found.landmarks = np.zeros((0, 5, 2), np.float32)
+            found.landmarks = found.boxes.new_zeros((0, 5, 2))
             return found
-        prob, offsets, points = self.onet(self._crops(images, found, 48))
-        found.scores, found.offsets = prob.cpu().numpy(), offsets.cpu().numpy()
-        points = points.cpu().numpy().reshape(-1, 2, 5).transpose(0, 2, 1)  # (k, 5, [x, y])
+        found.scores, found.offsets, points = self.onet(_crops(pixels, found, 48))
+        points = points.reshape(-1, 2, 5).transpose(1, 2)  # (k, 5, [x, y]) as fractions of the box
         size = (found.boxes[:, 2:] - found.boxes[:, :2])[:, None, :]
-        found.landmarks = (found.boxes[:, None, :2] + points * size).astype(np.float32)
+        found.landmarks = found.boxes[:, None, :2] + points * size
         found = found.take(found.scores > self.thresholds[2])
         found.boxes = found.regressed()
-        return found.take(nms(found.boxes, found.scores, 0.7, by_min=True, groups=found.image_index))
+        return found.suppressed(0.7, by_min=True)
 
-    def _crops(self, images: list[np.ndarray], found: _Candidates, size: int) -> torch.Tensor:
-        """Network input of each candidate box, zero padded outside its image."""
-        crops = np.stack([
-            cv2.resize(_padded_crop(images[i], box), (size, size), interpolation=cv2.INTER_AREA)
-            for i, box in zip(found.image_index, found.boxes)
-        ])
-        return _to_network_input(torch.from_numpy(crops).to(self.device).permute(0, 3, 1, 2))
 
-    @staticmethod
-    def _faces(found: _Candidates, image: np.ndarray) -> list[Face]:
-        height, width = image.shape[:2]
-        boxes = clip_boxes(found.boxes, width, height)
-        order = np.argsort(-found.scores, kind="stable")
-        return [
-            Face(tuple(float(v) for v in boxes[i]), float(found.scores[i]), found.landmarks[i])
-            for i in order
-        ]
+def _crops(pixels: list[torch.Tensor], found: _Candidates, size: int) -> torch.Tensor:
+    """Network input of each candidate's box (rounded), area-resized, zero outside its image."""
+    boxes = found.boxes.round()
+    boxes[:, 2:] = torch.maximum(boxes[:, 2:], boxes[:, :2] + 1)
+    crops = torch.zeros((len(boxes), 3, size, size), device=boxes.device)
+    for i, image in enumerate(pixels):
+        mine = found.image_index == i
+        fine = crop_and_resize(image, boxes[mine], size * _SUPERSAMPLE)
+        crops[mine] = F.avg_pool2d(fine, _SUPERSAMPLE)
+    return _to_network_input(crops)
+
+
+def _faces(found: _Candidates, pixels: list[torch.Tensor]) -> list[list[Face]]:
+    """Faces per image, best first, boxes clipped to their image (one transfer from the device)."""
+    sides = torch.tensor([image.shape[3:1:-1] for image in pixels], device=found.boxes.device).repeat(1, 2)
+    boxes = torch.minimum(found.boxes.clamp(min=0), sides[found.image_index]).cpu().numpy()
+    scores, index = found.scores.cpu().numpy(), found.image_index.cpu().numpy()
+    landmarks = found.landmarks.cpu().numpy().astype(np.float32)
+    order = np.argsort(-scores, kind="stable")
+    faces: list[list[Face]] = [[] for _ in pixels]
+    for k in order:
+        faces[index[k]].append(Face(tuple(float(v) for v in boxes[k]), float(scores[k]), landmarks[k]))
+    return faces
 
 
 def _to_network_input(pixels: torch.Tensor) -> torch.Tensor:
     return (pixels.float() - 127.5) / 128.0
 
 
-def _square(boxes: np.ndarray) -> np.ndarray:
+def _square(boxes: torch.Tensor) -> torch.Tensor:
     """Boxes grown to squares around the same centres (side = the longer side)."""
     centre = (boxes[:, :2] + boxes[:, 2:]) / 2
-    half = (boxes[:, 2:] - boxes[:, :2]).max(axis=1, keepdims=True) / 2
-    return np.concatenate([centre - half, centre + half], axis=1)
+    half = (boxes[:, 2:] - boxes[:, :2]).amax(dim=1, keepdim=True) / 2
+    return torch.cat([centre - half, centre + half], dim=1)
 
 
-def _padded_crop(image: np.ndarray, box: np.ndarray) -> np.ndarray:
-    """The pixels under ``box`` (rounded), with black where the box leaves the image."""
-    x1, y1, x2, y2 = (round(float(v)) for v in box)
-    x2, y2 = max(x2, x1 + 1), max(y2, y1 + 1)
-    crop = np.zeros((y2 - y1, x2 - x1, 3), dtype=np.uint8)
-    height, width = image.shape[:2]
-    sx1, sy1, sx2, sy2 = max(x1, 0), max(y1, 0), min(x2, width), min(y2, height)
-    if sx2 > sx1 and sy2 > sy1:
-        crop[sy1 - y1 : sy2 - y1, sx1 - x1 : sx2 - x1] = image[sy1:sy2, sx1:sx2]
-    return crop
-
-
-def _concat(parts: list[_Candidates]) -> _Candidates:
+def _concat(parts: list[_Candidates], device: torch.device) -> _Candidates:
     if not parts:
-        empty = np.zeros((0, 4))
-        return _Candidates(empty, np.zeros(0), np.zeros(0, np.int64), empty)
-    return _Candidates(*(np.concatenate([getattr(p, f) for p in parts])
-                         for f in ("boxes", "scores", "image_index", "offsets")))
+        empty = torch.zeros((0, 4), device=device)
+        return _Candidates(empty, torch.zeros(0, device=device), torch.zeros(0, dtype=torch.long, device=device), empty)
+    return _Candidates(*(torch.cat([getattr(p, f.name) for p in parts]) for f in fields(_Candidates)[:4]))

@@ -1,9 +1,11 @@
-"""Run a small ONNX graph with torch: ArcFace-style recognisers on CUDA without onnxruntime-gpu.
+"""Run a small ONNX graph with torch: ArcFace-style recognisers and the RFB face detector on
+CUDA without onnxruntime-gpu.
 
-ArcFace exports are plain convolutional graphs (Conv, BatchNormalization, PRelu, Add, Flatten,
-Gemm, Reshape...). :class:`OnnxTorchModule` executes such a graph node by node with
-``torch.nn.functional``, weights as tensors on the chosen device; an unsupported operator is
-refused when the model is loaded, naming it.
+Such exports are plain convolutional graphs (Conv, BatchNormalization, PRelu, Add, Flatten,
+Gemm, Reshape, and the Shape/Gather/Concat chains of a detector's heads). :class:`OnnxTorchModule`
+executes such a graph node by node with ``torch.nn.functional``, weights (and ``Constant`` nodes)
+as tensors on the chosen device; an unsupported operator is refused when the model is loaded,
+naming it.
 """
 
 from __future__ import annotations
@@ -68,30 +70,44 @@ OPS: dict[str, Callable] = {
     "Flatten": _flatten,
     "Identity": lambda x, **_: x,
     "Dropout": lambda x, *rest, **_: x,
+    "Transpose": lambda x, *, perm, **_: x.permute(*perm),
+    "Concat": lambda *xs, axis, **_: torch.cat(xs, dim=axis),
+    "Shape": lambda x, **_: torch.tensor(x.shape, dtype=torch.int64, device=x.device),
+    "Gather": lambda x, index, *, axis=0, **_: torch.index_select(x, axis, index.reshape(-1)).reshape(
+        x.shape[:axis] + index.shape + x.shape[axis + 1 :]
+    ),
+    "Unsqueeze": lambda x, *, axes, **_: x.reshape([*x.shape[: axes[0]], 1, *x.shape[axes[0] :]]),
+    "Softmax": lambda x, *, axis=1, **_: torch.softmax(x, dim=axis),
 }
 
 
 class OnnxTorchModule(torch.nn.Module):
-    """The ONNX model at ``path`` as a torch module (inference only)."""
+    """The ONNX model at ``path`` (or an already loaded ``ModelProto``) as a torch module
+    (inference only). It returns the graph's first output, or a tuple of all of them when
+    ``all_outputs``."""
 
-    def __init__(self, path: str):
+    def __init__(self, path, all_outputs: bool = False):
         super().__init__()
         import onnx
         from onnx import numpy_helper
 
-        model = onnx.load(path)
+        model = onnx.load(path) if isinstance(path, str) else path
         graph = model.graph
-        unsupported = sorted({n.op_type for n in graph.node} - set(OPS))
+        unsupported = sorted({n.op_type for n in graph.node} - set(OPS) - {"Constant"})
         if unsupported:
-            raise ValueError(f"{path}: operators {unsupported} are not supported by the torch backend")
-        self._nodes = [(n.op_type, list(n.input), list(n.output), _attrs(n)) for n in graph.node]
+            raise ValueError(f"{path if isinstance(path, str) else graph.name}: operators {unsupported} "
+                             "are not supported by the torch backend")
+        constants = {n.output[0]: _attrs(n)["value"] for n in graph.node if n.op_type == "Constant"}
+        self._nodes = [(n.op_type, list(n.input), list(n.output), _attrs(n)) for n in graph.node
+                       if n.op_type != "Constant"]
         self._names = {}
-        for i, init in enumerate(graph.initializer):
-            self.register_buffer(f"w{i}", torch.from_numpy(numpy_helper.to_array(init).copy()))
-            self._names[init.name] = f"w{i}"
+        tensors = [(init.name, init) for init in graph.initializer] + list(constants.items())
+        for i, (name, tensor) in enumerate(tensors):
+            self.register_buffer(f"w{i}", torch.from_numpy(numpy_helper.to_array(tensor).copy()))
+            self._names[name] = f"w{i}"
         initialised = set(self._names)
         self.input_name = next(i.name for i in graph.input if i.name not in initialised)
-        self.output_name = graph.output[0].name
+        self.output_names = [o.name for o in graph.output] if all_outputs else [graph.output[0].name]
         #: The first operators tell whether the graph normalises its input itself (insightface's rule).
         self.normalises_input = any(n.op_type in ("Sub", "Mul") for n in graph.node[:8])
 
@@ -101,4 +117,5 @@ class OnnxTorchModule(torch.nn.Module):
         for op, inputs, outputs, attrs in self._nodes:
             args = [values[n] if n in values else getattr(self, self._names[n]) if n else None for n in inputs]
             values[outputs[0]] = OPS[op](*args, **attrs)
-        return values[self.output_name]
+        found = tuple(values[name] for name in self.output_names)
+        return found if len(found) > 1 else found[0]

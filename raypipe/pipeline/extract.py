@@ -14,7 +14,7 @@ from raypipe import storage
 from raypipe.comic.archives import expand_archives
 from raypipe.config import Config
 from raypipe.detect.crops import choose_crop_detector
-from raypipe.detect.select import PHOTO_DEFAULT, resolve_detector
+from raypipe.detect.select import resolve_detector
 from raypipe.embed import EMBEDDERS
 from raypipe.embed.select import resolve_embedder
 from raypipe.errors import UsageError
@@ -61,11 +61,11 @@ def extract(inputs: list[str], out: str, config: Config, overwrite: bool = False
     listing = list_inputs(inputs, accept_archives=extract_config.domain == "comic")
     listing.images, refused = expand_archives(listing.images)
     listing.skipped.extend(refused)
-    extract_config.detector = resolve_detector(extract_config.detector, extract_config.domain, extract_config.model_root)
     if extract_config.detect_crops and extract_config.domain == "photo":
         extract_config.detector = choose_crop_detector(
-            extract_config.detector, PHOTO_DEFAULT, listing.images, extract_config.max_image_pixels
+            extract_config.detector, listing.images, extract_config.max_image_pixels
         )
+    extract_config.detector = resolve_detector(extract_config.detector, extract_config.domain, extract_config.model_root)
     embedder_spec = resolve_embedder(
         extract_config.embedder, extract_config.model_root, extract_config.domain, extract_config.auto_fetch
     )
