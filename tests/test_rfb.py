@@ -14,22 +14,17 @@ import torch
 from raypipe.detect.boxes import box_iou
 from raypipe.evaluation.detection import annotated_images, match_detections
 from raypipe.io.decode import decode_image
-from raypipe.models import find_model
-from tests.conftest import REPO, SAMPLE_PHOTOS, SHARED_MODELS, need_shared
+from tests.conftest import REPO, SAMPLE_PHOTOS, need_shared
 
 OBAMA = SAMPLE_PHOTOS / "obama" / "face_recognition_knn_train_obama.jpg"
 #: Drawn by hand on the 910x1137 photo: ears to ears, hairline to chin.
 OBAMA_FACE = (360, 125, 625, 400)
 
 
-def _model(name: str) -> str:
-    """``name`` under ../shared/models or the model root ($RAYPIPE_MODEL_ROOT), else skip."""
-    found = find_model(name, str(SHARED_MODELS)) or find_model(name, None)
-    if found is None:
-        pytest.skip(
-            f"needs {name} under {SHARED_MODELS} or $RAYPIPE_MODEL_ROOT (raypipe models fetch)"
-        )
-    return str(found)
+@pytest.fixture(scope="module")
+def models(faceplugin_models):
+    """``name`` -> path of that faceplugin model file."""
+    return lambda name: str(faceplugin_models / name)
 
 
 def _pixels(path):
@@ -37,11 +32,11 @@ def _pixels(path):
 
 
 @pytest.fixture(scope="module")
-def rfb():
+def rfb(models):
     from raypipe.detect import DETECTORS
 
-    return DETECTORS.build({"name": "rfb", "model_path": _model("fr_detect.onnx"),
-                            "landmark_path": _model("fr_landmark.onnx"), "device": "cpu"})  # fmt: skip
+    return DETECTORS.build({"name": "rfb", "model_path": models("fr_detect.onnx"),
+                            "landmark_path": models("fr_landmark.onnx"), "device": "cpu"})  # fmt: skip
 
 
 def test_priors_for_640x480_have_the_count_and_layout_of_the_feature_maps():
@@ -57,13 +52,14 @@ def test_priors_for_640x480_have_the_count_and_layout_of_the_feature_maps():
     np.testing.assert_allclose(priors[-1], [9.5 / 10, 7.5 / 8, 256 / 640, 256 / 480], rtol=1e-6)
 
 
-def test_priors_for_320x240_equal_those_baked_into_the_exported_graph():
+@pytest.mark.registry
+def test_priors_for_320x240_equal_those_baked_into_the_exported_graph(models):
     import onnx
     from onnx import numpy_helper
 
     from raypipe.detect.rfb import rfb_priors
 
-    model = onnx.load(_model("fr_detect.onnx"))
+    model = onnx.load(models("fr_detect.onnx"))
     baked = [numpy_helper.to_array(n.attribute[0].t)[0] for n in model.graph.node
              if n.op_type == "Constant" and n.attribute[0].t.dims[1:] == [4420, 2]]  # fmt: skip
     centres, sizes = baked[1], baked[0]  # the graph adds centres, multiplies sizes
@@ -72,14 +68,15 @@ def test_priors_for_320x240_equal_those_baked_into_the_exported_graph():
     )
 
 
-def test_torch_decoding_of_the_headless_graph_equals_the_graphs_own_boxes():
+@pytest.mark.registry
+def test_torch_decoding_of_the_headless_graph_equals_the_graphs_own_boxes(models):
     import onnxruntime as ort
 
     from raypipe.detect.onnx_runner import OnnxRunner
     from raypipe.detect.rfb import decode_boxes, headless_graph, rfb_priors
     from raypipe.detect.torch_ops import letterbox, to_device
 
-    path = _model("fr_detect.onnx")
+    path = models("fr_detect.onnx")
     canvas, _ = letterbox([to_device(_pixels(OBAMA), torch.device("cpu"))], 320, 240, fill=127.0)
     x = (canvas - 127.0) / 128.0
     scores, boxes = ort.InferenceSession(path).run(["scores", "boxes"], {"input": x.numpy()})
@@ -90,12 +87,14 @@ def test_torch_decoding_of_the_headless_graph_equals_the_graphs_own_boxes():
         np.testing.assert_allclose(torch.softmax(logits, -1).numpy(), scores, atol=1e-5)
 
 
+@pytest.mark.registry
 def test_the_face_of_a_sample_photo_matches_its_hand_drawn_box(rfb):
     (face,) = rfb.detect(_pixels(OBAMA))
     assert box_iou(np.array([face.box]), np.array([OBAMA_FACE]))[0, 0] > 0.8
 
 
 @pytest.mark.shared
+@pytest.mark.registry
 def test_boxes_match_the_annotated_faces_of_a_group_photo(rfb):
     groups = need_shared("data", "groups")
     truth = annotated_images(groups, [groups / "annotations" / "dlib_testing.xml"], prefix="dlib_")
@@ -105,6 +104,7 @@ def test_boxes_match_the_annotated_faces_of_a_group_photo(rfb):
     assert (tp, fn) == (6, 0) and fp <= 1
 
 
+@pytest.mark.registry
 def test_five_landmarks_lie_inside_the_box_in_arcface_order(rfb):
     (face,) = rfb.detect(_pixels(OBAMA))
     x1, y1, x2, y2 = face.box
@@ -114,6 +114,7 @@ def test_five_landmarks_lie_inside_the_box_in_arcface_order(rfb):
     assert max(left_eye[1], right_eye[1]) < nose[1] < min(mouth_left[1], mouth_right[1])
 
 
+@pytest.mark.registry
 def test_landmarks_follow_the_face_in_a_batch_of_differently_sized_images(rfb):
     image = _pixels(OBAMA)
     shifted = np.zeros((image.shape[0] + 100, image.shape[1] + 60, 3), np.uint8)
@@ -152,12 +153,13 @@ print(e.shape[0], e.shape[1], float(e[0] @ e[1]), float(e[0] @ e[2]))
 """
 
 
-def test_the_chain_without_dlib_embeds_two_photos_of_one_person_closer_than_another():
-    arcface = find_model("fr_feature.onnx", str(SHARED_MODELS)) or _model("fr_feature.onnx")
+@pytest.mark.registry
+def test_the_chain_without_dlib_embeds_two_photos_of_one_person_closer_than_another(models):
+    arcface = models("fr_feature.onnx")
     obama = sorted((SAMPLE_PHOTOS / "obama").glob("*.jpg"))[:2]
     other = min((SAMPLE_PHOTOS / "tony_blair").glob("*.jpg"))
     result = subprocess.run(
-        [sys.executable, "-c", CHAIN, _model("fr_detect.onnx"), _model("fr_landmark.onnx"), str(arcface),
+        [sys.executable, "-c", CHAIN, models("fr_detect.onnx"), models("fr_landmark.onnx"), str(arcface),
          *map(str, [*obama, other])], capture_output=True, text=True, cwd=REPO, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
