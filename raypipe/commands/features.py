@@ -89,6 +89,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     simclr.add_argument(
         "--as", dest="store_as", default="simclr", help="stored name (default %(default)s)"
     )
+    simclr.add_argument("--from-shipped", action="store_true",
+                        help="start from raypipe's drawn-face encoder (its --size and --width)")  # fmt: skip
     _training_arguments(simclr)
 
     metric = actions.add_parser(
@@ -148,6 +150,10 @@ def run(args: argparse.Namespace) -> int:
         metric = args.action == "train-metric"
         labels = _labels(args.run, args.labels) if metric else None
         state = ResultStore.at(args.run).load_state(args.init) if metric and args.init else None
+        if getattr(args, "from_shipped", False):
+            from raypipe.features.drawn import load_weights
+
+            state, spec["size"], spec["width"] = load_weights()
         extract_feature(args.run, spec, args.store_as, labels=labels, initial_state=state)
     else:
         features = args.features or ResultStore.at(args.run).feature_names()
