@@ -20,9 +20,9 @@ import cv2
 import numpy as np
 
 from raypipe.features.drawn import (
-    DrawnFaceEncoder,
     TRAINING_CHARACTERS,
     WEIGHTS,
+    DrawnFaceEncoder,
     save_weights,
 )
 from raypipe.learn.backbone import chips_to_tensor, pick_device

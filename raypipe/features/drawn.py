@@ -83,9 +83,9 @@ class DrawnFaceEncoder(FeatureExtractor):
         return load_arrays(SmallCNN(self.width), arrays).eval()
 
     def transform(self, chips: Sequence[np.ndarray]) -> np.ndarray:
-        from raypipe.learn.backbone import chips_to_tensor, encode
-
         import torch
+
+        from raypipe.learn.backbone import chips_to_tensor, encode
 
         cnn = l2_normalize(encode(self.network_, chips_to_tensor(chips, self.size), torch.device("cpu")))
         if self.colour_weight <= 0:
