@@ -60,3 +60,13 @@ def test_drawn_default_clusters_held_out_characters_better_than_colour_histogram
     drawn, unassigned = results["drawn"]
     assert unassigned <= 0.15
     assert drawn["bcubed_f"] > results["color-hist"][0]["bcubed_f"]
+
+
+def test_train_simclr_starts_from_the_shipped_weights():
+    from raypipe.features.learned import SimCLRFeature
+
+    arrays, size, width = load_weights()
+    feature = SimCLRFeature(size=size, width=width, epochs=1, learning_rate=0.0, batch_size=4, device="cpu")
+    feature.set_state(arrays).fit([_crop((30 * i, 90, 160), i) for i in range(8)])
+    conv = next(key for key, value in arrays.items() if value.ndim == 4)
+    np.testing.assert_array_equal(feature.get_state()[conv], arrays[conv])
