@@ -70,3 +70,28 @@ def test_train_simclr_starts_from_the_shipped_weights():
     feature.set_state(arrays).fit([_crop((30 * i, 90, 160), i) for i in range(8)])
     conv = next(key for key, value in arrays.items() if value.ndim == 4)
     np.testing.assert_array_equal(feature.get_state()[conv], arrays[conv])
+
+
+@pytest.mark.shared
+def test_a_folder_of_character_crops_runs_as_one_drawn_face_per_crop(tmp_path, ray_session):
+    import cv2
+    import pandas as pd
+
+    from raypipe.cli import main
+
+    crops = tmp_path / "crops"
+    for name in REPORTING_CHARACTERS[:2]:
+        (crops / name).mkdir(parents=True)
+        for path in sorted(need_shared("data", "anime", name).iterdir())[:4]:
+            face = cv2.imread(str(path))  # twice, beside a white gutter: a page would be two panels
+            gutter = np.full((face.shape[0], 30, 3), 255, np.uint8)
+            page = cv2.copyMakeBorder(np.hstack([face, gutter, face]), 30, 30, 30, 30, cv2.BORDER_CONSTANT, value=(255, 255, 255))
+            cv2.imwrite(str(crops / name / f"{path.stem}.png"), page)
+    out = tmp_path / "run"
+    code = main(["run", str(crops), "--out", str(out), "--domain", "comic", "--detector", "whole-image", "--no-tracking"])
+    assert code == 0
+    faces = pd.read_parquet(out / "faces.parquet")
+    assert len(faces) == 8 and faces.image_id.is_unique  # a crop is a face, not a page of panels
+    assert set(faces.embedder) == {"feature:drawn"}
+    clusters = pd.read_csv(out / "clusters.csv")
+    assert (clusters.cluster >= 0).all()
