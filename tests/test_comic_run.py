@@ -58,7 +58,7 @@ def test_comic_run_extracts_panels_texts_and_faces(comic_inputs, tmp_path, ray_s
     assert scores["panels"]["recall"] >= 0.95 and scores["panels"]["precision"] >= 0.9, scores
     assert scores["faces"]["recall"] >= 0.85 and scores["faces"]["precision"] >= 0.8, scores
     assert len(texts) > 0 and set(faces.panel_index) <= set(panels.panel_index)
-    assert set(faces.embedder) == {"feature:color-hist"}
+    assert set(faces.embedder) == {"feature:drawn"}
     for row in panels.itertuples():
         assert (out / "panels" / f"{row.image_id}_{row.panel_index:03d}.jpg").exists()
     assert image_id(next(iter(truth))) in set(images.image_id)

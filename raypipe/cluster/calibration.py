@@ -29,6 +29,9 @@ CALIBRATION: dict[str, SamePerson] = {
     # Chinese Whispers, connected components and FINCH). Values are mid-range.
     "dlib-resnet-128": SamePerson(average=0.085, pair=0.07),
     "arcface-512": SamePerson(average=0.60, pair=0.50),
+    # drawn faces (the shipped encoder, raypipe.features.drawn): best BCubed F on the TRAINING
+    # characters of ../shared/data/anime (bench/drawn_clusters.py --characters training --sweep).
+    "feature:drawn": SamePerson(average=0.45, pair=0.20),
 }
 #: Which model an embedding of this length most likely comes from, when none is named.
 MODEL_BY_DIM = {128: "dlib-resnet-128", 512: "arcface-512"}

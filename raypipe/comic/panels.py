@@ -10,6 +10,7 @@ not mostly one colour (full-bleed art) or that yields no panel is one panel.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -29,10 +30,13 @@ class Panel:
 def extract_panels(
     rgb: np.ndarray,
     right_to_left: bool = False,
-    min_area: float = 0.015,
+    min_area: float = 0.03,
     ink_tolerance: int = 40,
     join: float = 0.004,
     min_paper: float = 0.6,
+    text_boxes: Sequence[Box] = (),
+    gutter_ink: float = 0.02,
+    min_line: float = 0.25,
 ) -> list[Panel]:
     """Panels of an RGB page, in reading order (rows top to bottom; ``right_to_left`` for manga).
 
@@ -44,6 +48,14 @@ def extract_panels(
         a borderless panel's art is one piece; must stay below the gutter width.
     min_paper : fraction of the page frame that must be paper-coloured; below it the page is
         full-bleed art and is one panel.
+    text_boxes : balloons (see :func:`raypipe.comic.text.detect_text_regions`), erased from the
+        ink first: a balloon straddling a gutter would join two panels.
+    gutter_ink : a row or column of a found box is gutter when at most this share of it is ink
+        and both its ends are paper; boxes are cut along such gutters (panels joined by a
+        character or line crossing a gutter).
+    min_line : straight dark lines at least this fraction of the page's width (rows) or height
+        (columns) are panel borders; a box that such lines cut into several large pieces (panels
+        sharing a border line, with no gutter between them) becomes those pieces.
     """
     height, width = rgb.shape[:2]
     whole_page = [Panel(0, (0, 0, width, height))]
@@ -51,8 +63,15 @@ def extract_panels(
     if paper_share < min_paper:
         return whole_page
     ink = ink_mask(rgb, paper, ink_tolerance)
+    for x1, y1, x2, y2 in text_boxes:
+        ink[y1:y2, x1:x2] = 0
     join_px = max(1, round(join * min(height, width)))
-    boxes = ink_boxes(ink, join_px, min_area * height * width)
+    smallest = min_area * height * width
+    boxes = ink_boxes(ink, join_px, smallest)
+    lines = border_lines(rgb, min_line, join_px + 1)
+    boxes = [piece for box in boxes for piece in split_at_lines(lines, box, smallest)]
+    boxes = [piece for box in boxes for piece in split_at_gutters(ink, box, 2 * join_px, gutter_ink, smallest)]
+    boxes = _drop_nested([box for box in boxes if _area(box) >= smallest])
     if not boxes:
         return whole_page
     return [Panel(i, box) for i, box in enumerate(reading_order(boxes, right_to_left))]
@@ -82,6 +101,15 @@ def paper_colour(rgb: np.ndarray, frame: float = 0.01) -> tuple[np.ndarray, floa
     return colour.astype(np.uint8), float(counts[top] / len(codes))
 
 
+def border_lines(rgb: np.ndarray, min_line: float, grow: int = 1, dark: int = 100) -> np.ndarray:
+    """uint8 mask of the long horizontal and vertical dark lines of a page, grown by ``grow``."""
+    height, width = rgb.shape[:2]
+    ink = np.where(rgb.max(axis=2) < dark, 255, 0).astype(np.uint8)
+    rows = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((1, max(2, round(min_line * width))), np.uint8))
+    columns = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((max(2, round(min_line * height)), 1), np.uint8))
+    return cv2.dilate(rows | columns, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
+
+
 def ink_mask(rgb: np.ndarray, paper: np.ndarray, tolerance: int) -> np.ndarray:
     """uint8 mask (255 = ink) of the pixels farther than ``tolerance`` from the paper colour."""
     distance = np.abs(rgb.astype(np.int16) - paper.astype(np.int16)).max(axis=2)
@@ -103,6 +131,62 @@ def ink_boxes(ink: np.ndarray, join_px: int, min_area: float) -> list[Box]:
         if w * h >= min_area:
             boxes.append((x, y, x + w, y + h))
     return _drop_nested(boxes)
+
+
+def split_at_lines(lines: np.ndarray, box: Box, min_area: float) -> list[Box]:
+    """The pieces of ``box`` that the ``lines`` mask cuts apart, when there are several of at
+    least ``min_area`` pixels; else ``[box]`` (a line inside the art that ends short splits nothing)."""
+    x1, y1, x2, y2 = box
+    free = np.where(lines[y1:y2, x1:x2] > 0, 0, 255).astype(np.uint8)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(free, connectivity=4)
+    pieces = [
+        (x1 + x, y1 + y, x1 + x + w, y1 + y + h)
+        for x, y, w, h, area in stats[1:count]
+        if area >= min_area
+    ]
+    return pieces if len(pieces) > 1 else [box]
+
+
+def split_at_gutters(
+    ink: np.ndarray, box: Box, min_gap: int, max_ink: float, min_area: float, rows: bool = True, tried: int = 0
+) -> list[Box]:
+    """``box`` cut along its gutters (runs of at least ``min_gap`` rows or columns with at most
+    ``max_ink`` ink and paper at both ends), rows and columns in turn, each piece shrunk to its
+    ink; a cut that would leave a piece under ``min_area`` pixels (white art, not a gutter) is not made."""
+    x1, y1, x2, y2 = box
+    region = ink[y1:y2, x1:x2] > 0
+    if tried == 2 or region.size == 0:
+        return [box]
+    lines = region if rows else region.T
+    edge = max(1, lines.shape[1] // 50)
+    gutter = (lines.mean(axis=1) <= max_ink) & ~lines[:, :edge].any(axis=1) & ~lines[:, -edge:].any(axis=1)
+    spans = _runs(~gutter, min_gap)
+    parts = [(x1, y1 + a, x2, y1 + b) if rows else (x1 + a, y1, x1 + b, y2) for a, b in spans]
+    pieces = [_ink_extent(ink, part) for part in parts]
+    if len(pieces) <= 1 or any(p is None or _area(p) < min_area for p in pieces):
+        return split_at_gutters(ink, box, min_gap, max_ink, min_area, not rows, tried + 1)
+    return [out for p in pieces for out in split_at_gutters(ink, p, min_gap, max_ink, min_area, not rows)]
+
+
+def _runs(keep: np.ndarray, min_gap: int) -> list[tuple[int, int]]:
+    """Spans of ``keep`` separated by gaps (runs of False) of at least ``min_gap``."""
+    spans: list[tuple[int, int]] = []
+    indices = np.flatnonzero(keep)
+    if not len(indices):
+        return spans
+    breaks = np.flatnonzero(np.diff(indices) > min_gap)
+    starts = np.r_[indices[0], indices[breaks + 1]]
+    ends = np.r_[indices[breaks], indices[-1]] + 1
+    return list(zip(starts.tolist(), ends.tolist()))
+
+
+def _ink_extent(ink: np.ndarray, box: Box) -> Box | None:
+    """The bounding box of the ink inside ``box`` (None when there is none)."""
+    x1, y1, x2, y2 = box
+    ys, xs = np.nonzero(ink[y1:y2, x1:x2])
+    if not len(xs):
+        return None
+    return (x1 + int(xs.min()), y1 + int(ys.min()), x1 + int(xs.max()) + 1, y1 + int(ys.max()) + 1)
 
 
 def _drop_nested(boxes: list[Box], inside: float = 0.8) -> list[Box]:

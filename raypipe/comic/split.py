@@ -41,7 +41,7 @@ def split_page(
     """
     texts = detect_text_regions(rgb)
     crops = []
-    for panel in extract_panels(rgb, right_to_left=right_to_left):
+    for panel in extract_panels(rgb, right_to_left=right_to_left, text_boxes=texts):
         x1, y1, x2, y2 = panel.box
         inside = [box for box in texts if _overlaps(box, panel.box)]
         image = rgb[y1:y2, x1:x2]

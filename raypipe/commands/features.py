@@ -94,6 +94,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     simclr.add_argument(
         "--as", dest="store_as", default="simclr", help="stored name (default %(default)s)"
     )
+    simclr.add_argument("--from-shipped", action="store_true",
+                        help="start from raypipe's drawn-face encoder (its --size and --width)")  # fmt: skip
     _training_arguments(simclr)
 
     metric = actions.add_parser(
@@ -178,6 +180,10 @@ def _act(args: argparse.Namespace) -> tuple[dict, dict, list[Path]]:
         metric = args.action == "train-metric"
         labels = _labels(args.run, args.labels) if metric else None
         state = store.load_state(args.init) if metric and args.init else None
+        if getattr(args, "from_shipped", False):
+            from raypipe.features.drawn import load_weights
+
+            state, spec["size"], spec["width"] = load_weights()
         stored = args.store_as
         table = extract_feature(args.run, spec, stored, labels=labels, initial_state=state)
     metrics = {"faces": len(table.vectors), "dimension": table.vectors.shape[1]}

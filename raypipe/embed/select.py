@@ -12,8 +12,9 @@ from raypipe.registry import split_spec
 log = logging.getLogger(__name__)
 
 
-#: Embedding of drawn faces by default: colour histograms of box crops (hair and eye colours).
-COMIC_EMBEDDER = {"name": "feature", "feature": "color-hist"}
+#: Embedding of drawn faces by default: raypipe's shipped drawn-face encoder (a small CNN trained
+#: on drawn faces, joined with colour histograms) on box crops; see :mod:`raypipe.features.drawn`.
+COMIC_EMBEDDER = {"name": "feature", "feature": "drawn"}
 
 
 def resolve_embedder(

@@ -21,6 +21,7 @@ FEATURES: Registry[FeatureExtractor] = Registry(
         "embedding": "raypipe.features.embedding:RunEmbedding",
         "simclr": "raypipe.features.learned:SimCLRFeature",
         "metric": "raypipe.features.learned:MetricFeature",
+        "drawn": "raypipe.features.drawn:DrawnFaceEncoder",
     },
 )
 

@@ -18,7 +18,8 @@ class SimCLRFeature(FeatureExtractor):
     """Self-supervised encoder: ``fit(chips)`` trains it with SimCLR, ``transform`` embeds.
 
     ``epochs`` and ``max_seconds`` bound the training (CPU works; a GPU is used when present).
-    ``init`` holds weights saved by :meth:`get_state` of an earlier fit to start from.
+    Weights given by :meth:`set_state` before ``fit`` (an earlier fit, the shipped drawn-face
+    encoder) are the starting point; otherwise training starts from random weights.
     After ``fit``, ``losses_`` holds the mean training loss of each epoch.
     """
 
@@ -69,7 +70,7 @@ class SimCLRFeature(FeatureExtractor):
         device = torch_device(self.device)
         log.info("training SimCLR on %d chips (%s)", len(chips), device)
         images = chips_to_tensor(chips, self.size)
-        self.encoder_ = self._new_encoder()
+        self.encoder_ = self.encoder_ if hasattr(self, "encoder_") else self._new_encoder()
         self.losses_ = train_simclr(
             self.encoder_, images, device, self._limits(), temperature=self.temperature
         )

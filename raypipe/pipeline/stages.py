@@ -90,6 +90,8 @@ class DetectAlignStage:
         self.decoder = DecodeStage(config["extract"])
         self.detector = DETECTORS.build(self.config.extract.detector)
         self.comic = self.config.extract.domain == "comic"
+        # a folder of pre-cropped drawn faces (whole-image detector) has no pages to split
+        self.split_pages = self.comic and self.config.extract.detector.get("name") != "whole-image"
         # drawn faces get no photo landmarks: their chips are box crops (see raypipe.embed.crop)
         self.aligned_input = self.detector.gives_aligned_chips
         self.landmarker = None if self.detector.gives_landmarks or self.comic or self.aligned_input else Landmarker68()
@@ -110,7 +112,7 @@ class DetectAlignStage:
         for i in set(range(len(bases))) - set(decoded):
             rows.append(self._status_row(bases[i], ERROR, str(batch["error_stage"][i]), str(batch["error"][i])))
         start = time.perf_counter()
-        pages = [self._split(batch["pixels"][i]) for i in decoded] if self.comic else None
+        pages = [self._split(batch["pixels"][i]) for i in decoded] if self.split_pages else None
         found = self._detect([batch["pixels"][i] for i in decoded], [bases[i]["image_path"] for i in decoded], pages)
         per_image = (time.perf_counter() - start) / max(len(decoded), 1)
         for n, (i, faces) in enumerate(zip(decoded, found)):

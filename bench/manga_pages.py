@@ -1,0 +1,74 @@
+"""Panels and text regions on real manga pages (../shared/data/manga_pages, OpenMantra).
+
+Scores ``extract_panels`` and ``detect_text_regions`` against the pages' ``annotation.json``
+(x/y/w/h boxes) at IoU >= 0.5, recall and precision, per title. Settings are tuned on the
+TUNING title and reported on the REPORTING title, which is never used to choose anything.
+The pages are CC BY-NC 4.0: evaluation only, never copied into the project.
+
+    nice -n 10 python bench/manga_pages.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+
+from raypipe.comic.panels import Box, extract_panels
+from raypipe.comic.text import detect_text_regions
+from raypipe.evaluation.comic import box_scores
+
+MANGA = Path(__file__).resolve().parents[2] / "shared" / "data" / "manga_pages"
+TUNING_TITLE, REPORTING_TITLE = "tencho_isoro", "balloon_dream"
+
+
+def xywh_boxes(items: list[dict]) -> list[Box]:
+    """Annotation boxes (x, y, w, h) as (x1, y1, x2, y2)."""
+    return [(b["x"], b["y"], b["x"] + b["w"], b["y"] + b["h"]) for b in items]
+
+
+def pages(root: Path, title: str) -> Iterator[tuple[Path, list[Box], list[Box]]]:
+    """(page path, true panels, true text boxes) of each page of ``title``."""
+    for book in json.loads((root / "annotation.json").read_text(encoding="utf-8")):
+        if book["book_title"] == title:
+            for page in book["pages"]:
+                path = root / page["image_paths"]["ja"]
+                yield path, xywh_boxes(page["frame"]), xywh_boxes(page["text"])
+
+
+def score_title(root: Path, title: str) -> dict[str, dict[str, float]]:
+    """Panel and text recall / precision (IoU 0.5) over the pages of ``title``."""
+    found_panels, found_texts, true_panels, true_texts = [], [], [], []
+    for path, panels, texts in pages(root, title):
+        rgb = cv2.cvtColor(cv2.imread(str(path), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+        balloons = detect_text_regions(rgb)
+        found_panels.append([p.box for p in extract_panels(rgb, True, text_boxes=balloons)])
+        found_texts.append(balloons)
+        true_panels.append(panels)
+        true_texts.append(texts)
+    return {
+        "panels": box_scores(found_panels, true_panels),
+        "text": box_scores(found_texts, true_texts),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=MANGA)
+    parser.add_argument("--titles", nargs="*", default=[TUNING_TITLE, REPORTING_TITLE])
+    args = parser.parse_args()
+    for title in args.titles:
+        role = {TUNING_TITLE: "tuned on", REPORTING_TITLE: "held out"}.get(title, "other")
+        for kind, scores in score_title(args.data, title).items():
+            print(
+                f"{title} ({role}) {kind}: recall {scores['recall']:.3f} "
+                f"precision {scores['precision']:.3f} (tp {scores['true_positives']}, "
+                f"fp {scores['false_positives']}, fn {scores['false_negatives']})"
+            )
+
+
+if __name__ == "__main__":
+    main()

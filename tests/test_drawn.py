@@ -1,0 +1,97 @@
+"""The shipped drawn-face encoder and the drawn-face default (embedder + clusterer without k)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from raypipe.cluster import CLUSTERERS
+from raypipe.embed import EMBEDDERS
+from raypipe.embed.select import resolve_embedder
+from raypipe.evaluation.metrics import score_clustering
+from raypipe.features.drawn import REPORTING_CHARACTERS, WEIGHTS, DrawnFaceEncoder, load_weights
+from tests.conftest import need_shared
+
+
+def _crop(colour, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    crop = np.full((80, 80, 3), colour, np.uint8)
+    crop[20:60, 25:55] = rng.integers(0, 255, (40, 30, 3), dtype=np.uint8)
+    return crop
+
+
+def test_shipped_weights_load_without_pickle_and_embed_deterministically():
+    arrays, size, width = load_weights(WEIGHTS)  # np.load(allow_pickle=False) inside
+    assert size > 0 and width > 0 and arrays
+    crops = [_crop((200, 40, 40), 0), _crop((40, 40, 200), 1)]
+    first = DrawnFaceEncoder().transform(crops)
+    again = DrawnFaceEncoder().transform(crops)
+    np.testing.assert_array_equal(first, again)
+    np.testing.assert_allclose(np.linalg.norm(first, axis=1), 1.0, atol=1e-5)
+    untrained = DrawnFaceEncoder(weights=None, size=size, width=width).transform(crops)
+    assert not np.allclose(first, untrained), "the shipped weights were not loaded"
+
+
+def test_comic_domain_embeds_with_the_drawn_face_encoder_not_dlib():
+    spec = resolve_embedder({"name": "auto"}, None, domain="comic")
+    embedder = EMBEDDERS.build(spec)
+    assert embedder.model_name == "feature:drawn"
+    chip = embedder.align(_crop((90, 160, 90), 2), _whole_face())
+    assert embedder.embed(chip[None]).shape == (1, embedder.dim)
+
+
+def _whole_face():
+    from raypipe.detect.base import Face
+
+    return Face((0.0, 0.0, 80.0, 80.0), 1.0)
+
+
+@pytest.mark.shared
+def test_drawn_default_clusters_held_out_characters_better_than_colour_histograms():
+    from bench.drawn_clusters import load_crops
+
+    chips, labels = load_crops(need_shared("data", "anime"), REPORTING_CHARACTERS, per_character=12)
+    results = {}
+    for feature in ("drawn", "color-hist"):
+        embedder = EMBEDDERS.build({"name": "feature", "feature": feature})
+        X = embedder.embed(np.stack(chips))
+        model = CLUSTERERS.build({"name": "auto", "model": embedder.model_name}).fit(X)
+        results[feature] = (score_clustering(labels, model.labels_), np.mean(model.labels_ < 0))
+    drawn, unassigned = results["drawn"]
+    assert unassigned <= 0.15
+    assert drawn["bcubed_f"] > results["color-hist"][0]["bcubed_f"]
+
+
+def test_train_simclr_starts_from_the_shipped_weights():
+    from raypipe.features.learned import SimCLRFeature
+
+    arrays, size, width = load_weights()
+    feature = SimCLRFeature(size=size, width=width, epochs=1, learning_rate=0.0, batch_size=4, device="cpu")
+    feature.set_state(arrays).fit([_crop((30 * i, 90, 160), i) for i in range(8)])
+    conv = next(key for key, value in arrays.items() if value.ndim == 4)
+    np.testing.assert_array_equal(feature.get_state()[conv], arrays[conv])
+
+
+@pytest.mark.shared
+def test_a_folder_of_character_crops_runs_as_one_drawn_face_per_crop(tmp_path, ray_session):
+    import cv2
+    import pandas as pd
+
+    from raypipe.cli import main
+
+    crops = tmp_path / "crops"
+    for name in REPORTING_CHARACTERS[:2]:
+        (crops / name).mkdir(parents=True)
+        for path in sorted(need_shared("data", "anime", name).iterdir())[:4]:
+            face = cv2.imread(str(path))  # twice, beside a white gutter: a page would be two panels
+            gutter = np.full((face.shape[0], 30, 3), 255, np.uint8)
+            page = cv2.copyMakeBorder(np.hstack([face, gutter, face]), 30, 30, 30, 30, cv2.BORDER_CONSTANT, value=(255, 255, 255))
+            cv2.imwrite(str(crops / name / f"{path.stem}.png"), page)
+    out = tmp_path / "run"
+    code = main(["run", str(crops), "--out", str(out), "--domain", "comic", "--detector", "whole-image", "--no-tracking"])
+    assert code == 0
+    faces = pd.read_parquet(out / "faces.parquet")
+    assert len(faces) == 8 and faces.image_id.is_unique  # a crop is a face, not a page of panels
+    assert set(faces.embedder) == {"feature:drawn"}
+    clusters = pd.read_csv(out / "clusters.csv")
+    assert (clusters.cluster >= 0).all()
