@@ -25,7 +25,8 @@ from raypipe.features.drawn import (
     DrawnFaceEncoder,
     save_weights,
 )
-from raypipe.learn.backbone import chips_to_tensor, pick_device
+from raypipe.devices import torch_device
+from raypipe.learn.backbone import chips_to_tensor
 from raypipe.learn.train import TrainLimits, train_metric, train_simclr
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -67,7 +68,7 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     encoder = DrawnFaceEncoder(weights=args.init) if args.init else DrawnFaceEncoder(weights=None)
     network = encoder.network_
-    device = pick_device("auto")
+    device = torch_device("auto")
     chips, labels = training_characters(args.data / "anime")
     if args.characters:
         keep = [label in args.characters for label in labels]
