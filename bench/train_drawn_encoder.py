@@ -19,13 +19,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from raypipe.devices import torch_device
 from raypipe.features.drawn import (
     TRAINING_CHARACTERS,
     WEIGHTS,
     DrawnFaceEncoder,
     save_weights,
 )
-from raypipe.devices import torch_device
 from raypipe.learn.backbone import chips_to_tensor
 from raypipe.learn.train import TrainLimits, train_metric, train_simclr
 
