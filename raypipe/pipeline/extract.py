@@ -1,7 +1,8 @@
-"""Extraction: inputs -> shard list files -> Ray Data actors that extract and write whole shards.
+"""Extraction: inputs -> shard list files -> Ray Data workers that extract and write whole shards.
 
 The driver lists the inputs into shards (:mod:`raypipe.pipeline.listing`), hands the keys of
-the shards still to do to a pool of :class:`raypipe.pipeline.stages.ShardStage` actors, and
+the shards still to do to Ray Data tasks (actors on GPUs, see :mod:`raypipe.pipeline.resources`)
+running :class:`raypipe.pipeline.stages.ShardStage`, and
 collects one row of counts per shard: the actors write the tables and chips themselves.
 """
 
@@ -102,11 +103,11 @@ def _claim_folder(layout: RunLayout, config: Config, overwrite: bool) -> None:
 
 
 def _run_pipeline(layout: RunLayout, config: Config, todo: list[str], embedder_spec: dict, embedder, models: dict) -> None:
-    """Extract the shards ``todo`` on a pool of shard actors; they write, the driver counts."""
+    """Extract the shards ``todo`` on a pool of shard workers; they write, the driver counts."""
     import ray.data
 
     from raypipe.detect import DETECTORS
-    from raypipe.pipeline.stages import ShardStage
+    from raypipe.pipeline.stages import ShardStage, extract_shards
 
     ensure_ray(config.ray.address)
     detector = DETECTORS.resolve(split_spec(config.extract.detector)[0])
@@ -114,10 +115,11 @@ def _run_pipeline(layout: RunLayout, config: Config, todo: list[str], embedder_s
     plan = plan_pool(config.ray, use_gpu, *cluster_totals())
     # a block per shard (up to MAX_BLOCKS) so that idle actors take the next shard
     keys = ray.data.from_items([{"shard": key} for key in todo], override_num_blocks=min(len(todo), MAX_BLOCKS))
-    counts = keys.map_batches(
-        ShardStage, fn_constructor_args=(config.to_dict(), embedder_spec, models, str(layout.root)),
-        batch_format="numpy", **plan.map_batches_args(),
-    )  # fmt: skip
+    stage_args = (config.to_dict(), embedder_spec, models, str(layout.root))
+    if plan.num_gpus:
+        counts = keys.map_batches(ShardStage, fn_constructor_args=stage_args, batch_format="numpy", **plan.map_batches_args())
+    else:
+        counts = keys.map_batches(extract_shards, fn_args=stage_args, batch_format="numpy", **plan.map_batches_args())
     images = 0
     for batch in counts.iter_batches(batch_size=None, batch_format="numpy"):
         images += int(batch["images"].sum())

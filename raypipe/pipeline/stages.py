@@ -1,7 +1,7 @@
-"""The work of one shard, done and written by a Ray Data actor.
+"""The work of one shard, done and written by a Ray Data task (or actor, on GPUs).
 
-:class:`ShardStage` is the actor: it loads the models once, and for each shard key it is given
-reads the shard's list file, decodes, detects, aligns and embeds its images in batches, writes
+:class:`ShardStage` loads the models once (per actor, or per worker process for tasks: see
+:func:`extract_shards`), and for each shard key it is given reads the shard's list file, decodes, detects, aligns and embeds its images in batches, writes
 the shard's tables and chips straight to the run folder (see :mod:`raypipe.pipeline.shards`)
 and returns one small row of counts: no pixels or chips travel back to the driver.
 
@@ -73,9 +73,10 @@ class DetectAlignStage:
         self.config = config
         self.detector = DETECTORS.build(config.extract.detector)
         self.comic = config.extract.domain == "comic"
-        # drawn faces get no photo landmarks: their chips are box crops (see raypipe.embed.crop)
-        self.landmarker = None if self.detector.gives_landmarks or self.comic else Landmarker68()
         self.aligner = EMBEDDERS.build(embedder_spec)  # also the embedder of ShardStage
+        # drawn faces get no photo landmarks, nor faces cut as box crops (see raypipe.embed.crop)
+        needs_landmarks = self.aligner.aligns_by_landmarks and not (self.detector.gives_landmarks or self.comic)
+        self.landmarker = Landmarker68() if needs_landmarks else None
         self.chip_size = self.aligner.chip_size
 
     def rows(self, bases: list[dict], images: list[DecodedImage], timings: dict[str, float]) -> list[dict]:
@@ -190,7 +191,7 @@ def _box_columns(box, scale: float) -> dict:
 
 
 class ShardStage:
-    """A Ray Data actor that extracts whole shards and writes them (see the module docstring).
+    """Extracts whole shards and writes them (see the module docstring).
 
     Input batch: ``shard`` (shard keys). Output: one row per shard with its counts and the
     node that wrote it.
@@ -248,3 +249,14 @@ class ShardStage:
             for row, embedding in zip(batch, self.embedder.embed(np.stack([row.pop("chip") for row in batch]))):
                 row["embedding"] = embedding
         timings["embed_s"] += time.perf_counter() - start
+
+
+#: The stage of this worker process, kept between the Ray tasks it runs: (its arguments, stage).
+_PROCESS_STAGE: list = []
+
+
+def extract_shards(batch: dict[str, np.ndarray], *stage_args) -> dict[str, np.ndarray]:
+    """:class:`ShardStage` as a Ray task: built (models loaded) once per worker process."""
+    if not _PROCESS_STAGE or _PROCESS_STAGE[0] != stage_args:
+        _PROCESS_STAGE[:] = [stage_args, ShardStage(*stage_args)]
+    return _PROCESS_STAGE[1](batch)

@@ -9,7 +9,6 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from raypipe import storage
 from raypipe.cluster.step import read_clusters
 from raypipe.evaluation.evaluate import folder_label, largest_faces
 from raypipe.layout import RunLayout
@@ -74,13 +73,13 @@ def load_content(layout: RunLayout, labels_root: str | None = None) -> RunConten
     if not layout.faces.exists():
         raise FileNotFoundError(f"{layout.faces} not found: run `raypipe extract` first")
     columns = ["face_id", "image_path", "x1", "y1", "x2", "y2", "embedding"]
-    faces = storage.read_table(layout.faces, columns=columns).to_pandas()
+    faces = layout.read_table("faces", columns=columns).to_pandas()
     faces["cluster"] = face_clusters(layout, faces)
     metrics = read_json(layout.metrics)
     labelled = labels_root is not None or metrics is not None
     if labelled:
         faces["label"] = face_labels(faces, labels_root)
-    errors = storage.read_table(layout.errors).to_pandas() if layout.errors.exists() else None
+    errors = layout.read_table("errors").to_pandas() if layout.errors.exists() else None
     return RunContent(
         layout=layout, faces=faces, summary=read_json(layout.summary) or {},
         config=read_json(layout.config) or {}, metrics=metrics, errors=errors, labelled=labelled,

@@ -110,12 +110,23 @@ class LocalCluster:
 
     def alive_nodes(self) -> int:
         """Nodes the dashboard reports alive (0 while it is not up yet)."""
+        return sum(node["state"] == "ALIVE" for node in self.nodes())
+
+    def nodes(self) -> list[dict]:
+        """``{"id", "head", "state"}`` of each node the dashboard knows ([] while it is not up yet)."""
         try:
             with urllib.request.urlopen(f"{self.dashboard_url}/nodes?view=summary", timeout=5) as response:
                 nodes = json.load(response)["data"]["summary"]
         except (OSError, ValueError, KeyError):
-            return 0
-        return sum(node.get("raylet", {}).get("state") == "ALIVE" for node in nodes)
+            return []
+        raylets = [node.get("raylet", {}) for node in nodes]
+        return [{"id": r.get("nodeId"), "head": bool(r.get("isHeadNode")), "state": r.get("state")} for r in raylets]
+
+    def kill_worker(self, index: int) -> None:
+        """SIGKILL worker node ``index`` (1, 2, ...) and all it runs: a node lost mid-run."""
+        process = self._processes[index]
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=STOP_GRACE_SECONDS)
 
     def _wait(self, ready, timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout
