@@ -27,6 +27,9 @@ REPO = Path(__file__).resolve().parents[1]
 CROP = 64
 DETECTOR = {"name": "whole-image"}
 EMBEDDER = {"name": "feature", "feature": "color-hist"}
+#: Ray gives its local node 30 s to start; a loaded machine can miss that: the run is started again.
+RAY_START_TIMEOUT = "timed out during startup"
+STARTS = 3
 SETTINGS = [f"extract.detector={json.dumps(DETECTOR)}", f"extract.embedder={json.dumps(EMBEDDER)}", "tracking.enabled=false"]
 
 
@@ -111,7 +114,11 @@ def measure_side(kind: str, paths: list[str], overrides: list[str]) -> dict:
         list_file.write_text("\n".join(paths))
         env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
         command = [sys.executable, __file__, "--child", kind, str(list_file), str(Path(tmp) / "out"), *(a for o in overrides for a in ("--set", o))]
-        done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+        for _ in range(STARTS):
+            done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+            if RAY_START_TIMEOUT not in done.stderr:
+                break
+            print(f"({kind}: Ray did not start in time on this loaded machine; starting again)", flush=True)
         if done.returncode:
             raise RuntimeError(f"{kind} failed:\n{done.stderr[-3000:]}")
         return json.loads(done.stdout.strip().splitlines()[-1])

@@ -3,7 +3,12 @@
 The driver lists the inputs into shards (:mod:`raypipe.pipeline.listing`), hands the keys of
 the shards still to do to Ray Data tasks (actors on GPUs, see :mod:`raypipe.pipeline.resources`)
 running :class:`raypipe.pipeline.stages.ShardStage`, and
-collects one row of counts per shard: the actors write the tables and chips themselves.
+collects one row of counts per shard: the workers write the tables and chips themselves.
+
+The write is the worker's own rather than a Ray Data ``Datasink``: a shard is the unit of
+resume, so its table files, chips and marker must be written by the one task that holds all of
+its rows, marker last; a sink downstream of the map would receive re-bundled blocks, and the
+chips would travel through the object store to reach it.
 """
 
 from __future__ import annotations

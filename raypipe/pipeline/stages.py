@@ -241,9 +241,9 @@ class ShardStage:
         return rows + (self.detect.rows(bases, images, timings) if images else [])
 
     def embed_faces(self, faces: list[dict], timings: dict[str, float]) -> None:
-        """Replace each face row's ``chip`` by its ``embedding``, ``embed_batch_size`` chips at a time."""
+        """Replace each face row's ``chip`` by its ``embedding``, a batch of chips at a time."""
         start = time.perf_counter()
-        step = self.config.extract.embed_batch_size
+        step = self.config.ray.gpu_embed_batch_size if self.embedder.uses_gpu else self.config.extract.embed_batch_size
         for first in range(0, len(faces), step):
             batch = faces[first : first + step]
             for row, embedding in zip(batch, self.embedder.embed(np.stack([row.pop("chip") for row in batch]))):
