@@ -20,7 +20,7 @@ import pyarrow as pa
 from raypipe import storage
 from raypipe.comic.archives import expand_archives
 from raypipe.ids import image_id
-from raypipe.io.inputs import iter_inputs
+from raypipe.io.inputs import LIST_FILE_EXTENSIONS, extension, iter_inputs
 from raypipe.layout import RunLayout
 
 LIST_SCHEMA = pa.schema([("image_path", pa.string()), ("image_id", pa.string())])
@@ -50,8 +50,7 @@ def list_shards(specs: list[str], layout: RunLayout, shard_size: int, accept_arc
     """Stream the inputs of ``specs`` into list files (kept when already there) and the
     skipped files into error files; return the shard keys.
 
-    Duplicates are dropped when several specs or a list file may name one file twice (a
-    folder walk cannot); that set of ids is the one per-input structure on the driver.
+    Duplicates are dropped (see :class:`_Seen`).
     """
     from raypipe.pipeline.shards import ERRORS_SCHEMA, write_table_part
 
@@ -83,24 +82,34 @@ def list_shards(specs: list[str], layout: RunLayout, shard_size: int, accept_arc
 
 def _images(specs: list[str], accept_archives: bool, skipped: list[dict], flush) -> Iterator[str]:
     """Image URIs (archive pages expanded); skipped files appended to ``skipped``."""
-    seen: set[str] | None = set() if len(specs) > 1 or any(s.endswith((".txt", ".lst")) for s in specs) else None
+    seen = _Seen() if len(specs) > 1 or any(extension(s) in LIST_FILE_EXTENSIONS for s in specs) else None
     for uri, reason in iter_inputs(specs, accept_archives):
+        if len(skipped) >= SKIPPED_PER_FILE:
+            flush()
         if reason:
             skipped.append({"image_path": uri, "stage": "input", "reason": reason})
-            if len(skipped) == SKIPPED_PER_FILE:
-                flush()
             continue
         try:
             pages = expand_archives([uri]) if accept_archives else [uri]
         except Exception as err:  # noqa: BLE001 - an unreadable archive is that input's error
             skipped.append({"image_path": uri, "stage": "read", "reason": f"{type(err).__name__}: {err}"})
             continue
-        for page in pages:
-            if seen is not None:
-                if page in seen:
-                    continue
-                seen.add(page)
-            yield page
+        yield from (page for page in pages if seen is None or seen.first(page))
+
+
+class _Seen:
+    """Inputs met so far, as 64-bit digests: the one per-input structure on the driver, kept
+    only when several specs or a list file may name one file twice (a folder walk cannot)."""
+
+    def __init__(self):
+        self._digests: set[int] = set()
+
+    def first(self, uri: str) -> bool:
+        digest = int(image_id(uri), 16)
+        if digest in self._digests:
+            return False
+        self._digests.add(digest)
+        return True
 
 
 def _chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:
