@@ -136,17 +136,19 @@ def main() -> None:
         return
     sizes = [int(s) for s in args.sizes.split(",")]
     paths = make_images(Path(args.cache), max(sizes))
-    print(f"{'images':>8} {'loop img/s':>11} {'raypipe img/s':>14} {'ratio':>6} {'loop RSS MB':>12} {'driver RSS MB':>14}")
+    print(f"{'images':>8} {'side':>8} {'seconds':>8} {'images/s':>9} {'peak RSS MB':>12}", flush=True)
     rss = {}
     for size in sizes:
-        loop = measure_side("loop", paths[:size], args.overrides)
-        ray = measure_side("raypipe", paths[:size], args.overrides)
-        assert ray["faces"] == loop["faces"] == size, (ray, loop)
-        rss[size] = ray["rss_mb"]
-        print(f"{size:>8} {size / loop['seconds']:>11.0f} {size / ray['seconds']:>14.0f} "
-              f"{loop['seconds'] / ray['seconds']:>6.2f} {loop['rss_mb']:>12.0f} {ray['rss_mb']:>14.0f}", flush=True)  # fmt: skip
+        seconds = {}
+        for side in ("raypipe", "loop"):
+            figures = measure_side(side, paths[:size], args.overrides)
+            assert figures["faces"] == size, figures
+            seconds[side] = figures["seconds"]
+            rss.setdefault(size, figures["rss_mb"])
+            print(f"{size:>8} {side:>8} {figures['seconds']:>8.1f} {size / figures['seconds']:>9.0f} {figures['rss_mb']:>12.0f}", flush=True)
+        print(f"{size:>8} raypipe / loop images/s: {seconds['loop'] / seconds['raypipe']:.2f}", flush=True)
     if len(sizes) > 1:
-        print(f"driver RSS at {sizes[-1]} / at {sizes[0]}: {rss[sizes[-1]] / rss[sizes[0]]:.2f}x")
+        print(f"raypipe driver peak RSS at {sizes[-1]} / at {sizes[0]}: {rss[sizes[-1]] / rss[sizes[0]]:.2f}x")
 
 
 if __name__ == "__main__":
