@@ -52,7 +52,7 @@ class ClusterInputs:
 
 #: The columns of the faces table that clustering reads (ids, boxes, quality, embedding).
 CLUSTER_COLUMNS = [
-    "face_id", "image_id", "image_path", "x1", "y1", "x2", "y2", "det_score",
+    "face_id", "image_id", "image_path", "face_index", "x1", "y1", "x2", "y2", "det_score",
     "face_px", "sharpness", "yaw", "embedding", "embedder",
 ]  # fmt: skip
 
