@@ -14,31 +14,30 @@ import argparse
 import logging
 import tempfile
 import time
+from collections import defaultdict
 from pathlib import Path
-
-import numpy as np
 
 from raypipe.config import Config
 from raypipe.embed.select import resolve_embedder
 from raypipe.ids import image_id
 from raypipe.io.inputs import list_inputs
 from raypipe.pipeline.extract import extract
-from raypipe.pipeline.stages import DetectAlignStage, EmbedStage
+from raypipe.pipeline.stages import ShardStage
 from raypipe.ray_session import ensure_ray
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def sequential(paths: list[str], config: Config) -> tuple[float, int]:
-    """The same stages called one image at a time in this process."""
+    """The same stages called one image at a time in this process (nothing written)."""
     start = time.perf_counter()
     spec = resolve_embedder(config.extract.embedder, config.extract.model_root)
-    detect, embed = DetectAlignStage(config.to_dict(), spec), EmbedStage(spec)
-    faces = 0
+    stage = ShardStage(config.to_dict(), spec, {}, run_root=tempfile.gettempdir())
+    faces, timings = 0, defaultdict(float)
     for path in paths:
-        batch = {"image_path": np.array([path], object), "image_id": np.array([image_id(path)], object), "shard": np.array([0])}
-        out = embed(detect(batch))
-        faces += int((out["kind"] == "face").sum())
+        rows = [row for row in stage.detect_images([path], [image_id(path)], timings) if row["kind"] == "face"]
+        stage.embed_faces(rows, timings)
+        faces += len(rows)
     return time.perf_counter() - start, faces
 
 

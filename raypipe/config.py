@@ -99,12 +99,11 @@ class TrackingConfig:
 class RayConfig:
     #: ``None``: ``RAY_ADDRESS`` or a new local Ray; ``auto`` or ``ray://...`` to connect.
     address: str | None = None
-    #: Actors in the detection / embedding pools; ``None`` sizes them from the cluster.
+    #: Shard workers running at once (tasks on CPUs, actors on GPUs); ``None`` sizes them from the cluster.
     detect_actors: int | None = None
-    embed_actors: int | None = None
     #: GPUs per actor when the cluster has GPUs (fractions share one GPU).
     gpus_per_actor: float = 0.25
-    #: Chips per batch of an embedding stage that runs on a GPU (CPU: ``extract.embed_batch_size``).
+    #: Chips per embedding batch of an embedder on a GPU (CPU: ``extract.embed_batch_size``).
     gpu_embed_batch_size: int = 256
 
 

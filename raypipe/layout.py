@@ -1,12 +1,17 @@
 """Where everything of a run lives: the output contract other tools read.
 
-``RUN/`` holds ``config.json``, ``summary.json``, ``images.parquet`` (one row per input:
-status ``faces`` / ``no_face`` / ``error``), ``faces.parquet``, ``errors.parquet``,
-``chips/<face_id>.jpg``, ``clusters.csv``, ``clustered_faces/<cluster>/...``,
+``RUN/`` holds ``config.json``, ``summary.json``, the tables ``images.parquet/`` (one row per
+input: status ``faces`` / ``no_face`` / ``error``), ``faces.parquet/``, ``errors.parquet/``
+(and for comics ``panels.parquet/``, ``texts.parquet/``), ``chips/<face_id>.jpg``,
+``clusters.csv`` and ``clusters.parquet``, ``clustered_faces/<cluster>/...``,
 ``corrections.yaml`` (people's corrections, see :mod:`raypipe.corrections`), ``suggestions.csv``,
-``metrics.json``, ``report.html`` (with the images it makes in ``report_files/``) and
-``aggregate/<cluster>.png`` (faces decoded by ``raypipe aggregate``); shards of an extraction
-in progress live in ``_shards/``.
+``metrics.json``,
+``report.html`` (with the images it makes in ``report_files/``) and ``aggregate/<cluster>.png``
+(faces decoded by ``raypipe aggregate``); shard markers and input lists live in ``_shards/``.
+
+A table is a Parquet dataset: a folder of one file per shard (``<shard key>.parquet``), read
+whole by pyarrow, pandas, DuckDB (``'faces.parquet/*.parquet'``) or Ray Data; read it with
+:meth:`RunLayout.read_table`, naming the columns you need.
 """
 
 from __future__ import annotations
@@ -15,8 +20,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
+
 from raypipe import storage
 
+#: The tables of an extraction, each a folder of Parquet files (see the module docstring).
+TABLES = ("faces", "images", "errors", "panels", "texts")
 CLUSTERS_CSV_COLUMNS = ["face_id", "image_path", "x1", "y1", "x2", "y2", "det_score", "cluster", "person"]
 
 
@@ -29,6 +38,10 @@ class RunLayout:
     @classmethod
     def at(cls, root: str | os.PathLike) -> RunLayout:
         return cls(storage.location(root))
+
+    def read_table(self, table: str, columns: list[str] | None = None) -> pa.Table:
+        """One of :data:`TABLES` (all its files, in shard order), only ``columns`` when given."""
+        return storage.read_table(getattr(self, table), columns=columns)
 
     @property
     def config(self) -> Path:
@@ -86,6 +99,11 @@ class RunLayout:
     @property
     def suggestions(self) -> Path:
         return self.root / "suggestions.csv"
+
+    @property
+    def clusters_table(self) -> Path:
+        """The clusters as Parquet (same columns as ``clusters.csv``)."""
+        return self.root / "clusters.parquet"
 
     @property
     def clustered_faces(self) -> Path:

@@ -1,8 +1,9 @@
-"""A real `ray job submit` of jobs/run.py to a two-node Ray cluster on loopback.
+"""Ray clusters of separate node processes on loopback: a real `ray job submit` of jobs/run.py,
+and an extraction that loses a worker node mid-run.
 
-The cluster (a head and a worker node, one CPU each, see raypipe.testing.local_cluster) runs in process
-groups of its own with private ports and temp dir, so it never touches the test session's Ray
-and is stopped by killing exactly its processes.
+The clusters (see raypipe.testing.local_cluster) run in process groups of their own with private
+ports and temp dirs, so they never touch the test session's Ray and are stopped by killing
+exactly their processes.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
+import time
 
 import pandas as pd
 import pytest
@@ -57,3 +60,60 @@ def test_submitted_run_job_extracts_and_clusters_on_two_nodes(cluster, tmp_path)
     clusters = pd.read_csv(out / "clusters.csv")
     assert clusters["face_id"].tolist() == faces["face_id"].tolist()
     assert summary["cluster"]["clusters"] >= 2
+
+
+def images_written(out) -> list[str]:
+    """Image ids in the markers of the finished shards."""
+    return [i for path in (out / "_shards").glob("*.done.json") for i in json.loads(path.read_text())["image_ids"]]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)  # about 1 min on an idle 2-core machine; the margin is for loaded ones
+def test_extraction_survives_losing_a_worker_node_and_accounts_for_each_image_once(tmp_path):
+    """Head (no CPUs) and two worker nodes; once both wrote shards, one is killed; the run ends
+    with each image once, every shard written by a worker node, none by the dead one after."""
+    out = tmp_path / "run"
+    expected = len(list_inputs([str(SAMPLE_PHOTOS)]).images)
+    with LocalCluster(workers=2, cpus_per_node=1, head_cpus=0) as cluster:
+        driver = subprocess.Popen(
+            [sys.executable, "-m", "raypipe.cli", "extract", str(SAMPLE_PHOTOS), "--out", str(out), "--no-tracking",
+             "--set", "extract.shard_size=1", "--set", "extract.embedder={name: feature, feature: color-hist}",
+             "--set", f"ray.address={cluster.address}"],
+            cwd=REPO, env=cluster.environment(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 300
+            nodes: set[str] = set()
+            while len(nodes) < 2 and driver.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.2)
+                nodes = {json.loads(p.read_text())["node"] for p in (out / "_shards").glob("*.done.json")}
+            assert len(nodes) == 2, f"shards not written by both worker nodes: {nodes}"
+            assert driver.poll() is None and len(images_written(out)) < expected, "the run ended before a node was lost"
+            cluster.kill_worker(2)
+            killed_at = time.time()
+            _, stderr = driver.communicate(timeout=240)
+        finally:
+            driver.kill()
+        assert driver.returncode == 0, stderr[-3000:]
+        states = node_states_once_one_is_dead(cluster)
+    dead = {i for i, state in states.items() if state["state"] != "ALIVE"}
+    workers = {i for i, state in states.items() if not state["head"]}
+    assert len(dead) == 1 and dead < workers
+    markers = {p: json.loads(p.read_text()) for p in (out / "_shards").glob("*.done.json")}
+    assert {m["node"] for m in markers.values()} == workers, "shards written elsewhere than on the two worker nodes"
+    assert all(p.stat().st_mtime <= killed_at for p, m in markers.items() if m["node"] in dead)
+    images = pd.read_parquet(out / "images.parquet")
+    written = images_written(out)
+    assert len(images) == len(written) == len(set(written)) == expected == images["image_id"].nunique()
+    summary = json.loads((out / "summary.json").read_text())["extract"]
+    assert summary["images"] == expected and summary["faces"] == len(pd.read_parquet(out / "faces.parquet"))
+
+
+def node_states_once_one_is_dead(cluster: LocalCluster, timeout: float = 120) -> dict[str, dict]:
+    """Node id -> state, once the dashboard has noticed the killed node (its heartbeats stop)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        states = {node["id"]: node for node in cluster.nodes()}
+        if any(node["state"] != "ALIVE" for node in states.values()) or time.monotonic() > deadline:
+            return states
+        time.sleep(1)

@@ -93,7 +93,7 @@ def _photo_outcomes(expected: dict[str, str], folder: Path) -> dict[str, str]:
 def vanishing_after_listing(monkeypatch):
     """Delete a file right after the inputs are listed, before any worker reads it."""
     doomed: list[Path] = []
-    real = extract_module.list_inputs
+    real = extract_module.list_shards
 
     def list_then_delete(*args, **kwargs):
         listing = real(*args, **kwargs)
@@ -101,7 +101,7 @@ def vanishing_after_listing(monkeypatch):
             path.unlink()
         return listing
 
-    monkeypatch.setattr(extract_module, "list_inputs", list_then_delete)
+    monkeypatch.setattr(extract_module, "list_shards", list_then_delete)
     return doomed
 
 

@@ -18,7 +18,7 @@ from conftest import REPO, SAMPLE_PHOTOS
 from raypipe.io.inputs import list_inputs
 
 SHARD_SIZE = 4
-SETTINGS = ["--set", f"extract.shard_size={SHARD_SIZE}", "--set", "ray.detect_actors=1", "--set", "ray.embed_actors=1"]
+SETTINGS = ["--set", f"extract.shard_size={SHARD_SIZE}", "--set", "ray.detect_actors=1"]
 
 
 def extract_command(out: Path) -> list[str]:

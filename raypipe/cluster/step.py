@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from raypipe import storage
 from raypipe.cluster import CLUSTERERS
@@ -51,10 +52,17 @@ class ClusterInputs:
     groups: np.ndarray
 
 
+#: The columns of the faces table that clustering reads (ids, boxes, quality, embedding).
+CLUSTER_COLUMNS = [
+    "face_id", "image_id", "image_path", "face_index", "x1", "y1", "x2", "y2", "det_score",
+    "face_px", "sharpness", "yaw", "embedding", "embedder",
+]  # fmt: skip
+
+
 def load_faces(layout: RunLayout) -> pd.DataFrame:
     if not layout.faces.exists():
         raise FileNotFoundError(f"{layout.faces} not found: run `raypipe extract` first")
-    return storage.read_table(layout.faces).to_pandas()
+    return layout.read_table("faces", columns=CLUSTER_COLUMNS).to_pandas()
 
 
 def read_clusters(layout: RunLayout) -> pd.DataFrame:
@@ -202,6 +210,7 @@ def write_clusters(layout: RunLayout, faces: pd.DataFrame, labels: np.ndarray, p
     table["cluster"] = labels
     table["person"] = [persons.get(int(label), "") for label in labels]
     atomic_write_text(layout.clusters, table.to_csv(index=False, float_format="%.1f"))
+    storage.write_table(layout.clusters_table, pa.Table.from_pandas(table, preserve_index=False))
     if layout.clustered_faces.exists():
         storage.remove_tree(layout.clustered_faces)
     used: set[str] = set()

@@ -58,6 +58,10 @@ def crop_verdict(images: list[np.ndarray], detector=None) -> tuple[bool, str]:
     return filled >= MIN_FILLED_SHARE * len(images), summary
 
 
+#: How many of the first inputs the crop check samples from (the listing is never made whole).
+CROP_SAMPLE_POOL = 256
+
+
 def sample_images(uris: list[str], max_pixels: int) -> list[np.ndarray]:
     """Up to :data:`SAMPLE_SIZE` decoded images, evenly spread over ``uris`` (unreadable ones skipped)."""
     from raypipe.comic.archives import read_page

@@ -26,6 +26,8 @@ class Embedder(ABC):
     uses_gpu: bool = False
     #: True when the model can run on a GPU where there is one (see ``Detector.gpu_capable``).
     gpu_capable: bool = False
+    #: False for box-crop embedders: extraction then computes no landmarks the detector lacks.
+    aligns_by_landmarks: bool = True
 
     @abstractmethod
     def align(self, image: np.ndarray, face: Face) -> np.ndarray:

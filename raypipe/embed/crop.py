@@ -31,6 +31,8 @@ class FeatureEmbedder(Embedder):
     ``raypipe features``; here only extractors that need no fitting are accepted.
     """
 
+    aligns_by_landmarks = False
+
     def __init__(self, feature: str | dict = "color-hist", chip_size: int = 96, margin: float = 0.1):
         from raypipe.features import FEATURES
 

@@ -1,4 +1,15 @@
-"""Extraction: inputs -> Ray Data (detect + align, embed) -> shards -> faces/images/errors tables."""
+"""Extraction: inputs -> shard list files -> Ray Data workers that extract and write whole shards.
+
+The driver lists the inputs into shards (:mod:`raypipe.pipeline.listing`), hands the keys of
+the shards still to do to Ray Data tasks (actors on GPUs, see :mod:`raypipe.pipeline.resources`)
+running :class:`raypipe.pipeline.stages.ShardStage`, and
+collects one row of counts per shard: the workers write the tables and chips themselves.
+
+The write is the worker's own rather than a Ray Data ``Datasink``: a shard is the unit of
+resume, so its table files, chips and marker must be written by the one task that holds all of
+its rows, marker last; a sink downstream of the map would receive re-bundled blocks, and the
+chips would travel through the object store to reach it.
+"""
 
 from __future__ import annotations
 
@@ -7,33 +18,24 @@ import logging
 import time
 from dataclasses import dataclass, field
 
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from raypipe import storage
-from raypipe.comic.archives import expand_archives
 from raypipe.config import Config
-from raypipe.detect.crops import choose_crop_detector
+from raypipe.detect.crops import CROP_SAMPLE_POOL, choose_crop_detector
 from raypipe.detect.select import resolve_detector
 from raypipe.embed import EMBEDDERS
 from raypipe.embed.select import resolve_embedder
 from raypipe.errors import UsageError
-from raypipe.ids import image_id
-from raypipe.io.inputs import list_inputs
-from raypipe.layout import RunLayout, atomic_write_text
-from raypipe.pipeline.resources import StagePlan, cluster_totals, plan_fused, plan_stages
-from raypipe.pipeline.shards import (
-    ERRORS_SCHEMA,
-    TABLES,
-    TIMING_COLUMNS,
-    ShardWriter,
-    completed_shards,
-    table_path,
-)
+from raypipe.io.inputs import first_images
+from raypipe.layout import TABLES, RunLayout, atomic_write_text
+from raypipe.pipeline.listing import list_shards
+from raypipe.pipeline.resources import cluster_totals, plan_pool
+from raypipe.pipeline.shards import TIMING_COLUMNS, completed_shards, remove_unfinished
 from raypipe.ray_session import ensure_ray
 from raypipe.registry import split_spec
 
 log = logging.getLogger(__name__)
+
+MAX_BLOCKS = 10_000
 
 
 class RunMismatchError(UsageError):
@@ -58,12 +60,9 @@ def extract(inputs: list[str], out: str, config: Config, overwrite: bool = False
     started = time.perf_counter()
     layout = RunLayout.at(out)
     extract_config = config.extract
-    listing = list_inputs(inputs, accept_archives=extract_config.domain == "comic")
-    listing.images, refused = expand_archives(listing.images)
-    listing.skipped.extend(refused)
     if extract_config.detect_crops and extract_config.domain == "photo":
         extract_config.detector = choose_crop_detector(
-            extract_config.detector, listing.images, extract_config.max_image_pixels
+            extract_config.detector, first_images(inputs, CROP_SAMPLE_POOL), extract_config.max_image_pixels
         )
     extract_config.detector = resolve_detector(extract_config.detector, extract_config.domain, extract_config.model_root)
     embedder_spec = resolve_embedder(
@@ -71,24 +70,32 @@ def extract(inputs: list[str], out: str, config: Config, overwrite: bool = False
     )
     extract_config.embedder = embedder_spec
     _claim_folder(layout, config, overwrite)
-    ids = {uri: image_id(uri) for uri in listing.images}
-    done = completed_shards(layout)
-    finished = {i for marker in done.values() for i in marker["image_ids"]}
-    todo = [uri for uri in listing.images if ids[uri] not in finished]
+    listing = list_shards(inputs, layout, extract_config.shard_size, accept_archives=extract_config.domain == "comic")
+    done = {key: marker for key, marker in completed_shards(layout).items() if key in set(listing.keys)}
+    remove_unfinished(layout, set(done))
+    todo = [key for key in listing.keys if key not in done]
     log.info(
-        "%d images (%d already extracted), %d other files skipped", len(listing.images),
-        len(listing.images) - len(todo), len(listing.skipped),
+        "%d images in %d shards (%d already extracted), %d other files skipped", listing.images,
+        len(listing.keys), len(done), listing.skipped,
     )  # fmt: skip
     embedder = EMBEDDERS.build(embedder_spec)
     models = {"detector": split_spec(config.extract.detector)[0], "embedder": embedder.model_name}
-    new_shards = _run_pipeline(layout, config, todo, ids, embedder_spec, embedder, models, first_shard=max(done, default=-1) + 1)
-    result = _merge(layout, set(ids.values()), listing.skipped)
+    if todo:
+        _run_pipeline(layout, config, todo, embedder_spec, embedder, models)
+    markers = completed_shards(layout)
+    missing = set(listing.keys) - set(markers)
+    if missing:
+        raise RuntimeError(f"shards never completed: {sorted(missing)[:5]}")
+    totals = {name: sum(m[name] for m in markers.values()) for name in ("images", "faces", "no_face", "errors")}
     return ExtractResult(
-        **result,
+        images=totals["images"] + listing.skipped,
+        faces=totals["faces"],
+        no_face=totals["no_face"],
+        errors=totals["errors"] + listing.skipped,
         skipped_shards=len(done),
-        new_shards=new_shards,
+        new_shards=len(todo),
         seconds=time.perf_counter() - started,
-        stage_seconds=_stage_seconds(layout),
+        stage_seconds={c.removesuffix("_s"): round(sum(m["timings"][c] for m in markers.values()), 3) for c in TIMING_COLUMNS},
         models=models,
     )
 
@@ -108,47 +115,33 @@ def _claim_folder(layout: RunLayout, config: Config, overwrite: bool) -> None:
                 f"{layout.root} holds an extraction made with other extract settings; use "
                 "--overwrite to redo it, or another output folder"
             )
-        for path in layout.shards.glob("*"):
-            path.unlink()
+        for folder in (layout.shards, *(getattr(layout, table) for table in TABLES)):
+            storage.remove_tree(folder)
     atomic_write_text(fingerprint_file, settings)
 
 
-def _run_pipeline(layout, config, todo, ids, embedder_spec, embedder, models, first_shard: int) -> int:
-    if not todo:
-        return 0
+def _run_pipeline(layout: RunLayout, config: Config, todo: list[str], embedder_spec: dict, embedder, models: dict) -> None:
+    """Extract the shards ``todo`` on a pool of shard workers; they write, the driver counts."""
     import ray.data
 
-    ensure_ray(config.ray.address)
-    size = config.extract.shard_size
-    shard_of = {uri: first_shard + i // size for i, uri in enumerate(todo)}
-    shard_images: dict[int, list[str]] = {}
-    for uri in todo:
-        shard_images.setdefault(shard_of[uri], []).append(ids[uri])
     from raypipe.detect import DETECTORS
-    from raypipe.pipeline.stages import DetectEmbedStage
+    from raypipe.pipeline.stages import ShardStage, extract_shards
 
+    ensure_ray(config.ray.address)
     detector = DETECTORS.resolve(split_spec(config.extract.detector)[0])
-    cpus, gpus = cluster_totals()
-    items = [{"image_path": uri, "image_id": ids[uri], "shard": shard_of[uri]} for uri in todo]
-    dataset = ray.data.from_items(items, override_num_blocks=max(1, min(len(items), len(items) // 2 or 1)))
-    detect_gpu, embed_gpu = wants_gpu(detector, config.extract.detector), wants_gpu(embedder, embedder_spec)
-    if gpus == 0 or not (detect_gpu or embed_gpu):
-        plan = plan_fused(config.ray, config.extract, cpus)
-        dataset = dataset.map_batches(
-            DetectEmbedStage, fn_constructor_args=(config.to_dict(), embedder_spec), batch_format="numpy",
-            **plan.map_batches_args(),
-        )  # fmt: skip
+    use_gpu = wants_gpu(detector, config.extract.detector) or wants_gpu(embedder, embedder_spec)
+    plan = plan_pool(config.ray, use_gpu, *cluster_totals())
+    # a block per shard (up to MAX_BLOCKS) so that idle actors take the next shard
+    keys = ray.data.from_items([{"shard": key} for key in todo], override_num_blocks=min(len(todo), MAX_BLOCKS))
+    stage_args = (config.to_dict(), embedder_spec, models, str(layout.root))
+    if plan.num_gpus:
+        counts = keys.map_batches(ShardStage, fn_constructor_args=stage_args, batch_format="numpy", **plan.map_batches_args())
     else:
-        dataset = _gpu_stages(dataset, config, embedder_spec, *plan_stages(config.ray, config.extract, detect_gpu, embed_gpu, cpus, gpus))
-    writer = ShardWriter(layout, shard_images, models, config.extract.save_chips)
-    for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
-        writer.add_batch(batch)
-    if writer.pending():
-        raise RuntimeError(f"shards never completed: {writer.pending()}")
-    return len(writer.written)
-
-
-COMIC_TABLES = ("panels", "texts")
+        counts = keys.map_batches(extract_shards, fn_args=stage_args, batch_format="numpy", **plan.map_batches_args())
+    images = 0
+    for batch in counts.iter_batches(batch_size=None, batch_format="numpy"):
+        images += int(batch["images"].sum())
+        log.debug("%d shards written, %d images", len(batch["shard"]), images)
 
 
 def wants_gpu(component, spec: dict) -> bool:
@@ -157,60 +150,3 @@ def wants_gpu(component, spec: dict) -> bool:
     driver may sit on a CPU-only head node of a GPU cluster."""
     device = str(split_spec(spec)[1].get("device", "auto"))
     return component.gpu_capable and device != "cpu"
-
-
-def _gpu_stages(dataset, config: Config, embedder_spec: dict, detect_plan: StagePlan, embed_plan: StagePlan):
-    """Detection and embedding pools of their own, sized for the GPUs; decoding as CPU tasks
-    when detection holds a GPU, so that it scales with the cluster's CPUs."""
-    from raypipe.pipeline.stages import DetectAlignStage, EmbedStage, decode_batch
-
-    if detect_plan.num_gpus:
-        dataset = dataset.map_batches(
-            decode_batch,
-            fn_kwargs={"extract_config": config.to_dict()["extract"]},
-            batch_size=config.extract.detect_batch_size,
-            batch_format="numpy",
-            num_cpus=1,
-        )
-    return dataset.map_batches(
-        DetectAlignStage, fn_constructor_args=(config.to_dict(), embedder_spec), batch_format="numpy",
-        **detect_plan.map_batches_args(),
-    ).map_batches(
-        EmbedStage, fn_constructor_args=(embedder_spec,), batch_format="numpy", **embed_plan.map_batches_args(),
-    )  # fmt: skip
-
-
-def _merge(layout: RunLayout, current: set[str], skipped: list[tuple[str, str]]) -> dict[str, int]:
-    """Join the finished shards' tables into the run's tables (only images still among the inputs)."""
-    merged = {}
-    shards = sorted(completed_shards(layout))
-    keep = pa.array(sorted(current), pa.string())
-    for name in TABLES:
-        parts = [storage.read_table(table_path(layout, s, name)) for s in shards]
-        if name == "errors":
-            parts.append(pa.Table.from_pylist([{"image_path": p, "stage": "input", "reason": r} for p, r in skipped], schema=ERRORS_SCHEMA))
-            table = pa.concat_tables(parts, promote_options="default")
-        else:
-            table = pa.concat_tables(parts, promote_options="default") if parts else None
-            if table is None:
-                continue
-            table = table.filter(pc.is_in(table["image_id"], keep))
-        if name in COMIC_TABLES and table.num_rows == 0:
-            continue  # photos have no panels or text regions
-        index = {"faces": [("face_index", "ascending")], "panels": [("panel_index", "ascending")]}.get(name, [])
-        table = table.sort_by([("image_path", "ascending"), *index])
-        storage.write_table(getattr(layout, name), table)
-        merged[name] = table
-    images = merged.get("images")
-    status = images["status"].to_pylist() if images is not None else []
-    return {
-        "images": len(status) + len(skipped),
-        "faces": merged["faces"].num_rows if "faces" in merged else 0,
-        "no_face": status.count("no_face"),
-        "errors": merged["errors"].num_rows,
-    }
-
-
-def _stage_seconds(layout: RunLayout) -> dict[str, float]:
-    markers = completed_shards(layout).values()
-    return {c.removesuffix("_s"): round(sum(m["timings"].get(c, 0.0) for m in markers), 3) for c in TIMING_COLUMNS}

@@ -1,140 +1,130 @@
-"""Shards: the unit of atomic output and of resume.
+"""Shards: the unit of atomic output and of resume, written by the worker that processed them.
 
-Inputs are cut into shards of ``shard_size`` images. The driver gathers the rows of a shard as
-they stream in and, once every image of it is accounted for, writes its tables and chips and
-then, last, its marker ``_shards/<shard>.done.json``. A restarted run skips the images of
-marked shards, so finished work is never redone and never duplicated.
+A shard's rows go to one file per table, ``<table>.parquet/<key>.parquet`` (each written
+atomically), its chips to ``chips/``, and then, last, its marker ``_shards/<key>.done.json``
+with its counts, stage timings and the id of the node that wrote it. A table is the folder of
+its shards' files: a Parquet dataset. A restarted run skips shards with a marker and deletes
+the files of shards without one (a run killed while writing them), so finished work is never
+redone and no image is counted twice.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections import defaultdict
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
 from raypipe import storage
 from raypipe.ids import face_id
-from raypipe.layout import RunLayout, atomic_write_bytes, atomic_write_text
+from raypipe.layout import TABLES, RunLayout, atomic_write_bytes, atomic_write_text
 from raypipe.pipeline.records import ERROR, FACE, PANEL, TEXT
 
 log = logging.getLogger(__name__)
 
 TIMING_COLUMNS = ("decode_s", "detect_s", "align_s", "embed_s")
-TABLES = ("faces", "images", "errors", "panels", "texts")
+COMIC_TABLES = ("panels", "texts")
 
 
-def marker_path(layout: RunLayout, shard: int) -> Path:
-    """``_shards/<shard>.done.json`` (a :class:`raypipe.storage.StoragePath` for remote runs)."""
-    return layout.shards / f"{shard:06d}.done.json"
+def marker_path(layout: RunLayout, key: str):
+    """``_shards/<key>.done.json`` (a :class:`raypipe.storage.StoragePath` for remote runs)."""
+    return layout.shards / f"{key}.done.json"
 
 
-def table_path(layout: RunLayout, shard: int, table: str) -> Path:
-    return layout.shards / f"{shard:06d}.{table}.parquet"
+def completed_shards(layout: RunLayout) -> dict[str, dict]:
+    """Markers of finished shards: shard key -> marker contents."""
+    return {
+        path.name.removesuffix(".done.json"): json.loads(path.read_text(encoding="utf-8"))
+        for path in layout.shards.glob("*.done.json")
+    }
 
 
-def completed_shards(layout: RunLayout) -> dict[int, dict]:
-    """Markers of finished shards: shard number -> marker contents."""
-    done = {}
-    for path in sorted(layout.shards.glob("*.done.json")):
-        done[int(path.name.split(".")[0])] = json.loads(path.read_text(encoding="utf-8"))
-    return done
+def write_table_part(layout: RunLayout, table: str, part: str, rows: pa.Table) -> None:
+    """One file of a table's dataset, written atomically."""
+    storage.write_table(getattr(layout, table) / f"{part}.parquet", rows)
 
 
-class ShardWriter:
-    """Collects streamed rows per shard and writes each shard once all its images arrived."""
+def remove_unfinished(layout: RunLayout, keep: set[str]) -> None:
+    """Delete the table files and markers of shards not in ``keep`` (error files of skipped
+    inputs are the listing's); a killed run's half-written shard goes this way."""
+    for table in TABLES:
+        folder = getattr(layout, table)
+        for path in folder.glob("*.parquet") if folder.is_dir() else []:
+            key = path.name.removesuffix(".parquet")
+            if key not in keep and not key.startswith("input-"):
+                path.unlink()
+    for path in layout.shards.glob("*.done.json"):
+        if path.name.removesuffix(".done.json") not in keep:
+            path.unlink()
 
-    def __init__(self, layout: RunLayout, shard_images: dict[int, list[str]], model_names: dict[str, str], save_chips: bool):
-        self.layout = layout
-        self.model_names = model_names
-        self.save_chips = save_chips
-        self._expected = {shard: set(ids) for shard, ids in shard_images.items()}
-        self._rows: dict[int, list[dict]] = defaultdict(list)
-        self._rows_left: dict[str, int] = {}
-        self._finished_images: dict[int, set[str]] = defaultdict(set)
-        self.written: list[int] = []
 
-    def add_batch(self, batch: dict[str, np.ndarray]) -> None:
-        columns = list(batch)
-        for i in range(len(batch["kind"])):
-            self._add_row({c: batch[c][i] for c in columns})
+def write_shard(layout: RunLayout, key: str, rows: list[dict], models: dict[str, str], save_chips: bool,
+                timings: dict[str, float], node: str) -> dict:  # fmt: skip
+    """Write the tables and chips of one shard, then its marker; return the marker."""
+    faces = [r for r in rows if r["kind"] == FACE]
+    tables = {
+        "faces": _faces_table(faces, models),
+        "images": _images_table(rows),
+        "errors": _errors_table([r for r in rows if r["kind"] == ERROR]),
+        "panels": _regions_table([r for r in rows if r["kind"] == PANEL], with_panel=True),
+        "texts": _regions_table([r for r in rows if r["kind"] == TEXT], with_panel=False),
+    }
+    if save_chips:
+        for row in faces:
+            atomic_write_bytes(layout.chip(face_id(row["image_id"], row["face_index"])), row["chip_jpeg"])
+        for row in rows:
+            if row["kind"] == PANEL:
+                atomic_write_bytes(layout.panel_crop(row["image_id"], row["panel_index"]), row["chip_jpeg"])
+    for name, table in tables.items():
+        if table.num_rows or name not in COMIC_TABLES:  # photos have no panels or text regions
+            write_table_part(layout, name, key, table)
+    status = tables["images"]["status"].to_pylist()
+    marker = {
+        "shard": key, "node": node, "images": len(status), "faces": len(faces),
+        "no_face": status.count("no_face"), "errors": tables["errors"].num_rows,
+        "image_ids": tables["images"]["image_id"].to_pylist(),
+        "timings": {c: round(timings.get(c, 0.0), 6) for c in TIMING_COLUMNS},
+    }  # fmt: skip
+    atomic_write_text(marker_path(layout, key), json.dumps(marker))
+    log.debug("shard %s written on node %s: %d images, %d faces", key, node, len(status), len(faces))
+    return marker
 
-    def _add_row(self, row: dict) -> None:
-        shard, image = int(row["shard"]), str(row["image_id"])
-        self._rows[shard].append(row)
-        left = self._rows_left.setdefault(image, int(row["n_rows"])) - 1
-        self._rows_left[image] = left
-        if left > 0:
-            return
-        del self._rows_left[image]
-        self._finished_images[shard].add(image)
-        if self._finished_images[shard] >= self._expected[shard]:
-            self._write(shard)
 
-    def pending(self) -> list[int]:
-        return sorted(set(self._expected) - set(self.written))
+def _faces_table(faces: list[dict], models: dict[str, str]) -> pa.Table:
+    def floats(column: str) -> pa.Array:
+        return pa.array([r[column] for r in faces], pa.float32())
 
-    def _write(self, shard: int) -> None:
-        rows = self._rows.pop(shard)
-        faces = [r for r in rows if r["kind"] == FACE]
-        tables = {
-            "faces": self._faces_table(faces),
-            "images": _images_table(rows),
-            "errors": _errors_table([r for r in rows if r["kind"] == ERROR]),
-            "panels": _regions_table([r for r in rows if r["kind"] == PANEL], with_panel=True),
-            "texts": _regions_table([r for r in rows if r["kind"] == TEXT], with_panel=False),
+    def vectors(column: str) -> pa.Array:
+        if not faces:
+            return pa.array([], pa.list_(pa.float32()))
+        values = np.stack([r[column] for r in faces]).astype(np.float32)
+        return pa.FixedSizeListArray.from_arrays(values.reshape(-1), values.shape[1]).cast(pa.list_(pa.float32()))
+
+    return pa.table(
+        {
+            "face_id": pa.array([face_id(r["image_id"], r["face_index"]) for r in faces], pa.string()),
+            "image_id": pa.array([r["image_id"] for r in faces], pa.string()),
+            "image_path": pa.array([r["image_path"] for r in faces], pa.string()),
+            "face_index": pa.array([r["face_index"] for r in faces], pa.int32()),
+            "panel_index": pa.array([r["panel_index"] for r in faces], pa.int32()),
+            **{c: floats(c) for c in ("x1", "y1", "x2", "y2", "det_score")},
+            "landmarks": vectors("landmarks"),
+            "embedding": vectors("embedding"),
+            "detector": pa.array([models["detector"]] * len(faces), pa.string()),
+            "embedder": pa.array([models["embedder"]] * len(faces), pa.string()),
+            **{c: floats(c) for c in ("face_px", "sharpness", "yaw")},
         }
-        if self.save_chips:
-            for row in faces:
-                chip = self.layout.chip(face_id(str(row["image_id"]), int(row["face_index"])))
-                atomic_write_bytes(chip, bytes(row["chip_jpeg"]))
-            for row in rows:
-                if row["kind"] == PANEL:
-                    crop = self.layout.panel_crop(str(row["image_id"]), int(row["panel_index"]))
-                    atomic_write_bytes(crop, bytes(row["chip_jpeg"]))
-        for name, table in tables.items():
-            storage.write_table(table_path(self.layout, shard, name), table)
-        timings = {c: float(sum(float(r.get(c, 0.0)) for r in rows)) for c in TIMING_COLUMNS}
-        marker = {
-            "shard": shard,
-            "image_ids": sorted(self._expected[shard]),
-            "faces": len(faces),
-            "errors": tables["errors"].num_rows,
-            "timings": timings,
-        }
-        atomic_write_text(marker_path(self.layout, shard), json.dumps(marker))
-        self.written.append(shard)
-        log.debug("shard %d written: %d images, %d faces", shard, len(self._expected[shard]), len(faces))
-
-    def _faces_table(self, faces: list[dict]) -> pa.Table:
-        ids = [face_id(str(r["image_id"]), int(r["face_index"])) for r in faces]
-        return pa.table(
-            {
-                "face_id": pa.array(ids, pa.string()),
-                "image_id": pa.array([str(r["image_id"]) for r in faces], pa.string()),
-                "image_path": pa.array([str(r["image_path"]) for r in faces], pa.string()),
-                "face_index": pa.array([int(r["face_index"]) for r in faces], pa.int32()),
-                "panel_index": pa.array([int(r["panel_index"]) for r in faces], pa.int32()),
-                **{c: pa.array([float(r[c]) for r in faces], pa.float32()) for c in ("x1", "y1", "x2", "y2", "det_score")},
-                "landmarks": pa.array([np.asarray(r["landmarks"], np.float32) for r in faces], pa.list_(pa.float32())),
-                "embedding": pa.array([np.asarray(r["embedding"], np.float32) for r in faces], pa.list_(pa.float32())),
-                "detector": pa.array([self.model_names["detector"]] * len(faces), pa.string()),
-                "embedder": pa.array([self.model_names["embedder"]] * len(faces), pa.string()),
-                **{c: pa.array([float(r[c]) for r in faces], pa.float32()) for c in ("face_px", "sharpness", "yaw")},
-            }
-        )
+    )
 
 
 def _images_table(rows: list[dict]) -> pa.Table:
     images: dict[str, dict] = {}
     for r in rows:
         entry = images.setdefault(
-            str(r["image_id"]),
-            {"image_id": str(r["image_id"]), "image_path": str(r["image_path"]), "status": str(r["kind"]),
-             "n_faces": 0, "width": int(r["width"]), "height": int(r["height"])},
+            r["image_id"],
+            {"image_id": r["image_id"], "image_path": r["image_path"], "status": r["kind"],
+             "n_faces": 0, "width": r["width"], "height": r["height"]},
         )  # fmt: skip
         if r["kind"] == FACE:
             entry["status"] = "faces"
@@ -151,7 +141,7 @@ def _regions_table(rows: list[dict], with_panel: bool) -> pa.Table:
 
 def _errors_table(rows: list[dict]) -> pa.Table:
     return pa.Table.from_pylist(
-        [{"image_path": str(r["image_path"]), "stage": str(r["stage"]), "reason": str(r["reason"])} for r in rows],
+        [{"image_path": r["image_path"], "stage": r["stage"], "reason": r["reason"]} for r in rows],
         schema=ERRORS_SCHEMA,
     )
 

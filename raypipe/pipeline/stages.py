@@ -1,13 +1,21 @@
-"""Ray Data stages. Each is a class: ``__init__(config)`` keeps the config and loads its models
-once per actor; ``__call__(batch)`` maps a dict-of-numpy batch to the next one. A stage never
-raises on bad data: the image becomes an ``error`` row with the stage and the reason."""
+"""The work of one shard, done and written by a Ray Data task (or actor, on GPUs).
+
+:class:`ShardStage` loads the models once (per actor, or per worker process for tasks: see
+:func:`extract_shards`), and for each shard key it is given reads the shard's list file, decodes, detects, aligns and embeds its images in batches, writes
+the shard's tables and chips straight to the run folder (see :mod:`raypipe.pipeline.shards`)
+and returns one small row of counts: no pixels or chips travel back to the driver.
+
+No input stops a run: anything that goes wrong while reading, decoding, detecting or aligning
+one image (an unexpected exception included, named by its type) becomes that image's ``error``
+row with the stage and the reason.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
 import traceback
-from collections import Counter
+from collections import defaultdict
 
 import cv2
 import numpy as np
@@ -18,9 +26,12 @@ from raypipe.config import Config, ExtractConfig
 from raypipe.detect import DETECTORS
 from raypipe.detect.base import Face
 from raypipe.detect.whole_image import aligned_chip
-from raypipe.embed import EMBEDDERS, Embedder
+from raypipe.embed import EMBEDDERS
 from raypipe.io.decode import DecodedImage, DecodeError, decode_image
-from raypipe.pipeline.records import ERROR, FACE, NO_FACE, PANEL, TEXT, empty_face_fields, to_batch
+from raypipe.layout import RunLayout
+from raypipe.pipeline.listing import read_list_file
+from raypipe.pipeline.records import ERROR, FACE, NO_FACE, PANEL, TEXT, empty_face_fields
+from raypipe.pipeline.shards import write_shard
 from raypipe.quality import measure
 
 log = logging.getLogger(__name__)
@@ -28,114 +39,87 @@ log = logging.getLogger(__name__)
 JPEG_QUALITY = 92
 
 
-class DecodeStage:
-    """Read and decode images. Adds ``pixels`` (RGB uint8, downscaled to ``max_side``), size,
-    scale and timing; a file that cannot be read or decoded gets ``error_stage`` and ``error``.
+def _failure(err: Exception) -> str:
+    return f"{type(err).__name__}: {err}"
 
-    Runs as CPU tasks of its own when detection runs on a GPU (decoding then scales with the
-    cluster's CPUs); inside the detection actors otherwise (no copy of the pixels).
-    """
 
-    def __init__(self, extract_config: dict):
-        self.config = ExtractConfig(**extract_config)
+class Decoder:
+    """Read and decode one image, downscaled to ``max_side``; a failure is ``(None, stage, reason)``."""
 
-    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        columns = {k: [] for k in ("pixels", "width", "height", "scale", "decode_s", "error_stage", "error")}
-        for path in batch["image_path"]:
-            start = time.perf_counter()
-            image, stage, error = self._decode(str(path))
-            columns["pixels"].append(image.pixels if image else np.zeros((1, 1, 3), np.uint8))
-            columns["width"].append(image.width if image else 0)
-            columns["height"].append(image.height if image else 0)
-            columns["scale"].append(image.scale if image else 1.0)
-            columns["decode_s"].append(time.perf_counter() - start)
-            columns["error_stage"].append(stage)
-            columns["error"].append(error)
-        out = dict(batch)
-        out["pixels"] = _object_array(columns.pop("pixels"))
-        for name, values in columns.items():
-            out[name] = np.array(values, dtype=object if name.startswith("error") else None)
-        return out
+    def __init__(self, extract_config: ExtractConfig):
+        self.config = extract_config
 
-    def _decode(self, path: str) -> tuple[DecodedImage | None, str, str]:
+    def __call__(self, path: str) -> tuple[DecodedImage | None, str, str]:
         try:
-            return decode_image(read_page(path), self.config.max_image_pixels, self.config.max_side), "", ""
+            data = read_page(path)
+        except Exception as err:  # noqa: BLE001 - one unreadable input must not stop the run
+            return None, "read", _failure(err)
+        try:
+            return decode_image(data, self.config.max_image_pixels, self.config.max_side), "", ""
         except DecodeError as err:
             return None, "decode", str(err)
-        except OSError as err:
-            return None, "read", f"{type(err).__name__}: {err}"
-
-
-def decode_batch(batch: dict[str, np.ndarray], extract_config: dict) -> dict[str, np.ndarray]:
-    """:class:`DecodeStage` as a plain function, so that Ray Data runs it as stateless tasks."""
-    return DecodeStage(extract_config)(batch)
-
-
-def _object_array(arrays: list[np.ndarray]) -> np.ndarray:
-    out = np.empty(len(arrays), dtype=object)
-    out[:] = arrays
-    return out
+        except Exception as err:  # noqa: BLE001
+            return None, "decode", _failure(err)
 
 
 class DetectAlignStage:
     """Detect faces (batched over images), add landmarks, and cut aligned chips.
 
-    Input: ``image_path``, ``image_id``, ``shard``, and the columns of :class:`DecodeStage` (or
-    none of them: the stage then decodes itself). Output: one row per face (``kind`` = ``face``),
-    or one row per image without faces (``no_face``) or that failed (``error``).
+    :meth:`rows` turns decoded images into rows: one per face (``kind`` = ``face``, with its
+    ``chip``), or one per image without faces (``no_face``) or that failed (``error``); comic
+    pages also give one row per panel and per text region.
     """
 
-    def __init__(self, config: dict, embedder_spec: dict):
-        self.config = Config.from_dict(config)
-        self.decoder = DecodeStage(config["extract"])
-        self.detector = DETECTORS.build(self.config.extract.detector)
-        self.comic = self.config.extract.domain == "comic"
+    def __init__(self, config: Config, embedder_spec: dict):
+        self.config = config
+        self.detector = DETECTORS.build(config.extract.detector)
+        self.comic = config.extract.domain == "comic"
         # a folder of pre-cropped drawn faces (whole-image detector) has no pages to split
-        self.split_pages = self.comic and self.config.extract.detector.get("name") != "whole-image"
-        # drawn faces get no photo landmarks: their chips are box crops (see raypipe.embed.crop)
+        self.split_pages = self.comic and config.extract.detector.get("name") != "whole-image"
+        # aligned crops are chips already: one fixed transform, no landmarks
         self.aligned_input = self.detector.gives_aligned_chips
-        self.landmarker = None if self.detector.gives_landmarks or self.comic or self.aligned_input else Landmarker68()
-        self.aligner = EMBEDDERS.build(embedder_spec)  # only its align() runs here
+        self.aligner = EMBEDDERS.build(embedder_spec)  # also the embedder of ShardStage
+        # drawn faces get no photo landmarks, nor faces cut as box crops (see raypipe.embed.crop)
+        needs_landmarks = self.aligner.aligns_by_landmarks and not (
+            self.detector.gives_landmarks or self.comic or self.aligned_input
+        )
+        self.landmarker = Landmarker68() if needs_landmarks else None
         self.chip_size = self.aligner.chip_size
 
-    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        if "pixels" not in batch:
-            batch = self.decoder(batch)
-        rows: list[dict] = []
-        bases = [
-            {"shard": int(batch["shard"][i]), "image_id": str(batch["image_id"][i]),
-             "image_path": str(batch["image_path"][i]), "width": int(batch["width"][i]),
-             "height": int(batch["height"][i]), "decode_s": float(batch["decode_s"][i]), "detect_s": 0.0}
-            for i in range(len(batch["image_path"]))
-        ]  # fmt: skip
-        decoded = [i for i in range(len(bases)) if not batch["error"][i]]
-        for i in set(range(len(bases))) - set(decoded):
-            rows.append(self._status_row(bases[i], ERROR, str(batch["error_stage"][i]), str(batch["error"][i])))
+    def rows(self, bases: list[dict], images: list[DecodedImage], timings: dict[str, float]) -> list[dict]:
+        """Rows of the decoded ``images``; ``bases`` hold each image's id, path and size."""
         start = time.perf_counter()
-        pages = [self._split(batch["pixels"][i]) for i in decoded] if self.split_pages else None
-        found = self._detect([batch["pixels"][i] for i in decoded], [bases[i]["image_path"] for i in decoded], pages)
-        per_image = (time.perf_counter() - start) / max(len(decoded), 1)
-        for n, (i, faces) in enumerate(zip(decoded, found)):
-            base = {**bases[i], "detect_s": per_image}
+        pages = [self._split(image.pixels, base) for image, base in zip(images, bases)] if self.split_pages else None
+        found = self._detect([image.pixels for image in images], [b["image_path"] for b in bases], pages)
+        timings["detect_s"] += time.perf_counter() - start
+        rows = []
+        for n, (base, image, faces) in enumerate(zip(bases, images, found)):
             if isinstance(faces, str):
-                rows.append(self._status_row(base, ERROR, "detect", faces))
+                rows.append(self.status_row(base, ERROR, "detect", faces))
                 continue
-            image = DecodedImage(batch["pixels"][i], base["width"], base["height"], float(batch["scale"][i]))
-            panels = [-1] * len(faces)
-            if pages is not None:
-                panels, faces = [p for p, _ in faces], [f for _, f in faces]
-            image_rows = self._face_rows(base, image, faces, panels) or [self._status_row(base, NO_FACE, "detect", "")]
-            if pages is not None:
-                image_rows += self._page_rows(base, image, pages[n])
-            rows.extend(image_rows)
-        rows_per_image = Counter(row["image_id"] for row in rows)
-        return to_batch([{**row, "n_rows": rows_per_image[row["image_id"]]} for row in rows])
+            try:
+                rows.extend(self._image_rows(base, image, faces, pages[n] if pages else None, timings))
+            except Exception as err:  # noqa: BLE001 - one image's chips failing must not stop the run
+                log.warning("alignment failed on %s:\n%s", base["image_path"], traceback.format_exc())
+                rows.append(self.status_row(base, ERROR, "align", _failure(err)))
+        return rows
 
-    def _split(self, pixels: np.ndarray) -> list:
+    def _image_rows(self, base: dict, image: DecodedImage, faces, page, timings: dict[str, float]) -> list[dict]:
+        panels = [-1] * len(faces)
+        if page is not None:
+            panels, faces = [p for p, _ in faces], [f for _, f in faces]
+        rows = self._face_rows(base, image, faces, panels, timings) or [self.status_row(base, NO_FACE, "detect", "")]
+        return rows + (self._page_rows(base, image, page) if page is not None else [])
+
+    def _split(self, pixels: np.ndarray, base: dict) -> list | str:
         from raypipe.comic.split import split_page
 
         comic = self.config.comic
-        return split_page(pixels, right_to_left=comic.right_to_left, mask_text=comic.mask_text)
+        try:
+            return split_page(pixels, right_to_left=comic.right_to_left, mask_text=comic.mask_text)
+        except Exception as err:  # noqa: BLE001 - one page that cannot be split must not stop the run
+            log.warning("panel split failed on %s:\n%s", base["image_path"], traceback.format_exc())
+            return _failure(err)
 
     def _detect(self, images: list[np.ndarray], paths: list[str], pages: list | None) -> list[list[Face] | str]:
         """Faces per image with landmarks, or the error message of an image that failed.
@@ -144,112 +128,147 @@ class DetectAlignStage:
         coordinates as ``(panel index, face)``.
         """
         if pages is not None:
-            found = [self._detect_panels(crops, path) for crops, path in zip(pages, paths)]
+            found = [crops if isinstance(crops, str) else self._detect_panels(crops, path) for crops, path in zip(pages, paths)]
         else:
             try:
                 found = self.detector.detect_batch(images)
             except Exception:  # noqa: BLE001 - retry image by image to isolate the failing one
-                found = [self._detect_one(image, path) for image, path in zip(images, paths)]
+                found = [self._guarded(self.detector.detect, image, path) for image, path in zip(images, paths)]
         if self.landmarker is not None:
-            found = [f if isinstance(f, str) else self.landmarker.fill(image, f) for image, f in zip(images, found)]
+            found = [f if isinstance(f, str) else self._guarded(self.landmarker.fill, image, path, f)
+                     for image, path, f in zip(images, paths, found)]  # fmt: skip
         return found
 
     def _detect_panels(self, crops: list, path: str) -> list[tuple[int, Face]] | str:
         from raypipe.comic.split import detect_in_panels
 
+        return self._guarded(detect_in_panels, crops, path, self.detector)
+
+    @staticmethod
+    def _guarded(function, image, path: str, *args):
+        """``function(image, *args)``, or the error message when it fails on this image."""
         try:
-            tagged = detect_in_panels(crops, self.detector)
-        except Exception as err:  # noqa: BLE001 - a model failing on one page must not stop the run
+            return function(image, *args)
+        except Exception as err:  # noqa: BLE001 - a model failing on one image must not stop the run
             log.warning("detection failed on %s:\n%s", path, traceback.format_exc())
-            return f"{type(err).__name__}: {err}"
-        return tagged
+            return _failure(err)
 
     def _page_rows(self, base: dict, image: DecodedImage, crops: list) -> list[dict]:
         """One row per panel (its crop as JPEG) and per distinct text region of a comic page."""
         rows = []
         for crop in crops:
-            ok, jpeg = cv2.imencode(".jpg", crop.image[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
-            row = self._status_row(base, PANEL, "", "")
+            row = self.status_row(base, PANEL, "", "")
             rows.append({**row, **_box_columns(crop.box, image.scale), "panel_index": crop.index,
-                         "chip_jpeg": jpeg.tobytes() if ok else b""})  # fmt: skip
+                         "chip_jpeg": _jpeg(crop.image)})  # fmt: skip
         texts = dict.fromkeys(tuple(box) for crop in crops for box in crop.text_boxes)
-        rows += [{**self._status_row(base, TEXT, "", ""), **_box_columns(box, image.scale)} for box in texts]
+        rows += [{**self.status_row(base, TEXT, "", ""), **_box_columns(box, image.scale)} for box in texts]
         return rows
 
-    def _detect_one(self, image: np.ndarray, path: str) -> list[Face] | str:
-        try:
-            return self.detector.detect(image)
-        except Exception as err:  # noqa: BLE001 - a model failing on one image must not stop the run
-            log.warning("detection failed on %s:\n%s", path, traceback.format_exc())
-            return f"{type(err).__name__}: {err}"
-
-    def _face_rows(self, base: dict, image: DecodedImage, faces: list[Face], panels: list[int]) -> list[dict]:
+    def _face_rows(self, base: dict, image: DecodedImage, faces: list[Face], panels: list[int], timings) -> list[dict]:
+        start = time.perf_counter()
         rows = []
         for index, (face, panel) in enumerate(zip(faces, panels)):
-            start = time.perf_counter()
             chip = (
                 aligned_chip(image.pixels, self.chip_size, self.detector.framing, self.aligner.framing)
                 if self.aligned_input
                 else self.aligner.align(image.pixels, face)
             )
+            chip = np.ascontiguousarray(chip, dtype=np.uint8)
             quality = measure(face, chip, image.scale)
             original = face.scaled(image.scale)
             landmarks = np.full(10, np.nan, np.float32) if original.landmarks is None else original.landmarks.reshape(-1)
-            ok, jpeg = cv2.imencode(".jpg", chip[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
             rows.append(
                 {
-                    **base, "kind": FACE, "stage": "", "reason": "",
-                    "face_index": index, "panel_index": panel,
-                    "x1": original.box[0], "y1": original.box[1],
-                    "x2": original.box[2], "y2": original.box[3],
-                    "det_score": original.score,
-                    "landmarks": landmarks.astype(np.float32),
+                    **base, "kind": FACE, "stage": "", "reason": "", "face_index": index, "panel_index": panel,
+                    **dict(zip(("x1", "y1", "x2", "y2"), map(float, original.box))),
+                    "det_score": float(original.score), "landmarks": landmarks.astype(np.float32),
                     "face_px": quality.face_px, "sharpness": quality.sharpness, "yaw": quality.yaw,
-                    "chip": np.ascontiguousarray(chip, dtype=np.uint8),
-                    "chip_jpeg": jpeg.tobytes() if ok else b"",
-                    "align_s": time.perf_counter() - start,
+                    "chip": chip, "chip_jpeg": _jpeg(chip),
                 }
-            )
-            if index == 0:  # image-level timings are counted once, on the first face
-                base = {**base, "decode_s": 0.0, "detect_s": 0.0}
+            )  # fmt: skip
+        timings["align_s"] += time.perf_counter() - start
         return rows
 
-    def _status_row(self, base: dict, kind: str, stage: str, reason: str) -> dict:
-        return {**base, "kind": kind, "stage": stage, "reason": reason, **empty_face_fields(self.chip_size)}
+    def status_row(self, base: dict, kind: str, stage: str, reason: str) -> dict:
+        return {**base, "kind": kind, "stage": stage, "reason": reason, **empty_face_fields()}
+
+
+def _jpeg(rgb: np.ndarray) -> bytes:
+    ok, jpeg = cv2.imencode(".jpg", rgb[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+    return jpeg.tobytes() if ok else b""
 
 
 def _box_columns(box, scale: float) -> dict:
     return dict(zip(("x1", "y1", "x2", "y2"), (float(v) * scale for v in box)))
 
 
-class EmbedStage:
-    """Embed the aligned chips of ``face`` rows; drops the chip pixels from the batch.
+class ShardStage:
+    """Extracts whole shards and writes them (see the module docstring).
 
-    ``embedder``: an already built embedder to use instead of building ``embedder_spec``.
+    Input batch: ``shard`` (shard keys). Output: one row per shard with its counts and the
+    node that wrote it.
     """
 
-    def __init__(self, embedder_spec: dict, embedder: Embedder | None = None):
-        self.embedder = embedder or EMBEDDERS.build(embedder_spec)
+    def __init__(self, config: dict, embedder_spec: dict, models: dict[str, str], run_root: str):
+        self.config = Config.from_dict(config)
+        self.decode = Decoder(self.config.extract)
+        self.detect = DetectAlignStage(self.config, embedder_spec)
+        self.embedder = self.detect.aligner  # one model per actor
+        self.models = models
+        self.layout = RunLayout.at(run_root)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        import ray
+
+        node = ray.get_runtime_context().get_node_id()
+        markers = [self.extract_shard(str(key), node) for key in batch["shard"]]
+        return {name: np.array([m[name] for m in markers]) for name in ("shard", "node", "images", "faces", "no_face", "errors")}
+
+    def extract_shard(self, key: str, node: str) -> dict:
+        """Extract and write shard ``key``; its marker."""
+        inputs = read_list_file(self.layout, key)
+        paths, ids = inputs["image_path"].to_pylist(), inputs["image_id"].to_pylist()
+        timings: dict[str, float] = defaultdict(float)
+        rows: list[dict] = []
+        step = self.config.extract.detect_batch_size
+        for first in range(0, len(paths), step):
+            rows += self.detect_images(paths[first : first + step], ids[first : first + step], timings)
+        self.embed_faces([row for row in rows if row["kind"] == FACE], timings)
+        return write_shard(self.layout, key, rows, self.models, self.config.extract.save_chips, timings, node)
+
+    def detect_images(self, paths: list[str], ids: list[str], timings: dict[str, float]) -> list[dict]:
+        """Rows of a batch of images; ``timings`` gets the seconds of each stage, counted per image."""
+        rows, bases, images = [], [], []
+        for path, image_id in zip(paths, ids):
+            start = time.perf_counter()
+            image, stage, reason = self.decode(path)
+            timings["decode_s"] += time.perf_counter() - start
+            base = {"image_id": image_id, "image_path": path, "width": image.width if image else 0,
+                    "height": image.height if image else 0}  # fmt: skip
+            if image is None:
+                rows.append(self.detect.status_row(base, ERROR, stage, reason))
+            else:
+                bases.append(base)
+                images.append(image)
+        return rows + (self.detect.rows(bases, images, timings) if images else [])
+
+    def embed_faces(self, faces: list[dict], timings: dict[str, float]) -> None:
+        """Replace each face row's ``chip`` by its ``embedding``, a batch of chips at a time."""
         start = time.perf_counter()
-        chips = batch.pop("chip")
-        is_face = batch["kind"] == FACE
-        embedding = np.zeros((len(chips), self.embedder.dim), dtype=np.float32)
-        if is_face.any():
-            embedding[is_face] = self.embedder.embed(chips[is_face])
-        batch["embedding"] = embedding
-        batch["embed_s"] = np.full(len(chips), (time.perf_counter() - start) / max(len(chips), 1))
-        return batch
+        step = self.config.ray.gpu_embed_batch_size if self.embedder.uses_gpu else self.config.extract.embed_batch_size
+        for first in range(0, len(faces), step):
+            batch = faces[first : first + step]
+            for row, embedding in zip(batch, self.embedder.embed(np.stack([row.pop("chip") for row in batch]))):
+                row["embedding"] = embedding
+        timings["embed_s"] += time.perf_counter() - start
 
 
-class DetectEmbedStage:
-    """Detection, alignment and embedding in one actor, for clusters without GPUs: there,
-    handing chips from one pool to another costs CPU and gives nothing back."""
+#: The stage of this worker process, kept between the Ray tasks it runs: (its arguments, stage).
+_PROCESS_STAGE: list = []
 
-    def __init__(self, config: dict, embedder_spec: dict):
-        self.detect = DetectAlignStage(config, embedder_spec)
-        self.embed = EmbedStage(embedder_spec, embedder=self.detect.aligner)  # one model per actor
 
-    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        return self.embed(self.detect(batch))
+def extract_shards(batch: dict[str, np.ndarray], *stage_args) -> dict[str, np.ndarray]:
+    """:class:`ShardStage` as a Ray task: built (models loaded) once per worker process."""
+    if not _PROCESS_STAGE or _PROCESS_STAGE[0] != stage_args:
+        _PROCESS_STAGE[:] = [stage_args, ShardStage(*stage_args)]
+    return _PROCESS_STAGE[1](batch)

@@ -76,14 +76,14 @@ def load_content(layout: RunLayout, labels_root: str | None = None) -> RunConten
     if not layout.faces.exists():
         raise FileNotFoundError(f"{layout.faces} not found: run `raypipe extract` first")
     columns = ["face_id", "image_path", "x1", "y1", "x2", "y2", "embedding"]
-    faces = storage.read_table(layout.faces, columns=columns).to_pandas()
+    faces = layout.read_table("faces", columns=columns).to_pandas()
     faces["cluster"] = face_clusters(layout, faces)
     faces["person"] = face_people(layout, faces)
     metrics = read_json(layout.metrics)
     labelled = labels_root is not None or metrics is not None
     if labelled:
         faces["label"] = face_labels(faces, labels_root)
-    errors = storage.read_table(layout.errors).to_pandas() if layout.errors.exists() else None
+    errors = layout.read_table("errors").to_pandas() if layout.errors.exists() else None
     return RunContent(
         layout=layout, faces=faces, summary=read_json(layout.summary) or {},
         config=read_json(layout.config) or {}, metrics=metrics, errors=errors, labelled=labelled,

@@ -28,6 +28,13 @@ log = logging.getLogger(__name__)
 
 OBJECT_STORE_BYTES = 200 * 2**20
 STOP_GRACE_SECONDS = 10
+#: Starts of a node that exits while starting (on a loaded machine, Ray's fixed 30 s start-up
+#: deadlines are missed) before giving up.
+START_ATTEMPTS = 3
+
+
+class NodeExitedError(RuntimeError):
+    """A node process ended while the cluster was starting."""
 
 
 def free_port() -> int:
@@ -92,30 +99,54 @@ class LocalCluster:
         return self.temp_dir / f"node-{index}.log"
 
     def start(self, timeout: float = 120) -> LocalCluster:
-        self._start_node([
+        self._start_and_wait([
             "--head", "--node-ip-address=127.0.0.1", f"--port={self.gcs_port}", f"--num-cpus={self.head_cpus}",
             "--include-dashboard=true", "--dashboard-host=127.0.0.1", f"--dashboard-port={self.dashboard_port}",
-            f"--temp-dir={self.temp_dir}",
-        ])  # fmt: skip
-        self._wait(lambda: self.alive_nodes() >= 1, timeout, "the head node")
+            f"--ray-client-server-port={free_port()}", f"--temp-dir={self.temp_dir}",
+        ], lambda: self.alive_nodes() >= 1, timeout, "the head node")  # fmt: skip
         for index in range(1, self.workers + 1):  # one at a time: raylets starting together time out on 2 cores
             # A session folder per node: nodes sharing one unpack each other's runtime_env
             # packages over the files a running driver imports.
-            self._start_node([
+            self._start_and_wait([
                 "--node-ip-address=127.0.0.1", f"--address={self.address}", f"--num-cpus={self.cpus_per_node}",
                 f"--temp-dir={self.temp_dir / f'node{index}'}",
-            ])  # fmt: skip
-            self._wait(lambda nodes=1 + index: self.alive_nodes() == nodes, timeout, f"worker node {index}")
+            ], lambda nodes=1 + index: self.alive_nodes() == nodes, timeout, f"worker node {index}")  # fmt: skip
         return self
+
+    def _start_and_wait(self, args: list[str], ready, timeout: float, what: str) -> None:
+        """Start a node and wait until ``ready()``; a node that exits meanwhile is started again."""
+        for attempt in range(1, START_ATTEMPTS + 1):
+            self._start_node(args)
+            try:
+                self._wait(ready, timeout, what)
+                return
+            except NodeExitedError:
+                if attempt == START_ATTEMPTS:
+                    raise
+                log.warning("%s exited while starting; starting it again", what)
+                process = self._processes.pop()
+                if _group_alive(process.pid):
+                    os.killpg(process.pid, signal.SIGKILL)
 
     def alive_nodes(self) -> int:
         """Nodes the dashboard reports alive (0 while it is not up yet)."""
+        return sum(node["state"] == "ALIVE" for node in self.nodes())
+
+    def nodes(self) -> list[dict]:
+        """``{"id", "head", "state"}`` of each node the dashboard knows ([] while it is not up yet)."""
         try:
             with urllib.request.urlopen(f"{self.dashboard_url}/nodes?view=summary", timeout=5) as response:
                 nodes = json.load(response)["data"]["summary"]
         except (OSError, ValueError, KeyError):
-            return 0
-        return sum(node.get("raylet", {}).get("state") == "ALIVE" for node in nodes)
+            return []
+        raylets = [node.get("raylet", {}) for node in nodes]
+        return [{"id": r.get("nodeId"), "head": bool(r.get("isHeadNode")), "state": r.get("state")} for r in raylets]
+
+    def kill_worker(self, index: int) -> None:
+        """SIGKILL worker node ``index`` (1, 2, ...) and all it runs: a node lost mid-run."""
+        process = self._processes[index]
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=STOP_GRACE_SECONDS)
 
     def _wait(self, ready, timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout
@@ -123,7 +154,7 @@ class LocalCluster:
             for index, process in enumerate(self._processes):
                 if process.poll() is not None:
                     tail = self._node_log(index).read_text(errors="replace")[-2000:]
-                    raise RuntimeError(f"Ray node {index} exited while waiting for {what}:\n{tail}")
+                    raise NodeExitedError(f"Ray node {index} exited while waiting for {what}:\n{tail}")
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{what} not up after {timeout:.0f}s")
             time.sleep(0.5)
