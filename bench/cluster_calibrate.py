@@ -24,10 +24,10 @@ from raypipe.cluster.graph import ChineseWhispers
 from raypipe.evaluation.compare import load_labelled_faces
 from raypipe.evaluation.protocol import fit_and_score, held_out_scores, identity_halves
 
-AVERAGE = np.round(np.arange(0.04, 0.90, 0.005), 3)
-PAIR = np.round(np.arange(0.04, 0.80, 0.02), 3)
-Z_AVERAGE = np.round(np.arange(1.0, 8.0, 0.1), 2)
-Z_PAIR = np.round(np.arange(2.0, 9.0, 0.25), 2)
+AVERAGE = np.round(np.arange(0.04, 0.90, 0.01), 3)
+PAIR = np.round(np.arange(0.04, 0.80, 0.04), 3)
+Z_AVERAGE = np.round(np.arange(1.0, 8.0, 0.2), 2)
+Z_PAIR = np.round(np.arange(2.0, 9.0, 0.5), 2)
 
 
 def average_scores(faces, distances: np.ndarray) -> list[float]:
@@ -59,18 +59,21 @@ def best(grid: np.ndarray, scores: list[list[float]]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sets", nargs="+", help="faces.parquet files (one labelled set each)")
+    parser.add_argument("--pair", action="store_true", help="also fit the pair thresholds (slower)")
     args = parser.parse_args()
     by_model: dict[str, list] = defaultdict(list)
     for path in args.sets:
         faces = identity_halves(load_labelled_faces(path))["fit"]
         by_model[faces.model].append(faces)
-        print(f"{path}: fit half {faces.scored.sum()} faces of {len(set(faces.labels))} people, {faces.model}")
+        print(f"{path}: fit half {faces.scored.sum()} faces of {len(set(faces.labels))} people, {faces.model}", flush=True)
     every = [faces for sets in by_model.values() for faces in sets]
     for model, sets in by_model.items():
-        print(f"{model} average: {best(AVERAGE, [average_scores(f, AVERAGE) for f in sets])}")
-        print(f"{model} pair:    {best(PAIR, [pair_scores(f, PAIR) for f in sets])}")
-    print(f"data-driven z average: {best(Z_AVERAGE, [average_scores(f, z_distances(f, Z_AVERAGE)) for f in every])}")
-    print(f"data-driven z pair:    {best(Z_PAIR, [pair_scores(f, z_distances(f, Z_PAIR)) for f in every])}")
+        print(f"{model} average: {best(AVERAGE, [average_scores(f, AVERAGE) for f in sets])}", flush=True)
+    print(f"data-driven z average: {best(Z_AVERAGE, [average_scores(f, z_distances(f, Z_AVERAGE)) for f in every])}", flush=True)
+    if args.pair:
+        for model, sets in by_model.items():
+            print(f"{model} pair:    {best(PAIR, [pair_scores(f, PAIR) for f in sets])}", flush=True)
+        print(f"data-driven z pair:    {best(Z_PAIR, [pair_scores(f, z_distances(f, Z_PAIR)) for f in every])}")
 
 
 if __name__ == "__main__":

@@ -33,10 +33,10 @@ class SamePerson:
 
 CALIBRATION: dict[str, SamePerson] = {
     "dlib-resnet-128": SamePerson(average=0.085, pair=0.07),
-    "arcface-512": SamePerson(average=0.67, pair=0.50),
+    "arcface-512": SamePerson(average=0.65, pair=0.50),
 }
 #: Background spreads (robust z) above the median random-pair similarity, per threshold kind.
-DATA_DRIVEN_Z = SamePerson(average=3.0, pair=4.5)
+DATA_DRIVEN_Z = SamePerson(average=3.4, pair=4.5)
 KINDS = ("average", "pair")
 #: Rows sampled on each side of the random pairs that estimate the background similarity.
 BACKGROUND_ROWS = 1000
