@@ -113,7 +113,8 @@ def test_auto_on_the_faiss_graph_and_with_oversized_components_split(faces):
     large_path = AutoClusterer(threshold=0.6, exact_limit=50, knn_method="auto").fit(faces.X)
     assert score_clustering(faces.labels, large_path.labels_)["pairwise_f"] >= 0.95
     split = AutoClusterer(threshold=0.9, component_limit=30, cannot_link=False).fit(faces.X)
-    assert np.bincount(split.labels_).max() <= 30  # a 0.9 cut alone joins everyone into one cluster
+    assert np.bincount(split.labels_).max() <= 30  # a 0.9 cut alone joins everyone into one component
+    assert score_clustering(faces.labels, split.labels_)["pairwise_f"] >= 0.9
 
 
 @pytest.mark.parametrize("clusterer", [Agglomerative(max_n=100), DBSCAN(threshold=0.5, max_n=100)])

@@ -4,8 +4,9 @@ Average linkage cut at a "same person" distance ``t`` only merges clusters with 
 closer than ``t``, so each of its clusters lies in one connected component of the graph of pairs
 closer than ``t``. The clusterer builds that graph from the ``k`` nearest neighbours of each face
 (exact up to 20k faces, a faiss index above: :mod:`raypipe.cluster.knn`), takes its components,
-and runs exact average linkage inside each. A component above ``component_limit`` faces (chained
-look-alikes in a huge set) is first split into Leiden communities. Without a model of known
+and runs exact average linkage inside each. A component above ``component_limit`` faces (one
+huge identity, or chained look-alikes) is first split by Chinese Whispers; a community still
+that large is kept as one person. Without a model of known
 calibration, ``t`` is read off the data (:func:`raypipe.cluster.calibration.data_driven_threshold`).
 """
 
@@ -22,6 +23,8 @@ from raypipe.cluster.base import Clusterer
 from raypipe.cluster.knn import EXACT_LIMIT, nearest_neighbours, neighbour_graph
 
 log = logging.getLogger(__name__)
+
+WHISPERS_ITERATIONS = 20
 
 
 def average_linkage_tree_labels(X: np.ndarray):
@@ -41,7 +44,7 @@ class AutoClusterer(Clusterer):
     model : embedding model name (faces.parquet ``embedder``).
     cannot_link : no two faces of one group (image) in one cluster.
     k : neighbours per face in the graph.
-    component_limit : larger components are split by Leiden before the linkage.
+    component_limit : larger components are split by Chinese Whispers before the linkage.
     knn_method, exact_limit : k-NN search (see :func:`raypipe.cluster.knn.nearest_neighbours`).
     """
 
@@ -77,20 +80,20 @@ class AutoClusterer(Clusterer):
         order = np.argsort(components, kind="stable")
         starts = np.flatnonzero(np.r_[True, np.diff(components[order]) != 0])
         for rows in np.split(order, starts[1:]):
-            if len(rows) > 1:
+            if 1 < len(rows) <= self.component_limit:  # a larger community is one person
                 within[rows] = average_linkage_tree_labels(X[rows])(self.threshold_)
         labels = np.unique(np.column_stack([components, within]), axis=0, return_inverse=True)[1].ravel()
         log.info("auto clusterer: %d faces, threshold %.3f, %d clusters", len(X), self.threshold_, len(np.unique(labels)))
         return labels
 
     def _split_large(self, graph, components: np.ndarray) -> np.ndarray:
-        """Components above ``component_limit`` faces replaced by their Leiden communities."""
-        from raypipe.cluster.graph import Leiden
+        """Components above ``component_limit`` faces replaced by their Chinese Whispers communities."""
+        from raypipe.cluster.whispers import chinese_whispers
 
         sizes = np.bincount(components)
         for big in np.flatnonzero(sizes > self.component_limit):
             rows = np.flatnonzero(components == big)
-            communities = Leiden(seed=self.seed)._communities(graph[rows][:, rows])
+            communities = chinese_whispers(graph[rows][:, rows], WHISPERS_ITERATIONS, self.seed)
             components[rows] = np.where(communities == 0, big, len(sizes) + communities)
             sizes = np.bincount(components)
         return components
