@@ -6,7 +6,7 @@ Each set is split by identity (``raypipe.evaluation.protocol``); only the fit ha
 Prints, per named embedding model, the ``average`` threshold (average linkage, the ``auto``
 default) and the ``pair`` threshold (a k-NN graph edge, Chinese Whispers) with the best mean
 BCubed F over that model's sets, and the same for the data-driven z of vectors of no calibrated
-model (over every set). Copy the values into raypipe/cluster/calibration.py, then report with
+model (mean over models, each the mean over its sets). Copy the values into raypipe/cluster/calibration.py, then report with
 ``bench/generalisation.py``.
 """
 
@@ -66,14 +66,15 @@ def main() -> None:
         faces = identity_halves(load_labelled_faces(path))["fit"]
         by_model[faces.model].append(faces)
         print(f"{path}: fit half {faces.scored.sum()} faces of {len(set(faces.labels))} people, {faces.model}", flush=True)
-    every = [faces for sets in by_model.values() for faces in sets]
     for model, sets in by_model.items():
         print(f"{model} average: {best(AVERAGE, [average_scores(f, AVERAGE) for f in sets])}", flush=True)
-    print(f"data-driven z average: {best(Z_AVERAGE, [average_scores(f, z_distances(f, Z_AVERAGE)) for f in every])}", flush=True)
+    z_scores = [np.mean([average_scores(f, z_distances(f, Z_AVERAGE)) for f in sets], axis=0) for sets in by_model.values()]
+    print(f"data-driven z average (each model weighs the same): {best(Z_AVERAGE, z_scores)}", flush=True)
     if args.pair:
         for model, sets in by_model.items():
             print(f"{model} pair:    {best(PAIR, [pair_scores(f, PAIR) for f in sets])}", flush=True)
-        print(f"data-driven z pair:    {best(Z_PAIR, [pair_scores(f, z_distances(f, Z_PAIR)) for f in every])}")
+        z_scores = [np.mean([pair_scores(f, z_distances(f, Z_PAIR)) for f in sets], axis=0) for sets in by_model.values()]
+        print(f"data-driven z pair:    {best(Z_PAIR, z_scores)}")
 
 
 if __name__ == "__main__":
