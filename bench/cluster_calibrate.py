@@ -41,7 +41,10 @@ def average_scores(faces, distances: np.ndarray) -> list[float]:
 
 
 def pair_scores(faces, distances: np.ndarray) -> list[float]:
-    return [fit_and_score(ChineseWhispers(threshold=float(t), cannot_link=True), faces)["bcubed_f"] for t in distances]
+    return [
+        fit_and_score(ChineseWhispers(threshold=float(t), cannot_link=True), faces)["bcubed_f"]
+        for t in distances
+    ]
 
 
 def z_distances(faces, zs: np.ndarray) -> np.ndarray:
@@ -65,15 +68,32 @@ def main() -> None:
     for path in args.sets:
         faces = identity_halves(load_labelled_faces(path))["fit"]
         by_model[faces.model].append(faces)
-        print(f"{path}: fit half {faces.scored.sum()} faces of {len(set(faces.labels))} people, {faces.model}", flush=True)
+        print(
+            f"{path}: fit half {faces.scored.sum()} faces of {len(set(faces.labels))} people, {faces.model}",
+            flush=True,
+        )
     for model, sets in by_model.items():
-        print(f"{model} average: {best(AVERAGE, [average_scores(f, AVERAGE) for f in sets])}", flush=True)
-    z_scores = [np.mean([average_scores(f, z_distances(f, Z_AVERAGE)) for f in sets], axis=0) for sets in by_model.values()]
-    print(f"data-driven z average (each model weighs the same): {best(Z_AVERAGE, z_scores)}", flush=True)
+        print(
+            f"{model} average: {best(AVERAGE, [average_scores(f, AVERAGE) for f in sets])}",
+            flush=True,
+        )
+    z_scores = [
+        np.mean([average_scores(f, z_distances(f, Z_AVERAGE)) for f in sets], axis=0)
+        for sets in by_model.values()
+    ]
+    print(
+        f"data-driven z average (each model weighs the same): {best(Z_AVERAGE, z_scores)}",
+        flush=True,
+    )
     if args.pair:
         for model, sets in by_model.items():
-            print(f"{model} pair:    {best(PAIR, [pair_scores(f, PAIR) for f in sets])}", flush=True)
-        z_scores = [np.mean([pair_scores(f, z_distances(f, Z_PAIR)) for f in sets], axis=0) for sets in by_model.values()]
+            print(
+                f"{model} pair:    {best(PAIR, [pair_scores(f, PAIR) for f in sets])}", flush=True
+            )
+        z_scores = [
+            np.mean([pair_scores(f, z_distances(f, Z_PAIR)) for f in sets], axis=0)
+            for sets in by_model.values()
+        ]
         print(f"data-driven z pair:    {best(Z_PAIR, z_scores)}")
 
 

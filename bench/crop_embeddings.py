@@ -44,17 +44,38 @@ def main() -> None:
     layout = RunLayout.at(args.run)
     faces = pd.read_parquet(layout.faces)
     labelled = load_labelled_faces(layout.faces)
-    keep = labelled.scored & (pd.Series(labelled.labels).map(pd.Series(labelled.labels).value_counts()) >= args.min_photos).to_numpy()
+    keep = (
+        labelled.scored
+        & (
+            pd.Series(labelled.labels).map(pd.Series(labelled.labels).value_counts())
+            >= args.min_photos
+        ).to_numpy()
+    )
     faces = faces[keep].reset_index(drop=True)
     faces["label"] = labelled.labels[keep]
     model = str(faces["embedder"].iloc[0])
     name = "dlib" if model.startswith("dlib") else "auto"
     embedder = EMBEDDERS.build(resolve_embedder({"name": name}, args.model_root))
-    chips = [cv2.cvtColor(cv2.imread(str(layout.chip(f))), cv2.COLOR_BGR2RGB) for f in faces.face_id]
+    chips = [
+        cv2.cvtColor(cv2.imread(str(layout.chip(f))), cv2.COLOR_BGR2RGB) for f in faces.face_id
+    ]
     faces["embedding"] = list(embedder.embed(np.stack([degrade(c, args.side) for c in chips])))
-    columns = ["face_id", "image_id", "image_path", "label", "embedder", "x1", "y1", "x2", "y2", "embedding"]
+    columns = [
+        "face_id",
+        "image_id",
+        "image_path",
+        "label",
+        "embedder",
+        "x1",
+        "y1",
+        "x2",
+        "y2",
+        "embedding",
+    ]
     faces[columns].to_parquet(args.out)
-    print(f"{args.out}: {len(faces)} crops of {faces.label.nunique()} people, {model}, side {args.side}")
+    print(
+        f"{args.out}: {len(faces)} crops of {faces.label.nunique()} people, {model}, side {args.side}"
+    )
 
 
 if __name__ == "__main__":

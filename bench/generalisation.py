@@ -21,7 +21,9 @@ from raypipe.cluster import CLUSTERERS
 from raypipe.evaluation.compare import default_spec, load_labelled_faces, markdown_table
 from raypipe.evaluation.protocol import fit_and_score, identity_halves
 
-CLUSTERERS_COMPARED = "auto,auto/data-driven,agglomerative,chinese-whispers,leiden,infomap,finch,hdbscan"
+CLUSTERERS_COMPARED = (
+    "auto,auto/data-driven,agglomerative,chinese-whispers,leiden,infomap,finch,hdbscan"
+)
 
 
 def spec_of(name: str, model: str | None) -> dict:
@@ -39,7 +41,15 @@ def rows_of(path: str, names: list[str]) -> list[dict]:
     for name in names:
         for side, faces in halves.items():
             scores = fit_and_score(CLUSTERERS.build(spec_of(name, faces.model)), faces)
-            rows.append({"set": set_name(path), "model": faces.model, "clusterer": name, "side": side, **scores})
+            rows.append(
+                {
+                    "set": set_name(path),
+                    "model": faces.model,
+                    "clusterer": name,
+                    "side": side,
+                    **scores,
+                }
+            )
     return rows
 
 
@@ -50,7 +60,9 @@ def main() -> None:
     parser.add_argument("--markdown", action="store_true")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    table = pd.DataFrame([row for path in args.sets for row in rows_of(path, args.clusterers.split(","))])
+    table = pd.DataFrame(
+        [row for path in args.sets for row in rows_of(path, args.clusterers.split(","))]
+    )
     table = table.round({"nmi": 4, "pairwise_f": 4, "bcubed_f": 4})
     print(markdown_table(table) if args.markdown else table.to_string(index=False))
 

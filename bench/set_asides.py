@@ -21,7 +21,12 @@ from raypipe.evaluation.compare import load_labelled_faces, markdown_table
 from raypipe.evaluation.protocol import held_out_scores, split_identities
 
 #: Every filter off; each variant turns one on.
-ALL_OFF = ["quality.min_face_px=0", "quality.max_abs_yaw=90", "quality.min_sharpness=0", "quality.min_det_score=-1"]
+ALL_OFF = [
+    "quality.min_face_px=0",
+    "quality.max_abs_yaw=90",
+    "quality.min_sharpness=0",
+    "quality.min_det_score=-1",
+]
 VARIANTS = {
     "none": ALL_OFF,
     "defaults": [],
@@ -35,13 +40,18 @@ VARIANTS = {
 
 
 def score_variant(faces_table: pd.DataFrame, faces, overrides: list[str]) -> dict:
-    keep = np.array([not r for r in quality_reasons(faces_table, Config().updated(overrides=overrides))])
+    keep = np.array(
+        [not r for r in quality_reasons(faces_table, Config().updated(overrides=overrides))]
+    )
     labels = np.full(len(faces.X), -1)
     if keep.any():
         spec = {"name": "auto", "model": faces.model}
         labels[keep] = CLUSTERERS.build(spec).fit(faces.X[keep], groups=faces.groups[keep]).labels_
     scored = faces.scored
-    return {"set_aside": int((~keep & scored).sum()), **held_out_scores(faces.labels[scored], labels[scored])}
+    return {
+        "set_aside": int((~keep & scored).sum()),
+        **held_out_scores(faces.labels[scored], labels[scored]),
+    }
 
 
 def main() -> None:
@@ -54,7 +64,13 @@ def main() -> None:
         held_out = split_identities(faces.labels)["held_out"]
         table = pd.read_parquet(path)[held_out].reset_index(drop=True)
         for name, overrides in VARIANTS.items():
-            rows.append({"run": path, "variant": name, **score_variant(table, faces.subset(held_out), overrides)})
+            rows.append(
+                {
+                    "run": path,
+                    "variant": name,
+                    **score_variant(table, faces.subset(held_out), overrides),
+                }
+            )
     print(markdown_table(pd.DataFrame(rows).round(4)))
 
 

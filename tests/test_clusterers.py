@@ -13,8 +13,8 @@ from raypipe.cluster.density import DBSCAN
 from raypipe.cluster.finch import FINCH
 from raypipe.cluster.incremental import assign_incremental
 from raypipe.cluster.knn import nearest_neighbours, neighbour_graph
-from raypipe.testing.embeddings import make_faces
 from raypipe.evaluation.metrics import score_clustering
+from raypipe.testing.embeddings import make_faces
 
 ALL = [
     "auto",

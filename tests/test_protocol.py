@@ -33,7 +33,9 @@ def test_the_seed_changes_the_split():
 
 def test_halves_hold_only_their_identities_faces():
     labels = np.array(["a", "a", "b", "c", "c", "d"] * 10)
-    faces = LabelledFaces(np.eye(60, 8, dtype=np.float32), labels, np.arange(60), "m", np.ones(60, bool))
+    faces = LabelledFaces(
+        np.eye(60, 8, dtype=np.float32), labels, np.arange(60), "m", np.ones(60, bool)
+    )
     halves = identity_halves(faces)
     assert len(halves["fit"].X) + len(halves["held_out"].X) == 60
     assert not set(halves["fit"].labels) & set(halves["held_out"].labels)

@@ -72,7 +72,11 @@ class AutoClusterer(Clusterer):
     def _cluster(self, X: np.ndarray) -> np.ndarray:
         self.threshold_ = self._threshold(X, "average")
         neighbours = nearest_neighbours(
-            X, min(self.k, len(X) - 1), method=self.knn_method, exact_limit=self.exact_limit, seed=self.seed
+            X,
+            min(self.k, len(X) - 1),
+            method=self.knn_method,
+            exact_limit=self.exact_limit,
+            seed=self.seed,
         )
         graph = neighbour_graph(neighbours, self.threshold_)
         components = self._split_large(graph, connected_components(graph, directed=False)[1])
@@ -82,8 +86,15 @@ class AutoClusterer(Clusterer):
         for rows in np.split(order, starts[1:]):
             if 1 < len(rows) <= self.component_limit:  # a larger community is one person
                 within[rows] = average_linkage_tree_labels(X[rows])(self.threshold_)
-        labels = np.unique(np.column_stack([components, within]), axis=0, return_inverse=True)[1].ravel()
-        log.info("auto clusterer: %d faces, threshold %.3f, %d clusters", len(X), self.threshold_, len(np.unique(labels)))
+        labels = np.unique(np.column_stack([components, within]), axis=0, return_inverse=True)[
+            1
+        ].ravel()
+        log.info(
+            "auto clusterer: %d faces, threshold %.3f, %d clusters",
+            len(X),
+            self.threshold_,
+            len(np.unique(labels)),
+        )
         return labels
 
     def _split_large(self, graph, components: np.ndarray) -> np.ndarray:

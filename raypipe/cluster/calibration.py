@@ -46,7 +46,9 @@ KINDS = ("average", "pair")
 BACKGROUND_ROWS = 1000
 
 
-def background_similarity(X: np.ndarray, *, rows: int = BACKGROUND_ROWS, seed: int = 0) -> tuple[float, float]:
+def background_similarity(
+    X: np.ndarray, *, rows: int = BACKGROUND_ROWS, seed: int = 0
+) -> tuple[float, float]:
     """Median and robust spread (1.4826 x MAD) of the cosine similarity of random pairs of rows."""
     rng = np.random.default_rng(seed)
     first, second = (rng.choice(len(X), min(rows, len(X)), replace=False) for _ in range(2))

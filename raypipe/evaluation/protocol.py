@@ -56,7 +56,9 @@ def held_out_scores(true_labels, predicted) -> dict[str, float]:
 
 def identity_halves(faces, *, seed: int = SPLIT_SEED) -> dict:
     """``{"fit": ..., "held_out": ...}``: the :class:`LabelledFaces` of each side's identities."""
-    return {side: faces.subset(mask) for side, mask in split_identities(faces.labels, seed=seed).items()}
+    return {
+        side: faces.subset(mask) for side, mask in split_identities(faces.labels, seed=seed).items()
+    }
 
 
 def fit_and_score(clusterer, faces) -> dict[str, float]:
