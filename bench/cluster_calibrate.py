@@ -1,57 +1,100 @@
-"""Sweep "same person" thresholds on labelled embeddings; print the ranges meeting a target.
+"""Fit the "same person" thresholds on the FIT identities of labelled sets; never on held-out ones.
 
-    python bench/cluster_calibrate.py RUN/faces.parquet [--target 0.97]
+    python bench/cluster_calibrate.py RUN/faces.parquet CROPS.parquet ...
 
-Prints, for average-linkage agglomerative (the ``average`` threshold) and for the single-link
-methods (the ``pair`` threshold), NMI and BCubed F of the largest face of each image at each
-threshold, and the range where both reach the target. Copy mid-range values into
-raypipe/cluster/calibration.py.
+Each set is split by identity (``raypipe.evaluation.protocol``); only the fit half is read here.
+Prints, per named embedding model, the ``average`` threshold (average linkage, the ``auto``
+default) and the ``pair`` threshold (a k-NN graph edge, Chinese Whispers) with the best mean
+BCubed F over that model's sets, and the same for the data-driven z of vectors of no calibrated
+model (mean over models, each the mean over its sets). Copy the values into raypipe/cluster/calibration.py, then report with
+``bench/generalisation.py``.
 """
 
 from __future__ import annotations
 
 import argparse
+from collections import defaultdict
 
 import numpy as np
 
-from raypipe.cluster import CLUSTERERS
+from raypipe.cluster.auto import average_linkage_tree_labels
+from raypipe.cluster.calibration import background_similarity
+from raypipe.cluster.constraints import enforce_cannot_link
+from raypipe.cluster.graph import ChineseWhispers
 from raypipe.evaluation.compare import load_labelled_faces
-from raypipe.evaluation.metrics import score_clustering
+from raypipe.evaluation.protocol import fit_and_score, held_out_scores, identity_halves
 
-METHODS = {"average": ["agglomerative"], "pair": ["chinese-whispers", "knn-graph", "finch"]}
+AVERAGE = np.round(np.arange(0.04, 0.90, 0.01), 3)
+PAIR = np.round(np.arange(0.04, 0.80, 0.04), 3)
+Z_AVERAGE = np.round(np.arange(1.0, 8.0, 0.2), 2)
+Z_PAIR = np.round(np.arange(2.0, 9.0, 0.5), 2)
 
 
-def sweep(faces, name: str, thresholds: np.ndarray) -> list[tuple[float, float, float]]:
-    """(threshold, NMI, BCubed F) per threshold, with cannot-link on."""
-    results = []
-    for threshold in thresholds:
-        spec = {"name": name, "threshold": float(threshold), "cannot_link": True}
-        labels = CLUSTERERS.build(spec).fit(faces.X, groups=faces.groups).labels_
-        scores = score_clustering(faces.labels[faces.scored], labels[faces.scored])
-        results.append((float(threshold), scores["nmi"], scores["bcubed_f"]))
-    return results
+def average_scores(faces, distances: np.ndarray) -> list[float]:
+    """BCubed F of average linkage with cannot-link, cut at each distance (one tree for all)."""
+    cut = average_linkage_tree_labels(faces.X)
+    scores = []
+    for t in distances:
+        labels = enforce_cannot_link(faces.X, cut(t), faces.groups, t)
+        scores.append(held_out_scores(faces.labels[faces.scored], labels[faces.scored])["bcubed_f"])
+    return scores
+
+
+def pair_scores(faces, distances: np.ndarray) -> list[float]:
+    return [
+        fit_and_score(ChineseWhispers(threshold=float(t), cannot_link=True), faces)["bcubed_f"]
+        for t in distances
+    ]
+
+
+def z_distances(faces, zs: np.ndarray) -> np.ndarray:
+    median, spread = background_similarity(faces.X)
+    return 1.0 - np.minimum(median + zs * spread, 0.999)
+
+
+def best(grid: np.ndarray, scores: list[list[float]]) -> str:
+    mean = np.mean(scores, axis=0)
+    top = int(np.argmax(mean))
+    plateau = grid[mean >= mean[top] - 0.005]
+    return f"{grid[top]} (mean BCubed F {mean[top]:.4f}; within 0.005: {plateau.min()}..{plateau.max()})"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("faces_parquet")
-    parser.add_argument("--target", type=float, default=0.97)
-    parser.add_argument("--max", type=float, default=0.8, help="largest threshold tried")
-    parser.add_argument("--steps", type=int, default=80)
+    parser.add_argument("sets", nargs="+", help="faces.parquet files (one labelled set each)")
+    parser.add_argument("--pair", action="store_true", help="also fit the pair thresholds (slower)")
     args = parser.parse_args()
-    faces = load_labelled_faces(args.faces_parquet)
-    thresholds = np.linspace(args.max / args.steps, args.max, args.steps)
-    print(f"{args.faces_parquet}: {len(faces.X)} faces, model {faces.model}")
-    for kind, names in METHODS.items():
-        for name in names:
-            results = sweep(faces, name, thresholds)
-            good = [t for t, nmi, bcubed in results if min(nmi, bcubed) >= args.target]
-            best = max(results, key=lambda r: min(r[1], r[2]))
-            span = f"{min(good):.3f}..{max(good):.3f}" if good else "none"
+    by_model: dict[str, list] = defaultdict(list)
+    for path in args.sets:
+        faces = identity_halves(load_labelled_faces(path))["fit"]
+        by_model[faces.model].append(faces)
+        print(
+            f"{path}: fit half {faces.scored.sum()} faces of {len(set(faces.labels))} people, {faces.model}",
+            flush=True,
+        )
+    for model, sets in by_model.items():
+        print(
+            f"{model} average: {best(AVERAGE, [average_scores(f, AVERAGE) for f in sets])}",
+            flush=True,
+        )
+    z_scores = [
+        np.mean([average_scores(f, z_distances(f, Z_AVERAGE)) for f in sets], axis=0)
+        for sets in by_model.values()
+    ]
+    print(
+        f"data-driven z average (each model weighs the same): {best(Z_AVERAGE, z_scores)}",
+        flush=True,
+    )
+    if args.pair:
+        for model, sets in by_model.items():
             print(
-                f"  {kind:7s} {name:17s} target met for {span}; best {best[0]:.3f}: "
-                f"NMI {best[1]:.4f} BCubed F {best[2]:.4f}"
+                f"{model} pair:    {best(PAIR, [pair_scores(f, PAIR) for f in sets])}", flush=True
             )
+        z_scores = [
+            np.mean([pair_scores(f, z_distances(f, Z_PAIR)) for f in sets], axis=0)
+            for sets in by_model.values()
+        ]
+        print(f"data-driven z pair:    {best(Z_PAIR, z_scores)}")
 
 
 if __name__ == "__main__":

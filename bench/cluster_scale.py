@@ -24,7 +24,7 @@ from raypipe.testing.embeddings import make_faces
 THRESHOLD = 0.55
 SCALABLE = {
     "auto": {"name": "auto", "threshold": THRESHOLD},
-    "auto-large": {"name": "auto", "threshold": THRESHOLD, "small_limit": 0},
+    "auto-large": {"name": "auto", "threshold": THRESHOLD, "exact_limit": 0},
     "chinese-whispers": {"name": "chinese-whispers", "threshold": THRESHOLD},
     "knn-graph": {"name": "knn-graph", "threshold": THRESHOLD},
     "leiden": {"name": "leiden", "threshold": THRESHOLD},

@@ -11,7 +11,6 @@ from raypipe.cluster.base import TooManyFacesError
 from raypipe.cluster.constraints import enforce_cannot_link
 from raypipe.cluster.density import DBSCAN
 from raypipe.cluster.finch import FINCH
-from raypipe.cluster.graph import ChineseWhispers
 from raypipe.cluster.incremental import assign_incremental
 from raypipe.cluster.knn import nearest_neighbours, neighbour_graph
 from raypipe.evaluation.metrics import score_clustering
@@ -104,10 +103,18 @@ def test_cannot_link_moves_the_farther_face_to_the_next_cluster():
     assert enforce_cannot_link(X, labels, groups, max_distance=0.05).tolist() == [0, 0, 2, 1, 1]
 
 
-def test_auto_uses_the_knn_graph_above_its_small_limit(faces):
-    auto = AutoClusterer(threshold=0.55, small_limit=100).fit(faces.X)
-    assert isinstance(auto.method_, ChineseWhispers)
-    assert score_clustering(faces.labels, auto.labels_)["pairwise_f"] >= 0.95
+def test_auto_is_exact_average_linkage_on_a_small_set(faces):
+    auto = AutoClusterer(threshold=0.6, cannot_link=False).fit(faces.X).labels_
+    exact = Agglomerative(linkage="average", threshold=0.6).fit(faces.X).labels_
+    assert score_clustering(exact, auto)["ari"] == pytest.approx(1.0)
+
+
+def test_auto_on_the_faiss_graph_and_with_oversized_components_split(faces):
+    large_path = AutoClusterer(threshold=0.6, exact_limit=50, knn_method="auto").fit(faces.X)
+    assert score_clustering(faces.labels, large_path.labels_)["pairwise_f"] >= 0.95
+    split = AutoClusterer(threshold=0.9, component_limit=30, cannot_link=False).fit(faces.X)
+    assert np.bincount(split.labels_).max() <= 30  # a 0.9 cut alone joins everyone into one component
+    assert score_clustering(faces.labels, split.labels_)["pairwise_f"] >= 0.9
 
 
 @pytest.mark.parametrize("clusterer", [Agglomerative(max_n=100), DBSCAN(threshold=0.5, max_n=100)])
@@ -116,18 +123,31 @@ def test_quadratic_clusterers_refuse_large_sets_naming_an_alternative(clusterer,
         clusterer.fit(faces.X)
 
 
-def test_default_settings_need_no_k_and_use_the_calibration(faces):
+def test_the_calibrated_threshold_of_the_named_model_changes_the_result(faces, monkeypatch):
+    from raypipe.cluster import calibration
+
+    def n_clusters(name: str, model: str) -> int:
+        labels = CLUSTERERS.build({"name": name, "model": model}).fit(faces.X).labels_
+        return len(np.unique(labels[labels >= 0])) + int((labels < 0).sum())  # noise: singletons
+
+    people = len(np.unique(faces.labels))
     for name in ("auto", "agglomerative", "dbscan", "chinese-whispers", "finch"):
-        labels = CLUSTERERS.build({"name": name, "model": "arcface-512"}).fit(faces.X).labels_
-        assert len(labels) == len(faces.X)
-    with pytest.raises(ValueError, match="no calibrated threshold"):
-        CLUSTERERS.build({"name": "agglomerative", "model": "no-such-model"}).fit(faces.X)
+        # synthetic same-person pairs sit ~0.45 apart: inside ArcFace's thresholds, outside dlib's
+        assert n_clusters(name, "arcface-512") <= 1.1 * people, name
+        assert n_clusters(name, "dlib-resnet-128") > 2 * people, name
+    monkeypatch.setitem(calibration.CALIBRATION, "arcface-512", calibration.SamePerson(0.05, 0.05))
+    assert n_clusters("auto", "arcface-512") > 2 * people
 
 
-def test_auto_falls_back_to_hdbscan_without_a_calibrated_threshold(faces):
+def test_vectors_of_no_calibrated_model_get_the_data_driven_threshold(faces):
+    from raypipe.cluster.calibration import data_driven_threshold
+
     auto = CLUSTERERS.build({"name": "auto", "model": "feature:color-hist"}).fit(faces.X)
-    assert type(auto.method_).__name__ == "HDBSCAN"
+    assert auto.threshold_ == pytest.approx(data_driven_threshold(faces.X))
     assert score_clustering(faces.labels, auto.labels_)["pairwise_f"] > 0.9
+    for name in ("agglomerative", "dbscan", "leiden", "finch"):  # no dimension guessing, no error
+        labels = CLUSTERERS.build({"name": name}).fit(faces.X[:, :100]).labels_
+        assert score_clustering(faces.labels, labels)["bcubed_f"] > 0.8, name
 
 
 def test_finch_cuts_at_a_requested_number_of_clusters(faces):

@@ -49,7 +49,7 @@ def test_cluster_and_eval_record_config_metrics_and_artifacts(run_copy, tmp_path
     (cluster,), (evaluation,) = runs["cluster"], runs["eval"]
     assert cluster.info.run_name == "cluster:run"
     assert cluster.data.params["cluster.clusterer.threshold"] == "0.12"
-    assert cluster.data.params["quality.min_face_px"] == "20.0"
+    assert cluster.data.params["quality.max_abs_yaw"] == "90.0"
     assert cluster.data.params["extract.detector.name"] == "dlib-hog"
     assert cluster.data.metrics["faces"] == 40
     assert {"clusters", "clustered", "unassigned", "set_aside", "cluster_seconds"} <= set(

@@ -7,6 +7,7 @@ from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.spatial.distance import pdist
 
 from raypipe.cluster.base import QUADRATIC_LIMIT, Clusterer
+from raypipe.errors import UsageError
 
 LINKAGES = ("single", "average", "complete", "ward")
 
@@ -20,8 +21,8 @@ class Agglomerative(Clusterer):
         unit vectors is ``sqrt(2 * cosine distance)``).
     n_clusters : cut the tree into this many clusters, or
     threshold : cut where the merge distance exceeds it (cosine; Euclidean for ward).
-        With neither, the calibrated "same person" threshold of ``model`` (average linkage).
-    model : embedding model name for the calibrated threshold (None: guessed from the dimension).
+        With neither, the same-person threshold of ``model`` (else data-driven; average linkage).
+    model : embedding model name for the calibrated threshold (None: data-driven).
     cannot_link : split clusters holding two faces of one group (see ``fit``'s ``groups``).
     max_n : size limit.
     """
@@ -44,8 +45,9 @@ class Agglomerative(Clusterer):
 
     def _cut_distance(self, X: np.ndarray) -> float:
         if self.linkage == "ward" and self.threshold is None:
-            raise ValueError(
-                "ward linkage has no calibrated threshold: give n_clusters or threshold"
+            raise UsageError(
+                "ward linkage has no same-person threshold: give n_clusters or threshold, "
+                "or use average linkage"
             )
         return self._threshold(X, "average")
 

@@ -1,8 +1,13 @@
-"""The default clusterer: no k, a calibrated "same person" threshold, cannot-link on.
+"""The default clusterer: average linkage, made scalable by cutting a k-NN graph first.
 
-Up to ``small_limit`` faces: average-linkage agglomerative clustering on cosine distance, cut at
-the threshold (exact, quadratic). Above: a faiss k-NN graph, thresholded, split by Chinese
-Whispers (linear in n; a million 128-d faces in a few minutes).
+Average linkage cut at a "same person" distance ``t`` only merges clusters with at least one pair
+closer than ``t``, so each of its clusters lies in one connected component of the graph of pairs
+closer than ``t``. The clusterer builds that graph from the ``k`` nearest neighbours of each face
+(exact up to 20k faces, a faiss index above: :mod:`raypipe.cluster.knn`), takes its components,
+and runs exact average linkage inside each. A component above ``component_limit`` faces (one
+huge identity, or chained look-alikes) is first split by Chinese Whispers; a community still
+that large is kept as one person. Without a model of known
+calibration, ``t`` is read off the data (:func:`raypipe.cluster.calibration.data_driven_threshold`).
 """
 
 from __future__ import annotations
@@ -10,64 +15,99 @@ from __future__ import annotations
 import logging
 
 import numpy as np
+from scipy.cluster.hierarchy import fcluster, linkage
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial.distance import pdist
 
-from raypipe.cluster.agglomerative import Agglomerative
-from raypipe.cluster.base import QUADRATIC_LIMIT, Clusterer
-from raypipe.cluster.calibration import CALIBRATION
-from raypipe.cluster.density import HDBSCAN
-from raypipe.cluster.graph import ChineseWhispers
+from raypipe.cluster.base import Clusterer
+from raypipe.cluster.knn import EXACT_LIMIT, nearest_neighbours, neighbour_graph
 
 log = logging.getLogger(__name__)
 
-#: Smallest cluster HDBSCAN keeps for embeddings without a calibrated threshold (e.g. research
-#: features of drawn faces).
-UNCALIBRATED_MIN_CLUSTER_SIZE = 3
+WHISPERS_ITERATIONS = 20
+
+
+def average_linkage_tree_labels(X: np.ndarray):
+    """A function: cosine threshold -> average-linkage clusters (0-based) of the rows of ``X``."""
+    if len(X) < 2:
+        return lambda threshold: np.zeros(len(X), np.int64)
+    tree = linkage(pdist(X.astype(np.float64), "cosine"), method="average")
+    return lambda threshold: fcluster(tree, t=threshold, criterion="distance") - 1
 
 
 class AutoClusterer(Clusterer):
-    """Average linkage for small sets, Chinese Whispers on a k-NN graph for large ones.
+    """Average linkage within the components of a thresholded k-NN graph; no k, no threshold.
 
     Parameters
     ----------
-    threshold : "same person" cosine distance: the average-linkage cut for small sets, the
-        longest graph edge for large ones; None: the calibrated values for ``model``.
-    model : embedding model name (faces.parquet ``embedder``), None: guessed from the dimension;
-        a model without a calibrated threshold (and no ``threshold`` given) is clustered by HDBSCAN.
+    threshold : "same person" cosine distance (None: calibrated for ``model``, else data-driven).
+    model : embedding model name (faces.parquet ``embedder``).
     cannot_link : no two faces of one group (image) in one cluster.
-    small_limit : largest set clustered exactly.
-    k : neighbours per face in the large-set graph.
+    k : neighbours per face in the graph.
+    component_limit : larger components are split by Chinese Whispers before the linkage.
+    knn_method, exact_limit : k-NN search (see :func:`raypipe.cluster.knn.nearest_neighbours`).
     """
 
     def __init__(
         self,
+        *,
         threshold: float | None = None,
         model: str | None = None,
         cannot_link: bool = True,
-        small_limit: int = QUADRATIC_LIMIT,
         k: int = 10,
+        component_limit: int = 5000,
+        knn_method: str = "auto",
+        exact_limit: int = EXACT_LIMIT,
         seed: int = 0,
     ):
         self.threshold = threshold
         self.model = model
         self.cannot_link = cannot_link
-        self.small_limit = small_limit
         self.k = k
+        self.component_limit = component_limit
+        self.knn_method = knn_method
+        self.exact_limit = exact_limit
         self.seed = seed
 
-    def _delegate(self, X: np.ndarray) -> Clusterer:
-        if self.threshold is None and self.model is not None and self.model not in CALIBRATION:
-            log.info("no calibrated same-person threshold for %s: HDBSCAN, which needs none", self.model)
-            return HDBSCAN(min_cluster_size=UNCALIBRATED_MIN_CLUSTER_SIZE)
-        if len(X) <= self.small_limit:
-            return Agglomerative(
-                linkage="average", threshold=self._threshold(X, "average"), max_n=self.small_limit
-            )
-        return ChineseWhispers(threshold=self._threshold(X, "pair"), k=self.k, seed=self.seed)
-
     def _cluster(self, X: np.ndarray) -> np.ndarray:
-        self.method_ = self._delegate(X)
-        log.info("auto clusterer: %d faces -> %s", len(X), self.method_)
-        return self.method_.fit(X).labels_
+        self.threshold_ = self._threshold(X, "average")
+        neighbours = nearest_neighbours(
+            X,
+            min(self.k, len(X) - 1),
+            method=self.knn_method,
+            exact_limit=self.exact_limit,
+            seed=self.seed,
+        )
+        graph = neighbour_graph(neighbours, self.threshold_)
+        components = self._split_large(graph, connected_components(graph, directed=False)[1])
+        within = np.zeros(len(X), np.int64)  # cluster within the component
+        order = np.argsort(components, kind="stable")
+        starts = np.flatnonzero(np.r_[True, np.diff(components[order]) != 0])
+        for rows in np.split(order, starts[1:]):
+            if 1 < len(rows) <= self.component_limit:  # a larger community is one person
+                within[rows] = average_linkage_tree_labels(X[rows])(self.threshold_)
+        labels = np.unique(np.column_stack([components, within]), axis=0, return_inverse=True)[
+            1
+        ].ravel()
+        log.info(
+            "auto clusterer: %d faces, threshold %.3f, %d clusters",
+            len(X),
+            self.threshold_,
+            len(np.unique(labels)),
+        )
+        return labels
+
+    def _split_large(self, graph, components: np.ndarray) -> np.ndarray:
+        """Components above ``component_limit`` faces replaced by their Chinese Whispers communities."""
+        from raypipe.cluster.whispers import chinese_whispers
+
+        sizes = np.bincount(components)
+        for big in np.flatnonzero(sizes > self.component_limit):
+            rows = np.flatnonzero(components == big)
+            communities = chinese_whispers(graph[rows][:, rows], WHISPERS_ITERATIONS, self.seed)
+            components[rows] = np.where(communities == 0, big, len(sizes) + communities)
+            sizes = np.bincount(components)
+        return components
 
     def _reassign_distance(self, X: np.ndarray) -> float | None:
-        return self.method_._reassign_distance(X)
+        return self.threshold_

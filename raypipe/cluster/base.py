@@ -52,10 +52,10 @@ class Clusterer(ClusterMixin, BaseEstimator):
         return None
 
     def _threshold(self, X: np.ndarray, kind: str) -> float:
-        """The ``threshold`` setting, or the calibrated one of the ``model`` setting."""
+        """The ``threshold`` setting, else the calibrated one of ``model``, else a data-driven one."""
         if self.threshold is not None:
             return float(self.threshold)
-        return same_person_threshold(self.model, kind, dim=X.shape[1])
+        return same_person_threshold(X, getattr(self, "model", None), kind)
 
     def _check_size(self, n: int) -> None:
         limit = getattr(self, "max_n", None)

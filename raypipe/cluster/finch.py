@@ -51,7 +51,7 @@ class FINCH(Clusterer):
     n_clusters : cut the hierarchy at exactly this many clusters (the paper's refinement: from
         the first level with at least this many, merge the closest pair of means one at a time).
     threshold : longest first-neighbour link (cosine distance), used when ``n_clusters`` is None;
-        None: the calibrated single-link "same person" distance of ``model``.
+        None: the calibrated single-link "same person" distance of ``model``, else data-driven.
     """
 
     def __init__(

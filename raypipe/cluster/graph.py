@@ -1,7 +1,7 @@
 """Clusterers on a thresholded k-NN graph: connected components, Chinese Whispers, Leiden, Infomap.
 
 Each face is linked to its ``k`` nearest neighbours that lie within ``threshold`` (cosine
-distance; None: the calibrated single-pair "same person" distance of ``model``), edges weighted
+distance; None: the calibrated single-pair "same person" distance of ``model``, else data-driven), edges weighted
 by similarity. The graph has at most n x k edges, so these scale to millions of faces.
 """
 

@@ -68,7 +68,7 @@ def assign_incremental(
     old_X, new_X = l2_normalize(old_X), l2_normalize(new_X)
     old_labels = np.asarray(old_labels, dtype=np.int64)
     if threshold is None:
-        threshold = same_person_threshold(model, "pair", dim=new_X.shape[1])
+        threshold = same_person_threshold(new_X, model, "pair")
     clustered = np.flatnonzero(old_labels >= 0)
     labels = np.full(len(new_X), -1, dtype=np.int64)
     if clustered.size:

@@ -31,6 +31,10 @@ class LabelledFaces:
     model: str | None
     scored: np.ndarray  # bool: the largest face of each image
 
+    def subset(self, rows: np.ndarray) -> LabelledFaces:
+        """The faces of ``rows`` (a boolean mask or indices)."""
+        return LabelledFaces(self.X[rows], self.labels[rows], self.groups[rows], self.model, self.scored[rows])
+
 
 def load_labelled_faces(faces_parquet: str | Path) -> LabelledFaces:
     """Read faces.parquet; labels and scored faces as :mod:`raypipe.evaluation.labels` gives them."""
