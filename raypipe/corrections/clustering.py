@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from raypipe.cluster.calibration import CALIBRATION, same_person_threshold
+from raypipe.cluster.calibration import CALIBRATION
 from raypipe.corrections.apply import Corrected, apply_corrections
 from raypipe.corrections.store import Corrections
 from raypipe.corrections.suggest import suggest_people
@@ -50,7 +50,7 @@ def correct_labels(corrections: Corrections, faces: pd.DataFrame, rows: np.ndarr
 
 def pair_threshold(model: str | None) -> float | None:
     """Farthest cluster centre a face moved apart may join (None: no calibrated model)."""
-    return same_person_threshold(model, "pair") if model in CALIBRATION else None
+    return CALIBRATION[model].pair if model in CALIBRATION else None
 
 
 def people_of(layout: RunLayout) -> dict[int, str]:
