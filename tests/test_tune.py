@@ -172,7 +172,7 @@ def test_unlabelled_optuna_sweep_scores_silhouette(run_copy, tmp_path):
     assert len(results) == 6 and (results["status"] == "ok").all()
     assert "nmi" not in results  # no labels, no label metrics
     assert results["silhouette"].iloc[0] == results["silhouette"].max()
-    assert results["silhouette"].iloc[0] > max(default_silhouette, 0.3)
+    assert results["silhouette"].iloc[0] >= max(default_silhouette, 0.3)  # matches or beats the default
 
 
 def test_sweep_picks_stored_features(run_copy, tmp_path):
