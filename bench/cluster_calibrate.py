@@ -6,7 +6,8 @@ Each set is split by identity (``raypipe.evaluation.protocol``); only the fit ha
 Prints, per named embedding model, the ``average`` threshold (average linkage, the ``auto``
 default) and the ``pair`` threshold (a k-NN graph edge, Chinese Whispers) with the best mean
 BCubed F over that model's sets, and the same for the data-driven z of vectors of no calibrated
-model (mean over models, each the mean over its sets). Copy the values into raypipe/cluster/calibration.py, then report with
+model (mean over models, each the mean over its sets); with ``--leftover``, the ``leftover``
+distance (and z) of ``auto``'s singleton attachment, the other thresholds as calibrated. Copy the values into raypipe/cluster/calibration.py, then report with
 ``bench/generalisation.py``.
 """
 
@@ -17,7 +18,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from raypipe.cluster.auto import average_linkage_tree_labels
+from raypipe.cluster.auto import AutoClusterer, average_linkage_tree_labels
 from raypipe.cluster.calibration import background_similarity
 from raypipe.cluster.constraints import enforce_cannot_link
 from raypipe.cluster.graph import ChineseWhispers
@@ -28,6 +29,8 @@ AVERAGE = np.round(np.arange(0.04, 0.90, 0.01), 3)
 PAIR = np.round(np.arange(0.04, 0.80, 0.04), 3)
 Z_AVERAGE = np.round(np.arange(1.0, 8.0, 0.2), 2)
 Z_PAIR = np.round(np.arange(2.0, 9.0, 0.5), 2)
+LEFTOVER = np.round(np.arange(0.0, 0.90, 0.02), 3)
+Z_LEFTOVER = np.round(np.arange(0.0, 4.0, 0.2), 2)
 
 
 def average_scores(faces, distances: np.ndarray) -> list[float]:
@@ -47,6 +50,27 @@ def pair_scores(faces, distances: np.ndarray) -> list[float]:
     ]
 
 
+def leftover_scores(faces, distances: np.ndarray, model: str | None) -> np.ndarray:
+    """Per distance: BCubed F of ``auto`` (``model``'s thresholds) attaching singletons within it,
+    and the relative error of its number of clusters, ``|clusters / people - 1|``."""
+    scores = [
+        fit_and_score(AutoClusterer(model=model, leftover_distance=float(t)), faces)
+        for t in distances
+    ]
+    return np.array([[s["bcubed_f"], abs(s["clusters"] / s["people"] - 1)] for s in scores])
+
+
+def closest_count(grid: np.ndarray, scores: list[np.ndarray]) -> str:
+    """The cut with the fewest excess or missing clusters among those within 0.005 of the best F."""
+    f, count_error = np.mean(scores, axis=0).T
+    candidates = np.flatnonzero(f >= f.max() - 0.005)
+    top = candidates[np.argmin(count_error[candidates])]
+    return (
+        f"{grid[top]} (mean BCubed F {f[top]:.4f}, best {f.max():.4f}; "
+        f"mean |clusters/people - 1| {count_error[top]:.3f}, at {grid[0]}: {count_error[0]:.3f})"
+    )
+
+
 def z_distances(faces, zs: np.ndarray) -> np.ndarray:
     median, spread = background_similarity(faces.X)
     return 1.0 - np.minimum(median + zs * spread, 0.999)
@@ -63,6 +87,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sets", nargs="+", help="faces.parquet files (one labelled set each)")
     parser.add_argument("--pair", action="store_true", help="also fit the pair thresholds (slower)")
+    parser.add_argument("--leftover", action="store_true", help="only fit the leftover distances")
     args = parser.parse_args()
     by_model: dict[str, list] = defaultdict(list)
     for path in args.sets:
@@ -72,6 +97,9 @@ def main() -> None:
             f"{path}: fit half {faces.scored.sum()} faces of {len(set(faces.labels))} people, {faces.model}",
             flush=True,
         )
+    if args.leftover:
+        fit_leftover(by_model)
+        return
     for model, sets in by_model.items():
         print(
             f"{model} average: {best(AVERAGE, [average_scores(f, AVERAGE) for f in sets])}",
@@ -95,6 +123,20 @@ def main() -> None:
             for sets in by_model.values()
         ]
         print(f"data-driven z pair:    {best(Z_PAIR, z_scores)}")
+
+
+def fit_leftover(by_model: dict[str, list]) -> None:
+    """Leftover cuts: the number of clusters closest to the people, F within 0.005 of the best."""
+    for model, sets in by_model.items():
+        scores = [leftover_scores(f, LEFTOVER, model) for f in sets]
+        print(f"{model} leftover: {closest_count(LEFTOVER, scores)}", flush=True)
+    z_scores = [
+        np.mean([leftover_scores(f, z_distances(f, Z_LEFTOVER), None) for f in sets], axis=0)
+        for sets in by_model.values()
+    ]
+    print(
+        f"data-driven z leftover (each model weighs the same): {closest_count(Z_LEFTOVER, z_scores)}"
+    )
 
 
 if __name__ == "__main__":

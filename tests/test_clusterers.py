@@ -104,7 +104,9 @@ def test_cannot_link_moves_the_farther_face_to_the_next_cluster():
 
 
 def test_auto_is_exact_average_linkage_on_a_small_set(faces):
-    auto = AutoClusterer(threshold=0.6, cannot_link=False).fit(faces.X).labels_
+    auto = (
+        AutoClusterer(threshold=0.6, cannot_link=False, attach_leftovers=False).fit(faces.X).labels_
+    )
     exact = Agglomerative(linkage="average", threshold=0.6).fit(faces.X).labels_
     assert score_clustering(exact, auto)["ari"] == pytest.approx(1.0)
 
@@ -113,8 +115,26 @@ def test_auto_on_the_faiss_graph_and_with_oversized_components_split(faces):
     large_path = AutoClusterer(threshold=0.6, exact_limit=50, knn_method="auto").fit(faces.X)
     assert score_clustering(faces.labels, large_path.labels_)["pairwise_f"] >= 0.95
     split = AutoClusterer(threshold=0.9, component_limit=30, cannot_link=False).fit(faces.X)
-    assert np.bincount(split.labels_).max() <= 30  # a 0.9 cut alone joins everyone into one component
+    assert (
+        np.bincount(split.labels_).max() <= 30
+    )  # a 0.9 cut alone joins everyone into one component
     assert score_clustering(faces.labels, split.labels_)["pairwise_f"] >= 0.9
+
+
+def test_auto_attaches_a_leftover_near_a_cluster_centre_but_not_a_far_one():
+    def unit(degrees: float, axis: int) -> list[float]:  # e1 turned towards e_axis
+        vector = np.zeros(4)
+        vector[0], vector[axis] = np.cos(np.radians(degrees)), np.sin(np.radians(degrees))
+        return vector.tolist()
+
+    cluster = [unit(a, 1) for a in (-5, 0, 5)]  # pairwise cosine distances under 0.02
+    other = [[0, 1, 0, 0], [0, 0.99, 0.1, 0], [0, 0.99, -0.1, 0]]
+    near, far = unit(40, 3), [0, 0, 0.7, 0.7]  # 0.23 from the first centre; ~1 from both
+    X = np.array(cluster + other + [near, far])
+    auto = AutoClusterer(threshold=0.1, leftover_distance=0.3).fit(X)
+    assert auto.labels_[6] == auto.labels_[0]  # the near face joins the first cluster
+    assert np.sum(auto.labels_ == auto.labels_[7]) == 1  # the far one stays alone
+    assert len(np.unique(auto.labels_)) == 3
 
 
 @pytest.mark.parametrize("clusterer", [Agglomerative(max_n=100), DBSCAN(threshold=0.5, max_n=100)])
@@ -135,7 +155,9 @@ def test_the_calibrated_threshold_of_the_named_model_changes_the_result(faces, m
         # synthetic same-person pairs sit ~0.45 apart: inside ArcFace's thresholds, outside dlib's
         assert n_clusters(name, "arcface-512") <= 1.1 * people, name
         assert n_clusters(name, "dlib-resnet-128") > 2 * people, name
-    monkeypatch.setitem(calibration.CALIBRATION, "arcface-512", calibration.SamePerson(0.05, 0.05))
+    monkeypatch.setitem(
+        calibration.CALIBRATION, "arcface-512", calibration.SamePerson(0.05, 0.05, 0.05)
+    )
     assert n_clusters("auto", "arcface-512") > 2 * people
 
 
@@ -144,6 +166,7 @@ def test_vectors_of_no_calibrated_model_get_the_data_driven_threshold(faces):
 
     auto = CLUSTERERS.build({"name": "auto", "model": "feature:color-hist"}).fit(faces.X)
     assert auto.threshold_ == pytest.approx(data_driven_threshold(faces.X))
+    assert auto.leftover_distance_ == pytest.approx(data_driven_threshold(faces.X, "leftover"))
     assert score_clustering(faces.labels, auto.labels_)["pairwise_f"] > 0.9
     for name in ("agglomerative", "dbscan", "leiden", "finch"):  # no dimension guessing, no error
         labels = CLUSTERERS.build({"name": name}).fit(faces.X[:, :100]).labels_

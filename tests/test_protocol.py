@@ -41,6 +41,15 @@ def test_halves_hold_only_their_identities_faces():
     assert not set(halves["fit"].labels) & set(halves["held_out"].labels)
 
 
+def test_an_unlabelled_face_goes_to_the_side_of_its_image():
+    labels = np.array(["a", None, "b", None, "c", None] * 10, dtype=object)
+    images = np.repeat(np.arange(30), 2)  # the second face of each image has no label
+    scored = np.array([label is not None for label in labels])
+    faces = LabelledFaces(np.eye(60, 8, dtype=np.float32), labels, images, "m", scored)
+    for half in identity_halves(faces).values():
+        assert np.all(np.bincount(half.groups, minlength=30)[half.groups] == 2)
+
+
 def test_unassigned_faces_count_as_clusters_found():
     scores = held_out_scores(["a", "a", "b", "b"], [0, 0, -1, -1])
     assert scores["clusters"] == 3 and scores["people"] == 2

@@ -6,8 +6,10 @@ closer than ``t``. The clusterer builds that graph from the ``k`` nearest neighb
 (exact up to 20k faces, a faiss index above: :mod:`raypipe.cluster.knn`), takes its components,
 and runs exact average linkage inside each. A component above ``component_limit`` faces (one
 huge identity, or chained look-alikes) is first split by Chinese Whispers; a community still
-that large is kept as one person. Without a model of known
-calibration, ``t`` is read off the data (:func:`raypipe.cluster.calibration.data_driven_threshold`).
+that large is kept as one person. Last, each face left alone (a hard face: profile, blur, low
+resolution) joins the cluster whose centre is nearest among its neighbours' clusters, when that
+centre is within the ``leftover`` distance. Without a model of known calibration, both distances
+are read off the data (:func:`raypipe.cluster.calibration.data_driven_threshold`).
 """
 
 from __future__ import annotations
@@ -15,16 +17,21 @@ from __future__ import annotations
 import logging
 
 import numpy as np
+from scipy import sparse
 from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial.distance import pdist
 
 from raypipe.cluster.base import Clusterer
+from raypipe.cluster.calibration import same_person_threshold
 from raypipe.cluster.knn import EXACT_LIMIT, nearest_neighbours, neighbour_graph
+from raypipe.embed.base import l2_normalize
 
 log = logging.getLogger(__name__)
 
 WHISPERS_ITERATIONS = 20
+#: Leftover faces compared with their candidate centres at a time (bounds the memory on 1M faces).
+LEFTOVER_BLOCK = 4096
 
 
 def average_linkage_tree_labels(X: np.ndarray):
@@ -45,6 +52,8 @@ class AutoClusterer(Clusterer):
     cannot_link : no two faces of one group (image) in one cluster.
     k : neighbours per face in the graph.
     component_limit : larger components are split by Chinese Whispers before the linkage.
+    attach_leftovers : let singletons join the nearest cluster centre within ``leftover_distance``.
+    leftover_distance : cosine distance to a centre (None: calibrated for ``model``, else data-driven).
     knn_method, exact_limit : k-NN search (see :func:`raypipe.cluster.knn.nearest_neighbours`).
     """
 
@@ -56,6 +65,8 @@ class AutoClusterer(Clusterer):
         cannot_link: bool = True,
         k: int = 10,
         component_limit: int = 5000,
+        attach_leftovers: bool = True,
+        leftover_distance: float | None = None,
         knn_method: str = "auto",
         exact_limit: int = EXACT_LIMIT,
         seed: int = 0,
@@ -65,6 +76,8 @@ class AutoClusterer(Clusterer):
         self.cannot_link = cannot_link
         self.k = k
         self.component_limit = component_limit
+        self.attach_leftovers = attach_leftovers
+        self.leftover_distance = leftover_distance
         self.knn_method = knn_method
         self.exact_limit = exact_limit
         self.seed = seed
@@ -89,6 +102,8 @@ class AutoClusterer(Clusterer):
         labels = np.unique(np.column_stack([components, within]), axis=0, return_inverse=True)[
             1
         ].ravel()
+        if self.attach_leftovers:
+            labels = self._attach_leftovers(X, labels, neighbours.indices)
         log.info(
             "auto clusterer: %d faces, threshold %.3f, %d clusters",
             len(X),
@@ -108,6 +123,34 @@ class AutoClusterer(Clusterer):
             components[rows] = np.where(communities == 0, big, len(sizes) + communities)
             sizes = np.bincount(components)
         return components
+
+    def _attach_leftovers(self, X: np.ndarray, labels: np.ndarray, neighbours: np.ndarray):
+        """Singletons moved to the nearest centre of their neighbours' clusters, if close enough."""
+        self.leftover_distance_ = (
+            float(self.leftover_distance)
+            if self.leftover_distance is not None
+            else same_person_threshold(X, self.model, "leftover")
+        )
+        sizes = np.bincount(labels)
+        leftovers = np.flatnonzero(sizes[labels] == 1)
+        members = np.flatnonzero(sizes[labels] > 1)
+        if len(leftovers) == 0 or len(members) == 0:
+            return labels
+        clusters, rows = np.unique(labels[members], return_inverse=True)
+        indicator = sparse.csr_matrix((np.ones(len(members), np.float32), (rows, members)))
+        centres = l2_normalize(indicator @ X[: members.max() + 1])
+        centre_of = np.full(len(sizes), -1)
+        centre_of[clusters] = np.arange(len(clusters))
+        joined = labels.copy()
+        for block in np.array_split(leftovers, -(-len(leftovers) // LEFTOVER_BLOCK)):
+            near = neighbours[block]
+            candidates = np.where(near >= 0, centre_of[labels[near]], -1)
+            similarity = np.einsum("ijd,id->ij", centres[candidates], X[block])
+            similarity[candidates < 0] = -np.inf
+            best = np.argmax(similarity, axis=1)
+            close = similarity[np.arange(len(block)), best] >= 1.0 - self.leftover_distance_
+            joined[block[close]] = clusters[candidates[close, best[close]]]
+        return np.unique(joined, return_inverse=True)[1]
 
     def _reassign_distance(self, X: np.ndarray) -> float | None:
         return self.threshold_

@@ -2,7 +2,9 @@
 
 Two kinds: ``average`` bounds the mean distance between two clusters that average linkage still
 merges (the ``auto`` default); ``pair`` bounds a single link: a k-NN graph edge (Chinese
-Whispers, connected components, Leiden), a FINCH first-neighbour link, DBSCAN's eps.
+Whispers, connected components, Leiden), a FINCH first-neighbour link, DBSCAN's eps;
+``leftover`` bounds the distance from a face ``auto`` left alone to the centre of the cluster it
+may still join.
 
 Only named embedding models have calibrated thresholds; a vector's length never names a model.
 Vectors of no calibrated model (a feature, a reduction) get the data-driven threshold of
@@ -29,22 +31,28 @@ class SamePerson:
 
     average: float
     pair: float
+    leftover: float | None = None  # None: not fitted for this model, read off the data
 
 
 #: ``average``: fitted on the fit identities of lfw, its crops (as they are; ArcFace also at 40 px)
 #: and photos: ArcFace the middle of the plateau (mean BCubed F within 0.005 of the best), dlib
 #: the best of a 0.01 grid. ``pair``: calibrated in-sample on ../shared/data/photos (not refitted).
+#: ``leftover``: fitted on the same fit identities (``bench/cluster_calibrate.py --leftover``), the
+#: cut of a 0.02 grid whose number of clusters is closest to the number of people, among those
+#: whose mean BCubed F is within 0.005 of the best.
 CALIBRATION: dict[str, SamePerson] = {
-    "dlib-resnet-128": SamePerson(average=0.08, pair=0.07),
-    "arcface-512": SamePerson(average=0.66, pair=0.50),
+    "dlib-resnet-128": SamePerson(average=0.08, pair=0.07, leftover=0.08),
+    "arcface-512": SamePerson(average=0.66, pair=0.50, leftover=0.82),
     # drawn faces (the shipped encoder, raypipe.features.drawn): best BCubed F on the TRAINING
     # characters of ../shared/data/anime (bench/drawn_clusters.py --characters training --sweep).
-    "feature:drawn": SamePerson(average=0.45, pair=0.20),
+    # leftover 0: not fitted on drawn faces, so no face left alone is attached.
+    "feature:drawn": SamePerson(average=0.45, pair=0.20, leftover=0.0),
 }
 #: Background spreads (robust z) above the median random-pair similarity, per threshold kind;
-#: ``average`` fitted as above with each model weighing the same (``pair``: not refitted).
-DATA_DRIVEN_Z = SamePerson(average=2.3, pair=4.5)
-KINDS = ("average", "pair")
+#: ``average`` and ``leftover`` fitted as above with each model weighing the same (``pair``: not
+#: refitted).
+DATA_DRIVEN_Z = SamePerson(average=2.3, pair=4.5, leftover=0.0)
+KINDS = ("average", "pair", "leftover")
 #: Rows sampled on each side of the random pairs that estimate the background similarity.
 BACKGROUND_ROWS = 1000
 
@@ -71,8 +79,9 @@ def data_driven_threshold(X: np.ndarray, kind: str = "average", *, seed: int = 0
 
 def same_person_threshold(X: np.ndarray, model: str | None, kind: str = "average") -> float:
     """The calibrated threshold of the named ``model``, else the data-driven one of ``X``."""
-    if model in CALIBRATION:
-        return getattr(CALIBRATION[model], _checked(kind))
+    calibrated = getattr(CALIBRATION[model], _checked(kind)) if model in CALIBRATION else None
+    if calibrated is not None:
+        return calibrated
     log.info("no calibrated threshold for %s: reading it off the data", model or "unnamed vectors")
     return data_driven_threshold(X, kind)
 

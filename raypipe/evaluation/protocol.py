@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 
 import numpy as np
+import pandas as pd
 
 from raypipe.evaluation.metrics import score_clustering
 
@@ -55,10 +56,13 @@ def held_out_scores(true_labels, predicted) -> dict[str, float]:
 
 
 def identity_halves(faces, *, seed: int = SPLIT_SEED) -> dict:
-    """``{"fit": ..., "held_out": ...}``: the :class:`LabelledFaces` of each side's identities."""
-    return {
-        side: faces.subset(mask) for side, mask in split_identities(faces.labels, seed=seed).items()
-    }
+    """``{"fit": ..., "held_out": ...}``: the :class:`LabelledFaces` of each side's identities.
+
+    An unlabelled face (not the largest of its image) goes with its image's labelled face.
+    """
+    by_image = pd.Series(faces.labels).groupby(faces.groups).transform("first")
+    split = split_identities(by_image.fillna("").to_numpy(dtype=object), seed=seed)
+    return {side: faces.subset(mask) for side, mask in split.items()}
 
 
 def fit_and_score(clusterer, faces) -> dict[str, float]:
