@@ -31,7 +31,7 @@ class SamePerson:
 
     average: float
     pair: float
-    leftover: float | None = None  # None: not fitted for this model, read off the data
+    leftover: float | None = None  # None: not fitted for this model
 
 
 #: ``average``: fitted on the fit identities of lfw, its crops (as they are; ArcFace also at 40 px)
@@ -49,8 +49,8 @@ CALIBRATION: dict[str, SamePerson] = {
     "feature:drawn": SamePerson(average=0.45, pair=0.20, leftover=0.0),
 }
 #: Background spreads (robust z) above the median random-pair similarity, per threshold kind;
-#: ``average`` and ``leftover`` fitted as above with each model weighing the same (``pair``: not
-#: refitted).
+#: ``average`` fitted as above with each model weighing the same (``pair``: not refitted).
+#: ``leftover`` is not read off the data: vectors of no calibrated model attach no leftovers.
 DATA_DRIVEN_Z = SamePerson(average=2.3, pair=4.5, leftover=0.0)
 KINDS = ("average", "pair", "leftover")
 #: Rows sampled on each side of the random pairs that estimate the background similarity.
