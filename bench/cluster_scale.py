@@ -1,10 +1,12 @@
-"""Scale benchmark of the scalable clusterers on synthetic identity-structured embeddings.
+"""Scale benchmark of the scalable clusterers on realistic synthetic face embeddings.
 
     nice -n 10 python bench/cluster_scale.py --sizes 10k,100k --dims 128,512
     nice -n 10 python bench/cluster_scale.py --sizes 1M --dims 128 --clusterers auto-large
 
-Identities have Zipf sizes (mean 20), faces scatter around unit-sphere centres, 5% are noise
-faces (each its own identity). Each (size, dim, clusterer) runs in a fresh process, so the peak
+The faces come from :func:`raypipe.testing.realistic_faces.make_realistic_faces`, whose
+same-person and different-person similarities, look-alikes, identity sizes and noise faces are
+fitted to ArcFace on LFW (``bench/fit_synthetic.py``); the clusterers get the ArcFace calibrated
+thresholds, as a run does. Each (size, dim, clusterer) runs in a fresh process, so the peak
 RSS printed is that run's own (the embeddings included). ``auto-large`` is the default
 clusterer forced onto its large-set path (faiss k-NN graph + Chinese Whispers) at every size.
 """
@@ -17,18 +19,19 @@ import resource
 import time
 
 from raypipe.cluster import CLUSTERERS
+from raypipe.cluster.step import clusterer_spec
 from raypipe.evaluation.metrics import bcubed_scores, contingency, pairwise_scores
-from raypipe.testing.embeddings import make_faces
+from raypipe.testing.realistic_faces import make_realistic_faces
 
-#: Synthetic same-identity pairs lie at cosine distance ~0.45 (99.9% below 0.6); others near 1.
-THRESHOLD = 0.55
+#: The synthetic faces imitate this model: its calibrated thresholds apply.
+MODEL = "arcface-512"
 SCALABLE = {
-    "auto": {"name": "auto", "threshold": THRESHOLD},
-    "auto-large": {"name": "auto", "threshold": THRESHOLD, "exact_limit": 0},
-    "chinese-whispers": {"name": "chinese-whispers", "threshold": THRESHOLD},
-    "knn-graph": {"name": "knn-graph", "threshold": THRESHOLD},
-    "leiden": {"name": "leiden", "threshold": THRESHOLD},
-    "finch": {"name": "finch", "threshold": THRESHOLD},
+    "auto": {"name": "auto"},
+    "auto-large": {"name": "auto", "exact_limit": 0},
+    "chinese-whispers": {"name": "chinese-whispers"},
+    "knn-graph": {"name": "knn-graph"},
+    "leiden": {"name": "leiden"},
+    "finch": {"name": "finch"},
 }
 
 
@@ -39,9 +42,10 @@ def parse_size(text: str) -> int:
 
 def run_one(n: int, dim: int, name: str, results) -> None:
     """Generate, cluster and score in this (child) process; report figures through ``results``."""
-    data = make_faces(n, dim, seed=n + dim)
+    data = make_realistic_faces(n, dim, seed=n + dim)
     started = time.perf_counter()
-    labels = CLUSTERERS.build(SCALABLE[name]).fit(data.X).labels_
+    spec = clusterer_spec(SCALABLE[name], MODEL, cannot_link=False)
+    labels = CLUSTERERS.build(spec).fit(data.X).labels_
     seconds = time.perf_counter() - started
     table = contingency(data.labels, labels)
     peak_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
