@@ -64,10 +64,11 @@ def extract(inputs: list[str], out: str, config: Config, overwrite: bool = False
         extract_config.detector = choose_crop_detector(
             extract_config.detector, first_images(inputs, CROP_SAMPLE_POOL), extract_config.max_image_pixels
         )
-    extract_config.detector = resolve_detector(extract_config.detector, extract_config.domain, extract_config.model_root)
+    # the embedder first: its automatic fetch also brings the detector's models
     embedder_spec = resolve_embedder(
         extract_config.embedder, extract_config.model_root, extract_config.domain, extract_config.auto_fetch
     )
+    extract_config.detector = resolve_detector(extract_config.detector, extract_config.domain, extract_config.model_root)
     extract_config.embedder = embedder_spec
     _claim_folder(layout, config, overwrite)
     listing = list_shards(inputs, layout, extract_config.shard_size, accept_archives=extract_config.domain == "comic")
