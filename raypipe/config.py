@@ -28,8 +28,8 @@ class ExtractConfig:
 
     #: ``photo`` (people) or ``comic`` (pages split into panels, drawn faces).
     domain: str = "photo"
-    #: ``auto``: RFB + 68-point landmarks when their models are under ``model_root``, else
-    #: dlib-hog; on comic pages the anime cascade (see :mod:`raypipe.detect.select`).
+    #: ``auto``: dlib-hog on photos (``rfb`` is faster but opt-in), the anime cascade on comic
+    #: pages (see :mod:`raypipe.detect.select`).
     detector: dict[str, Any] = field(default_factory=lambda: {"name": "auto"})
     #: ``auto`` picks ArcFace when a model is configured or under ``model_root``, else dlib.
     embedder: dict[str, Any] = field(default_factory=lambda: {"name": "auto"})

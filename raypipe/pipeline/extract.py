@@ -64,7 +64,6 @@ def extract(inputs: list[str], out: str, config: Config, overwrite: bool = False
         extract_config.detector = choose_crop_detector(
             extract_config.detector, first_images(inputs, CROP_SAMPLE_POOL), extract_config.max_image_pixels
         )
-    # the embedder first: its automatic fetch also brings the detector's models
     embedder_spec = resolve_embedder(
         extract_config.embedder, extract_config.model_root, extract_config.domain, extract_config.auto_fetch
     )
