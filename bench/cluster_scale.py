@@ -2,21 +2,36 @@
 
     nice -n 10 python bench/cluster_scale.py --sizes 10k,100k --dims 128,512
     nice -n 10 python bench/cluster_scale.py --sizes 1M --dims 128 --clusterers auto-large
+    nice -n 10 python bench/cluster_scale.py --sizes 10M --dims 128 --clusterers auto-large
+
 
 The faces come from :func:`raypipe.testing.realistic_faces.make_realistic_faces`, whose
 same-person and different-person similarities, look-alikes, identity sizes and noise faces are
 fitted to ArcFace on LFW (``bench/fit_synthetic.py``); the clusterers get the ArcFace calibrated
-thresholds, as a run does. Each (size, dim, clusterer) runs in a fresh process, so the peak
-RSS printed is that run's own (the embeddings included). ``auto-large`` is the default
-clusterer forced onto its large-set path (faiss k-NN graph + Chinese Whispers) at every size.
+thresholds, as a run does. Each (size, dim, clusterer) runs in a fresh process that writes the
+faces into a memory-mapped ``.npy`` file (``--scratch``), as a large run's streamed embeddings
+are (:mod:`raypipe.cluster.stream`). ``peak GiB`` is that process's peak RSS (the memmap's
+resident pages included); ``private GiB`` is the peak, sampled each second, of the anonymous
+(private) memory of that process and every process it started (the Ray workers of the k-NN
+search: :mod:`raypipe.cluster.knn_shards`). ``auto-large`` is the default clusterer forced onto
+its large-set path (faiss k-NN graph) at every size; above
+:data:`raypipe.cluster.knn.SHARD_LIMIT` faces its k-NN search runs in Ray tasks (``--cpus`` of
+them at a time), which ``auto-shards`` forces at every size. BCubed and pairwise F are exact,
+over every face.
 """
 
 from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import resource
+import tempfile
+import threading
 import time
+from pathlib import Path
+
+import numpy as np
 
 from raypipe.cluster import CLUSTERERS
 from raypipe.cluster.step import clusterer_spec
@@ -28,6 +43,7 @@ MODEL = "arcface-512"
 SCALABLE = {
     "auto": {"name": "auto"},
     "auto-large": {"name": "auto", "exact_limit": 0},
+    "auto-shards": {"name": "auto", "exact_limit": 0, "knn_method": "ivf-shards"},
     "chinese-whispers": {"name": "chinese-whispers"},
     "knn-graph": {"name": "knn-graph"},
     "leiden": {"name": "leiden"},
@@ -40,22 +56,59 @@ def parse_size(text: str) -> int:
     return int(float(text.rstrip("kKmM")) * multiplier)
 
 
-def run_one(n: int, dim: int, name: str, results) -> None:
+def private_bytes(pid: int) -> int:
+    """Anonymous resident memory of ``pid`` and all its descendants, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        todo.extend(children.get(current, []))
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+        except OSError:
+            continue
+        total += sum(int(line.split()[1]) * 1024 for line in status.splitlines() if line.startswith("RssAnon:"))
+    return total
+
+
+def sample_peak(peak: list[int], stop: threading.Event) -> None:
+    while not stop.wait(1.0):
+        peak[0] = max(peak[0], private_bytes(os.getpid()))
+
+
+def run_one(n: int, dim: int, name: str, cpus: int, scratch: str | None, results) -> None:
     """Generate, cluster and score in this (child) process; report figures through ``results``."""
-    data = make_realistic_faces(n, dim, seed=n + dim)
-    started = time.perf_counter()
-    spec = clusterer_spec(SCALABLE[name], MODEL, cannot_link=False)
-    labels = CLUSTERERS.build(spec).fit(data.X).labels_
-    seconds = time.perf_counter() - started
+    import ray
+
+    peak, stop = [0], threading.Event()
+    threading.Thread(target=sample_peak, args=(peak, stop), daemon=True).start()
+    with tempfile.TemporaryDirectory(prefix="cluster-scale-", dir=scratch) as folder:
+        out = np.lib.format.open_memmap(Path(folder) / "faces.npy", "w+", np.float32, (n, dim))
+        data = make_realistic_faces(n, dim, seed=n + dim, out=out)
+        ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
+        started = time.perf_counter()
+        spec = clusterer_spec(SCALABLE[name], MODEL, cannot_link=False)
+        labels = CLUSTERERS.build(spec).fit(data.X).labels_
+        seconds = time.perf_counter() - started
+        stop.set()
     table = contingency(data.labels, labels)
     peak_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     results.put(
         {
             "seconds": seconds,
             "peak_gib": peak_gib,
+            "private_gib": max(peak[0], private_bytes(os.getpid())) / 2**30,
             "pairwise_f": pairwise_scores(table)["pairwise_f"],
             "bcubed_f": bcubed_scores(table)["bcubed_f"],
             "clusters": int(labels.max()) + 1,
+            "people": len(np.unique(data.labels)),
         }
     )
 
@@ -65,11 +118,13 @@ def main() -> None:
     parser.add_argument("--sizes", default="10k,100k", help="comma-separated, e.g. 10k,100k,1M")
     parser.add_argument("--dims", default="128,512")
     parser.add_argument("--clusterers", default=",".join(SCALABLE))
+    parser.add_argument("--cpus", type=int, default=os.cpu_count(), help="Ray CPUs (k-NN tasks at once)")
+    parser.add_argument("--scratch", default=None, help="folder of the memory-mapped faces (default: TMPDIR)")
     args = parser.parse_args()
     context = multiprocessing.get_context("spawn")
     print(
-        f"{'n':>9} {'dim':>4} {'clusterer':17} {'seconds':>8} {'peak GiB':>8} "
-        f"{'pair F':>7} {'BCubed F':>8} {'clusters':>8}"
+        f"{'n':>9} {'dim':>4} {'clusterer':17} {'seconds':>8} {'peak GiB':>8} {'private GiB':>11} "
+        f"{'pair F':>7} {'BCubed F':>8} {'clusters':>8} {'people':>8}"
     )
     for size in map(parse_size, args.sizes.split(",")):
         for dim in map(int, args.dims.split(",")):
@@ -77,7 +132,7 @@ def main() -> None:
                 if name == "auto" and size > 20_000:
                     continue  # the same path as auto-large
                 results = context.Queue()
-                child = context.Process(target=run_one, args=(size, dim, name, results))
+                child = context.Process(target=run_one, args=(size, dim, name, args.cpus, args.scratch, results))
                 child.start()
                 child.join()
                 if child.exitcode != 0:
@@ -86,7 +141,8 @@ def main() -> None:
                 r = results.get()
                 print(
                     f"{size:>9} {dim:>4} {name:17} {r['seconds']:8.1f} {r['peak_gib']:8.2f} "
-                    f"{r['pairwise_f']:7.4f} {r['bcubed_f']:8.4f} {r['clusters']:8d}",
+                    f"{r['private_gib']:11.2f} {r['pairwise_f']:7.4f} {r['bcubed_f']:8.4f} "
+                    f"{r['clusters']:8d} {r['people']:8d}",
                     flush=True,
                 )
 

@@ -44,6 +44,16 @@ def average_linkage_tree_labels(X: np.ndarray):
     return lambda threshold: fcluster(tree, t=threshold, criterion="distance") - 1
 
 
+def members_of(labels: np.ndarray, max_size: int | None, min_size: int = 2):
+    """Rows of each label held by ``min_size`` to ``max_size`` rows (None: no limit), in one sort."""
+    order = np.argsort(labels, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(labels[order]) != 0])
+    sizes = np.diff(np.r_[starts, len(labels)])
+    wanted = (sizes >= min_size) & (sizes <= (max_size if max_size is not None else len(labels)))
+    for start, size in zip(starts[wanted], sizes[wanted]):
+        yield order[start : start + size]
+
+
 class AutoClusterer(Clusterer):
     """Average linkage within the components of a thresholded k-NN graph; no k, no threshold.
 
@@ -96,14 +106,9 @@ class AutoClusterer(Clusterer):
         graph = neighbour_graph(neighbours, self.threshold_)
         components = self._split_large(graph, connected_components(graph, directed=False)[1])
         within = np.zeros(len(X), np.int64)  # cluster within the component
-        order = np.argsort(components, kind="stable")
-        starts = np.flatnonzero(np.r_[True, np.diff(components[order]) != 0])
-        for rows in np.split(order, starts[1:]):
-            if 1 < len(rows) <= self.component_limit:  # a larger community is one person
-                within[rows] = average_linkage_tree_labels(X[rows])(self.threshold_)
-        labels = np.unique(np.column_stack([components, within]), axis=0, return_inverse=True)[
-            1
-        ].ravel()
+        for rows in members_of(components, self.component_limit):  # a larger one is one person
+            within[rows] = average_linkage_tree_labels(X[rows])(self.threshold_)
+        labels = np.unique(components * (int(within.max()) + 1) + within, return_inverse=True)[1]
         if self.attach_leftovers:
             labels = self._attach_leftovers(X, labels, neighbours.indices)
         log.info(
@@ -118,12 +123,11 @@ class AutoClusterer(Clusterer):
         """Components above ``component_limit`` faces replaced by their Chinese Whispers communities."""
         from raypipe.cluster.whispers import chinese_whispers
 
-        sizes = np.bincount(components)
-        for big in np.flatnonzero(sizes > self.component_limit):
-            rows = np.flatnonzero(components == big)
+        top = len(np.bincount(components))
+        for rows in members_of(components, None, min_size=self.component_limit + 1):
             communities = chinese_whispers(graph[rows][:, rows], WHISPERS_ITERATIONS, self.seed)
-            components[rows] = np.where(communities == 0, big, len(sizes) + communities)
-            sizes = np.bincount(components)
+            components[rows] = np.where(communities == 0, components[rows], top + communities)
+            top += int(communities.max()) + 1
         return components
 
     def _attach_leftovers(self, X: np.ndarray, labels: np.ndarray, neighbours: np.ndarray):

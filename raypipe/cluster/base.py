@@ -23,6 +23,23 @@ class TooManyFacesError(ComponentError):
     """A quadratic algorithm was given more points than its limit."""
 
 
+#: Rows checked for unit length at a time, and the tolerance of "already unit length".
+NORM_BLOCK = 1_000_000
+NORM_TOLERANCE = 1e-4
+
+
+def unit_rows(X) -> np.ndarray:
+    """``X`` L2-normalised as float32; a float32 ``X`` (a memmap of millions of rows included)
+    whose rows already have unit length is returned as it is, not copied."""
+    if isinstance(X, np.ndarray) and X.dtype == np.float32 and X.ndim == 2 and len(X):
+        if all(
+            np.abs(np.linalg.norm(X[s : s + NORM_BLOCK], axis=1) - 1).max() <= NORM_TOLERANCE
+            for s in range(0, len(X), NORM_BLOCK)
+        ):
+            return X
+    return l2_normalize(np.asarray(X))
+
+
 class Clusterer(ClusterMixin, BaseEstimator):
     """Base class: subclasses implement ``_cluster(X) -> labels`` on L2-normalised float32 rows.
 
@@ -32,7 +49,7 @@ class Clusterer(ClusterMixin, BaseEstimator):
     """
 
     def fit(self, X, y=None, groups=None):
-        X = l2_normalize(np.asarray(X))
+        X = unit_rows(X)
         if X.ndim != 2 or len(X) == 0:
             raise ValueError(f"expected a non-empty 2-d array of embeddings, got shape {X.shape}")
         self._check_size(len(X))

@@ -2,7 +2,9 @@
 
 Below ``exact_limit`` points the search is exact (blocked matrix products, never more than
 ``BLOCK_ROWS`` x n similarities in memory). Above it, faiss builds an approximate index: IVF
-(inverted lists over k-means cells, the default) or HNSW. No n x n matrix is ever built.
+(inverted lists over k-means cells, the default) or HNSW; above ``shard_limit`` points the IVF
+search runs in parallel Ray tasks over an index on disk (:mod:`raypipe.cluster.knn_shards`).
+No n x n matrix is ever built.
 Rows must be L2-normalised, so inner product = cosine similarity and distance = 1 - similarity.
 """
 
@@ -17,11 +19,13 @@ from scipy import sparse
 log = logging.getLogger(__name__)
 
 EXACT_LIMIT = 20_000
+#: Above this many points, ``auto`` searches in Ray tasks (Ray's start-up pays off).
+SHARD_LIMIT = 500_000
 BLOCK_ROWS = 2048
 #: IVF: training points per cell, and cells visited per query.
 IVF_TRAIN_PER_LIST = 20
 IVF_PROBES = 8
-METHODS = ("auto", "exact", "ivf", "hnsw")
+METHODS = ("auto", "exact", "ivf", "hnsw", "ivf-shards")
 
 
 @dataclass(frozen=True)
@@ -49,8 +53,8 @@ def _exact_search(
     return sims, idx
 
 
-def _ivf_index(index_X: np.ndarray, seed: int):
-    """IVF over ``4 sqrt(n)`` spherical k-means cells, trained briefly on a sample."""
+def ivf_index(index_X: np.ndarray, seed: int):
+    """An empty IVF over ``4 sqrt(n)`` spherical k-means cells, trained briefly on a sample."""
     import faiss
 
     n, dim = index_X.shape
@@ -85,7 +89,7 @@ def _hnsw_index(dim: int):
 
 
 def _faiss_search(index_X: np.ndarray, queries: np.ndarray, k: int, method: str, seed: int):
-    index = _hnsw_index(index_X.shape[1]) if method == "hnsw" else _ivf_index(index_X, seed)
+    index = _hnsw_index(index_X.shape[1]) if method == "hnsw" else ivf_index(index_X, seed)
     index.add(index_X)
     return index.search(queries, k)
 
@@ -97,28 +101,44 @@ def nearest_neighbours(
     *,
     method: str = "auto",
     exact_limit: int = EXACT_LIMIT,
+    shard_limit: int = SHARD_LIMIT,
     seed: int = 0,
 ) -> Neighbours:
     """The ``k`` nearest rows of ``X`` for each query (None: each row of X, itself excluded).
 
-    ``method``: ``exact``, ``ivf``, ``hnsw``, or ``auto`` (exact up to ``exact_limit`` rows of X,
-    IVF above).
+    ``method``: ``exact``, ``ivf``, ``hnsw``, ``ivf-shards`` (IVF in Ray tasks; self-search
+    only), or ``auto`` (exact up to ``exact_limit`` rows of X, IVF up to ``shard_limit``,
+    ``ivf-shards`` above). A float32 ``X`` (a memmap included) is not copied by ``ivf-shards``.
     """
     if method not in METHODS:
         raise ValueError(f"unknown k-NN method {method!r}; choose one of {METHODS}")
-    X = np.ascontiguousarray(X, dtype=np.float32)
     self_search = queries is None
-    Q = X if self_search else np.ascontiguousarray(queries, dtype=np.float32)
-    wanted = k + 1 if self_search else k
     if method == "auto":
-        method = "exact" if len(X) <= exact_limit else "ivf"
-    log.debug("k-NN: %d queries, %d points, k=%d, method=%s", len(Q), len(X), k, method)
+        method = "exact" if len(X) <= exact_limit else "ivf" if len(X) <= shard_limit else "ivf-shards"
+        method = method if self_search or method != "ivf-shards" else "ivf"
+    wanted = k + 1 if self_search else k
+    log.debug("k-NN: %d points, k=%d, method=%s", len(X), k, method)
+    if method == "ivf-shards":
+        if not self_search:
+            raise ValueError("the ivf-shards k-NN method searches a set among itself: queries=None")
+        from raypipe.cluster.knn_shards import sharded_ivf_search
+        from raypipe.ray_session import ensure_ray
+
+        ensure_ray()
+        sims, idx = sharded_ivf_search(X, min(wanted, len(X)), seed=seed)
+        return _neighbours(*_drop_self(sims, idx))
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    Q = X if self_search else np.ascontiguousarray(queries, dtype=np.float32)
     if method == "exact":
         sims, idx = _exact_search(X, Q, wanted)
     else:
         sims, idx = _faiss_search(X, Q, min(wanted, len(X)), method, seed)
     if self_search:
         sims, idx = _drop_self(sims, idx)
+    return _neighbours(sims, idx)
+
+
+def _neighbours(sims: np.ndarray, idx: np.ndarray) -> Neighbours:
     distances = np.where(idx >= 0, 1.0 - sims, np.inf).astype(np.float32)
     return Neighbours(indices=idx.astype(np.int64), distances=distances)
 
@@ -135,10 +155,9 @@ def _drop_self(sims: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarra
 def neighbour_graph(neighbours: Neighbours, max_distance: float) -> sparse.csr_matrix:
     """Symmetric graph of k-NN edges no longer than ``max_distance``, weighted by similarity."""
     n = len(neighbours.indices)
-    rows = np.repeat(np.arange(n), neighbours.indices.shape[1])
-    cols = neighbours.indices.ravel()
-    dist = neighbours.distances.ravel()
-    keep = (cols >= 0) & (dist <= max_distance)
-    weights = np.clip(1.0 - dist[keep], 1e-6, None)
-    graph = sparse.coo_matrix((weights, (rows[keep], cols[keep])), shape=(n, n)).tocsr()
+    keep = (neighbours.indices >= 0) & (neighbours.distances <= max_distance)
+    indptr = np.r_[0, np.cumsum(keep.sum(axis=1))]
+    cols = neighbours.indices[keep].astype(np.int32 if n < 2**31 else np.int64)
+    weights = np.clip(1.0 - neighbours.distances[keep], 1e-6, None)
+    graph = sparse.csr_matrix((weights, cols, indptr), shape=(n, n))  # row by row: no COO copy
     return graph.maximum(graph.T).tocsr()

@@ -12,6 +12,7 @@ import pyarrow as pa
 
 from raypipe import storage
 from raypipe.cluster import CLUSTERERS
+from raypipe.cluster.stream import STREAM_LIMIT, face_count, stream_embeddings
 from raypipe.config import Config
 from raypipe.corrections.clustering import correct_labels, faces_to_cluster, write_suggestions
 from raypipe.corrections.store import load as load_corrections
@@ -59,10 +60,15 @@ CLUSTER_COLUMNS = [
 ]  # fmt: skip
 
 
-def load_faces(layout: RunLayout) -> pd.DataFrame:
+def load_faces(layout: RunLayout, embeddings: bool | None = None) -> pd.DataFrame:
+    """The faces table; ``embeddings`` None: the embedding column only up to ``STREAM_LIMIT``
+    faces (above it, :func:`cluster_inputs` streams them into a memmap)."""
     if not layout.faces.exists():
         raise FileNotFoundError(f"{layout.faces} not found: run `raypipe extract` first")
-    return layout.read_table("faces", columns=CLUSTER_COLUMNS).to_pandas()
+    if embeddings is None:
+        embeddings = face_count(layout) <= STREAM_LIMIT
+    columns = CLUSTER_COLUMNS if embeddings else [c for c in CLUSTER_COLUMNS if c != "embedding"]
+    return layout.read_table("faces", columns=columns).to_pandas()
 
 
 def read_clusters(layout: RunLayout) -> pd.DataFrame:
@@ -72,6 +78,11 @@ def read_clusters(layout: RunLayout) -> pd.DataFrame:
 
 def cluster_inputs(layout: RunLayout, faces: pd.DataFrame, fit: np.ndarray, feature: str | None) -> ClusterInputs:
     """The ``fit`` faces that have ``feature`` (``RUN/features/<name>/``; None: the run's embedding)."""
+    if feature is None and "embedding" not in faces:
+        streamed = stream_embeddings(layout)
+        rows = np.flatnonzero(fit & streamed.present)
+        X = streamed.X if len(rows) == len(faces) else streamed.X[rows]
+        return ClusterInputs(rows, X, faces["image_id"].to_numpy()[rows])
     if feature is None:
         vectors = faces["embedding"]
     else:
@@ -176,7 +187,7 @@ def join_existing(old: RunLayout, faces: pd.DataFrame, inputs: ClusterInputs, sp
 
     if not old.clusters.exists():
         raise FileNotFoundError(f"{old.clusters} not found: cluster {old.root} before adding to it")
-    old_faces = load_faces(old).merge(read_clusters(old)[["face_id", "cluster"]], on="face_id")
+    old_faces = load_faces(old, embeddings=True).merge(read_clusters(old)[["face_id", "cluster"]], on="face_id")
     models = set(old_faces["embedder"]) | set(faces["embedder"])
     if len(models) > 1:
         raise UsageError(f"cannot join runs embedded with different models: {sorted(models)}")

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from raypipe.cluster.calibration import CALIBRATION
+from raypipe.cluster.stream import embedding_matrix
 from raypipe.corrections.apply import Corrected, apply_corrections
 from raypipe.corrections.store import Corrections
 from raypipe.corrections.suggest import suggest_people
@@ -71,7 +72,7 @@ def write_suggestions(layout: RunLayout, faces: pd.DataFrame, labels: np.ndarray
         if layout.suggestions.exists():
             layout.suggestions.unlink()
         return
-    embeddings = np.stack(faces["embedding"].to_numpy())
+    embeddings = embedding_matrix(layout, faces)
     table = suggest_people(
         faces["face_id"].to_numpy(), embeddings, labels, persons, set(corrections.ignore)
     )

@@ -83,15 +83,16 @@ def identity_centres(n_ids: int, latent_dim: int, params: dict, rng) -> np.ndarr
 
 
 def faces_from_sizes(
-    sizes: np.ndarray, dim: int, params: dict, rng, chunk: int = 200_000
+    sizes: np.ndarray, dim: int, params: dict, rng, chunk: int = 200_000, out: np.ndarray | None = None
 ) -> SyntheticFaces:
-    """Faces of identities of ``sizes`` (rows shuffled), ``dim``-dimensional, unit length."""
+    """Faces of identities of ``sizes`` (rows shuffled), ``dim``-dimensional, unit length,
+    written into ``out`` when given (a float32 memmap, for sets larger than memory)."""
     latent_dim = min(int(params["latent_dim"]), dim)
     centres = identity_centres(len(sizes), latent_dim, params, rng)
     quality = _beta(params["quality_mean"], params["quality_concentration"], rng, len(sizes))
     labels = rng.permutation(np.repeat(np.arange(len(sizes)), sizes))
     basis = np.linalg.qr(rng.standard_normal((dim, latent_dim)))[0].astype(np.float32)
-    X = np.empty((len(labels), dim), dtype=np.float32)
+    X = np.empty((len(labels), dim), dtype=np.float32) if out is None else out
     for start in range(0, len(labels), chunk):
         ids = labels[start : start + chunk]
         a = _beta(quality[ids], params["face_concentration"], rng)
@@ -104,13 +105,20 @@ def faces_from_sizes(
 
 
 def make_realistic_faces(
-    n: int, dim: int = 128, *, seed: int = 0, max_size: int = 500, params: dict | None = None
+    n: int,
+    dim: int = 128,
+    *,
+    seed: int = 0,
+    max_size: int = 500,
+    params: dict | None = None,
+    out: np.ndarray | None = None,
 ) -> SyntheticFaces:
     """``n`` faces with the fitted statistics (``params`` overrides them); the largest identity
-    has at most ``max_size`` faces (LFW's largest has 530)."""
+    has at most ``max_size`` faces (LFW's largest has 530). ``out``: an ``(n, dim)`` float32
+    array (a memmap) to write the faces into."""
     params = {**fitted_statistics()["params"], **(params or {})}
     rng = np.random.default_rng(seed)
-    return faces_from_sizes(sizes_for(n, params, max_size, rng), dim, params, rng)
+    return faces_from_sizes(sizes_for(n, params, max_size, rng), dim, params, rng, out=out)
 
 
 def similarity_quantiles(
