@@ -23,6 +23,7 @@ over every face.
 from __future__ import annotations
 
 import argparse
+import logging
 import multiprocessing
 import os
 import resource
@@ -38,6 +39,7 @@ from raypipe.cluster.step import clusterer_spec
 from raypipe.evaluation.metrics import bcubed_scores, contingency, pairwise_scores
 from raypipe.testing.realistic_faces import make_realistic_faces
 
+RAY_START_ATTEMPTS = 5
 #: The synthetic faces imitate this model: its calibrated thresholds apply.
 MODEL = "arcface-512"
 SCALABLE = {
@@ -83,16 +85,29 @@ def sample_peak(peak: list[int], stop: threading.Event) -> None:
         peak[0] = max(peak[0], private_bytes(os.getpid()))
 
 
-def run_one(n: int, dim: int, name: str, cpus: int, scratch: str | None, results) -> None:
-    """Generate, cluster and score in this (child) process; report figures through ``results``."""
+def start_ray(cpus: int) -> None:
+    """A local Ray of ``cpus`` CPUs; tried again when a loaded machine misses Ray's start-up deadline."""
     import ray
 
+    for attempt in range(RAY_START_ATTEMPTS):
+        try:
+            start_ray(cpus)
+            return
+        except Exception:  # Ray raises a bare Exception on its 30 s raylet deadline
+            ray.shutdown()
+            if attempt == RAY_START_ATTEMPTS - 1:
+                raise
+
+
+def run_one(n: int, dim: int, name: str, cpus: int, scratch: str | None, results) -> None:
+    """Generate, cluster and score in this (child) process; report figures through ``results``."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     peak, stop = [0], threading.Event()
     threading.Thread(target=sample_peak, args=(peak, stop), daemon=True).start()
     with tempfile.TemporaryDirectory(prefix="cluster-scale-", dir=scratch) as folder:
         out = np.lib.format.open_memmap(Path(folder) / "faces.npy", "w+", np.float32, (n, dim))
         data = make_realistic_faces(n, dim, seed=n + dim, out=out)
-        ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
+        start_ray(cpus)
         started = time.perf_counter()
         spec = clusterer_spec(SCALABLE[name], MODEL, cannot_link=False)
         labels = CLUSTERERS.build(spec).fit(data.X).labels_

@@ -106,12 +106,14 @@ def sharded_ivf_search(
             cells[start : start + len(found)] = found
 
         _gather({assign.remote(index_path, rows_path, s, min(s + SHARD_ROWS, n)): s for s in bounds}, put_cells)
+        log.info("k-NN: rows assigned to their cells")
         for start in range(0, n, ADD_BLOCK):
             block = np.ascontiguousarray(X[start : start + ADD_BLOCK])
             ids = np.arange(start, start + len(block), dtype=np.int64)
             add_preassigned(index, block, cells[start : start + len(block), 0].astype(np.int64), ids)
         faiss.write_index(index, index_path)
         del index  # the lists now live in the file, memory-mapped by the search tasks
+        log.info("k-NN: index of %d rows written", n)
         sims = np.empty((n, k), np.float32)
         idx = np.empty((n, k), np.int32)
 
