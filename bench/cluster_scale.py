@@ -4,13 +4,14 @@
     nice -n 10 python bench/cluster_scale.py --sizes 1M --dims 128 --clusterers auto-large
     nice -n 10 python bench/cluster_scale.py --sizes 10M --dims 128 --clusterers auto-large
 
-
 The faces come from :func:`raypipe.testing.realistic_faces.make_realistic_faces`, whose
 same-person and different-person similarities, look-alikes, identity sizes and noise faces are
 fitted to ArcFace on LFW (``bench/fit_synthetic.py``); the clusterers get the ArcFace calibrated
 thresholds, as a run does. Each (size, dim, clusterer) runs in a fresh process that writes the
 faces into a memory-mapped ``.npy`` file (``--scratch``), as a large run's streamed embeddings
-are (:mod:`raypipe.cluster.stream`). ``peak GiB`` is that process's peak RSS (the memmap's
+are (:mod:`raypipe.cluster.stream`). ``CPU s``: CPU seconds of the clustering, summed over that
+process and the Ray processes it started (on a machine shared with other jobs, the fair
+measure; the wall ``seconds`` depend on the load). ``peak GiB`` is that process's peak RSS (the memmap's
 resident pages included); ``private GiB`` is the peak, sampled each second, of the anonymous
 (private) memory of that process and every process it started (the Ray workers of the k-NN
 search: :mod:`raypipe.cluster.knn_shards`). ``auto-large`` is the default clusterer forced onto
@@ -58,8 +59,9 @@ def parse_size(text: str) -> int:
     return int(float(text.rstrip("kKmM")) * multiplier)
 
 
-def private_bytes(pid: int) -> int:
-    """Anonymous resident memory of ``pid`` and all its descendants, from /proc."""
+def tree_usage(pid: int) -> tuple[int, float]:
+    """Anonymous resident bytes and CPU seconds (reaped children's included) of ``pid`` and all
+    its descendants (the Ray processes it started), from /proc."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -68,21 +70,23 @@ def private_bytes(pid: int) -> int:
             except (OSError, IndexError, ValueError):
                 continue
             children.setdefault(ppid, []).append(int(entry.name))
-    total, todo = 0, [pid]
+    anon, ticks, todo = 0, 0, [pid]
     while todo:
         current = todo.pop()
         todo.extend(children.get(current, []))
         try:
             status = Path(f"/proc/{current}/status").read_text()
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += sum(int(line.split()[1]) * 1024 for line in status.splitlines() if line.startswith("RssAnon:"))
-    return total
+        anon += sum(int(line.split()[1]) * 1024 for line in status.splitlines() if line.startswith("RssAnon:"))
+        ticks += sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
+    return anon, ticks / os.sysconf("SC_CLK_TCK")
 
 
 def sample_peak(peak: list[int], stop: threading.Event) -> None:
     while not stop.wait(1.0):
-        peak[0] = max(peak[0], private_bytes(os.getpid()))
+        peak[0] = max(peak[0], tree_usage(os.getpid())[0])
 
 
 def start_ray(cpus: int) -> None:
@@ -108,10 +112,11 @@ def run_one(n: int, dim: int, name: str, cpus: int, scratch: str | None, results
         out = np.lib.format.open_memmap(Path(folder) / "faces.npy", "w+", np.float32, (n, dim))
         data = make_realistic_faces(n, dim, seed=n + dim, out=out)
         start_ray(cpus)
-        started = time.perf_counter()
+        started, cpu_before = time.perf_counter(), tree_usage(os.getpid())[1]
         spec = clusterer_spec(SCALABLE[name], MODEL, cannot_link=False)
         labels = CLUSTERERS.build(spec).fit(data.X).labels_
         seconds = time.perf_counter() - started
+        anon, cpu_after = tree_usage(os.getpid())
         stop.set()
     table = contingency(data.labels, labels)
     peak_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
@@ -119,7 +124,8 @@ def run_one(n: int, dim: int, name: str, cpus: int, scratch: str | None, results
         {
             "seconds": seconds,
             "peak_gib": peak_gib,
-            "private_gib": max(peak[0], private_bytes(os.getpid())) / 2**30,
+            "private_gib": max(peak[0], anon) / 2**30,
+            "cpu_seconds": cpu_after - cpu_before,
             "pairwise_f": pairwise_scores(table)["pairwise_f"],
             "bcubed_f": bcubed_scores(table)["bcubed_f"],
             "clusters": int(labels.max()) + 1,
@@ -138,7 +144,7 @@ def main() -> None:
     args = parser.parse_args()
     context = multiprocessing.get_context("spawn")
     print(
-        f"{'n':>9} {'dim':>4} {'clusterer':17} {'seconds':>8} {'peak GiB':>8} {'private GiB':>11} "
+        f"{'n':>9} {'dim':>4} {'clusterer':17} {'seconds':>8} {'CPU s':>7} {'peak GiB':>8} {'private GiB':>11} "
         f"{'pair F':>7} {'BCubed F':>8} {'clusters':>8} {'people':>8}"
     )
     for size in map(parse_size, args.sizes.split(",")):
@@ -155,7 +161,7 @@ def main() -> None:
                     continue
                 r = results.get()
                 print(
-                    f"{size:>9} {dim:>4} {name:17} {r['seconds']:8.1f} {r['peak_gib']:8.2f} "
+                    f"{size:>9} {dim:>4} {name:17} {r['seconds']:8.1f} {r['cpu_seconds']:7.0f} {r['peak_gib']:8.2f} "
                     f"{r['private_gib']:11.2f} {r['pairwise_f']:7.4f} {r['bcubed_f']:8.4f} "
                     f"{r['clusters']:8d} {r['people']:8d}",
                     flush=True,
