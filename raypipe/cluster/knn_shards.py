@@ -6,13 +6,15 @@ costly part, done once for adding and searching); the driver fills the inverted 
 first cell of each row and writes the index; Ray tasks memory-map it and search their shard in
 the cells already found. Tasks read the rows from a ``.npy`` file memory-mapped by every worker
 (the caller's memmap when it has one), so no process holds more than one copy of the vectors and
-the index is shared through the page cache. On a cluster of several machines, ``scratch`` must
-be a folder every node sees (a shared file system).
+the index is shared through the page cache. The tasks run on the driver's machine unless
+``scratch`` (or ``RAYPIPE_SCRATCH``) names a folder every node of the cluster sees (a shared
+file system): then on any node.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 from pathlib import Path
 
@@ -64,6 +66,16 @@ def _search_shard(index_path: str, rows_path: str, start: int, cells: np.ndarray
     return sims.astype(np.float32), idx.astype(np.int32)
 
 
+def _placement(scratch: str | Path | None) -> dict:
+    """Ray task options: anywhere when ``scratch`` is shared by the nodes, else on this node."""
+    import ray
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    if scratch:
+        return {}
+    return {"scheduling_strategy": NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)}
+
+
 def _gather(tasks: dict, place) -> None:
     """Wait for Ray ``tasks`` ({ref: start}) and ``place(start, result)`` each as it finishes."""
     import ray
@@ -90,6 +102,7 @@ def sharded_ivf_search(
     from raypipe.cluster.knn import ivf_index
 
     n = len(X)
+    scratch = scratch or os.environ.get("RAYPIPE_SCRATCH")
     with tempfile.TemporaryDirectory(prefix="raypipe-knn-", dir=scratch) as folder:
         rows_path = str(embeddings_file(X, Path(folder)))
         X = np.load(rows_path, mmap_mode="r")
@@ -98,7 +111,8 @@ def sharded_ivf_search(
         index_path = str(Path(folder) / "ivf.index")
         faiss.write_index(index, index_path)
         bounds = range(0, n, SHARD_ROWS)
-        assign, search = ray.remote(_assign_shard), ray.remote(_search_shard)
+        options = _placement(scratch)
+        assign, search = ray.remote(_assign_shard).options(**options), ray.remote(_search_shard).options(**options)
         cells = np.empty((n, index.nprobe), np.int32)
         log.info("k-NN: %d rows, %d cells, %d shards", n, index.nlist, len(bounds))
 
