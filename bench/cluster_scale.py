@@ -95,7 +95,7 @@ def start_ray(cpus: int) -> None:
 
     for attempt in range(RAY_START_ATTEMPTS):
         try:
-            start_ray(cpus)
+            ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
             return
         except Exception:  # Ray raises a bare Exception on its 30 s raylet deadline
             ray.shutdown()
