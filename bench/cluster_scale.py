@@ -79,7 +79,11 @@ def tree_usage(pid: int) -> tuple[int, float]:
             fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        anon += sum(int(line.split()[1]) * 1024 for line in status.splitlines() if line.startswith("RssAnon:"))
+        anon += sum(
+            int(line.split()[1]) * 1024
+            for line in status.splitlines()
+            if line.startswith("RssAnon:")
+        )
         ticks += sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
     return anon, ticks / os.sysconf("SC_CLK_TCK")
 
@@ -139,8 +143,12 @@ def main() -> None:
     parser.add_argument("--sizes", default="10k,100k", help="comma-separated, e.g. 10k,100k,1M")
     parser.add_argument("--dims", default="128,512")
     parser.add_argument("--clusterers", default=",".join(SCALABLE))
-    parser.add_argument("--cpus", type=int, default=os.cpu_count(), help="Ray CPUs (k-NN tasks at once)")
-    parser.add_argument("--scratch", default=None, help="folder of the memory-mapped faces (default: TMPDIR)")
+    parser.add_argument(
+        "--cpus", type=int, default=os.cpu_count(), help="Ray CPUs (k-NN tasks at once)"
+    )
+    parser.add_argument(
+        "--scratch", default=None, help="folder of the memory-mapped faces (default: TMPDIR)"
+    )
     args = parser.parse_args()
     context = multiprocessing.get_context("spawn")
     print(
@@ -153,7 +161,9 @@ def main() -> None:
                 if name == "auto" and size > 20_000:
                     continue  # the same path as auto-large
                 results = context.Queue()
-                child = context.Process(target=run_one, args=(size, dim, name, args.cpus, args.scratch, results))
+                child = context.Process(
+                    target=run_one, args=(size, dim, name, args.cpus, args.scratch, results)
+                )
                 child.start()
                 child.join()
                 if child.exitcode != 0:

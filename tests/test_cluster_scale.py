@@ -42,13 +42,17 @@ def test_sharded_knn_probing_every_cell_equals_the_exact_knn(ray_session, small_
     np.testing.assert_allclose(sims, 1.0 - exact.distances, atol=1e-5)
 
 
-def test_sharded_knn_with_default_probes_finds_095_of_the_same_person_neighbours(ray_session, small_shards, faces):
+def test_sharded_knn_with_default_probes_finds_095_of_the_same_person_neighbours(
+    ray_session, small_shards, faces
+):
     found = nearest_neighbours(faces.X, 5, method="ivf-shards")
     exact = nearest_neighbours(faces.X, 5, method="exact")
     assert found.indices.shape == (len(faces.X), 5)
     assert not (found.indices == np.arange(len(faces.X))[:, None]).any()  # itself excluded
     close = exact.distances <= CALIBRATION["arcface-512"].average  # the edges the graph keeps
-    hits = [np.isin(e[c], f).mean() for e, c, f in zip(exact.indices, close, found.indices) if c.any()]
+    hits = [
+        np.isin(e[c], f).mean() for e, c, f in zip(exact.indices, close, found.indices) if c.any()
+    ]
     assert np.mean(hits) >= 0.95
 
 
@@ -63,14 +67,21 @@ def write_faces_dataset(root, X: np.ndarray, missing: np.ndarray) -> RunLayout:
             "image_id": [f"i{i // 2:05d}" for i in range(n)],
             "image_path": [f"img{i // 2}.jpg" for i in range(n)],
             "face_index": np.arange(n) % 2,
-            **{c: np.ones(n, np.float32) for c in ("x1", "y1", "x2", "y2", "det_score", "face_px", "sharpness", "yaw")},
+            **{
+                c: np.ones(n, np.float32)
+                for c in ("x1", "y1", "x2", "y2", "det_score", "face_px", "sharpness", "yaw")
+            },
             "embedder": "arcface-512",
         }
     )
-    embeddings = pa.array([None if m else row.tolist() for row, m in zip(X, missing)], pa.list_(pa.float32()))
+    embeddings = pa.array(
+        [None if m else row.tolist() for row, m in zip(X, missing)], pa.list_(pa.float32())
+    )
     full = pa.Table.from_pandas(table, preserve_index=False).append_column("embedding", embeddings)
     for part, rows in enumerate(np.array_split(np.arange(n), 3)):
-        pq.write_table(full.take(rows).select(CLUSTER_COLUMNS), layout.faces / f"shard-{part:03d}.parquet")
+        pq.write_table(
+            full.take(rows).select(CLUSTER_COLUMNS), layout.faces / f"shard-{part:03d}.parquet"
+        )
     return layout
 
 
@@ -83,7 +94,9 @@ def test_streamed_embeddings_equal_the_read_table_column(tmp_path, faces, monkey
     column = layout.read_table("faces", columns=["embedding"]).column(0).to_pylist()
     assert isinstance(streamed.X, np.memmap) and streamed.X.dtype == np.float32
     np.testing.assert_array_equal(streamed.present, [v is not None for v in column])
-    np.testing.assert_array_equal(streamed.X[streamed.present], np.array([v for v in column if v is not None], np.float32))
+    np.testing.assert_array_equal(
+        streamed.X[streamed.present], np.array([v for v in column if v is not None], np.float32)
+    )
 
 
 def test_cluster_inputs_of_a_large_run_stream_the_same_vectors(tmp_path, faces):
@@ -100,7 +113,9 @@ def test_cluster_inputs_of_a_large_run_stream_the_same_vectors(tmp_path, faces):
     np.testing.assert_array_equal(streamed.groups, in_memory.groups)
 
 
-def test_large_path_on_a_memmap_finds_the_in_memory_clusters(ray_session, small_shards, tmp_path, faces):
+def test_large_path_on_a_memmap_finds_the_in_memory_clusters(
+    ray_session, small_shards, tmp_path, faces
+):
     mapped = np.lib.format.open_memmap(tmp_path / "faces.npy", "w+", np.float32, faces.X.shape)
     mapped[:] = faces.X
     params = {"model": "arcface-512", "cannot_link": False, "exact_limit": 0}

@@ -105,7 +105,9 @@ class AutoClusterer(Clusterer):
         )
         graph = neighbour_graph(neighbours, self.threshold_)
         components = self._split_large(graph, connected_components(graph, directed=False)[1])
-        log.info("auto clusterer: graph of %d edges, %d components", graph.nnz, components.max() + 1)
+        log.info(
+            "auto clusterer: graph of %d edges, %d components", graph.nnz, components.max() + 1
+        )
         within = np.zeros(len(X), np.int64)  # cluster within the component
         for rows in members_of(components, self.component_limit):  # a larger one is one person
             within[rows] = average_linkage_tree_labels(X[rows])(self.threshold_)

@@ -31,12 +31,17 @@ NORM_TOLERANCE = 1e-4
 def unit_rows(X) -> np.ndarray:
     """``X`` L2-normalised as float32; a float32 ``X`` (a memmap of millions of rows included)
     whose rows already have unit length is returned as it is, not copied."""
-    if isinstance(X, np.ndarray) and X.dtype == np.float32 and X.ndim == 2 and len(X):
-        if all(
+    if (
+        isinstance(X, np.ndarray)
+        and X.dtype == np.float32
+        and X.ndim == 2
+        and len(X)
+        and all(
             np.abs(np.linalg.norm(X[s : s + NORM_BLOCK], axis=1) - 1).max() <= NORM_TOLERANCE
             for s in range(0, len(X), NORM_BLOCK)
-        ):
-            return X
+        )
+    ):
+        return X
     return l2_normalize(np.asarray(X))
 
 

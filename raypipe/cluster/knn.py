@@ -114,7 +114,9 @@ def nearest_neighbours(
         raise ValueError(f"unknown k-NN method {method!r}; choose one of {METHODS}")
     self_search = queries is None
     if method == "auto":
-        method = "exact" if len(X) <= exact_limit else "ivf" if len(X) <= shard_limit else "ivf-shards"
+        method = (
+            "exact" if len(X) <= exact_limit else "ivf" if len(X) <= shard_limit else "ivf-shards"
+        )
         method = method if self_search or method != "ivf-shards" else "ivf"
     wanted = k + 1 if self_search else k
     log.debug("k-NN: %d points, k=%d, method=%s", len(X), k, method)

@@ -73,7 +73,11 @@ def _placement(scratch: str | Path | None) -> dict:
 
     if scratch:
         return {}
-    return {"scheduling_strategy": NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)}
+    return {
+        "scheduling_strategy": NodeAffinitySchedulingStrategy(
+            ray.get_runtime_context().get_node_id(), soft=False
+        )
+    }
 
 
 def _gather(tasks: dict, place) -> None:
@@ -87,7 +91,12 @@ def _gather(tasks: dict, place) -> None:
 
 
 def sharded_ivf_search(
-    X: np.ndarray, k: int, *, seed: int = 0, probes: int | None = None, scratch: str | Path | None = None
+    X: np.ndarray,
+    k: int,
+    *,
+    seed: int = 0,
+    probes: int | None = None,
+    scratch: str | Path | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Top-``k`` inner products (float32) and indices (int32) of every row of ``X`` among ``X``.
 
@@ -112,19 +121,27 @@ def sharded_ivf_search(
         faiss.write_index(index, index_path)
         bounds = range(0, n, SHARD_ROWS)
         options = _placement(scratch)
-        assign, search = ray.remote(_assign_shard).options(**options), ray.remote(_search_shard).options(**options)
+        assign, search = (
+            ray.remote(_assign_shard).options(**options),
+            ray.remote(_search_shard).options(**options),
+        )
         cells = np.empty((n, index.nprobe), np.int32)
         log.info("k-NN: %d rows, %d cells, %d shards", n, index.nlist, len(bounds))
 
         def put_cells(start, found):
             cells[start : start + len(found)] = found
 
-        _gather({assign.remote(index_path, rows_path, s, min(s + SHARD_ROWS, n)): s for s in bounds}, put_cells)
+        _gather(
+            {assign.remote(index_path, rows_path, s, min(s + SHARD_ROWS, n)): s for s in bounds},
+            put_cells,
+        )
         log.info("k-NN: rows assigned to their cells")
         for start in range(0, n, ADD_BLOCK):
             block = np.ascontiguousarray(X[start : start + ADD_BLOCK])
             ids = np.arange(start, start + len(block), dtype=np.int64)
-            add_preassigned(index, block, cells[start : start + len(block), 0].astype(np.int64), ids)
+            add_preassigned(
+                index, block, cells[start : start + len(block), 0].astype(np.int64), ids
+            )
         faiss.write_index(index, index_path)
         del index  # the lists now live in the file, memory-mapped by the search tasks
         log.info("k-NN: index of %d rows written", n)
@@ -134,6 +151,8 @@ def sharded_ivf_search(
         def put_neighbours(start, found):
             sims[start : start + len(found[0])], idx[start : start + len(found[0])] = found
 
-        refs = {search.remote(index_path, rows_path, s, cells[s : s + SHARD_ROWS], k): s for s in bounds}
+        refs = {
+            search.remote(index_path, rows_path, s, cells[s : s + SHARD_ROWS], k): s for s in bounds
+        }
         _gather(refs, put_neighbours)
     return sims, idx

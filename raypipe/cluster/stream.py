@@ -62,11 +62,17 @@ def stream_embeddings(layout: RunLayout, folder: str | Path | None = None) -> St
             kept = column.filter(pc.is_valid(column))
             lengths = pc.list_value_length(kept).to_numpy()
             if lengths.min() != lengths.max() or (X is not None and lengths[0] != X.shape[1]):
-                raise ValueError(f"{layout.faces}: embeddings of different lengths {set(lengths.tolist())}")
+                raise ValueError(
+                    f"{layout.faces}: embeddings of different lengths {set(lengths.tolist())}"
+                )
             if X is None:
-                X = np.lib.format.open_memmap(scratch / "embeddings.npy", "w+", np.float32, (n, int(lengths[0])))
+                X = np.lib.format.open_memmap(
+                    scratch / "embeddings.npy", "w+", np.float32, (n, int(lengths[0]))
+                )
                 weakref.finalize(X, shutil.rmtree, scratch, ignore_errors=True)
-            values = pc.list_flatten(kept).to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
+            values = (
+                pc.list_flatten(kept).to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
+            )
             X[offset + np.flatnonzero(valid)] = values.reshape(len(kept), -1)
         present[offset : offset + len(valid)] = valid
         offset += len(valid)

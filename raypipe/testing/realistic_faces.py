@@ -83,7 +83,12 @@ def identity_centres(n_ids: int, latent_dim: int, params: dict, rng) -> np.ndarr
 
 
 def faces_from_sizes(
-    sizes: np.ndarray, dim: int, params: dict, rng, chunk: int = 200_000, out: np.ndarray | None = None
+    sizes: np.ndarray,
+    dim: int,
+    params: dict,
+    rng,
+    chunk: int = 200_000,
+    out: np.ndarray | None = None,
 ) -> SyntheticFaces:
     """Faces of identities of ``sizes`` (rows shuffled), ``dim``-dimensional, unit length,
     written into ``out`` when given (a float32 memmap, for sets larger than memory)."""
