@@ -123,3 +123,12 @@ def test_large_path_on_a_memmap_finds_the_in_memory_clusters(
     large = AutoClusterer(knn_method="ivf-shards", **params).fit(mapped).labels_
     assert pairwise_scores(contingency(in_memory, large))["ari"] >= 0.999
     assert pairwise_scores(contingency(faces.labels, large))["pairwise_f"] > 0.8  # real clusters
+
+
+def test_k_nn_tasks_read_a_whole_npy_memmap_in_place_and_a_reversed_view_from_a_copy(tmp_path):
+    mapped = np.lib.format.open_memmap(tmp_path / "x.npy", "w+", np.float32, (10, 4))
+    mapped[:] = np.arange(40).reshape(10, 4)
+    assert knn_shards.embeddings_file(mapped, tmp_path) == tmp_path / "x.npy"
+    copied = knn_shards.embeddings_file(mapped[::-1], tmp_path)
+    assert copied != tmp_path / "x.npy"
+    np.testing.assert_array_equal(np.load(copied), mapped[::-1])

@@ -14,6 +14,7 @@ file system): then on any node.
 from __future__ import annotations
 
 import logging
+import mmap
 import os
 import tempfile
 from pathlib import Path
@@ -29,10 +30,12 @@ ADD_BLOCK = 500_000
 
 
 def embeddings_file(X: np.ndarray, scratch: Path) -> Path:
-    """A ``.npy`` file of ``X``: its own file when ``X`` is a whole ``.npy`` memmap, else a copy."""
-    if isinstance(X, np.memmap) and X.filename and str(X.filename).endswith(".npy"):
+    """A ``.npy`` file of ``X``: its own file when ``X`` maps a whole float32 ``.npy`` (not a
+    view of one), else a copy."""
+    whole_map = isinstance(X, np.memmap) and isinstance(X.base, mmap.mmap)
+    if whole_map and X.filename and str(X.filename).endswith(".npy"):
         mapped = np.load(X.filename, mmap_mode="r")
-        if mapped.shape == X.shape and mapped.dtype == np.float32:
+        if mapped.shape == X.shape and mapped.dtype == X.dtype == np.float32:
             return Path(X.filename)
     path = scratch / "embeddings.npy"
     out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=X.shape)
@@ -114,7 +117,8 @@ def sharded_ivf_search(
     scratch = scratch or os.environ.get("RAYPIPE_SCRATCH")
     with tempfile.TemporaryDirectory(prefix="raypipe-knn-", dir=scratch) as folder:
         rows_path = str(embeddings_file(X, Path(folder)))
-        X = np.load(rows_path, mmap_mode="r")
+        if not isinstance(X, np.memmap) or str(X.filename) != rows_path:  # not mapped twice
+            X = np.load(rows_path, mmap_mode="r")
         index = ivf_index(X, seed)
         index.nprobe = min(probes or index.nprobe, index.nlist)
         index_path = str(Path(folder) / "ivf.index")
