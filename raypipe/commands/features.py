@@ -148,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
         tracker.log_params(params)
         tracker.log_metrics(metrics)
         tracker.log_artifacts(*artifacts)
-    return 0
+    return 1 if metrics.get("trials") and metrics["trials"] == metrics["trials_failed"] else 0
 
 
 def _act(args: argparse.Namespace, tracking: TrackingConfig) -> tuple[dict, dict, list[Path]]:
@@ -171,11 +171,12 @@ def _act(args: argparse.Namespace, tracking: TrackingConfig) -> tuple[dict, dict
         for trial in trials:
             log_trial(tracking, trial)
         shown = [c for c in ("feature", "reducer", "clusterer", RANK_METRIC, "nmi", "accuracy",
-                             "clusters") if c in table]  # fmt: skip
+                             "silhouette", "clusters") if c in table]  # fmt: skip
         log.info("results (%d rows, best first):\n%s", len(table), table[shown].head(20).to_string(index=False))
         params = {"features": features, "reducers": args.reducers, "clusterers": args.clusterers}
         best = {f"best_{RANK_METRIC}": table[RANK_METRIC].iloc[0]} if RANK_METRIC in table and len(table) else {}
-        counts = {"results": len(table), "trials_failed": sum(t.status != "ok" for t in trials)}
+        counts = {"results": len(table), "trials": len(trials),
+                  "trials_failed": sum(t.status != "ok" for t in trials)}  # fmt: skip
         return params, {**counts, **best}, [store.layout.results / RESULTS_FILE]
     if args.action == "extract":
         spec = {"name": args.name, **parse_settings(args.settings)}

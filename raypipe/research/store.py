@@ -24,14 +24,16 @@ import pandas as pd
 
 from raypipe.features.store import read_json, write_json
 from raypipe.layout import RunLayout, atomic_write_text
+from raypipe.sweep.settings import LABELLED_DEFAULT_METRIC, UNLABELLED_DEFAULT_METRIC
 
 REDUCER_CONFIG = "reducer_config.json"
 CLUSTERING_CONFIG = "clustering_config.json"
 METRICS_FILE = "metrics.json"
 RESULTS_FILE = "results.csv"
 #: Results are ranked by BCubed F, the score the README recommends for comparing clusterings
-#: (it weighs every face equally and penalises both merges and splits).
-RANK_METRIC = "bcubed_f"
+#: (it weighs every face equally and penalises both merges and splits); without labels
+#: (``features sweep --no-labels``), the sweep's unsupervised score (silhouette) ranks them.
+RANK_METRIC = LABELLED_DEFAULT_METRIC
 
 
 def config_id(config: dict[str, Any]) -> str:
@@ -71,8 +73,8 @@ class ResultStore:
 
     # aggregated tables
     def aggregate(self) -> pd.DataFrame:
-        """All stored clusterings as one table (best :data:`RANK_METRIC` first), written to
-        ``results/results.csv``."""
+        """All stored clusterings as one table (best :data:`RANK_METRIC` first, else best
+        silhouette), written to ``results/results.csv``."""
         rows = []
         for config_path in sorted(
             self.layout.reductions.glob(f"*/*/clustering/*/*/{CLUSTERING_CONFIG}")
@@ -90,8 +92,9 @@ class ResultStore:
                 "path": str(config_path.parent.relative_to(self.layout.root)),
             })  # fmt: skip
         table = pd.DataFrame(rows)
-        if RANK_METRIC in table:
-            table = table.sort_values(RANK_METRIC, ascending=False, kind="stable")
+        ranked_by = next((m for m in (RANK_METRIC, UNLABELLED_DEFAULT_METRIC) if m in table), None)
+        if ranked_by:
+            table = table.sort_values(ranked_by, ascending=False, kind="stable")
         self.layout.results.mkdir(parents=True, exist_ok=True)
         atomic_write_text(self.layout.results / RESULTS_FILE, table.to_csv(index=False))
         return table
