@@ -70,7 +70,7 @@ def sweep_features(
     if not features:
         raise UsageError(f"no stored feature to sweep in {run}: run `raypipe features extract` first")
     layout = RunLayout.at(run)
-    faces = pd.read_parquet(layout.faces)
+    faces = layout.read_table("faces").to_pandas()
     everyone = np.ones(len(faces), dtype=bool)
     targets = label_targets_of(faces) if use_labels else None
     data = SweepData(
