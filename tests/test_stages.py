@@ -62,7 +62,7 @@ class ManyFaces:
 def test_stage_timings_count_each_image_once_whatever_its_face_count(tmp_path):
     paths = sorted((SAMPLE_PHOTOS / "obama").glob("*.jpg"))[:4]
     stage, _, keys = shard_stage(tmp_path / "run", paths)
-    detector_stage(stage).detector = ManyFaces()
+    detector_stage(stage).model = ManyFaces()
     started = time.perf_counter()
     marker = stage.extract_shard(keys[0], node="n")
     wall = time.perf_counter() - started
@@ -88,7 +88,7 @@ def test_unexpected_errors_in_reading_decoding_or_detecting_become_error_rows(tm
     from raypipe.io.decode import decode_image
 
     FailsOnSecond.width = decode_image(paths[1].read_bytes(), 10**9, 2400).width
-    detector_stage(stage).detector = FailsOnSecond()
+    detector_stage(stage).model = FailsOnSecond()
 
     def decode_or_fail(data, *args):
         if data == paths[2].read_bytes():

@@ -60,6 +60,23 @@ class Stage(ABC):
         return work
 
 
+class ModelStage(Stage):
+    """A stage running one model of ``registry`` built from ``spec``: it keeps the model loaded
+    and wants a GPU when the model's class can use one (:func:`wants_gpu`)."""
+
+    holds_model = True
+    registry = None
+    spec: dict | None = None
+    model = None
+
+    @property
+    def gpu_capable(self) -> bool:
+        return wants_gpu(self.registry.resolve(split_spec(self.spec)[0]), self.spec)
+
+    def setup(self) -> None:
+        self.model = self.registry.build(self.spec)
+
+
 def wants_gpu(component, spec: dict) -> bool:
     """Whether a model (its class or an instance) should ask for GPUs: it can run on one and is
     not pinned to the CPU. Decided from the class, not from the driver's hardware: the driver

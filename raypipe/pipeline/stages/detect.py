@@ -7,9 +7,8 @@ import traceback
 
 from raypipe.config import Config
 from raypipe.detect import DETECTORS
-from raypipe.pipeline.contract import Stage, wants_gpu
+from raypipe.pipeline.contract import ModelStage
 from raypipe.pipeline.work import ShardWork, append_rows, failure
-from raypipe.registry import split_spec
 
 log = logging.getLogger(__name__)
 
@@ -24,28 +23,20 @@ def guarded(work: ShardWork, index: int, stage: str, function, *args):
         return None
 
 
-class DetectStage(Stage):
+class DetectStage(ModelStage):
     """Gives one ``faces`` row per face found: its image, its panel (``-1`` off comic pages) and
     the :class:`~raypipe.detect.base.Face` in decoded pixels. Images go to the detector
     ``extract.detect_batch_size`` at a time; a batch that fails is retried image by image, so
     only the image at fault fails (at ``detect``)."""
 
     name = "detect"
-    holds_model = True
+    registry = DETECTORS
     needs = frozenset({"images.pixels"})
     gives = frozenset({"faces.image", "faces.panel_index", "faces.face"})
 
     def __init__(self, config: Config, panels: bool):
         self.spec, self.batch_size, self.panels = config.extract.detector, config.extract.detect_batch_size, panels
         self.needs = frozenset({"images.pages" if panels else "images.pixels"})
-        self.detector = None
-
-    @property
-    def gpu_capable(self) -> bool:
-        return wants_gpu(DETECTORS.resolve(split_spec(self.spec)[0]), self.spec)
-
-    def setup(self) -> None:
-        self.detector = DETECTORS.build(self.spec)
 
     def process(self, work: ShardWork) -> None:
         append_rows(work.faces, image=[], panel_index=[], face=[])
@@ -61,8 +52,8 @@ class DetectStage(Stage):
         if self.panels:
             from raypipe.comic.split import detect_in_panels
 
-            return [guarded(work, i, "detect", detect_in_panels, work.images["pages"][i], self.detector) for i in batch]
+            return [guarded(work, i, "detect", detect_in_panels, work.images["pages"][i], self.model) for i in batch]
         try:
-            return self.detector.detect_batch([work.images["pixels"][i] for i in batch])
+            return self.model.detect_batch([work.images["pixels"][i] for i in batch])
         except Exception:  # noqa: BLE001 - retry image by image to isolate the failing one
-            return [guarded(work, i, "detect", self.detector.detect, work.images["pixels"][i]) for i in batch]
+            return [guarded(work, i, "detect", self.model.detect, work.images["pixels"][i]) for i in batch]
