@@ -70,16 +70,15 @@ def extract(inputs: list[str], out: str, config: Config, overwrite: bool = False
     extract_config.detector = resolve_detector(extract_config.detector, extract_config.domain, extract_config.model_root)
     extract_config.embedder = embedder_spec
     _claim_folder(layout, config, overwrite)
-    listing = list_shards(inputs, layout, extract_config.shard_size, accept_archives=extract_config.domain == "comic")
-    done = {key: marker for key, marker in completed_shards(layout).items() if key in set(listing.keys)}
+    listing, models = _list_while_ray_starts(inputs, layout, config)
+    listed = set(listing.keys)
+    done = {key: marker for key, marker in completed_shards(layout).items() if key in listed}
     remove_unfinished(layout, set(done))
     todo = [key for key in listing.keys if key not in done]
     log.info(
         "%d images in %d shards (%d already extracted), %d other files skipped", listing.images,
         len(listing.keys), len(done), listing.skipped,
     )  # fmt: skip
-    embedder = EMBEDDERS.build(embedder_spec)
-    models = {"detector": split_spec(config.extract.detector)[0], "embedder": embedder.model_name}
     if todo:
         _run_pipeline(layout, config, todo, embedder_spec, models)
     markers = completed_shards(layout)
@@ -98,6 +97,22 @@ def extract(inputs: list[str], out: str, config: Config, overwrite: bool = False
         stage_seconds={c.removesuffix("_s"): round(sum(m["timings"][c] for m in markers.values()), 3) for c in TIMING_COLUMNS},
         models=models,
     )
+
+
+def _list_while_ray_starts(inputs: list[str], layout: RunLayout, config: Config) -> tuple:
+    """The shard listing and the models' names; on a fresh run Ray starts meanwhile (both take
+    seconds: on a loaded 2-core machine Ray's start-up alone took 20 s)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    fresh = not any(layout.shards.glob("*.done.json"))
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        listed = pool.submit(list_shards, inputs, layout, config.extract.shard_size, config.extract.domain == "comic")
+        if fresh:
+            ensure_ray(config.ray.address)
+            import ray.data  # noqa: F401 - its import takes seconds too
+        embedder = EMBEDDERS.build(config.extract.embedder)
+        models = {"detector": split_spec(config.extract.detector)[0], "embedder": embedder.model_name}
+        return listed.result(), models
 
 
 #: Extract settings that do not change what an extraction holds (the detector and embedder
