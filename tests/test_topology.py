@@ -64,3 +64,15 @@ class Forgetful(Stage):
 def test_a_stage_that_does_not_give_its_declared_columns_fails_loudly():
     with pytest.raises(StageContractError, match="forgetful did not give"):
         Forgetful()(ShardWork.start("k", ["a.jpg"], ["0"]))
+
+
+def test_the_align_stage_of_an_embedder_pinned_to_a_gpu_sets_up_on_a_cpu_worker(tmp_path):
+    """In separate pools alignment runs on CPU tasks: it must not need the embedder's GPU."""
+    model = tmp_path / "fr_feature.onnx"
+    model.write_bytes(b"loaded only by embed()")
+    spec = {"name": "arcface-onnx", "model_path": str(model), "device": "cuda"}
+    stages = build_stages(Config.load(overrides=["extract.detector={name: rfb, model_root: /m}"]), spec)
+    align = next(stage for stage in stages if stage.name == "align")
+    align.setup()
+    assert align.aligner.chip_size == 112 and not align.aligner.uses_gpu
+    assert next(stage for stage in stages if stage.name == "embed").gpu_capable

@@ -41,7 +41,11 @@ class AlignStage(Stage):
     )  # fmt: skip
 
     def __init__(self, config: Config, embedder_spec: dict):
-        self.embedder_spec, self.detector_spec = embedder_spec, config.extract.detector
+        # only the embedder's align() runs here, never its model: on the CPU, even where the
+        # model itself is pinned to a GPU (this stage runs on CPU tasks in the pooled topology)
+        name, params = split_spec(embedder_spec)
+        self.embedder_spec = {"name": name, **params, **({"device": "cpu"} if "device" in params else {})}
+        self.detector_spec = config.extract.detector
         detector = DETECTORS.resolve(split_spec(self.detector_spec)[0])
         # aligned crops are chips already: one fixed transform, no landmarks
         self.aligned_input = detector.gives_aligned_chips
@@ -50,7 +54,7 @@ class AlignStage(Stage):
         self.aligner = self.crop_framing = self._landmarker = None
 
     def setup(self) -> None:
-        self.aligner = EMBEDDERS.build(self.embedder_spec)  # only its align(): no model is run here
+        self.aligner = EMBEDDERS.build(self.embedder_spec)
         if self.aligned_input:
             self.crop_framing = DETECTORS.build(self.detector_spec).framing
 
