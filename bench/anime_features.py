@@ -2,9 +2,9 @@
 
 Builds the run folder (one face per crop) unless it exists, extracts the classical features,
 trains SimCLR on the chips (CPU: bounded by --simclr-seconds; or reuse a stored encoder's
-feature with --simclr-feature), combines colour with SimCLR, sweeps reducers x clusterers and
-prints the results table (NMI, BCubed F, Hungarian accuracy). k-means and agglomerative get
-the true number of characters; HDBSCAN chooses its own.
+feature with --simclr-feature), combines colour with SimCLR, sweeps reducers x clusterers
+(Ray Tune trials) and prints the results table (NMI, BCubed F, Hungarian accuracy). k-means and
+agglomerative get the true number of characters; HDBSCAN chooses its own.
 
     nice -n 10 python bench/anime_features.py --run runs/anime
 """
@@ -16,10 +16,11 @@ import logging
 import time
 from pathlib import Path
 
+from raypipe.layout import RunLayout
+from raypipe.ray_session import ensure_ray
 from raypipe.research.combine import combine_features
 from raypipe.research.extract import extract_feature
-from raypipe.research.store import ResultStore
-from raypipe.research.sweep import TRUE_K, run_grid
+from raypipe.research.sweep import TRUE_K, sweep_features
 from raypipe.testing.labelled import make_labelled_run
 
 ANIME = Path(__file__).resolve().parents[2] / "shared" / "data" / "anime"
@@ -38,7 +39,7 @@ CLUSTERERS = [
     {"name": "agglomerative", "n_clusters": TRUE_K, "linkage": "ward"},
     {"name": "hdbscan", "min_cluster_size": 10},
 ]
-COLUMNS = ["feature", "reducer", "clusterer", "nmi", "bcubed_f", "accuracy", "n_clusters_found"]
+COLUMNS = ["feature", "reducer", "clusterer", "nmi", "bcubed_f", "accuracy", "clusters"]
 
 
 def markdown(table) -> str:
@@ -64,7 +65,6 @@ def main() -> None:
     )
     if not (args.run / "faces.parquet").exists():
         make_labelled_run(args.data, args.run, size=128)
-    store = ResultStore.at(args.run)
     timings = {}
     for name, spec in FEATURES.items():
         started = time.monotonic()
@@ -84,11 +84,12 @@ def main() -> None:
         timings[simclr] = time.monotonic() - started
     combined = f"color-hist+{simclr}"
     combine_features(str(args.run), ["color-hist", simclr], combined)
-    table = run_grid(str(args.run), [*FEATURES, simclr, combined], REDUCERS, CLUSTERERS)
+    ensure_ray()
+    table, _ = sweep_features(str(args.run), [*FEATURES, simclr, combined], REDUCERS, CLUSTERERS)
     print("feature extraction seconds (942 faces, 2 shared cores):",
           {name: round(seconds, 1) for name, seconds in timings.items()})  # fmt: skip
     print(markdown(table[COLUMNS].round(3)))
-    print(f"results table: {store.layout.results / 'results.csv'}")
+    print(f"results table: {RunLayout.at(args.run).results / 'results.csv'}")
 
 
 if __name__ == "__main__":

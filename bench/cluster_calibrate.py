@@ -4,8 +4,9 @@
 
 Each set is split by identity (``raypipe.evaluation.protocol``); only the fit half is read here.
 Prints, per named embedding model, the ``average`` threshold (average linkage, the ``auto``
-default) and the ``pair`` threshold (a k-NN graph edge, Chinese Whispers) with the best mean
-BCubed F over that model's sets, and the same for the data-driven z of vectors of no calibrated
+default) and, with ``--pair``, the ``pair`` threshold (a k-NN graph edge, Chinese Whispers; and
+the vote distance of ``cluster --into``, which uses the same value) with the best mean BCubed F
+over that model's sets, and the same for the data-driven z of vectors of no calibrated
 model (mean over models, each the mean over its sets); with ``--leftover``, the ``leftover``
 distance (and z) of ``auto``'s singleton attachment, the other thresholds as calibrated. Copy the values into raypipe/cluster/calibration.py, then report with
 ``bench/generalisation.py``.
@@ -14,6 +15,7 @@ distance (and z) of ``auto``'s singleton attachment, the other thresholds as cal
 from __future__ import annotations
 
 import argparse
+import zlib
 from collections import defaultdict
 
 import numpy as np
@@ -22,13 +24,14 @@ from raypipe.cluster.auto import AutoClusterer, average_linkage_tree_labels
 from raypipe.cluster.calibration import background_similarity
 from raypipe.cluster.constraints import enforce_cannot_link
 from raypipe.cluster.graph import ChineseWhispers
+from raypipe.cluster.incremental import assign_incremental
 from raypipe.evaluation.compare import load_labelled_faces
 from raypipe.evaluation.protocol import fit_and_score, held_out_scores, identity_halves
 
 AVERAGE = np.round(np.arange(0.04, 0.90, 0.01), 3)
-PAIR = np.round(np.arange(0.04, 0.80, 0.04), 3)
+PAIR = np.round(np.arange(0.04, 0.80, 0.01), 3)
 Z_AVERAGE = np.round(np.arange(1.0, 8.0, 0.2), 2)
-Z_PAIR = np.round(np.arange(2.0, 9.0, 0.5), 2)
+Z_PAIR = np.round(np.arange(1.0, 9.0, 0.25), 2)
 LEFTOVER = np.round(np.arange(0.0, 0.90, 0.02), 3)
 Z_LEFTOVER = np.round(np.arange(0.0, 4.0, 0.2), 2)
 
@@ -48,6 +51,29 @@ def pair_scores(faces, distances: np.ndarray) -> list[float]:
         fit_and_score(ChineseWhispers(threshold=float(t), cannot_link=True), faces)["bcubed_f"]
         for t in distances
     ]
+
+
+def into_scores(faces, distances: np.ndarray) -> list[float]:
+    """BCubed F of ``cluster NEW --into OLD``: half of the images (by a hash of the image id) are
+    clustered by ``auto``, the other half join them by the k-NN vote within each distance."""
+    new = np.array([zlib.crc32(str(group).encode()) % 2 == 1 for group in faces.groups])
+    old_labels = (
+        AutoClusterer(model=faces.model).fit(faces.X[~new], groups=faces.groups[~new]).labels_
+    )
+    scores = []
+    for t in distances:
+        labels = np.empty(len(faces.X), np.int64)
+        labels[~new] = old_labels
+        labels[new] = assign_incremental(
+            faces.X[~new],
+            old_labels,
+            faces.X[new],
+            float(t),
+            new_groups=faces.groups[new],
+            model=faces.model,
+        )
+        scores.append(held_out_scores(faces.labels[faces.scored], labels[faces.scored])["bcubed_f"])
+    return scores
 
 
 def leftover_scores(faces, distances: np.ndarray, model: str | None) -> np.ndarray:
@@ -117,6 +143,9 @@ def main() -> None:
         for model, sets in by_model.items():
             print(
                 f"{model} pair:    {best(PAIR, [pair_scores(f, PAIR) for f in sets])}", flush=True
+            )
+            print(
+                f"{model} --into:  {best(PAIR, [into_scores(f, PAIR) for f in sets])}", flush=True
             )
         z_scores = [
             np.mean([pair_scores(f, z_distances(f, Z_PAIR)) for f in sets], axis=0)

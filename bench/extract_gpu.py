@@ -10,7 +10,8 @@ puts them there; MTCNN's weights are fetched or read from --mtcnn-weights). The 
 (default: the 39 bundled sample photos) are symlinked ``--copies`` times (default 100: 3,900
 images, distinct paths so distinct ids). Detection (RFB or MTCNN, torch on CUDA, pre- and
 post-processing on the device) and ArcFace (torch backend, or onnxruntime-gpu where installed)
-run on the GPU; decoding runs as Ray tasks on the CPUs. Ray starts before the clock; a first
+run on GPU actors, decoding and alignment as Ray tasks on the CPUs (the pooled topology of
+raypipe.pipeline.topology; ``--set ray.topology=fused`` runs every stage in one worker instead). Ray starts before the clock; a first
 run over a tenth of the copies loads the models and warms the caches, the second is reported.
 
 Prints: the cluster, images and faces, wall seconds, worker seconds per stage, images/s (and

@@ -14,7 +14,6 @@ import argparse
 import logging
 import tempfile
 import time
-from collections import defaultdict
 from pathlib import Path
 
 from raypipe.config import Config
@@ -22,7 +21,8 @@ from raypipe.embed.select import resolve_embedder
 from raypipe.ids import image_id
 from raypipe.io.inputs import list_inputs
 from raypipe.pipeline.extract import extract
-from raypipe.pipeline.stages import ShardStage
+from raypipe.pipeline.stages import build_stages
+from raypipe.pipeline.work import ShardWork
 from raypipe.ray_session import ensure_ray
 
 REPO = Path(__file__).resolve().parents[1]
@@ -32,12 +32,15 @@ def sequential(paths: list[str], config: Config) -> tuple[float, int]:
     """The same stages called one image at a time in this process (nothing written)."""
     start = time.perf_counter()
     spec = resolve_embedder(config.extract.embedder, config.extract.model_root)
-    stage = ShardStage(config.to_dict(), spec, {}, run_root=tempfile.gettempdir())
-    faces, timings = 0, defaultdict(float)
+    stages = build_stages(config, spec)
+    for stage in stages:
+        stage.setup()
+    faces = 0
     for path in paths:
-        rows = [row for row in stage.detect_images([path], [image_id(path)], timings) if row["kind"] == "face"]
-        stage.embed_faces(rows, timings)
-        faces += len(rows)
+        work = ShardWork.start("sequential", [path], [image_id(path)])
+        for stage in stages:
+            stage(work)
+        faces += len(work.faces["face_index"])
     return time.perf_counter() - start, faces
 
 

@@ -71,8 +71,8 @@ def run_loop(list_file: str, out: str, overrides: list[str]) -> dict:
     from raypipe.embed import EMBEDDERS
     from raypipe.ids import face_id, image_id
     from raypipe.io.decode import decode_image
-    from raypipe.io.inputs import read_bytes
     from raypipe.quality import measure
+    from raypipe.storage import read_bytes
 
     config = Config.load(overrides=SETTINGS + overrides).extract
     detector, embedder = DETECTORS.build(DETECTOR), EMBEDDERS.build(EMBEDDER)

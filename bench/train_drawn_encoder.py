@@ -26,8 +26,8 @@ from raypipe.features.drawn import (
     DrawnFaceEncoder,
     save_weights,
 )
-from raypipe.learn.backbone import chips_to_tensor
-from raypipe.learn.train import TrainLimits, train_metric, train_simclr
+from raypipe.features.learn.backbone import chips_to_tensor
+from raypipe.features.learn.train import TrainLimits, train_metric, train_simclr
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 log = logging.getLogger("train_drawn_encoder")

@@ -108,6 +108,9 @@ class RayConfig:
     gpus_per_actor: float = 0.25
     #: Chips per embedding batch of an embedder on a GPU (CPU: ``extract.embed_batch_size``).
     gpu_embed_batch_size: int = 256
+    #: ``fused``: every stage of a shard in one task; ``pools``: a pool per stage (models on
+    #: actors); ``auto``: pools when a stage wants a GPU and the cluster has one.
+    topology: str = "auto"
 
 
 @dataclass

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from raypipe.config import Config
+from raypipe.config import Config, TrackingConfig
 from raypipe.layout import RunLayout
 from raypipe.summary import format_summary, update_summary
 from raypipe.tracking import Tracker, tracked_run
@@ -106,7 +106,7 @@ def tune_step(session: Session, space: str, settings: SweepSettings, labels: str
     session.tracker.log_params({"tune": {**dataclasses.asdict(settings), "metric": result.metric,
                                          "space": space, "labels": labels}})  # fmt: skip
     for trial in result.trials:
-        log_trial(session, trial)
+        log_trial(session.config.tracking, trial)
     failed = sum(t.status != "ok" for t in result.trials)
     session.tracker.log_metrics({"trials": len(result.trials), "trials_failed": failed})
     if result.best is not None:
@@ -124,12 +124,12 @@ def tune_step(session: Session, space: str, settings: SweepSettings, labels: str
     return update_summary(session.layout, "tune", summary)
 
 
-def log_trial(session: Session, trial: TrialRecord) -> None:
+def log_trial(tracking: TrackingConfig, trial: TrialRecord) -> None:
     """One nested MLflow run per trial, logged from the driver (one writer for the store)."""
     tags = {"raypipe.command": "tune-trial", "raypipe.trial_status": trial.status}
     if trial.error:
         tags["raypipe.error"] = trial.error
-    with tracked_run(session.config.tracking, f"trial:{trial.trial}", nested=True, tags=tags) as child:
+    with tracked_run(tracking, f"trial:{trial.trial}", nested=True, tags=tags) as child:
         child.log_params(trial.columns())
         child.log_metrics({**trial.metrics, "seconds": trial.seconds})
 

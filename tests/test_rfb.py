@@ -168,7 +168,9 @@ def test_the_chain_without_dlib_embeds_two_photos_of_one_person_closer_than_anot
     assert float(same) > 0.4 > float(different)
 
 
-def test_auto_detector_on_photos_is_dlib_hog_even_with_the_rfb_models_and_names_rfb(tmp_path, caplog):
+def test_auto_detector_on_photos_is_dlib_hog_even_with_the_rfb_models_and_names_rfb(
+    tmp_path, caplog
+):
     """RFB stays opt-in until the thresholds are fitted for its chips (see raypipe.detect.select)."""
     from raypipe.detect.select import resolve_detector
 
@@ -178,6 +180,42 @@ def test_auto_detector_on_photos_is_dlib_hog_even_with_the_rfb_models_and_names_
         assert resolve_detector({"name": "auto"}, "photo", str(tmp_path)) == {"name": "dlib-hog"}
     assert "--detector rfb" in caplog.text
     assert resolve_detector({"name": "mtcnn"}, "photo", str(tmp_path)) == {"name": "mtcnn"}
+
+
+def test_a_named_detector_that_looks_up_models_gets_the_configured_model_root(tmp_path):
+    """`--detector rfb --model-root DIR` finds its models under DIR (the workers see the spec)."""
+    from raypipe.detect.select import resolve_detector
+
+    root, elsewhere = tmp_path / "root", tmp_path / "elsewhere"
+    for folder in (root, elsewhere):
+        folder.mkdir()
+        for name in ("fr_detect.onnx", "fr_landmark.onnx"):
+            (folder / name).write_bytes(b"")
+    root = str(root)
+    assert resolve_detector({"name": "rfb"}, "photo", root) == {"name": "rfb", "model_root": root}
+    explicit = {"name": "rfb", "model_root": str(elsewhere)}
+    assert resolve_detector(explicit, "photo", root) == explicit
+    assert resolve_detector({"name": "dlib-hog"}, "photo", root) == {"name": "dlib-hog"}
+
+
+def test_a_named_detector_whose_models_are_missing_is_a_one_line_error(tmp_path):
+    from raypipe.cli import main
+
+    code = main(
+        [
+            "run",
+            str(SAMPLE_PHOTOS),
+            "--out",
+            str(tmp_path / "run"),
+            "--detector",
+            "rfb",
+            "--model-root",
+            str(tmp_path),
+            "--no-tracking",
+        ]
+    )
+    assert code == 2
+    assert not (tmp_path / "run" / "faces.parquet").exists()
 
 
 def test_auto_detector_on_comic_pages_is_the_anime_cascade_or_a_usage_error(tmp_path):

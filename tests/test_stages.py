@@ -1,4 +1,4 @@
-"""The shard actor called directly (no Ray): what it writes, its timings, and inputs that fail."""
+"""The shard worker (every stage) called directly (no Ray): what it writes, its timings, and inputs that fail."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from raypipe.config import Config
 from raypipe.detect.base import Face
 from raypipe.layout import RunLayout
 from raypipe.pipeline.listing import list_shards
-from raypipe.pipeline.stages import ShardStage
+from raypipe.pipeline.topology import ShardWorker
 from tests.conftest import SAMPLE_PHOTOS
 
 SPEC = {"name": "feature", "feature": "color-hist"}
@@ -24,7 +24,11 @@ def shard_stage(out, inputs, shard_size=64):
     config = Config.load(overrides=["extract.detector={name: whole-image}", f"extract.shard_size={shard_size}"])
     layout = RunLayout.at(out)
     keys = list_shards([str(p) for p in inputs], layout, shard_size, accept_archives=False).keys
-    return ShardStage(config.to_dict(), SPEC, MODELS, str(out)), layout, keys
+    return ShardWorker(config.to_dict(), SPEC, MODELS, str(out)), layout, keys
+
+
+def detector_stage(worker):
+    return next(stage for stage in worker.stages if stage.name == "detect")
 
 
 def test_shard_stage_writes_tables_chips_and_a_marker_naming_its_node(tmp_path):
@@ -58,7 +62,7 @@ class ManyFaces:
 def test_stage_timings_count_each_image_once_whatever_its_face_count(tmp_path):
     paths = sorted((SAMPLE_PHOTOS / "obama").glob("*.jpg"))[:4]
     stage, _, keys = shard_stage(tmp_path / "run", paths)
-    stage.detect.detector, stage.detect.landmarker = ManyFaces(), None
+    detector_stage(stage).model = ManyFaces()
     started = time.perf_counter()
     marker = stage.extract_shard(keys[0], node="n")
     wall = time.perf_counter() - started
@@ -84,14 +88,14 @@ def test_unexpected_errors_in_reading_decoding_or_detecting_become_error_rows(tm
     from raypipe.io.decode import decode_image
 
     FailsOnSecond.width = decode_image(paths[1].read_bytes(), 10**9, 2400).width
-    stage.detect.detector, stage.detect.landmarker = FailsOnSecond(), None
+    detector_stage(stage).model = FailsOnSecond()
 
     def decode_or_fail(data, *args):
         if data == paths[2].read_bytes():
             raise MemoryError("too big")
         return decode_image(data, *args)
 
-    monkeypatch.setattr("raypipe.pipeline.stages.decode_image", decode_or_fail)
+    monkeypatch.setattr("raypipe.pipeline.stages.decode.decode_image", decode_or_fail)
     marker = stage.extract_shard(keys[0], node="n")
     errors = pd.read_parquet(layout.errors).set_index("image_path")
     assert marker["images"] == 3 and marker["faces"] == 1 and marker["errors"] == 2

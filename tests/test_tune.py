@@ -14,6 +14,7 @@ from mlflow.tracking import MlflowClient
 
 from raypipe.cli import main
 from raypipe.config import ConfigError
+from raypipe.features.store import FeatureStore, FeatureTable
 from raypipe.sweep import SearchSpace
 from raypipe.sweep.scoring import coverage_silhouette
 from tests.conftest import REPO, SAMPLE_PHOTOS
@@ -179,10 +180,7 @@ def test_sweep_picks_stored_features(run_copy, tmp_path):
     """A feature under RUN/features/ is read once and chosen per trial like any setting."""
     faces = pd.read_parquet(run_copy / "faces.parquet")
     noise = np.random.default_rng(0).normal(size=(len(faces), 16)).astype(np.float32)
-    (run_copy / "features" / "noise").mkdir(parents=True)
-    pd.DataFrame({"face_id": faces["face_id"], "feature": list(noise)}).to_parquet(
-        run_copy / "features" / "noise" / "features.parquet"
-    )
+    FeatureStore.at(run_copy).save("noise", FeatureTable(faces["face_id"], noise, {"name": "noise"}))
     space = write_space(
         tmp_path,
         {

@@ -29,6 +29,7 @@ class Agglomerative(Clusterer):
 
     def __init__(
         self,
+        *,
         linkage: str = "average",
         n_clusters: int | None = None,
         threshold: float | None = None,

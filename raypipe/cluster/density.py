@@ -22,6 +22,7 @@ class DBSCAN(Clusterer):
 
     def __init__(
         self,
+        *,
         threshold: float | None = None,
         min_samples: int = 2,
         model: str | None = None,
@@ -50,6 +51,7 @@ class HDBSCAN(Clusterer):
 
     def __init__(
         self,
+        *,
         min_cluster_size: int = 2,
         min_samples: int | None = 1,
         cluster_selection_method: str = "eom",

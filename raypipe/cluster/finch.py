@@ -56,6 +56,7 @@ class FINCH(Clusterer):
 
     def __init__(
         self,
+        *,
         n_clusters: int | None = None,
         threshold: float | None = None,
         model: str | None = None,

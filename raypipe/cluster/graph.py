@@ -21,6 +21,7 @@ class GraphClusterer(Clusterer):
 
     def __init__(
         self,
+        *,
         threshold: float | None = None,
         k: int = 10,
         model: str | None = None,
@@ -66,6 +67,7 @@ class ChineseWhispers(GraphClusterer):
 
     def __init__(
         self,
+        *,
         threshold: float | None = None,
         k: int = 10,
         iterations: int = 20,
@@ -111,6 +113,7 @@ class Leiden(GraphClusterer):
 
     def __init__(
         self,
+        *,
         threshold: float | None = None,
         k: int = 10,
         objective: str = "modularity",
@@ -160,6 +163,7 @@ class Infomap(GraphClusterer):
 
     def __init__(
         self,
+        *,
         threshold: float | None = None,
         k: int = 10,
         trials: int = 5,

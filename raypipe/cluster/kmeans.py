@@ -33,6 +33,7 @@ class KMeans(Clusterer):
 
     def __init__(
         self,
+        *,
         n_clusters: int | None = None,
         k_min: int = 2,
         k_max: int = 1000,
@@ -93,6 +94,7 @@ class MiniBatchKMeans(KMeans):
 
     def __init__(
         self,
+        *,
         n_clusters: int | None = None,
         k_min: int = 2,
         k_max: int = 1000,

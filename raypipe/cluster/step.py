@@ -17,16 +17,13 @@ from raypipe.config import Config
 from raypipe.corrections.clustering import correct_labels, faces_to_cluster, write_suggestions
 from raypipe.corrections.store import load as load_corrections
 from raypipe.errors import UsageError
+from raypipe.features.store import FeatureStore
 from raypipe.ids import safe_stem
 from raypipe.layout import CLUSTERS_CSV_COLUMNS, RunLayout, atomic_write_text
 from raypipe.quality import Quality, verdict
 from raypipe.registry import split_spec
 
 log = logging.getLogger(__name__)
-
-
-#: File of a stored feature: one row per face, ``face_id`` and ``feature`` (list<float32>).
-FEATURE_FILE = "features.parquet"
 
 
 @dataclass
@@ -86,12 +83,8 @@ def cluster_inputs(layout: RunLayout, faces: pd.DataFrame, fit: np.ndarray, feat
     if feature is None:
         vectors = faces["embedding"]
     else:
-        path = layout.features / feature / FEATURE_FILE
-        if not path.exists():
-            known = sorted(p.parent.name for p in layout.features.glob(f"*/{FEATURE_FILE}"))
-            raise FileNotFoundError(f"feature {feature!r} not found at {path}; stored features: {known or 'none'}")
-        stored = storage.read_table(path, columns=["face_id", "feature"]).to_pandas().set_index("face_id")["feature"]
-        vectors = faces["face_id"].map(stored)
+        stored = FeatureStore(layout).load(feature)
+        vectors = faces["face_id"].map(pd.Series(list(stored.vectors), index=stored.face_ids))
     rows = np.flatnonzero(fit & vectors.notna().to_numpy())
     X = np.stack(vectors.iloc[rows].to_numpy()).astype(np.float32) if len(rows) else np.empty((0, 0), np.float32)
     return ClusterInputs(rows, X, faces["image_id"].to_numpy()[rows])

@@ -3,8 +3,9 @@
 Actions: ``extract`` (one extractor -> ``RUN/features/<name>/``), ``combine`` (features ->
 one feature), ``train-simclr`` (self-supervised encoder -> feature ``simclr``), ``train-metric``
 (triplet fine-tune on labels -> feature ``metric``), ``sweep`` (feature x reducer x clusterer
-grid -> ``RUN/reductions/...`` and ``RUN/results/results.csv``). Each is an MLflow run
-(``features ACTION:RUN``) recording its settings, counts and written tables.
+grid, one Ray Tune trial each -> ``RUN/reductions/...`` and ``RUN/results/results.csv``). Each is
+an MLflow run (``features ACTION:RUN``) recording its settings, counts and written tables; a
+sweep's trials are nested runs, as ``raypipe tune`` records them.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import yaml
 from raypipe.commands.common import add_tracking_arguments
 from raypipe.config import TrackingConfig
 from raypipe.research.sweep import TRUE_K
+from raypipe.sweep.settings import SweepSettings
 from raypipe.tracking import tracked_run
 
 NAME = "features"
@@ -121,6 +123,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        default=[{"name": "kmeans", "n_clusters": TRUE_K}],
                        help=f"e.g. kmeans:n_clusters={TRUE_K} hdbscan:min_cluster_size=5")  # fmt: skip
     sweep.add_argument("--no-labels", action="store_true", help="do not score against labels")
+    sweep.add_argument("--cpus-per-trial", type=float, default=SweepSettings().cpus_per_trial,
+                       help="CPUs reserved per Ray Tune trial (default %(default)s)")  # fmt: skip
     for action in (extract, combine, simclr, metric, sweep):
         add_tracking_arguments(action)
 
@@ -140,30 +144,40 @@ def run(args: argparse.Namespace) -> int:
     command = f"{NAME} {args.action}"
     tracking = TrackingConfig(enabled=not args.no_tracking, uri=args.tracking_uri)
     with tracked_run(tracking, f"{command}:{Path(args.run).name}", tags={"raypipe.command": command}) as tracker:
-        params, metrics, artifacts = _act(args)
+        params, metrics, artifacts = _act(args, tracking)
         tracker.log_params(params)
         tracker.log_metrics(metrics)
         tracker.log_artifacts(*artifacts)
-    return 0
+    return 1 if metrics.get("trials") and metrics["trials"] == metrics["trials_failed"] else 0
 
 
-def _act(args: argparse.Namespace) -> tuple[dict, dict, list[Path]]:
+def _act(args: argparse.Namespace, tracking: TrackingConfig) -> tuple[dict, dict, list[Path]]:
     """Run the action; returns what MLflow records: params, metrics and files written."""
+    from raypipe.features.store import FEATURE_CONFIG, FeatureStore
     from raypipe.research.combine import combine_features
     from raypipe.research.extract import extract_feature
-    from raypipe.research.store import FEATURE_CONFIG, RANK_METRIC, RESULTS_FILE, ResultStore
-    from raypipe.research.sweep import run_grid
+    from raypipe.research.store import RANK_METRIC, RESULTS_FILE
 
-    store = ResultStore.at(args.run)
+    store = FeatureStore.at(args.run)
     if args.action == "sweep":
-        features = args.features or store.feature_names()
-        table = run_grid(args.run, features, args.reducers, args.clusterers, not args.no_labels)
+        from raypipe.ray_session import ensure_ray
+        from raypipe.research.sweep import sweep_features
+        from raypipe.workflow import log_trial
+
+        features = args.features or store.names()
+        ensure_ray()
+        table, trials = sweep_features(args.run, features, args.reducers, args.clusterers,
+                                       not args.no_labels, args.cpus_per_trial)  # fmt: skip
+        for trial in trials:
+            log_trial(tracking, trial)
         shown = [c for c in ("feature", "reducer", "clusterer", RANK_METRIC, "nmi", "accuracy",
-                             "n_clusters_found") if c in table]  # fmt: skip
+                             "silhouette", "clusters") if c in table]  # fmt: skip
         log.info("results (%d rows, best first):\n%s", len(table), table[shown].head(20).to_string(index=False))
         params = {"features": features, "reducers": args.reducers, "clusterers": args.clusterers}
         best = {f"best_{RANK_METRIC}": table[RANK_METRIC].iloc[0]} if RANK_METRIC in table and len(table) else {}
-        return params, {"results": len(table), **best}, [store.layout.results / RESULTS_FILE]
+        counts = {"results": len(table), "trials": len(trials),
+                  "trials_failed": sum(t.status != "ok" for t in trials)}  # fmt: skip
+        return params, {**counts, **best}, [store.layout.results / RESULTS_FILE]
     if args.action == "extract":
         spec = {"name": args.name, **parse_settings(args.settings)}
         stored = args.store_as or args.name
@@ -187,4 +201,4 @@ def _act(args: argparse.Namespace) -> tuple[dict, dict, list[Path]]:
         stored = args.store_as
         table = extract_feature(args.run, spec, stored, labels=labels, initial_state=state)
     metrics = {"faces": len(table.vectors), "dimension": table.vectors.shape[1]}
-    return {"name": stored, **table.config}, metrics, [store.feature_dir(stored) / FEATURE_CONFIG]
+    return {"name": stored, **table.config}, metrics, [store.folder(stored) / FEATURE_CONFIG]

@@ -41,6 +41,13 @@ class Detector(ABC):
     #: then still asks the cluster for GPUs for it).
     gpu_capable: bool = False
 
+    @classmethod
+    def missing_models(cls, params: dict) -> str | None:
+        """Why the model files these settings need cannot be found (None: nothing missing).
+
+        Checked on the driver before any worker starts, so a missing model is one line."""
+        return None
+
     @abstractmethod
     def detect(self, image: np.ndarray) -> list[Face]:
         """Faces in an RGB uint8 image of shape (H, W, 3), best first."""

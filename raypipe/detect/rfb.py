@@ -130,6 +130,16 @@ class RfbDetector(Detector):
     gives_landmarks = True
     gpu_capable = True
 
+    @classmethod
+    def missing_models(cls, params: dict) -> str | None:
+        try:
+            _model_paths(
+                params.get("model_path"), params.get("landmark_path"), params.get("model_root")
+            )
+        except ComponentError as err:
+            return str(err)
+        return None
+
     def __init__(
         self,
         model_path: str | None = None,
@@ -144,8 +154,7 @@ class RfbDetector(Detector):
     ):
         from raypipe.detect.landmarks68 import OnnxLandmarker68
 
-        model_path = model_path or _required(DETECT_FILE, model_root)
-        landmark_path = landmark_path or _required(LANDMARK_FILE, model_root)
+        model_path, landmark_path = _model_paths(model_path, landmark_path, model_root)
         self.runner = OnnxRunner(headless_graph(model_path), device, backend)
         self.device, self.uses_gpu = self.runner.device, self.runner.uses_gpu
         self.landmarker = OnnxLandmarker68(
@@ -204,10 +213,15 @@ class RfbDetector(Detector):
         return boxes, scores, batched_nms(boxes, scores, valid, self.nms_threshold)
 
 
-def _required(name: str, model_root: str | None) -> str:
-    found = find_model(name, model_root)
-    if found is None:
-        raise ComponentError(
-            f"{name} not found under the model root; run `raypipe models fetch` or set its path"
-        )
-    return str(found)
+def _model_paths(model_path: str | None, landmark_path: str | None, model_root: str | None):
+    """The detector's and the landmark model's files: as given, else found under the model root."""
+    paths = []
+    for given, name in ((model_path, DETECT_FILE), (landmark_path, LANDMARK_FILE)):
+        found = given or find_model(name, model_root)
+        if found is None:
+            raise ComponentError(
+                f"{name} not found under the model root {model_root or '(default)'}; "
+                "run `raypipe models fetch` or set its path"
+            )
+        paths.append(str(found))
+    return tuple(paths)

@@ -10,6 +10,7 @@ found under the model root, or a usage error saying where to put it.
 
 from __future__ import annotations
 
+import inspect
 import logging
 from typing import Any
 
@@ -29,7 +30,7 @@ def resolve_detector(
     """``spec`` itself unless it is ``auto``; then the detector for ``domain`` (see above)."""
     name, params = split_spec(spec)
     if name != "auto":
-        return {"name": name, **params}
+        return _with_model_root(name, params, configured_root)
     root = model_root(configured_root)
     if domain == "comic":
         cascade = find_model(ANIME_CASCADE_FILE, str(root))
@@ -40,5 +41,24 @@ def resolve_detector(
             )
         log.info("detector: anime-cascade (comic pages; %s)", cascade)
         return {"name": "anime-cascade", "cascade_path": str(cascade), **params}
-    log.info("detector: %s (photos; `--detector rfb` is faster, see raypipe.detect.select)", PHOTO_DEFAULT)
+    log.info(
+        "detector: %s (photos; `--detector rfb` is faster, see raypipe.detect.select)",
+        PHOTO_DEFAULT,
+    )
     return {"name": PHOTO_DEFAULT, **params}
+
+
+def _with_model_root(
+    name: str, params: dict[str, Any], configured_root: str | None
+) -> dict[str, Any]:
+    """The spec of a named detector, given the configured model root if it looks models up there;
+    a usage error when the model files it needs are missing."""
+    from raypipe.detect import DETECTORS
+
+    detector = DETECTORS.resolve(name)
+    if "model_root" in inspect.signature(detector).parameters and configured_root is not None:
+        params = {"model_root": configured_root, **params}
+    missing = detector.missing_models(params)
+    if missing:
+        raise UsageError(f"detector {name}: {missing}")
+    return {"name": name, **params}

@@ -11,7 +11,7 @@ from raypipe.features.base import FeatureExtractor, normalise_histograms, square
 class HOG(FeatureExtractor):
     """Histograms of oriented gradients of the grey chip resized to ``size`` x ``size``."""
 
-    def __init__(self, size: int = 64, cell: int = 8, block: int = 2, bins: int = 9):
+    def __init__(self, *, size: int = 64, cell: int = 8, block: int = 2, bins: int = 9):
         self.size = size
         self.cell = cell
         self.block = block
@@ -71,7 +71,7 @@ def grid_histograms(bins_image: np.ndarray, n_bins: int, grid: int) -> np.ndarra
 class LBP(FeatureExtractor):
     """Uniform local binary patterns, one 59-bin histogram per cell of a ``grid`` x ``grid`` split."""
 
-    def __init__(self, size: int = 64, grid: int = 4, radius: int = 1):
+    def __init__(self, *, size: int = 64, grid: int = 4, radius: int = 1):
         self.size = size
         self.grid = grid
         self.radius = radius
@@ -90,6 +90,7 @@ class ColorHistogram(FeatureExtractor):
 
     def __init__(
         self,
+        *,
         size: int = 64,
         hue_bins: int = 18,
         saturation_bins: int = 3,
@@ -130,7 +131,7 @@ class ColorHistogram(FeatureExtractor):
 class Pixels(FeatureExtractor):
     """Raw pixels in [0, 1] of the chip resized to ``size`` (grey unless ``colour``): a baseline."""
 
-    def __init__(self, size: int = 32, colour: bool = False):
+    def __init__(self, *, size: int = 32, colour: bool = False):
         self.size = size
         self.colour = colour
 

@@ -34,7 +34,7 @@ _META = ("meta.size", "meta.width")
 
 def save_weights(network, path: Path, size: int, width: int) -> None:
     """``network``'s arrays and its input size / width as one ``.npz`` (no pickle)."""
-    from raypipe.learn.backbone import state_to_arrays
+    from raypipe.features.learn.backbone import state_to_arrays
 
     path.parent.mkdir(parents=True, exist_ok=True)
     arrays = state_to_arrays(network)
@@ -58,6 +58,7 @@ class DrawnFaceEncoder(FeatureExtractor):
 
     def __init__(
         self,
+        *,
         weights: str | Path | None = WEIGHTS,
         colour_weight: float = 0.3,
         colour_grid: int = 1,
@@ -74,7 +75,7 @@ class DrawnFaceEncoder(FeatureExtractor):
     def _load(self):
         import torch
 
-        from raypipe.learn.backbone import SmallCNN, load_arrays
+        from raypipe.features.learn.backbone import SmallCNN, load_arrays
 
         if self.weights is None:
             torch.manual_seed(0)
@@ -85,7 +86,7 @@ class DrawnFaceEncoder(FeatureExtractor):
     def transform(self, chips: Sequence[np.ndarray]) -> np.ndarray:
         import torch
 
-        from raypipe.learn.backbone import chips_to_tensor, encode
+        from raypipe.features.learn.backbone import chips_to_tensor, encode
 
         cnn = l2_normalize(encode(self.network_, chips_to_tensor(chips, self.size), torch.device("cpu")))
         if self.colour_weight <= 0:

@@ -22,7 +22,7 @@ class DescriptorEncoder:
     """Fitted vocabulary for ``encoding`` with ``n_words`` words on ``pca_dim``-d descriptors."""
 
     def __init__(
-        self, encoding: str = "fisher", n_words: int = 32, pca_dim: int = 32, seed: int = 0
+        self, *, encoding: str = "fisher", n_words: int = 32, pca_dim: int = 32, seed: int = 0
     ):
         if encoding not in ENCODINGS:
             raise ValueError(f"unknown encoding {encoding!r}; choose one of {ENCODINGS}")

@@ -27,6 +27,7 @@ class SimCLRFeature(FeatureExtractor):
 
     def __init__(
         self,
+        *,
         size: int = 64,
         width: int = 32,
         epochs: int = 50,
@@ -48,7 +49,7 @@ class SimCLRFeature(FeatureExtractor):
         self.seed = seed
 
     def _limits(self):
-        from raypipe.learn.train import TrainLimits
+        from raypipe.features.learn.train import TrainLimits
 
         return TrainLimits(
             self.epochs, self.max_seconds, self.batch_size, self.learning_rate, seed=self.seed
@@ -57,15 +58,15 @@ class SimCLRFeature(FeatureExtractor):
     def _new_encoder(self):
         import torch
 
-        from raypipe.learn.backbone import SmallCNN
+        from raypipe.features.learn.backbone import SmallCNN
 
         torch.manual_seed(self.seed)
         return SmallCNN(self.width)
 
     def fit(self, chips: Sequence[np.ndarray], y=None) -> SimCLRFeature:
         from raypipe.devices import torch_device
-        from raypipe.learn.backbone import chips_to_tensor
-        from raypipe.learn.train import train_simclr
+        from raypipe.features.learn.backbone import chips_to_tensor
+        from raypipe.features.learn.train import train_simclr
 
         device = torch_device(self.device)
         log.info("training SimCLR on %d chips (%s)", len(chips), device)
@@ -78,19 +79,19 @@ class SimCLRFeature(FeatureExtractor):
 
     def transform(self, chips: Sequence[np.ndarray]) -> np.ndarray:
         from raypipe.devices import torch_device
-        from raypipe.learn.backbone import chips_to_tensor, encode
+        from raypipe.features.learn.backbone import chips_to_tensor, encode
 
         device = torch_device(self.device)
         self.encoder_.to(device)
         return l2_normalize(encode(self.encoder_, chips_to_tensor(chips, self.size), device))
 
     def get_state(self) -> dict[str, np.ndarray]:
-        from raypipe.learn.backbone import state_to_arrays
+        from raypipe.features.learn.backbone import state_to_arrays
 
         return state_to_arrays(self.encoder_)
 
     def set_state(self, state: dict[str, np.ndarray]) -> SimCLRFeature:
-        from raypipe.learn.backbone import load_arrays
+        from raypipe.features.learn.backbone import load_arrays
 
         self.encoder_ = load_arrays(self._new_encoder(), state).eval()
         return self
@@ -106,6 +107,7 @@ class MetricFeature(SimCLRFeature):
 
     def __init__(
         self,
+        *,
         size: int = 64,
         width: int = 32,
         epochs: int = 30,
@@ -119,15 +121,16 @@ class MetricFeature(SimCLRFeature):
         margin: float = 0.2,
     ):
         super().__init__(
-            size, width, epochs, max_seconds, batch_size, learning_rate, temperature, device, seed
+            size=size, width=width, epochs=epochs, max_seconds=max_seconds, batch_size=batch_size,
+            learning_rate=learning_rate, temperature=temperature, device=device, seed=seed,
         )
         self.simclr_epochs = simclr_epochs
         self.margin = margin
 
     def fit(self, chips: Sequence[np.ndarray], y=None) -> MetricFeature:
         from raypipe.devices import torch_device
-        from raypipe.learn.backbone import chips_to_tensor
-        from raypipe.learn.train import train_metric, train_simclr
+        from raypipe.features.learn.backbone import chips_to_tensor
+        from raypipe.features.learn.train import train_metric, train_simclr
 
         if y is None:
             raise ValueError("metric learning needs labels: fit(chips, y)")

@@ -22,6 +22,7 @@ class LocalDescriptorEncoded(FeatureExtractor):
 
     def __init__(
         self,
+        *,
         size: int = 96,
         step: int = 8,
         patch: int = 16,
@@ -62,7 +63,9 @@ class LocalDescriptorEncoded(FeatureExtractor):
         return descriptors.astype(np.float32)
 
     def _encoder(self) -> DescriptorEncoder:
-        return DescriptorEncoder(self.encoding, self.n_words, self.pca_dim, self.seed)
+        return DescriptorEncoder(
+            encoding=self.encoding, n_words=self.n_words, pca_dim=self.pca_dim, seed=self.seed
+        )
 
     def fit(self, chips: Sequence[np.ndarray], y=None) -> LocalDescriptorEncoded:
         rng = np.random.default_rng(self.seed)

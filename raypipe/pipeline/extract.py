@@ -1,9 +1,9 @@
 """Extraction: inputs -> shard list files -> Ray Data workers that extract and write whole shards.
 
 The driver lists the inputs into shards (:mod:`raypipe.pipeline.listing`), hands the keys of
-the shards still to do to Ray Data tasks (actors on GPUs, see :mod:`raypipe.pipeline.resources`)
-running :class:`raypipe.pipeline.stages.ShardStage`, and
-collects one row of counts per shard: the workers write the tables and chips themselves.
+the shards still to do to the stage workers (:mod:`raypipe.pipeline.topology`: one fused task
+per shard on CPUs, a pool per stage on GPUs), and collects one row of counts per shard: the
+workers write the tables and chips themselves.
 
 The write is the worker's own rather than a Ray Data ``Datasink``: a shard is the unit of
 resume, so its table files, chips and marker must be written by the one task that holds all of
@@ -28,7 +28,7 @@ from raypipe.errors import UsageError
 from raypipe.io.inputs import first_images
 from raypipe.layout import TABLES, RunLayout, atomic_write_text
 from raypipe.pipeline.listing import list_shards
-from raypipe.pipeline.resources import cluster_totals, plan_pool
+from raypipe.pipeline.resources import cluster_totals
 from raypipe.pipeline.shards import TIMING_COLUMNS, completed_shards, remove_unfinished
 from raypipe.ray_session import ensure_ray
 from raypipe.registry import split_spec
@@ -70,18 +70,17 @@ def extract(inputs: list[str], out: str, config: Config, overwrite: bool = False
     extract_config.detector = resolve_detector(extract_config.detector, extract_config.domain, extract_config.model_root)
     extract_config.embedder = embedder_spec
     _claim_folder(layout, config, overwrite)
-    listing = list_shards(inputs, layout, extract_config.shard_size, accept_archives=extract_config.domain == "comic")
-    done = {key: marker for key, marker in completed_shards(layout).items() if key in set(listing.keys)}
+    listing, models = _list_while_ray_starts(inputs, layout, config)
+    listed = set(listing.keys)
+    done = {key: marker for key, marker in completed_shards(layout).items() if key in listed}
     remove_unfinished(layout, set(done))
     todo = [key for key in listing.keys if key not in done]
     log.info(
         "%d images in %d shards (%d already extracted), %d other files skipped", listing.images,
         len(listing.keys), len(done), listing.skipped,
     )  # fmt: skip
-    embedder = EMBEDDERS.build(embedder_spec)
-    models = {"detector": split_spec(config.extract.detector)[0], "embedder": embedder.model_name}
     if todo:
-        _run_pipeline(layout, config, todo, embedder_spec, embedder, models)
+        _run_pipeline(layout, config, todo, embedder_spec, models)
     markers = completed_shards(layout)
     missing = set(listing.keys) - set(markers)
     if missing:
@@ -98,6 +97,22 @@ def extract(inputs: list[str], out: str, config: Config, overwrite: bool = False
         stage_seconds={c.removesuffix("_s"): round(sum(m["timings"][c] for m in markers.values()), 3) for c in TIMING_COLUMNS},
         models=models,
     )
+
+
+def _list_while_ray_starts(inputs: list[str], layout: RunLayout, config: Config) -> tuple:
+    """The shard listing and the models' names; on a fresh run Ray starts meanwhile (both take
+    seconds: on a loaded 2-core machine Ray's start-up alone took 20 s)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    fresh = not any(layout.shards.glob("*.done.json"))
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        listed = pool.submit(list_shards, inputs, layout, config.extract.shard_size, config.extract.domain == "comic")
+        if fresh:
+            ensure_ray(config.ray.address)
+            import ray.data  # noqa: F401 - its import takes seconds too
+        embedder = EMBEDDERS.build(config.extract.embedder)
+        models = {"detector": split_spec(config.extract.detector)[0], "embedder": embedder.model_name}
+        return listed.result(), models
 
 
 #: Extract settings that do not change what an extraction holds (the detector and embedder
@@ -120,33 +135,17 @@ def _claim_folder(layout: RunLayout, config: Config, overwrite: bool) -> None:
     atomic_write_text(fingerprint_file, settings)
 
 
-def _run_pipeline(layout: RunLayout, config: Config, todo: list[str], embedder_spec: dict, embedder, models: dict) -> None:
-    """Extract the shards ``todo`` on a pool of shard workers; they write, the driver counts."""
+def _run_pipeline(layout: RunLayout, config: Config, todo: list[str], embedder_spec: dict, models: dict) -> None:
+    """Extract the shards ``todo`` on the stage workers; they write, the driver counts."""
     import ray.data
 
-    from raypipe.detect import DETECTORS
-    from raypipe.pipeline.stages import ShardStage, extract_shards
+    from raypipe.pipeline.topology import build_topology
 
     ensure_ray(config.ray.address)
-    detector = DETECTORS.resolve(split_spec(config.extract.detector)[0])
-    use_gpu = wants_gpu(detector, config.extract.detector) or wants_gpu(embedder, embedder_spec)
-    plan = plan_pool(config.ray, use_gpu, *cluster_totals())
-    # a block per shard (up to MAX_BLOCKS) so that idle actors take the next shard
+    # a block per shard (up to MAX_BLOCKS) so that idle workers take the next shard
     keys = ray.data.from_items([{"shard": key} for key in todo], override_num_blocks=min(len(todo), MAX_BLOCKS))
-    stage_args = (config.to_dict(), embedder_spec, models, str(layout.root))
-    if plan.num_gpus:
-        counts = keys.map_batches(ShardStage, fn_constructor_args=stage_args, batch_format="numpy", **plan.map_batches_args())
-    else:
-        counts = keys.map_batches(extract_shards, fn_args=stage_args, batch_format="numpy", **plan.map_batches_args())
+    worker_args = (config.to_dict(), embedder_spec, models, str(layout.root))
     images = 0
-    for batch in counts.iter_batches(batch_size=None, batch_format="numpy"):
+    for batch in build_topology(keys, config, worker_args, *cluster_totals()).iter_batches(batch_size=None, batch_format="numpy"):
         images += int(batch["images"].sum())
         log.debug("%d shards written, %d images", len(batch["shard"]), images)
-
-
-def wants_gpu(component, spec: dict) -> bool:
-    """Whether a stage should ask for GPUs: its model (a class or an instance) can run on one
-    and is not pinned to the CPU. Decided from the class, not from the driver's hardware: the
-    driver may sit on a CPU-only head node of a GPU cluster."""
-    device = str(split_spec(spec)[1].get("device", "auto"))
-    return component.gpu_capable and device != "cpu"

@@ -66,8 +66,8 @@ def list_shards(specs: list[str], layout: RunLayout, shard_size: int, accept_arc
         skipped.clear()
 
     images = _images(specs, accept_archives, skipped, flush_skipped)
-    for index, chunk in enumerate(_chunks(images, shard_size)):
-        ids = [image_id(uri) for uri in chunk]
+    for index, pairs in enumerate(_chunks(images, shard_size)):
+        chunk, ids = [uri for uri, _ in pairs], [id_ for _, id_ in pairs]
         key = f"{index:06d}-{hashlib.sha1(''.join(ids).encode()).hexdigest()[:8]}"
         path = list_file(layout, key)
         if not path.exists():
@@ -80,8 +80,8 @@ def list_shards(specs: list[str], layout: RunLayout, shard_size: int, accept_arc
     return listing
 
 
-def _images(specs: list[str], accept_archives: bool, skipped: list[dict], flush) -> Iterator[str]:
-    """Image URIs (archive pages expanded); skipped files appended to ``skipped``."""
+def _images(specs: list[str], accept_archives: bool, skipped: list[dict], flush) -> Iterator[tuple[str, str]]:
+    """``(uri, image id)`` of the images (archive pages expanded); skipped files appended to ``skipped``."""
     seen = _Seen() if len(specs) > 1 or any(extension(s) in LIST_FILE_EXTENSIONS for s in specs) else None
     for uri, reason in iter_inputs(specs, accept_archives):
         if len(skipped) >= SKIPPED_PER_FILE:
@@ -95,7 +95,10 @@ def _images(specs: list[str], accept_archives: bool, skipped: list[dict], flush)
             skipped.append({"image_path": uri, "stage": "read", "reason": f"{type(err).__name__}: {err}"})
             continue
         skipped.extend({"image_path": page, "stage": "read", "reason": why} for page, why in refused)
-        yield from (page for page in pages if seen is None or seen.first(page))
+        for page in pages:
+            id_ = image_id(page)
+            if seen is None or seen.first(id_):
+                yield page, id_
 
 
 class _Seen:
@@ -105,15 +108,16 @@ class _Seen:
     def __init__(self):
         self._digests: set[int] = set()
 
-    def first(self, uri: str) -> bool:
-        digest = int(image_id(uri), 16)
+    def first(self, id_: str) -> bool:
+        """Whether the image of id ``id_`` is met for the first time."""
+        digest = int(id_, 16)
         if digest in self._digests:
             return False
         self._digests.add(digest)
         return True
 
 
-def _chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:
+def _chunks(items: Iterable, size: int) -> Iterator[list]:
     iterator = iter(items)
     while chunk := list(islice(iterator, size)):
         yield chunk

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -19,12 +20,13 @@ import pyarrow as pa
 from raypipe import storage
 from raypipe.ids import face_id
 from raypipe.layout import TABLES, RunLayout, atomic_write_bytes, atomic_write_text
-from raypipe.pipeline.records import ERROR, FACE, PANEL, TEXT
+from raypipe.pipeline.work import ShardWork
 
 log = logging.getLogger(__name__)
 
 TIMING_COLUMNS = ("decode_s", "detect_s", "align_s", "embed_s")
 COMIC_TABLES = ("panels", "texts")
+NO_FACE = "no_face"
 
 
 def marker_path(layout: RunLayout, key: str):
@@ -59,91 +61,86 @@ def remove_unfinished(layout: RunLayout, keep: set[str]) -> None:
             path.unlink()
 
 
-def write_shard(layout: RunLayout, key: str, rows: list[dict], models: dict[str, str], save_chips: bool,
-                timings: dict[str, float], node: str) -> dict:  # fmt: skip
+def write_shard(layout: RunLayout, work: ShardWork, models: dict[str, str], save_chips: bool, node: str) -> dict:
     """Write the tables and chips of one shard, then its marker; return the marker."""
-    faces = [r for r in rows if r["kind"] == FACE]
+    faces, images = work.faces, work.images
+    ids = [face_id(images["image_id"][i], n) for i, n in zip(faces["image"], faces["face_index"])]
+    n_faces = np.bincount(np.asarray(faces["image"], np.int64), minlength=len(images["status"]))
+    status = [s or ("faces" if n else NO_FACE) for s, n in zip(images["status"], n_faces)]
+    image_columns = {"image_id": images["image_id"], "image_path": images["image_path"], "status": status,
+                     "n_faces": n_faces, "width": images["width"], "height": images["height"]}  # fmt: skip
     tables = {
-        "faces": _faces_table(faces, models),
-        "images": _images_table(rows),
-        "errors": _errors_table([r for r in rows if r["kind"] == ERROR]),
-        "panels": _regions_table([r for r in rows if r["kind"] == PANEL], with_panel=True),
-        "texts": _regions_table([r for r in rows if r["kind"] == TEXT], with_panel=False),
+        "faces": _faces_table(work, ids, models),
+        "images": pa.table(image_columns, schema=IMAGES_SCHEMA),
+        "errors": pa.table(work.errors, schema=ERRORS_SCHEMA),
+        "panels": _regions_table(work, work.panels, PANELS_SCHEMA),
+        "texts": _regions_table(work, work.texts, TEXTS_SCHEMA),
     }
     if save_chips:
-        for row in faces:
-            atomic_write_bytes(layout.chip(face_id(row["image_id"], row["face_index"])), row["chip_jpeg"])
-        for row in rows:
-            if row["kind"] == PANEL:
-                atomic_write_bytes(layout.panel_crop(row["image_id"], row["panel_index"]), row["chip_jpeg"])
+        _write_files([layout.chip(fid) for fid in ids], faces["chip_jpeg"])
+        panels = work.panels
+        crops = [layout.panel_crop(images["image_id"][i], p) for i, p in zip(panels["image"], panels.get("panel_index", []))]
+        _write_files(crops, panels.get("chip_jpeg", []))
     for name, table in tables.items():
         if table.num_rows or name not in COMIC_TABLES:  # photos have no panels or text regions
-            write_table_part(layout, name, key, table)
-    status = tables["images"]["status"].to_pylist()
+            write_table_part(layout, name, work.key, table)
     marker = {
-        "shard": key, "node": node, "images": len(status), "faces": len(faces),
-        "no_face": status.count("no_face"), "errors": tables["errors"].num_rows,
-        "image_ids": tables["images"]["image_id"].to_pylist(),
-        "timings": {c: round(timings.get(c, 0.0), 6) for c in TIMING_COLUMNS},
+        "shard": work.key, "node": node, "images": len(status), "faces": len(ids),
+        "no_face": status.count(NO_FACE), "errors": tables["errors"].num_rows, "image_ids": images["image_id"],
+        "timings": {c: round(work.timings.get(c, 0.0), 6) for c in TIMING_COLUMNS},
     }  # fmt: skip
-    atomic_write_text(marker_path(layout, key), json.dumps(marker))
-    log.debug("shard %s written on node %s: %d images, %d faces", key, node, len(status), len(faces))
+    atomic_write_text(marker_path(layout, work.key), json.dumps(marker))
+    log.debug("shard %s written on node %s: %d images, %d faces", work.key, node, len(status), len(ids))
     return marker
 
 
-def _faces_table(faces: list[dict], models: dict[str, str]) -> pa.Table:
-    def floats(column: str) -> pa.Array:
-        return pa.array([r[column] for r in faces], pa.float32())
-
-    def vectors(column: str) -> pa.Array:
-        if not faces:
-            return pa.array([], pa.list_(pa.float32()))
-        values = np.stack([r[column] for r in faces]).astype(np.float32)
-        return pa.FixedSizeListArray.from_arrays(values.reshape(-1), values.shape[1]).cast(pa.list_(pa.float32()))
-
-    return pa.table(
-        {
-            "face_id": pa.array([face_id(r["image_id"], r["face_index"]) for r in faces], pa.string()),
-            "image_id": pa.array([r["image_id"] for r in faces], pa.string()),
-            "image_path": pa.array([r["image_path"] for r in faces], pa.string()),
-            "face_index": pa.array([r["face_index"] for r in faces], pa.int32()),
-            "panel_index": pa.array([r["panel_index"] for r in faces], pa.int32()),
-            **{c: floats(c) for c in ("x1", "y1", "x2", "y2", "det_score")},
-            "landmarks": vectors("landmarks"),
-            "embedding": vectors("embedding"),
-            "detector": pa.array([models["detector"]] * len(faces), pa.string()),
-            "embedder": pa.array([models["embedder"]] * len(faces), pa.string()),
-            **{c: floats(c) for c in ("face_px", "sharpness", "yaw")},
-        }
-    )
+def _write_files(paths: list, blobs: list[bytes]) -> None:
+    """Chips: local files are written in place (the shard's marker, written last, is what makes
+    them count: a shard without one is redone whole), others atomically."""
+    for path, data in zip(paths, blobs):
+        if isinstance(path, Path):
+            if not path.parent.is_dir():
+                path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "wb") as handle:
+                handle.write(data)
+        else:
+            atomic_write_bytes(path, data)
 
 
-def _images_table(rows: list[dict]) -> pa.Table:
-    images: dict[str, dict] = {}
-    for r in rows:
-        entry = images.setdefault(
-            r["image_id"],
-            {"image_id": r["image_id"], "image_path": r["image_path"], "status": r["kind"],
-             "n_faces": 0, "width": r["width"], "height": r["height"]},
-        )  # fmt: skip
-        if r["kind"] == FACE:
-            entry["status"] = "faces"
-            entry["n_faces"] += 1
-    return pa.Table.from_pylist(list(images.values()), schema=IMAGES_SCHEMA)
+def _image_column(work: ShardWork, table: dict[str, list], column: str) -> list:
+    return [work.images[column][i] for i in table["image"]]
 
 
-def _regions_table(rows: list[dict], with_panel: bool) -> pa.Table:
+def _boxes(boxes: list) -> dict[str, np.ndarray]:
+    values = np.asarray(boxes, np.float32).reshape(-1, 4)
+    return {name: values[:, n] for n, name in enumerate(("x1", "y1", "x2", "y2"))}
+
+
+def _vectors(values: np.ndarray) -> pa.Array:
+    values = np.ascontiguousarray(values, np.float32)
+    return pa.FixedSizeListArray.from_arrays(values.reshape(-1), values.shape[1]).cast(pa.list_(pa.float32()))
+
+
+def _faces_table(work: ShardWork, ids: list[str], models: dict[str, str]) -> pa.Table:
+    faces = work.faces
+    count = len(ids)
+    landmarks = np.stack(faces["landmarks"]) if count else np.zeros((0, 10), np.float32)
+    columns = {
+        "face_id": ids, "image_id": _image_column(work, faces, "image_id"), "image_path": _image_column(work, faces, "image_path"),
+        "face_index": faces["face_index"], "panel_index": faces["panel_index"], **_boxes(faces["box"]),
+        "det_score": faces["det_score"], "landmarks": _vectors(landmarks), "embedding": _vectors(faces["embedding"]),
+        "detector": [models["detector"]] * count, "embedder": [models["embedder"]] * count,
+        **{c: faces[c] for c in ("face_px", "sharpness", "yaw")},
+    }  # fmt: skip
+    return pa.table(columns, schema=FACES_SCHEMA)
+
+
+def _regions_table(work: ShardWork, regions: dict[str, list], schema: pa.Schema) -> pa.Table:
     """Panels (with their reading-order index) or text regions, boxes in original pixels."""
-    columns = ["image_id", "image_path"] + (["panel_index"] if with_panel else []) + ["x1", "y1", "x2", "y2"]
-    records = [{c: r[c] for c in columns} for r in rows]
-    return pa.Table.from_pylist(records, schema=PANELS_SCHEMA if with_panel else TEXTS_SCHEMA)
-
-
-def _errors_table(rows: list[dict]) -> pa.Table:
-    return pa.Table.from_pylist(
-        [{"image_path": r["image_path"], "stage": r["stage"], "reason": r["reason"]} for r in rows],
-        schema=ERRORS_SCHEMA,
-    )
+    columns = {"image_id": _image_column(work, regions, "image_id"), "image_path": _image_column(work, regions, "image_path"),
+               **({"panel_index": regions.get("panel_index", [])} if "panel_index" in schema.names else {}),
+               **_boxes(regions.get("box", []))}  # fmt: skip
+    return pa.table(columns, schema=schema)
 
 
 IMAGES_SCHEMA = pa.schema(
@@ -154,3 +151,9 @@ ERRORS_SCHEMA = pa.schema([("image_path", pa.string()), ("stage", pa.string()), 
 _BOX = [("x1", pa.float32()), ("y1", pa.float32()), ("x2", pa.float32()), ("y2", pa.float32())]
 PANELS_SCHEMA = pa.schema([("image_id", pa.string()), ("image_path", pa.string()), ("panel_index", pa.int32()), *_BOX])
 TEXTS_SCHEMA = pa.schema([("image_id", pa.string()), ("image_path", pa.string()), *_BOX])
+_FLOATS = [(c, pa.float32()) for c in ("face_px", "sharpness", "yaw")]
+FACES_SCHEMA = pa.schema(
+    [("face_id", pa.string()), ("image_id", pa.string()), ("image_path", pa.string()), ("face_index", pa.int32()),
+     ("panel_index", pa.int32()), *_BOX, ("det_score", pa.float32()), ("landmarks", pa.list_(pa.float32())),
+     ("embedding", pa.list_(pa.float32())), ("detector", pa.string()), ("embedder", pa.string()), *_FLOATS]
+)  # fmt: skip

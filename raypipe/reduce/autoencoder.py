@@ -16,6 +16,7 @@ class AutoencoderReducer(Reducer):
 
     def __init__(
         self,
+        *,
         n_components: int = 32,
         hidden: int = 256,
         epochs: int = 100,

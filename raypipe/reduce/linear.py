@@ -11,7 +11,7 @@ from raypipe.reduce.base import Reducer
 class Identity(Reducer):
     """No reduction: the features as they are (L2-normalised when ``normalize``)."""
 
-    def __init__(self, normalize: bool = True):
+    def __init__(self, *, normalize: bool = True):
         self.normalize = normalize
 
     def _fit(self, X: np.ndarray) -> None:
@@ -25,7 +25,7 @@ class PCAReducer(Reducer):
     """PCA to ``n_components`` (capped at the rank the data allows), whitened when ``whiten``."""
 
     def __init__(
-        self, n_components: int = 50, whiten: bool = False, normalize: bool = True, seed: int = 0
+        self, *, n_components: int = 50, whiten: bool = False, normalize: bool = True, seed: int = 0
     ):
         self.n_components = n_components
         self.whiten = whiten

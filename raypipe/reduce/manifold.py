@@ -15,6 +15,7 @@ class UMAPReducer(Reducer):
 
     def __init__(
         self,
+        *,
         n_components: int = 10,
         n_neighbors: int = 30,
         min_dist: float = 0.0,

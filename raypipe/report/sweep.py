@@ -1,4 +1,5 @@
-"""The sweep of a run (``RUN/tune/results.csv``, one row per trial): its metric and parameters."""
+"""The sweeps of a run in the report: ``RUN/tune/results.csv`` (one row per Tune trial, charted
+against its parameters) and the research tables ``RUN/results/*.csv``."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from markupsafe import Markup
 
 from raypipe import storage
+from raypipe.layout import RunLayout
 from raypipe.report.svg import PALETTE, scatter
 
 #: Without raypipe's layout (trial, status, the optimised metric, ...), the first of these found.
@@ -76,3 +79,30 @@ def param_chart(sweep: Sweep, param: str) -> str:
     colours = [PALETTE[0]] * len(rows)
     return scatter(x, metric, colours, titles, width=360, height=260, x_label=short_name(param),
                    y_label=sweep.metric, x_ticks=ticks)  # fmt: skip
+
+
+def sweep_section(layout: RunLayout, limit: int) -> dict | None:
+    sweep = load_sweep(layout.tune / "results.csv")
+    if sweep is None:
+        return None
+    shown = [sweep.metric, *sweep.params]
+    return {
+        "metric": sweep.metric,
+        "trials": len(sweep.table),
+        "charts": [
+            {"param": short_name(p), "svg": Markup(param_chart(sweep, p))} for p in sweep.params
+        ],
+        "columns": [short_name(c) for c in shown],
+        "rows": sweep.table[shown].head(limit).to_numpy().tolist(),
+    }
+
+
+def result_tables(layout: RunLayout, limit: int) -> list[dict]:
+    """The research result tables ``RUN/results/*.csv``, their first rows each."""
+    tables = []
+    for path in sorted(layout.results.glob("*.csv")) if layout.results.exists() else []:
+        table = storage.read_csv(path)
+        tables.append({"name": path.name, "src": path.relative_to(layout.root).as_posix(), "total": len(table),
+                       "columns": list(table.columns), "rows": table.head(limit).to_numpy().tolist()})  # fmt: skip
+    return tables
+

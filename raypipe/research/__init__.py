@@ -1,5 +1,6 @@
 """The research loop on a run: features -> [combine] -> [reduce] -> cluster -> scores -> tables.
 
-Every step writes its output and its config under the run (see :mod:`raypipe.research.store`),
-so each configuration's result can be read back and all of them compared in ``RUN/results/``.
+Features are stored in the feature store (:mod:`raypipe.features.store`); each clustering of a
+sweep is stored with its configs and metrics (:mod:`raypipe.research.store`), so every
+configuration's result can be read back and all of them compared in ``RUN/results/``.
 """

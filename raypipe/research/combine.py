@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from raypipe.embed.base import l2_normalize
-from raypipe.research.store import FeatureTable, ResultStore
+from raypipe.features.store import FeatureStore, FeatureTable
 
 
 def normalise_block(vectors: np.ndarray, method: str) -> np.ndarray:
@@ -59,7 +59,7 @@ def combine_features(
     block_norm: str = "l2",
 ) -> FeatureTable:
     """Combine the stored features ``names`` of ``run`` and store the result as ``name``."""
-    store = ResultStore.at(run)
-    table = combine_tables([store.load_feature(n) for n in names], names, weights, block_norm)
-    store.save_feature(name or "+".join(names), table)
+    store = FeatureStore.at(run)
+    table = combine_tables([store.load(n) for n in names], names, weights, block_norm)
+    store.save(name or "+".join(names), table)
     return table

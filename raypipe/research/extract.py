@@ -6,28 +6,17 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-import cv2
 import numpy as np
 import pandas as pd
 
 from raypipe.features import FEATURES
 from raypipe.features.base import FeatureExtractor
+from raypipe.features.store import FeatureStore, FeatureTable
 from raypipe.layout import RunLayout
+from raypipe.pipeline.features import describe_on_ray, read_chip
 from raypipe.registry import split_spec
-from raypipe.research.store import FeatureTable, ResultStore
 
 log = logging.getLogger(__name__)
-
-
-def read_chip(layout: RunLayout, face_id: str) -> np.ndarray:
-    """The aligned RGB uint8 chip of ``face_id``."""
-    path = layout.chip(face_id)
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise FileNotFoundError(
-            f"no readable chip at {path} (was the run extracted with save_chips?)"
-        )
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
 def extractor_inputs(layout: RunLayout, faces: pd.DataFrame, extractor: FeatureExtractor) -> list:
@@ -37,38 +26,6 @@ def extractor_inputs(layout: RunLayout, faces: pd.DataFrame, extractor: FeatureE
     if extractor.input_column not in faces:
         raise ValueError(f"faces.parquet has no {extractor.input_column!r} column")
     return list(faces[extractor.input_column])
-
-
-class FeatureStage:
-    """Ray Data stage: read the chips of a batch of ``face_id`` rows and describe them."""
-
-    def __init__(self, extractor: FeatureExtractor, run_root: str):
-        self.extractor = extractor
-        self.layout = RunLayout.at(run_root)
-
-    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        chips = [read_chip(self.layout, str(face_id)) for face_id in batch["face_id"]]
-        return {"face_id": batch["face_id"], "feature": self.extractor.transform(chips)}
-
-
-def describe_on_ray(layout: RunLayout, face_ids: list[str], extractor: FeatureExtractor, batch_size: int) -> np.ndarray:
-    """Features of ``face_ids`` computed by an actor pool sized from the cluster, in input order."""
-    import ray.data
-
-    from raypipe.pipeline.resources import RESERVED_CPUS, cluster_totals
-    from raypipe.ray_session import ensure_ray
-
-    ensure_ray()
-    cpus, _ = cluster_totals()
-    actors = max(1, int(cpus - RESERVED_CPUS))
-    dataset = ray.data.from_items([{"face_id": f} for f in face_ids]).map_batches(
-        FeatureStage, fn_constructor_args=(extractor, str(layout.root)), batch_size=batch_size,
-        batch_format="numpy", concurrency=actors, num_cpus=round((cpus - RESERVED_CPUS) / actors, 3),
-    )  # fmt: skip
-    rows = {}
-    for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
-        rows.update(zip(batch["face_id"].tolist(), batch["feature"]))
-    return np.stack([rows[f] for f in face_ids]).astype(np.float32) if face_ids else np.zeros((0, 0), np.float32)
 
 
 def extract_feature(
@@ -85,10 +42,10 @@ def extract_feature(
     ``name`` is the folder under ``RUN/features/`` (default: the extractor's name); ``labels``
     (one per face, None/empty when unknown) are passed to ``fit`` for supervised extractors;
     ``initial_state`` (an earlier extractor's learned arrays) is loaded before fitting.
-    ``use_ray``: describe the chips with a Ray Data stage on the cluster (:class:`FeatureStage`);
+    ``use_ray``: describe the chips with a Ray Data stage on the cluster (:class:`raypipe.pipeline.features.FeatureStage`);
     a learning extractor is fitted on the driver first and shipped fitted.
     """
-    store = ResultStore.at(run)
+    store = FeatureStore.at(run)
     extractor_name, _ = split_spec(spec)
     extractor = FEATURES.build(spec)
     faces = pd.read_parquet(store.layout.faces)
@@ -108,7 +65,7 @@ def extract_feature(
         vectors = np.concatenate(parts) if parts else np.zeros((0, 0), np.float32)
     config = {"name": extractor_name, **extractor.get_params()}
     table = FeatureTable(faces["face_id"].to_numpy(), vectors, config)
-    folder = store.save_feature(name or extractor_name, table, extractor.get_state())
+    folder = store.save(name or extractor_name, table, extractor.get_state())
     log.info(
         "feature %s: %d faces x %d -> %s", extractor_name, len(vectors), vectors.shape[1], folder
     )

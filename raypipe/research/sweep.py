@@ -1,21 +1,31 @@
-"""Run every stored feature x reducer x clusterer, store each result, write the results table."""
+"""``raypipe features sweep``: every stored feature x reducer x clusterer, one Ray Tune trial each.
+
+The trials run on the Ray cluster through the one sweep engine (:mod:`raypipe.sweep.tuner`);
+the driver stores each clustering in the result store (:mod:`raypipe.research.store`) and writes
+``RUN/results/results.csv``, ranked by BCubed F.
+"""
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from raypipe.cluster import CLUSTERERS
-from raypipe.evaluation.labels import face_labels
-from raypipe.evaluation.metrics import score_clustering
-from raypipe.reduce import REDUCERS
+from raypipe.cluster.step import cluster_inputs
+from raypipe.errors import UsageError
+from raypipe.evaluation.labels import LabelTargets, face_labels
+from raypipe.features.store import FeatureStore
+from raypipe.layout import RunLayout
 from raypipe.registry import split_spec
-from raypipe.research.store import RANK_METRIC, FeatureTable, ResultStore
+from raypipe.research.store import RANK_METRIC, ResultStore
+from raypipe.sweep.grid import CandidateGrid
+from raypipe.sweep.settings import UNLABELLED_DEFAULT_METRIC, SweepSettings
+from raypipe.sweep.space import NO_REDUCER, Candidate
+from raypipe.sweep.trial import SweepData
+from raypipe.sweep.tuner import TrialRecord, run_trials
 
 log = logging.getLogger(__name__)
 
@@ -37,46 +47,55 @@ def resolve_true_k(clusterer: dict[str, Any], n_labels: int | None) -> dict[str,
     return {key: n_labels if value == TRUE_K else value for key, value in clusterer.items()}
 
 
-def run_grid(
+def label_targets_of(faces: pd.DataFrame) -> LabelTargets | None:
+    """Each labelled face (``label`` column, else the parent folder) as its own target."""
+    truth = face_labels(faces)
+    known = np.flatnonzero([label is not None for label in truth])
+    return LabelTargets(list(truth[known]), known) if len(known) else None
+
+
+def sweep_features(
     run: str,
     features: Sequence[str],
     reducers: Sequence[Spec] = ("none",),
     clusterers: Sequence[Spec] = ({"name": "kmeans", "n_clusters": TRUE_K},),
     use_labels: bool = True,
-) -> pd.DataFrame:
-    """Cluster every stored feature after every reducer with every clusterer; return the table.
+    cpus_per_trial: float = 0.5,
+) -> tuple[pd.DataFrame, list[TrialRecord]]:
+    """Cluster every stored feature after every reducer with every clusterer, as Tune trials.
 
-    Reducers are fitted on the feature and applied to all its faces. With ``use_labels``,
-    each clustering is scored against the faces' labels (``label`` column or parent folder).
+    Reducers are fitted on the feature per trial. With ``use_labels``, each clustering is scored
+    against the faces' labels. Returns the results table (best first) and the trials.
     """
-    store = ResultStore.at(run)
-    faces = pd.read_parquet(store.layout.faces)
-    labels_by_face = dict(zip(faces["face_id"], face_labels(faces))) if use_labels else {}
-    for feature in features:
-        table = store.load_feature(feature)
-        truth = np.array([labels_by_face.get(f) for f in table.face_ids], dtype=object)
-        known = (
-            np.array([label is not None for label in truth])
-            if use_labels
-            else np.zeros(len(truth), bool)
-        )
-        n_labels = len(set(truth[known])) if known.any() else None
-        for reducer in map(_as_dict, reducers):
-            started = time.monotonic()
-            reduced = REDUCERS.build(reducer).fit_transform(table.vectors)
-            reduce_seconds = time.monotonic() - started
-            folder = store.save_reduction(
-                feature, reducer, FeatureTable(table.face_ids, reduced, table.config)
-            )
-            for clusterer in map(_as_dict, clusterers):
-                started = time.monotonic()
-                model = CLUSTERERS.build(resolve_true_k(clusterer, n_labels)).fit(reduced)
-                labels = np.asarray(model.labels_)
-                metrics = score_clustering(truth[known], labels[known]) if known.any() else {}
-                metrics.update(n_faces=len(labels), n_clusters_found=len(set(labels) - {-1}),
-                               reduce_seconds=round(reduce_seconds, 3),
-                               cluster_seconds=round(time.monotonic() - started, 3))  # fmt: skip
-                store.save_clustering(folder, clusterer, table.face_ids, labels, metrics)
-                log.info("%s | %s | %s: %s %s", feature, reducer["name"], clusterer["name"], RANK_METRIC,
-                         round(metrics.get(RANK_METRIC, float("nan")), 3))  # fmt: skip
-    return store.aggregate()
+    if not features:
+        raise UsageError(f"no stored feature to sweep in {run}: run `raypipe features extract` first")
+    layout = RunLayout.at(run)
+    faces = layout.read_table("faces").to_pandas()
+    everyone = np.ones(len(faces), dtype=bool)
+    targets = label_targets_of(faces) if use_labels else None
+    data = SweepData(
+        {name: cluster_inputs(layout, faces, everyone, name) for name in features},
+        reference=None, n_faces=len(faces), model=None, cannot_link=False, targets=targets,
+        report_labels=True,
+    )  # fmt: skip
+    n_labels = len(set(targets.truth)) if targets else None
+    grid = CandidateGrid(
+        Candidate(resolve_true_k(clusterer, n_labels), None if reducer["name"] == NO_REDUCER else reducer, feature)
+        for feature in features for reducer in map(_as_dict, reducers) for clusterer in map(_as_dict, clusterers)
+    )  # fmt: skip
+    metric = RANK_METRIC if targets else UNLABELLED_DEFAULT_METRIC
+    settings = SweepSettings(metric=metric, search="grid", cpus_per_trial=cpus_per_trial)
+    trials = run_trials(grid, data, settings, metric)
+    store, feature_configs = ResultStore(layout), {f: FeatureStore(layout).config(f) for f in features}
+    for trial in trials:
+        candidate = trial.candidate
+        if trial.status != "ok":
+            continue  # run_trials logged its error; the MLflow trial records it
+        store.save_clustering(
+            candidate.feature, feature_configs[candidate.feature],
+            candidate.reducer or {"name": NO_REDUCER}, candidate.clusterer,
+            faces["face_id"].to_numpy(), trial.labels, trial.metrics,
+        )  # fmt: skip
+        log.info("%s | %s | %s: %s %.3f", candidate.feature, (candidate.reducer or {}).get("name", NO_REDUCER),
+                 candidate.clusterer["name"], metric, trial.metrics.get(metric, float("nan")))  # fmt: skip
+    return store.aggregate(), trials

@@ -15,6 +15,7 @@ import numpy as np
 from raypipe.cluster.step import ClusterInputs, assign_clusters, clusterer_spec
 from raypipe.evaluation.evaluate import score_against_labels
 from raypipe.evaluation.labels import LabelTargets
+from raypipe.sweep.grid import CandidateGrid
 from raypipe.sweep.scoring import coverage_silhouette
 from raypipe.sweep.space import Candidate, SearchSpace
 
@@ -27,11 +28,13 @@ class SweepData:
     """What every trial reads: the faces to cluster per feature, the reference embedding, labels."""
 
     inputs: dict[str | None, ClusterInputs]  # per feature name (None: the run's embedding)
-    reference: ClusterInputs  # the run's embedding of the faces fit to cluster (silhouette space)
+    # The run's embedding of the faces fit to cluster (silhouette space); None: each trial's vectors
+    reference: ClusterInputs | None
     n_faces: int
     model: str | None  # embedding model, for calibrated thresholds on the plain embedding
     cannot_link: bool
     targets: LabelTargets | None = None
+    report_labels: bool = False  # trials also report each face's cluster (to store the clustering)
 
 
 def resolved_clusterer(candidate: Candidate, data: SweepData) -> dict[str, Any]:
@@ -42,8 +45,9 @@ def resolved_clusterer(candidate: Candidate, data: SweepData) -> dict[str, Any]:
     )
 
 
-def evaluate_candidate(candidate: Candidate, data: SweepData) -> dict[str, float]:
-    """Fit ``candidate`` on the faces of ``data`` and score it (label metrics when labels are given)."""
+def evaluate_candidate(candidate: Candidate, data: SweepData) -> tuple[dict[str, float], np.ndarray]:
+    """Fit ``candidate`` on the faces of ``data``: its scores (label metrics when labels are
+    given) and each face's cluster (-1: unassigned)."""
     started = time.perf_counter()
     inputs = data.inputs[candidate.feature]
     labels = np.full(data.n_faces, -1, dtype=np.int64)
@@ -51,19 +55,21 @@ def evaluate_candidate(candidate: Candidate, data: SweepData) -> dict[str, float
         labels[inputs.rows] = assign_clusters(
             inputs, resolved_clusterer(candidate, data), candidate.reducer
         )
+    reference = inputs if data.reference is None else data.reference
     metrics = {
-        "silhouette": coverage_silhouette(data.reference.X, labels[data.reference.rows]),
+        "silhouette": coverage_silhouette(reference.X, labels[reference.rows]),
         "clusters": float(len(np.unique(labels[labels >= 0]))),
         "unassigned": float((labels < 0).sum()),
         "fit_seconds": time.perf_counter() - started,
     }
     if data.targets is not None:
         metrics.update(score_against_labels(data.targets, labels))
-    return metrics
+    return metrics, labels
 
 
-def trainable(config: dict[str, Any], space: SearchSpace, data: SweepData) -> None:
+def trainable(config: dict[str, Any], space: SearchSpace | CandidateGrid, data: SweepData) -> None:
     """Tune function trainable: one report with the candidate's metrics."""
     from ray import tune
 
-    tune.report(evaluate_candidate(space.candidate(config), data))
+    metrics, labels = evaluate_candidate(space.candidate(config), data)
+    tune.report({**metrics, "labels": labels.tolist()} if data.report_labels else metrics)

@@ -20,6 +20,7 @@ from raypipe.config import Config, ConfigError
 from raypipe.evaluation.labels import label_targets
 from raypipe.evaluation.metrics import score_clustering
 from raypipe.layout import RunLayout, atomic_write_text
+from raypipe.sweep.grid import CandidateGrid
 from raypipe.sweep.settings import (
     LABELLED_DEFAULT_METRIC,
     SEARCHES,
@@ -43,6 +44,7 @@ class TrialRecord:
     seconds: float
     status: str  # "ok" or "error"
     error: str = ""
+    labels: np.ndarray | None = None  # each face's cluster, when the sweep asked for them
 
     def columns(self) -> dict[str, Any]:
         """Flat config columns: feature, reducer.*, clusterer.*."""
@@ -115,7 +117,7 @@ def max_concurrent(settings: SweepSettings) -> int:
 
 
 def run_trials(
-    space: SearchSpace, data: SweepData, settings: SweepSettings, metric: str
+    space: SearchSpace | CandidateGrid, data: SweepData, settings: SweepSettings, metric: str
 ) -> list[TrialRecord]:
     """Run the sweep on the current Ray instance; failed trials are kept with their error."""
     from ray import tune
@@ -139,7 +141,7 @@ def run_trials(
         return [trial_record(space, result) for result in tuner.fit()]
 
 
-def trial_record(space: SearchSpace, result) -> TrialRecord:
+def trial_record(space: SearchSpace | CandidateGrid, result) -> TrialRecord:
     """A Tune result as a :class:`TrialRecord` (the error's last line when the trial failed)."""
     reported = result.metrics or {}
     metrics = {k: float(v) for k, v in reported.items() if k in known_metrics(labelled=True)}
@@ -147,7 +149,8 @@ def trial_record(space: SearchSpace, result) -> TrialRecord:
     seconds = float(reported.get("time_total_s", math.nan))
     candidate = space.candidate(result.config)
     if result.error is None:
-        return TrialRecord(trial, candidate, metrics, seconds, "ok")
+        labels = np.asarray(reported["labels"]) if "labels" in reported else None
+        return TrialRecord(trial, candidate, metrics, seconds, "ok", labels=labels)
     lines = [line.strip() for line in str(result.error).splitlines() if line.strip()]
     error = lines[-1] if lines else type(result.error).__name__
     log.warning("trial %s failed: %s", trial, error)

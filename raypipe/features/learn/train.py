@@ -13,8 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from raypipe.learn.augment import Augment
-from raypipe.learn.backbone import projection_head
+from raypipe.features.learn.augment import Augment
+from raypipe.features.learn.backbone import projection_head
 from raypipe.training import train_epochs
 
 
