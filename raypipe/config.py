@@ -45,8 +45,12 @@ class ExtractConfig:
     max_image_pixels: int = 100_000_000
     #: Decoded images are downscaled to this longest side before detection and alignment.
     max_side: int = 2400
-    #: Images per shard; a shard is written atomically and skipped when a run resumes.
+    #: Images per shard; a shard is written atomically and skipped when a run resumes. Shards
+    #: start at ``shard_size`` (small folders still spread over every worker) and double every
+    #: ``SHARDS_PER_SIZE`` shards up to ``max_shard_size``, so that many small images do not pay
+    #: a shard's fixed cost (a task, its table files, its marker) every 64 images.
     shard_size: int = 64
+    max_shard_size: int = 1024
     #: Images per batch in the detection stage and chips per batch in the embedding stage.
     detect_batch_size: int = 4
     embed_batch_size: int = 32

@@ -77,7 +77,7 @@ def test_extraction_survives_losing_a_worker_node_and_accounts_for_each_image_on
     with LocalCluster(workers=2, cpus_per_node=1, head_cpus=0) as cluster:
         driver = subprocess.Popen(
             [sys.executable, "-m", "raypipe.cli", "extract", str(SAMPLE_PHOTOS), "--out", str(out), "--no-tracking",
-             "--set", "extract.shard_size=1", "--set", "extract.embedder={name: feature, feature: color-hist}",
+             "--set", "extract.shard_size=1", "--set", "extract.max_shard_size=1", "--set", "extract.embedder={name: feature, feature: color-hist}",
              "--set", f"ray.address={cluster.address}"],
             cwd=REPO, env=cluster.environment(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip

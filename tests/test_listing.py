@@ -8,7 +8,7 @@ import pandas as pd
 
 from raypipe.layout import RunLayout
 from raypipe.pipeline import listing
-from raypipe.pipeline.listing import list_shards
+from raypipe.pipeline.listing import list_shards, read_list_file
 
 INPUTS = 200_000
 
@@ -41,6 +41,19 @@ def test_same_inputs_give_the_same_keys_and_a_changed_shard_a_new_one(tmp_path):
     changed = list_shards([str(folder)], layout, shard_size=2, accept_archives=False).keys
     assert changed[:2] == first[:2] and changed[2] != first[2]
     assert sorted(p.stem for p in (layout.shards / "inputs").iterdir()) == sorted(changed)
+
+
+def test_shards_start_small_and_double_every_eight_up_to_the_largest_size(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(100):
+        (folder / f"{i:03d}.jpg").write_bytes(b"x")
+    layout = RunLayout.at(tmp_path / "run")
+    keys = list_shards([str(folder)], layout, shard_size=2, accept_archives=False, max_shard_size=8).keys
+    sizes = [read_list_file(layout, key).num_rows for key in keys]
+    assert sizes == [2] * 8 + [4] * 8 + [8] * 6 + [4]
+    fixed = list_shards([str(folder)], RunLayout.at(tmp_path / "fixed"), shard_size=2, accept_archives=False).keys
+    assert len(fixed) == 50
 
 
 def test_files_that_are_not_images_are_error_rows_and_duplicates_are_listed_once(tmp_path):

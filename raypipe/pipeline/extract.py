@@ -106,7 +106,8 @@ def _list_while_ray_starts(inputs: list[str], layout: RunLayout, config: Config)
 
     fresh = not any(layout.shards.glob("*.done.json"))
     with ThreadPoolExecutor(max_workers=1) as pool:
-        listed = pool.submit(list_shards, inputs, layout, config.extract.shard_size, config.extract.domain == "comic")
+        listed = pool.submit(list_shards, inputs, layout, config.extract.shard_size, config.extract.domain == "comic",
+                             config.extract.max_shard_size)  # fmt: skip
         if fresh:
             ensure_ray(config.ray.address)
             import ray.data  # noqa: F401 - its import takes seconds too
@@ -117,7 +118,7 @@ def _list_while_ray_starts(inputs: list[str], layout: RunLayout, config: Config)
 
 #: Extract settings that do not change what an extraction holds (the detector and embedder
 #: they led to are recorded): changing them does not make a run folder stale.
-UNRECORDED = ("shard_size", "auto_fetch", "detect_crops")
+UNRECORDED = ("shard_size", "max_shard_size", "auto_fetch", "detect_crops")
 
 
 def _claim_folder(layout: RunLayout, config: Config, overwrite: bool) -> None:

@@ -1,6 +1,7 @@
 """Inputs streamed into shards: list files on storage, never one Python object per input kept.
 
-The inputs are walked once, in a stable order, and cut into shards of ``shard_size`` images.
+The inputs are walked once, in a stable order, and cut into shards: ``shard_size`` images at
+first, doubling every ``SHARDS_PER_SIZE`` shards up to ``max_shard_size`` (:func:`shard_sizes`).
 Each shard's images go to a list file ``_shards/inputs/<key>.parquet`` (image_path, image_id)
 that the worker processing the shard reads; the driver keeps one key per shard. A key is the
 shard's position and a digest of its images (``000012-9f3a61c2``): the same inputs give the
@@ -27,6 +28,8 @@ LIST_SCHEMA = pa.schema([("image_path", pa.string()), ("image_id", pa.string())]
 #: Name prefix of the error files of inputs that are not images (``errors.parquet/input-*.parquet``).
 SKIPPED_PREFIX = "input-"
 SKIPPED_PER_FILE = 10_000
+#: Shards of each size before the size doubles.
+SHARDS_PER_SIZE = 8
 
 
 @dataclass
@@ -46,11 +49,22 @@ def read_list_file(layout: RunLayout, key: str) -> pa.Table:
     return storage.read_table(list_file(layout, key))
 
 
-def list_shards(specs: list[str], layout: RunLayout, shard_size: int, accept_archives: bool) -> ShardListing:
+def shard_sizes(first: int, largest: int) -> Iterator[int]:
+    """Images per shard, shard after shard: ``first``, doubled every :data:`SHARDS_PER_SIZE`
+    shards, never above ``largest`` (nor below ``first``)."""
+    index = 0
+    while True:
+        yield min(first << (index // SHARDS_PER_SIZE), max(first, largest))
+        index += 1
+
+
+def list_shards(specs: list[str], layout: RunLayout, shard_size: int, accept_archives: bool,
+                max_shard_size: int | None = None) -> ShardListing:  # fmt: skip
     """Stream the inputs of ``specs`` into list files (kept when already there) and the
     skipped files into error files; return the shard keys.
 
-    Duplicates are dropped (see :class:`_Seen`).
+    Duplicates are dropped (see :class:`_Seen`). ``max_shard_size`` None: every shard holds
+    ``shard_size`` images.
     """
     from raypipe.pipeline.shards import ERRORS_SCHEMA, write_table_part
 
@@ -66,7 +80,8 @@ def list_shards(specs: list[str], layout: RunLayout, shard_size: int, accept_arc
         skipped.clear()
 
     images = _images(specs, accept_archives, skipped, flush_skipped)
-    for index, pairs in enumerate(_chunks(images, shard_size)):
+    sizes = shard_sizes(shard_size, max_shard_size or shard_size)
+    for index, pairs in enumerate(_chunks(images, sizes)):
         chunk, ids = [uri for uri, _ in pairs], [id_ for _, id_ in pairs]
         key = f"{index:06d}-{hashlib.sha1(''.join(ids).encode()).hexdigest()[:8]}"
         path = list_file(layout, key)
@@ -117,9 +132,9 @@ class _Seen:
         return True
 
 
-def _chunks(items: Iterable, size: int) -> Iterator[list]:
+def _chunks(items: Iterable, sizes: Iterator[int]) -> Iterator[list]:
     iterator = iter(items)
-    while chunk := list(islice(iterator, size)):
+    while chunk := list(islice(iterator, next(sizes))):
         yield chunk
 
 
