@@ -34,3 +34,30 @@ def test_ids_are_stable_and_names_safe():
     assert image_id("s3://b/x.jpg") == image_id("s3://b/x.jpg") != image_id("s3://b/y.jpg")
     assert safe_stem("../../../etc/passwd") == "passwd"
     assert "/" not in safe_stem("a/b\\c..jpg") and safe_stem("..") == "image"
+
+
+def test_a_bucket_prefix_is_listed_folder_by_folder_lazily_and_in_a_stable_order(monkeypatch):
+    import fsspec
+    from fsspec.implementations.memory import MemoryFileSystem
+
+    from raypipe.io.inputs import iter_inputs
+
+    fs = fsspec.filesystem("memory")
+    for name in ("b/2.jpg", "b/1.jpg", "a/x/3.png", "a/0.jpg", "a/notes.txt"):
+        fs.pipe(f"/listing-test/{name}", b"x")
+
+    def whole_bucket_at_once(*args, **kwargs):
+        raise AssertionError("the whole prefix was listed in one call")
+
+    monkeypatch.setattr(MemoryFileSystem, "find", whole_bucket_at_once)
+    listed = iter_inputs(["memory://listing-test"])
+    assert next(listed) == ("memory:///listing-test/a/0.jpg", "")
+    rest = [uri for uri, _ in listed]
+    assert rest == [
+        "memory:///listing-test/a/notes.txt",
+        "memory:///listing-test/a/x/3.png",
+        "memory:///listing-test/b/1.jpg",
+        "memory:///listing-test/b/2.jpg",
+    ]
+    monkeypatch.undo()
+    fs.rm("/listing-test", recursive=True)

@@ -73,7 +73,7 @@ def iter_inputs(specs: list[str], accept_archives: bool = False) -> Iterator[tup
 
 def _expand(spec: str) -> Iterator[str]:
     if storage.is_remote(spec):
-        return iter(_expand_remote(spec))
+        return _expand_remote(spec)
     if any(ch in spec for ch in "*?["):
         return (p for p in sorted(glob.glob(spec, recursive=True)) if os.path.isfile(p))
     path = Path(spec.removeprefix("file://"))
@@ -104,10 +104,18 @@ def _read_list_file(path: Path) -> Iterator[str]:
                 yield line if storage.is_remote(line) or os.path.isabs(line) else str(base / line)
 
 
-def _expand_remote(uri: str) -> list[str]:
+def _expand_remote(uri: str) -> Iterator[str]:
     fs, root = storage.resolve(uri)
     if fs.isfile(root):
-        return [uri]
+        return iter([uri])
     if not fs.isdir(root):
         raise FileNotFoundError(f"input {uri!r} does not exist")
-    return [fs.unstrip_protocol(path) for path in fs.find(root)]
+    return _walk_remote(fs, root)
+
+
+def _walk_remote(fs, root: str) -> Iterator[str]:
+    """Objects under a bucket prefix, folder by folder, sorted, as :func:`_walk` lists a local
+    folder: one folder's listing is held at a time, never the whole bucket's."""
+    for folder, dirs, files in fs.walk(root):
+        dirs[:] = sorted(dirs)
+        yield from (fs.unstrip_protocol(f"{folder}/{name}") for name in sorted(files))
