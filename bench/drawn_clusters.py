@@ -1,13 +1,15 @@
-"""Drawn-face clustering on labelled character crops: the shipped encoder vs colour histograms.
+"""Drawn-face clustering on labelled character crops: the drawn-face encoders vs colour histograms.
 
-Each crop of ``../shared/data/anime/<character>/`` is one face, cropped as a run with
-``--detector whole-image`` crops it. Characters are the fixed TRAINING or REPORTING half
-(:mod:`raypipe.features.drawn`): settings are chosen on ``--characters training`` and quoted on
-``--characters reporting``. Printed per embedding: the default clusterer without k, k-means and
-Ward agglomerative told the true k (NMI, BCubed F, accuracy, clusters, unassigned share).
+Each image of ``../shared/data/anime/<character>/`` is one face, chipped and embedded exactly
+as a run with ``--domain comic --detector whole-image`` does it (the embedder's own ``align``).
+Characters are the fixed TRAINING or REPORTING half (:mod:`raypipe.features.drawn`): settings
+are chosen on ``--characters training`` and quoted on ``--characters reporting``. Printed per
+embedder: the default clusterer without k, k-means and Ward agglomerative told the true k (NMI,
+BCubed F, accuracy, clusters, unassigned share). ``--sweep`` prints the "same character"
+distance grid of the default clusterer (choose it on the training characters).
 
-    nice -n 10 python bench/drawn_clusters.py --characters reporting
-    nice -n 10 python bench/drawn_clusters.py --characters training --sweep
+    nice -n 10 python bench/drawn_clusters.py --characters reporting --model-root ~/.raypipe/models
+    nice -n 10 python bench/drawn_clusters.py --characters training --sweep --model-root ~/.raypipe/models
 """
 
 from __future__ import annotations
@@ -19,28 +21,33 @@ import cv2
 import numpy as np
 
 from raypipe.cluster import CLUSTERERS
-from raypipe.embed.crop import box_crop
+from raypipe.detect.base import Face
+from raypipe.embed import EMBEDDERS
+from raypipe.embed.select import drawn_embedder
 from raypipe.evaluation.metrics import score_clustering
-from raypipe.features import FEATURES
 from raypipe.features.drawn import REPORTING_CHARACTERS, TRAINING_CHARACTERS
 
 ANIME = Path(__file__).resolve().parents[2] / "shared" / "data" / "anime"
-CHIP = 96  # the chip size of the ``feature`` embedder
 SETS = {"training": TRAINING_CHARACTERS, "reporting": REPORTING_CHARACTERS}
 
 
-def load_crops(root: Path, characters, per_character: int | None = None):
-    """Chips (as a whole-image run crops them) and labels of ``characters``."""
-    chips, labels = [], []
-    for name in characters:
-        for path in sorted((root / name).iterdir())[:per_character]:
+def load_images(root: Path, characters=None, per_character: int | None = None):
+    """RGB images and labels of ``root/<character>/`` for each of ``characters``, or of the flat
+    folder ``root`` (label "") when ``characters`` is None. Undecodable files are skipped."""
+    folders = [(root / name, name) for name in characters] if characters else [(root, "")]
+    images, labels = [], []
+    for folder, name in folders:
+        for path in sorted(folder.iterdir())[:per_character]:
             image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-            if image is None:
-                continue
-            rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-            chips.append(box_crop(rgb, (0, 0, rgb.shape[1], rgb.shape[0]), CHIP))
-            labels.append(name)
-    return chips, np.array(labels)
+            if image is not None:
+                images.append(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
+                labels.append(name)
+    return images, np.array(labels)
+
+
+def whole_image_chips(embedder, images) -> np.ndarray:
+    """Each image as one face, chipped by ``embedder`` as a ``--detector whole-image`` run does."""
+    return np.stack([embedder.align(image, Face((0.0, 0.0, image.shape[1], image.shape[0]), 1.0)) for image in images])
 
 
 def score(X: np.ndarray, labels: np.ndarray, clusterer: dict) -> dict[str, float]:
@@ -66,32 +73,36 @@ def row(feature: str, method: str, s: dict[str, float]) -> str:
     )
 
 
+def embedders(model_root: str | None) -> dict[str, dict]:
+    """The default drawn-face embedder for ``model_root``, the small shipped CNN and colour."""
+    default = drawn_embedder(model_root, auto_fetch=False)
+    named = {"default": default, "drawn (small CNN)": {"name": "feature", "feature": "drawn"}}
+    return {**named, "color-hist": {"name": "feature", "feature": "color-hist"}}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ANIME)
     parser.add_argument("--characters", choices=sorted(SETS), default="reporting")
-    parser.add_argument("--weights", help="encoder weights (.npz) instead of the shipped ones")
-    parser.add_argument("--sweep", action="store_true", help="threshold x colour weight grid")
+    parser.add_argument("--model-root", help="folder with the drawn-face backbone (raypipe models fetch)")
+    parser.add_argument("--sweep", action="store_true", help="distance grid of the default clusterer")
     args = parser.parse_args()
-    chips, labels = load_crops(args.data, SETS[args.characters])
+    images, labels = load_images(args.data, SETS[args.characters])
     k = len(set(labels))
-    drawn = {"name": "drawn", **({"weights": args.weights} if args.weights else {})}
-    if args.sweep:
-        for weight in (0.0, 0.25, 0.4, 0.5, 0.6, 0.75):
-            X = FEATURES.build({**drawn, "colour_weight": weight}).transform(chips)
-            for threshold in np.arange(0.2, 0.85, 0.05):
-                s = score(X, labels, {"name": "agglomerative", "threshold": float(threshold)})
-                print(row(f"drawn w={weight}", f"average t={threshold:.2f}", s))
-            print(row(f"drawn w={weight}", "ward (true k)", score(X, labels, clusterers(k, "")["ward (true k)"])))
-        return
     print(f"{len(labels)} crops of {k} {args.characters} characters")
     print("| embedding | clusterer | NMI | BCubed F | accuracy | clusters | unassigned |")
     print("|---|---|---|---|---|---|---|")
-    for feature, spec in (("drawn", drawn), ("color-hist", {"name": "color-hist"})):
-        X = FEATURES.build(spec).transform(chips)
-        X /= np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
-        for method, clusterer in clusterers(k, f"feature:{feature}").items():
-            print(row(feature, method, score(X, labels, clusterer)))
+    for name, spec in embedders(args.model_root).items():
+        embedder = EMBEDDERS.build(spec)
+        X = embedder.embed(whole_image_chips(embedder, images))
+        label = f"{name}: {embedder.model_name}"
+        if args.sweep:
+            for threshold in np.arange(0.4, 0.9, 0.02):
+                s = score(X, labels, {"name": "auto", "threshold": float(threshold)})
+                print(row(label, f"auto t={threshold:.2f}", s))
+            continue
+        for method, clusterer in clusterers(k, embedder.model_name).items():
+            print(row(label, method, score(X, labels, clusterer)))
 
 
 if __name__ == "__main__":

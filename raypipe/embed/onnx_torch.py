@@ -2,7 +2,8 @@
 CUDA without onnxruntime-gpu.
 
 Such exports are plain convolutional graphs (Conv, BatchNormalization, PRelu, Add, Flatten,
-Gemm, Reshape, and the Shape/Gather/Concat chains of a detector's heads). :class:`OnnxTorchModule`
+Gemm, Reshape, the pooling and padding of a DenseNet, and the Shape/Gather/Concat chains of a
+detector's heads). :class:`OnnxTorchModule`
 executes such a graph node by node with ``torch.nn.functional``, weights (and ``Constant`` nodes)
 as tensors on the chosen device; an unsupported operator is refused when the model is loaded,
 naming it.
@@ -46,6 +47,29 @@ def _gemm(a, b, c=None, *, alpha=1.0, beta=1.0, transA=0, transB=0, **_):
     return out + beta * c if c is not None else out
 
 
+def _pool_args(kernel_shape, strides, pads) -> tuple:
+    """torch's (kernel, stride, padding) of a 2-d ONNX pool; asymmetric pads are refused."""
+    top, left, bottom, right = pads
+    if (top, left) != (bottom, right):
+        raise ValueError(f"asymmetric pooling pads {pads} are not supported by the torch backend")
+    return tuple(kernel_shape), tuple(strides), (top, left)
+
+
+def _max_pool(x, *, kernel_shape, strides=(1, 1), pads=(0, 0, 0, 0), **_):
+    return F.max_pool2d(x, *_pool_args(kernel_shape, strides, pads))
+
+
+def _avg_pool(x, *, kernel_shape, strides=(1, 1), pads=(0, 0, 0, 0), count_include_pad=0, **_):
+    return F.avg_pool2d(x, *_pool_args(kernel_shape, strides, pads), count_include_pad=bool(count_include_pad))
+
+
+def _pad(x, *, pads, mode=b"constant", value=0.0, **_):
+    """ONNX Pad (opset < 11: pads as an attribute, begins then ends per axis)."""
+    half = len(pads) // 2
+    widths = [w for axis in reversed(range(half)) for w in (pads[axis], pads[axis + half])]
+    return F.pad(x, widths, mode=mode.decode() if isinstance(mode, bytes) else mode, value=value)
+
+
 def _reshape(x, shape, **_):
     target = [int(v) for v in shape.tolist()]
     target[0] = x.shape[0] if target[0] > 0 else target[0]  # keep the batch dimension dynamic
@@ -78,6 +102,10 @@ OPS: dict[str, Callable] = {
     ),
     "Unsqueeze": lambda x, *, axes, **_: x.reshape([*x.shape[: axes[0]], 1, *x.shape[axes[0] :]]),
     "Softmax": lambda x, *, axis=1, **_: torch.softmax(x, dim=axis),
+    "MaxPool": _max_pool,
+    "AveragePool": _avg_pool,
+    "GlobalAveragePool": lambda x, **_: x.mean(dim=(2, 3), keepdim=True),
+    "Pad": _pad,
 }
 
 

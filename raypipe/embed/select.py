@@ -5,16 +5,34 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from raypipe.models import DEFAULT_MODEL_ROOT, find_arcface_model
-from raypipe.models.auto import auto_fetch_recogniser
+from raypipe.models import DEFAULT_MODEL_ROOT, find_arcface_model, find_model
+from raypipe.models.auto import auto_fetch_model
 from raypipe.registry import split_spec
 
 log = logging.getLogger(__name__)
 
 
-#: Embedding of drawn faces by default: raypipe's shipped drawn-face encoder (a small CNN trained
-#: on drawn faces, joined with colour histograms) on box crops; see :mod:`raypipe.features.drawn`.
-COMIC_EMBEDDER = {"name": "feature", "feature": "drawn"}
+#: Drawn faces, when the DenseNet backbone is missing: raypipe's small shipped CNN joined with
+#: colour histograms, on box crops; see :mod:`raypipe.features.drawn`.
+SMALL_DRAWN_EMBEDDER = {"name": "feature", "feature": "drawn"}
+
+
+def drawn_embedder(model_root: str | None, auto_fetch: bool = False) -> dict[str, Any]:
+    """The drawn-face embedder: the DenseNet encoder of :mod:`raypipe.features.drawn_densenet`
+    on whole 224-px box crops when its backbone is found (or, with ``auto_fetch``, fetched), else
+    :data:`SMALL_DRAWN_EMBEDDER`, saying why."""
+    from raypipe.features.drawn_densenet import BACKBONE_FILE, INPUT_SIZE
+
+    found, why_not = find_model(BACKBONE_FILE, model_root), ""
+    if found is None:
+        found, why_not = auto_fetch_model(BACKBONE_FILE, model_root, auto_fetch)
+    if found is None:
+        log.info("embedder: %s (no %s under the model root %s: %s)", SMALL_DRAWN_EMBEDDER, BACKBONE_FILE,
+                 model_root or DEFAULT_MODEL_ROOT, why_not)  # fmt: skip
+        return dict(SMALL_DRAWN_EMBEDDER)
+    log.info("embedder: drawn-densenet (drawn faces; backbone %s)", found)
+    feature = {"name": "drawn-densenet", "model_path": str(found)}
+    return {"name": "feature", "feature": feature, "chip_size": INPUT_SIZE, "margin": 0.0}
 
 
 def resolve_embedder(
@@ -22,19 +40,18 @@ def resolve_embedder(
 ) -> dict[str, Any]:
     """``spec`` itself unless it is ``auto``: then, for photos, ArcFace when a model is found
     (or, with ``auto_fetch``, fetched: see :mod:`raypipe.models.auto`), else dlib; for comics,
-    :data:`COMIC_EMBEDDER`."""
+    :func:`drawn_embedder`."""
     name, params = split_spec(spec)
     if name != "auto":
         return {"name": name, **params}
     if domain == "comic":
-        log.info("embedder: %s (comic pages: drawn faces have no photo landmarks)", COMIC_EMBEDDER)
-        return {**COMIC_EMBEDDER, **params}
+        return {**drawn_embedder(model_root, auto_fetch), **params}
     if params.get("model_path"):
         log.info("embedder: arcface-onnx (model_path given: %s)", params["model_path"])
         return {"name": "arcface-onnx", **params}
     found, how = find_arcface_model(model_root), "found under the model root"
     if found is None:
-        found, why_not = auto_fetch_recogniser(model_root, auto_fetch)
+        found, why_not = auto_fetch_model("fr_feature.onnx", model_root, auto_fetch)
         how = "fetched"
     if found is not None:
         log.info("embedder: arcface-onnx (%s %s)", how, found)

@@ -22,6 +22,7 @@ FEATURES: Registry[FeatureExtractor] = Registry(
         "simclr": "raypipe.features.learned:SimCLRFeature",
         "metric": "raypipe.features.learned:MetricFeature",
         "drawn": "raypipe.features.drawn:DrawnFaceEncoder",
+        "drawn-densenet": "raypipe.features.drawn_densenet:DrawnFaceDenseNet",
     },
 )
 

@@ -1,4 +1,4 @@
-"""``embedder: auto`` without a model: fetch the recogniser once, or say why not."""
+"""``embedder: auto`` without a model: fetch the faceplugin models once, or say why not."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ def auto_fetch_enabled(configured: bool) -> bool:
     return configured and os.environ.get(ENV_SWITCH, "1").strip().lower() not in ("0", "false", "no", "off")
 
 
-def auto_fetch_recogniser(configured_root: str | None, enabled: bool) -> tuple[Path | None, str]:
-    """``(fr_feature.onnx path, "")`` after a successful fetch, else ``(None, why not)``.
+def auto_fetch_model(name: str, configured_root: str | None, enabled: bool) -> tuple[Path | None, str]:
+    """``(path of the model file name, "")`` after a successful fetch, else ``(None, why not)``.
 
     A failed attempt leaves a marker under the model root: later runs do not retry (and do not
     wait on an offline npm again) until ``raypipe models fetch`` succeeds.
@@ -34,11 +34,11 @@ def auto_fetch_recogniser(configured_root: str | None, enabled: bool) -> tuple[P
     if marker.is_file():
         return None, f"the automatic fetch failed before ({marker.read_text(encoding='utf-8').strip()}); `raypipe models fetch` retries"
     log.info(
-        "embedder auto: no ArcFace model under %s; fetching %s with npm, once (%s=0 turns this off)",
-        root, PACKAGE, ENV_SWITCH,
+        "embedder auto: no %s under %s; fetching %s with npm, once (%s=0 turns this off)",
+        name, root, PACKAGE, ENV_SWITCH,
     )  # fmt: skip
     try:
-        return fetch_models(configured_root)["fr_feature.onnx"], ""
+        return fetch_models(configured_root)[name], ""
     except (FetchError, OSError) as err:
         try:
             root.mkdir(parents=True, exist_ok=True)

@@ -29,6 +29,7 @@ DIGESTS = {
     "fr_feature.onnx": "87aacdfe57510db2af90c0251df680e8eec88f122ee94712121d09bcaaaf3581",
     "fr_detect.onnx": "6c0256ccd3164f844736a401faf936ec2930764a87ae39442180887d0c5c8854",
     "fr_landmark.onnx": "f10b0ba1d2a8a099adefede1ebf3733e44fe370715e7303dbeb7f59c02142258",
+    "fr_expression.onnx": "88959314d9dc14d6c968cca31dc068e4350bf1944154e3bdd2eece5d0f318d05",
 }
 #: Left under the model root when an automatic fetch failed, so that later runs do not retry.
 FAILED_MARKER = ".auto-fetch-failed"

