@@ -168,18 +168,43 @@ def test_the_chain_without_dlib_embeds_two_photos_of_one_person_closer_than_anot
     assert float(same) > 0.4 > float(different)
 
 
-def test_auto_detector_on_photos_is_dlib_hog_even_with_the_rfb_models_and_names_rfb(
-    tmp_path, caplog
-):
-    """RFB stays opt-in until the thresholds are fitted for its chips (see raypipe.detect.select)."""
+def test_auto_detector_on_photos_is_rfb_when_its_models_are_under_the_model_root(tmp_path, caplog):
     from raypipe.detect.select import resolve_detector
 
     for name in ("fr_detect.onnx", "fr_landmark.onnx"):
         (tmp_path / name).write_bytes(b"")
+    root = str(tmp_path)
     with caplog.at_level("INFO", logger="raypipe.detect.select"):
-        assert resolve_detector({"name": "auto"}, "photo", str(tmp_path)) == {"name": "dlib-hog"}
-    assert "--detector rfb" in caplog.text
-    assert resolve_detector({"name": "mtcnn"}, "photo", str(tmp_path)) == {"name": "mtcnn"}
+        spec = resolve_detector({"name": "auto"}, "photo", root, "arcface-onnx")
+    assert spec == {"name": "rfb", "model_root": root}
+    assert "detector: rfb" in caplog.text
+    assert resolve_detector({"name": "mtcnn"}, "photo", root) == {"name": "mtcnn"}
+
+
+def test_auto_detector_on_photos_is_dlib_hog_without_the_rfb_models_or_with_the_dlib_embedder(
+    tmp_path, caplog
+):
+    from raypipe.detect.select import resolve_detector
+
+    (tmp_path / "fr_detect.onnx").write_bytes(b"")  # the landmark model is missing
+    with caplog.at_level("INFO", logger="raypipe.detect.select"):
+        assert resolve_detector({"name": "auto"}, "photo", str(tmp_path), "arcface-onnx") == {
+            "name": "dlib-hog"
+        }
+    assert "fr_landmark.onnx not found" in caplog.text
+    (tmp_path / "fr_landmark.onnx").write_bytes(b"")
+    # the dlib embedder re-fits dlib's landmarks to the box: it stays with dlib's boxes
+    assert resolve_detector({"name": "auto"}, "photo", str(tmp_path), "dlib") == {
+        "name": "dlib-hog"
+    }
+
+
+def test_landmark_crop_of_an_rfb_box_is_the_fitted_square_lower_and_tighter():
+    from raypipe.detect.landmarks68 import landmark_crops
+
+    # a 100 x 150 box: centre (150, 175) moves by (0.04 * 100, 0.12 * 150), side 0.85 * 150
+    crops = landmark_crops(torch.tensor([[100.0, 100.0, 200.0, 250.0]]))
+    np.testing.assert_allclose(crops.numpy(), [[90.25, 129.25, 217.75, 256.75]], atol=1e-4)
 
 
 def test_a_named_detector_that_looks_up_models_gets_the_configured_model_root(tmp_path):
@@ -230,3 +255,50 @@ def test_auto_detector_on_comic_pages_is_the_anime_cascade_or_a_usage_error(tmp_
         "name": "anime-cascade",
         "cascade_path": str(tmp_path / "lbpcascade_animeface.xml"),
     }
+
+
+#: Photos on which fr_landmark cropped on the whole RFB box put the five points 0.09-0.18 eye
+#: distances from dlib's (0.02-0.04 with the fitted crop): three people, two photos each.
+HARD_PHOTOS = (
+    "vladimir_putin/krasserm_lfw10_Vladimir_Putin_0010.jpg",
+    "vladimir_putin/krasserm_lfw10_Vladimir_Putin_0005.jpg",
+    "jacques_chirac/krasserm_lfw10_Jacques_Chirac_0007.jpg",
+    "jacques_chirac/krasserm_lfw10_Jacques_Chirac_0020.jpg",
+    "colin_powell/krasserm_lfw10_Colin_Powell_0009.jpg",
+    "colin_powell/krasserm_lfw10_Colin_Powell_0002.jpg",
+)
+
+
+@pytest.mark.shared
+@pytest.mark.registry
+def test_default_run_with_the_rfb_models_lands_dlibs_five_points_and_clusters_the_people(
+    faceplugin_models, tmp_path, ray_session
+):
+    import json
+    import shutil
+
+    import pandas as pd
+
+    from raypipe.align import Landmarker68
+    from raypipe.cli import main
+    from raypipe.detect import DETECTORS
+
+    photos = need_shared("data", "photos")
+    folder = tmp_path / "photos"
+    for name in HARD_PHOTOS:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(photos / name, folder / name)
+    out = tmp_path / "run"
+    args = ["run", str(folder), "--out", str(out), "--model-root", str(faceplugin_models)]
+    assert main([*args, "--labels", str(folder), "--no-report", "--no-tracking"]) == 0
+    assert json.loads((out / "config.json").read_text())["extract"]["detector"]["name"] == "rfb"
+    faces = pd.read_parquet(out / "faces.parquet")
+    assert len(faces) == len(HARD_PHOTOS) == faces.image_path.nunique()
+    hog, dlib_points = DETECTORS.build("dlib-hog"), Landmarker68()
+    for face in faces.itertuples():
+        image = _pixels(folder / face.image_path.split("photos/")[-1])
+        reference = dlib_points(image, hog.detect(image)[0].box)
+        error = np.linalg.norm(np.reshape(face.landmarks, (5, 2)) - reference, axis=1).mean()
+        assert error < 0.06 * np.linalg.norm(reference[1] - reference[0]), face.image_path
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["bcubed_f"] == 1.0 and metrics["n_clusters"] == 3

@@ -1,11 +1,11 @@
 """Resolve ``detector: auto`` for the domain, saying which detector and why.
 
-Photos: dlib-hog. The RFB detector (``--detector rfb``, its models under the model root) is 6x
-faster on CPU and as accurate on the annotated group photos, but its 68-point landmarks align
-faces differently from dlib's: on held-out LFW people the default clusterer, calibrated on
-dlib-aligned ArcFace chips, scored BCubed F 0.952 after RFB against 0.989 after dlib-hog, so it
-is not the default until the thresholds are fitted for its chips. Comic pages: the anime cascade
-found under the model root, or a usage error saying where to put it.
+Photos: the RFB detector with its 68-point landmark model when both files are under the model
+root (4x the images/s of dlib-hog + dlib on CPU, as accurate on the annotated group photos, and
+on held-out LFW people BCubed F 0.989 against 0.989 after dlib-hog: see the README, *Detectors*),
+else dlib-hog. dlib-hog also stays with the dlib embedder, which re-fits dlib's own landmarks to
+the box (0.853 on RFB boxes). Comic pages: the anime cascade found under the model root, or a
+usage error saying where to put it.
 """
 
 from __future__ import annotations
@@ -21,13 +21,15 @@ from raypipe.registry import split_spec
 log = logging.getLogger(__name__)
 
 PHOTO_DEFAULT = "dlib-hog"
+FAST_PHOTO_DETECTOR = "rfb"
 ANIME_CASCADE_FILE = "lbpcascade_animeface.xml"
 
 
 def resolve_detector(
-    spec: dict[str, Any], domain: str, configured_root: str | None
+    spec: dict[str, Any], domain: str, configured_root: str | None, embedder: str | None = None
 ) -> dict[str, Any]:
-    """``spec`` itself unless it is ``auto``; then the detector for ``domain`` (see above)."""
+    """``spec`` itself unless it is ``auto``; then the detector for ``domain`` and the resolved
+    ``embedder`` name (see above)."""
     name, params = split_spec(spec)
     if name != "auto":
         return _with_model_root(name, params, configured_root)
@@ -41,10 +43,28 @@ def resolve_detector(
             )
         log.info("detector: anime-cascade (comic pages; %s)", cascade)
         return {"name": "anime-cascade", "cascade_path": str(cascade), **params}
-    log.info(
-        "detector: %s (photos; `--detector rfb` is faster, see raypipe.detect.select)",
-        PHOTO_DEFAULT,
+    return _photo_detector(params, root, configured_root, embedder)
+
+
+def _photo_detector(
+    params: dict[str, Any], root, configured_root: str | None, embedder: str | None
+) -> dict[str, Any]:
+    """RFB when its models are under the model root and the embedder aligns by landmarks, else
+    dlib-hog; one log line says which and why."""
+    from raypipe.detect import DETECTORS
+
+    missing = DETECTORS.resolve(FAST_PHOTO_DETECTOR).missing_models(
+        {"model_root": configured_root, **params}
     )
+    if missing is None and embedder != "dlib":
+        log.info(
+            "detector: %s (photos; its models are under the model root %s)",
+            FAST_PHOTO_DETECTOR,
+            root,
+        )
+        return _with_model_root(FAST_PHOTO_DETECTOR, params, configured_root)
+    why = "the dlib embedder aligns with dlib's own landmarks" if missing is None else missing
+    log.info("detector: %s (photos; not rfb: %s)", PHOTO_DEFAULT, why)
     return {"name": PHOTO_DEFAULT, **params}
 
 

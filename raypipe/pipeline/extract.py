@@ -67,7 +67,9 @@ def extract(inputs: list[str], out: str, config: Config, overwrite: bool = False
     embedder_spec = resolve_embedder(
         extract_config.embedder, extract_config.model_root, extract_config.domain, extract_config.auto_fetch
     )
-    extract_config.detector = resolve_detector(extract_config.detector, extract_config.domain, extract_config.model_root)
+    extract_config.detector = resolve_detector(
+        extract_config.detector, extract_config.domain, extract_config.model_root, embedder_spec["name"]
+    )
     extract_config.embedder = embedder_spec
     _claim_folder(layout, config, overwrite)
     listing, models = _list_while_ray_starts(inputs, layout, config)
