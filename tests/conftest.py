@@ -9,6 +9,7 @@ everything the suite needs (Chromium, the extras, ../shared, package registries)
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -20,8 +21,11 @@ SHARED_DATA = SHARED / "data"
 SHARED_MODELS = SHARED / "models"
 ARCFACE_MODEL = SHARED_MODELS / "fr_feature.onnx"
 
-# `embedder: auto` never downloads models in tests (tests marked `registry` fetch on purpose).
+# `embedder: auto` never downloads models in tests (tests marked `registry` fetch on purpose),
+# and the default model root is an empty folder: the models a user fetched into ~/.raypipe/models
+# must not change which detector or embedder `auto` picks in a test.
 os.environ["RAYPIPE_AUTO_FETCH"] = "0"
+os.environ["RAYPIPE_MODEL_ROOT"] = tempfile.mkdtemp(prefix="raypipe-test-models-")
 
 
 #: Skip reasons (substrings) that stay skips under CI=true: the CI machine has no GPU.
