@@ -9,7 +9,7 @@ import numpy as np
 
 from bench.manga_pages import score_title, xywh_boxes
 from raypipe.comic.panels import extract_panels
-from raypipe.comic.text import detect_text_regions
+from raypipe.comic.text import detect_balloons
 from raypipe.evaluation.comic import box_scores
 from raypipe.evaluation.detection import box_iou
 
@@ -36,7 +36,7 @@ def borderless_page() -> np.ndarray:
 
 def test_borderless_panels_are_found_when_a_balloon_straddles_their_gutter():
     page = borderless_page()
-    balloons = detect_text_regions(page)
+    balloons = detect_balloons(page)
     found = [p.box for p in extract_panels(page, text_boxes=balloons)]
     assert len(found) == len(PANELS)
     iou = box_iou(np.array(PANELS, np.float64), np.array(found, np.float64))

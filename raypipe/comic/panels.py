@@ -48,7 +48,7 @@ def extract_panels(
         a borderless panel's art is one piece; must stay below the gutter width.
     min_paper : fraction of the page frame that must be paper-coloured; below it the page is
         full-bleed art and is one panel.
-    text_boxes : balloons (see :func:`raypipe.comic.text.detect_text_regions`), erased from the
+    text_boxes : balloons and lettering (see :mod:`raypipe.comic.text`), erased from the
         ink first: a balloon straddling a gutter would join two panels.
     gutter_ink : a row or column of a found box is gutter when at most this share of it is ink
         and both its ends are paper; boxes are cut along such gutters (panels joined by a
