@@ -19,7 +19,8 @@ from raypipe.comic.archives import (
     scan_archive,
     split_page_id,
 )
-from raypipe.comic.panels import extract_panels, reading_order
+from raypipe.comic.panels import extract_panels
+from raypipe.comic.reading import reading_order
 from raypipe.comic.split import PanelCrop, detect_in_panels, face_to_page, split_page
 from raypipe.comic.text import detect_balloons, mask_regions
 from raypipe.detect import DETECTORS

@@ -3,9 +3,10 @@
 Manga lettering is black glyphs of one size in vertical columns, set on white (inside a balloon,
 or straight on the art with a white ground). Each dark connected component of glyph size whose
 surroundings are mostly paper is a glyph piece; pieces closer than a fraction of their size join
-into a block (a column, and neighbouring columns into a block of text). A block is lettering when
-its pieces are alike in size, make most of the ink in its extent (art lines crossing it would not)
-and it is a few glyphs tall, or, inside a balloon, when it has a few pieces. Sizes are in units of
+into a block (a column, and neighbouring columns into a block of text), never across an outline
+(a balloon's edge). A block is lettering when its pieces are alike in size, make most of the ink
+in its extent (art lines crossing it would not), it is a few glyphs tall (or, inside a balloon,
+has a few pieces) and the ground around it is white, not tone or colour. Sizes are fractions of
 the image's longer side or of the block's glyph size, so they do not depend on the scan's size.
 """
 
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-Box = tuple[int, int, int, int]  # x1, y1, x2, y2 (x2, y2 exclusive), image pixels
+from raypipe.comic.reading import Box
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class Block:
     size_spread: float  # std / mean of the pieces' sizes
     foreign_ink: float  # share of the extent's ink that is not the block's pieces
     height_in_glyphs: float
+    tone: float  # share of the ground around the extent that is neither ink nor paper
 
 
 def glyph_blocks(
@@ -52,38 +54,55 @@ def glyph_blocks(
     ring, min_light : a piece's box grown by ``ring`` of its size must be at least ``min_light``
         paper, ink aside (lettering sits on white; hatching and tone do not).
     gap : pieces join when their boxes, each grown by these fractions of its size sideways and
-        up/down, touch (glyphs in a column are closer than columns are).
+        up/down, touch (glyphs in a column are closer than columns are) and no outline (ink
+        larger than a glyph: a balloon's edge, a panel border) lies between them.
     """
     height, width = rgb.shape[:2]
-    ink = (rgb.max(axis=2) < dark).astype(np.uint8)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
-    x, y, w, h = (stats[1:count, i] for i in range(4))
-    size = np.maximum(w, h)
     longer = max(height, width)
-    candidate = (size >= glyph_range[0] * longer) & (size <= glyph_range[1] * longer)
+    ink = (rgb.max(axis=2) < dark).astype(np.uint8)
     paper = (rgb.min(axis=2) >= light).astype(np.uint8)
-    grown = _grow(x, y, w, h, np.ceil(ring * size).astype(int), np.ceil(ring * size).astype(int), width, height)
-    area = (grown[2] - grown[0]) * (grown[3] - grown[1])
-    non_ink = area - _box_sums(cv2.integral(ink), grown)
-    pieces = np.flatnonzero(candidate & (_box_sums(cv2.integral(paper), grown) >= min_light * non_ink))
-    joined = np.zeros((height, width), np.uint8)
-    gx, gy = (gap[0] * size).astype(int), (gap[1] * size).astype(int)
-    for i in pieces:
-        cv2.rectangle(joined, (int(x[i] - gx[i]), int(y[i] - gy[i])), (int(x[i] + w[i] + gx[i]), int(y[i] + h[i] + gy[i])), 255, -1)
-    _, groups = cv2.connectedComponents(joined, connectivity=8)
-    group_of = groups[y[pieces] + h[pieces] // 2, x[pieces] + w[pieces] // 2]
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    boxes = stats[1:count, :4]  # x, y, w, h of each ink component (label - 1)
+    size = boxes[:, 2:].max(axis=1)
+    sums = cv2.integral(ink), cv2.integral(paper)
+    on_paper = _paper_share(sums, _grown(boxes, np.ceil(ring * size), width, height)) >= min_light
+    glyph_sized = (size >= glyph_range[0] * longer) & (size <= glyph_range[1] * longer)
+    pieces = np.flatnonzero(glyph_sized & on_paper)
+    outlines = np.isin(labels, np.flatnonzero(size > glyph_range[1] * longer) + 1)
+    group_of = _join(boxes[pieces], size[pieces], outlines, gap)
     blocks = []
     for group in np.unique(group_of):
         members = pieces[group_of == group]
-        x1, y1 = int(x[members].min()), int(y[members].min())
-        x2, y2 = int((x[members] + w[members]).max()), int((y[members] + h[members]).max())
-        region = labels[y1:y2, x1:x2]
-        ink_pixels = max(int((region > 0).sum()), 1)
-        own = int(np.isin(region, members + 1).sum())
-        glyph = float(np.percentile(size[members], 75))
+        x1, y1 = boxes[members, :2].min(axis=0)
+        x2, y2 = (boxes[members, :2] + boxes[members, 2:]).max(axis=0)
+        extent = (int(x1), int(y1), int(x2), int(y2))
+        region = labels[extent[1] : extent[3], extent[0] : extent[2]]
+        own = np.isin(region, members + 1).sum() / max(int((region > 0).sum()), 1)
+        glyph = float(np.percentile(size[members], 90))
+        around = _grown(np.array([[x1, y1, x2 - x1, y2 - y1]]), np.array([glyph]), width, height)
+        ground = 1 - _paper_share(sums, around, of_all=True)[0]
         spread = float(size[members].std() / size[members].mean())
-        blocks.append(Block((x1, y1, x2, y2), glyph, len(members), spread, 1 - own / ink_pixels, (y2 - y1) / glyph))
+        blocks.append(
+            Block(extent, glyph, len(members), spread, 1 - own, (y2 - y1) / glyph, ground)
+        )
     return blocks
+
+
+def _join(
+    boxes: np.ndarray, size: np.ndarray, outlines: np.ndarray, gap: tuple[float, float]
+) -> np.ndarray:
+    """Group number of each piece (``boxes``: x, y, w, h): pieces whose boxes, grown by ``gap``
+    of their ``size``, touch without an ``outlines`` pixel between them share a group."""
+    joined = np.zeros(outlines.shape, np.uint8)
+    grown = zip(
+        boxes.tolist(), (gap[0] * size).astype(int).tolist(), (gap[1] * size).astype(int).tolist()
+    )
+    for (x, y, w, h), gx, gy in grown:
+        cv2.rectangle(joined, (x - gx, y - gy), (x + w + gx, y + h + gy), 255, -1)
+    joined[cv2.dilate(outlines.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0] = 0
+    centres = boxes[:, 1] + boxes[:, 3] // 2, boxes[:, 0] + boxes[:, 2] // 2
+    joined[centres] = 255
+    return cv2.connectedComponents(joined, connectivity=8)[1][centres]
 
 
 def lettering_boxes(
@@ -95,16 +114,21 @@ def lettering_boxes(
     min_glyphs_tall: float = 3.0,
     balloon_pieces: int = 3,
     balloon_foreign: float = 0.3,
-    pad: tuple[float, float] = (1.2, 0.85),
+    max_tone: float = 0.1,
+    pad: tuple[float, float] = (0.0165, 0.0115),
 ) -> list[Box]:
-    """Boxes of the lettering of an RGB page, each padded by ``pad`` glyphs (sideways, up/down).
+    """Boxes of the lettering of an RGB page, each padded by ``pad`` (sideways, up/down; fractions
+    of the page's longer side).
 
     A block is lettering with ``min_pieces`` pieces of sizes within ``max_spread``, at most
     ``max_foreign`` foreign ink and ``min_glyphs_tall`` glyphs tall; one centred in one of
-    ``balloons`` needs only ``balloon_pieces`` pieces and at most ``balloon_foreign``. The default
-    ``pad`` matches how OpenMantra's annotators boxed text (measured on the tuning title).
+    ``balloons`` needs only ``balloon_pieces`` pieces and at most ``balloon_foreign``. Either way
+    at most ``max_tone`` of the ground around it (one glyph each side) may be neither ink nor paper
+    (lettering sits on white; art has grey tones and colour). The default ``pad`` matches how
+    OpenMantra's annotators boxed text (measured on the tuning title, tencho_isoro).
     """
     height, width = rgb.shape[:2]
+    longer = max(height, width)
     boxes = []
     for block in glyph_blocks(rgb):
         free = (
@@ -118,25 +142,35 @@ def lettering_boxes(
             and block.foreign_ink <= balloon_foreign
             and _centred_in(block.extent, balloons)
         )
-        if free or in_balloon:
-            boxes.append(padded(block.extent, pad[0] * block.glyph, pad[1] * block.glyph, width, height))
+        if (free or in_balloon) and block.tone <= max_tone:
+            boxes.append(padded(block.extent, pad[0] * longer, pad[1] * longer, width, height))
     return boxes
 
 
-def _grow(x, y, w, h, dx, dy, width: int, height: int) -> tuple[np.ndarray, ...]:
-    """Boxes (x, y, w, h arrays) grown by dx, dy and clipped to the image: x1, y1, x2, y2."""
-    return (
-        np.clip(x - dx, 0, width),
-        np.clip(y - dy, 0, height),
-        np.clip(x + w + dx, 0, width),
-        np.clip(y + h + dy, 0, height),
+def _grown(boxes: np.ndarray, by: np.ndarray, width: int, height: int) -> np.ndarray:
+    """x1, y1, x2, y2 columns of ``boxes`` (x, y, w, h rows) grown by ``by`` pixels, clipped."""
+    x, y, w, h = boxes.T
+    by = np.round(by).astype(int)
+    return np.stack(
+        [
+            np.clip(x - by, 0, width),
+            np.clip(y - by, 0, height),
+            np.clip(x + w + by, 0, width),
+            np.clip(y + h + by, 0, height),
+        ]
     )
 
 
-def _box_sums(integral: np.ndarray, boxes: tuple[np.ndarray, ...]) -> np.ndarray:
-    """Sum of the image under each box, from its ``cv2.integral``."""
+def _paper_share(
+    sums: tuple[np.ndarray, np.ndarray], boxes: np.ndarray, of_all: bool = False
+) -> np.ndarray:
+    """Share of paper in each box (x1, y1, x2, y2 columns), from the ink and paper masks'
+    ``cv2.integral`` ``sums``: among the pixels that are not ink, or with ``of_all`` the share
+    that is ink or paper."""
     x1, y1, x2, y2 = boxes
-    return integral[y2, x2] - integral[y1, x2] - integral[y2, x1] + integral[y1, x1]
+    ink, paper = (s[y2, x2] - s[y1, x2] - s[y2, x1] + s[y1, x1] for s in sums)
+    area = (boxes[2] - boxes[0]) * (boxes[3] - boxes[1])
+    return (ink + paper) / np.maximum(area, 1) if of_all else paper / np.maximum(area - ink, 1)
 
 
 def _centred_in(box: Box, regions: Sequence[Box]) -> bool:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-Box = tuple[int, int, int, int]  # x1, y1, x2, y2 (x2, y2 exclusive), page pixels
+from raypipe.comic.reading import Box, reading_order
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,7 @@ def extract_panels(
     text_boxes: Sequence[Box] = (),
     gutter_ink: float = 0.02,
     min_line: float = 0.25,
+    line_reach: float = 0.03,
 ) -> list[Panel]:
     """Panels of an RGB page, in reading order (rows top to bottom; ``right_to_left`` for manga).
 
@@ -48,7 +49,7 @@ def extract_panels(
         a borderless panel's art is one piece; must stay below the gutter width.
     min_paper : fraction of the page frame that must be paper-coloured; below it the page is
         full-bleed art and is one panel.
-    text_boxes : balloons and lettering (see :mod:`raypipe.comic.text`), erased from the
+    text_boxes : balloons (see :func:`raypipe.comic.text.detect_balloons`), erased from the
         ink first: a balloon straddling a gutter would join two panels.
     gutter_ink : a row or column of a found box is gutter when at most this share of it is ink
         and both its ends are paper; boxes are cut along such gutters (panels joined by a
@@ -56,6 +57,9 @@ def extract_panels(
     min_line : straight dark lines at least this fraction of the page's width (rows) or height
         (columns) are panel borders; a box that such lines cut into several large pieces (panels
         sharing a border line, with no gutter between them) becomes those pieces.
+    line_reach : border lines are lengthened at both ends by this fraction of the page's longer
+        side, so that a line stopping short of a full-bleed panel's edge, or broken by a balloon
+        crossing it, still cuts.
     """
     height, width = rgb.shape[:2]
     whole_page = [Panel(0, (0, 0, width, height))]
@@ -68,7 +72,7 @@ def extract_panels(
     join_px = max(1, round(join * min(height, width)))
     smallest = min_area * height * width
     boxes = ink_boxes(ink, join_px, smallest)
-    lines = border_lines(rgb, min_line, join_px + 1)
+    lines = border_lines(rgb, min_line, join_px + 1, round(line_reach * max(height, width)))
     boxes = [piece for box in boxes for piece in split_at_lines(lines, box, smallest)]
     boxes = [piece for box in boxes for piece in split_at_gutters(ink, box, 2 * join_px, gutter_ink, smallest)]
     boxes = _drop_nested([box for box in boxes if _area(box) >= smallest])
@@ -101,12 +105,17 @@ def paper_colour(rgb: np.ndarray, frame: float = 0.01) -> tuple[np.ndarray, floa
     return colour.astype(np.uint8), float(counts[top] / len(codes))
 
 
-def border_lines(rgb: np.ndarray, min_line: float, grow: int = 1, dark: int = 100) -> np.ndarray:
-    """uint8 mask of the long horizontal and vertical dark lines of a page, grown by ``grow``."""
+def border_lines(
+    rgb: np.ndarray, min_line: float, grow: int = 1, reach: int = 0, dark: int = 100
+) -> np.ndarray:
+    """uint8 mask of the long horizontal and vertical dark lines of a page, lengthened by
+    ``reach`` pixels at both ends and grown by ``grow``."""
     height, width = rgb.shape[:2]
     ink = np.where(rgb.max(axis=2) < dark, 255, 0).astype(np.uint8)
     rows = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((1, max(2, round(min_line * width))), np.uint8))
     columns = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((max(2, round(min_line * height)), 1), np.uint8))
+    rows = cv2.dilate(rows, np.ones((1, 2 * reach + 1), np.uint8))
+    columns = cv2.dilate(columns, np.ones((2 * reach + 1, 1), np.uint8))
     return cv2.dilate(rows | columns, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
 
 
@@ -205,46 +214,3 @@ def _area(box: Box) -> int:
 
 def _intersection(a: Box, b: Box) -> int:
     return _area((max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])))
-
-
-def reading_order(boxes: list[Box], right_to_left: bool = False) -> list[Box]:
-    """``boxes`` in reading order: rows top to bottom, and in each row the columns left to right
-    (right to left for manga), each column read the same way, recursively.
-
-    A tall panel beside two stacked ones is one row of two columns: the tall panel, then the
-    stacked pair top to bottom.
-    """
-    return _order(list(boxes), right_to_left, by_rows=True)
-
-
-def _order(boxes: list[Box], right_to_left: bool, by_rows: bool) -> list[Box]:
-    if len(boxes) <= 1:
-        return boxes
-    bands = _bands(boxes, axis=1 if by_rows else 0)
-    if len(bands) == 1:
-        if len(_bands(boxes, axis=0 if by_rows else 1)) == 1:  # overlapping both ways: top-down
-            return sorted(boxes, key=lambda b: (b[1], -b[2] if right_to_left else b[0]))
-        return _order(boxes, right_to_left, not by_rows)
-    if right_to_left and not by_rows:
-        bands.reverse()
-    return [box for band in bands for box in _order(band, right_to_left, not by_rows)]
-
-
-def _bands(boxes: list[Box], axis: int, overlap: float = 0.3) -> list[list[Box]]:
-    """Group boxes into bands along ``axis`` (1: rows, 0: columns), in increasing order.
-
-    A box joins the current band when it overlaps the band's extent by more than ``overlap`` of
-    its own length, so slightly slanted gutters still separate bands.
-    """
-    ordered = sorted(boxes, key=lambda b: (b[axis], b[axis + 2]))
-    bands: list[list[Box]] = []
-    band_end = None
-    for box in ordered:
-        start, end = box[axis], box[axis + 2]
-        if band_end is not None and band_end - start > overlap * (end - start):
-            bands[-1].append(box)
-            band_end = max(band_end, end)
-        else:
-            bands.append([box])
-            band_end = end
-    return bands
