@@ -116,16 +116,18 @@ def lettering_boxes(
     balloon_foreign: float = 0.3,
     max_tone: float = 0.1,
     pad: tuple[float, float] = (0.0165, 0.0115),
+    min_box: tuple[float, float] = (0.06, 0.08),
 ) -> list[Box]:
-    """Boxes of the lettering of an RGB page, each padded by ``pad`` (sideways, up/down; fractions
-    of the page's longer side).
+    """Boxes of the lettering of an RGB page, each padded by ``pad`` (sideways, up/down) and at
+    least ``min_box`` (width, height), all fractions of the page's longer side.
 
     A block is lettering with ``min_pieces`` pieces of sizes within ``max_spread``, at most
     ``max_foreign`` foreign ink and ``min_glyphs_tall`` glyphs tall; one centred in one of
     ``balloons`` needs only ``balloon_pieces`` pieces and at most ``balloon_foreign``. Either way
     at most ``max_tone`` of the ground around it (one glyph each side) may be neither ink nor paper
-    (lettering sits on white; art has grey tones and colour). The default ``pad`` matches how
-    OpenMantra's annotators boxed text (measured on the tuning title, tencho_isoro).
+    (lettering sits on white; art has grey tones and colour). The defaults of ``pad`` and
+    ``min_box`` match how OpenMantra's annotators boxed text (a single glyph or an ellipsis gets a
+    box much wider than its ink), fitted on the tuning title, tencho_isoro.
     """
     height, width = rgb.shape[:2]
     longer = max(height, width)
@@ -143,7 +145,10 @@ def lettering_boxes(
             and _centred_in(block.extent, balloons)
         )
         if (free or in_balloon) and block.tone <= max_tone:
-            boxes.append(padded(block.extent, pad[0] * longer, pad[1] * longer, width, height))
+            x1, y1, x2, y2 = block.extent
+            dx = max(pad[0] * longer, (min_box[0] * longer - (x2 - x1)) / 2)
+            dy = max(pad[1] * longer, (min_box[1] * longer - (y2 - y1)) / 2)
+            boxes.append(padded(block.extent, dx, dy, width, height))
     return boxes
 
 
