@@ -98,6 +98,22 @@ def test_panels_sharing_a_border_line_broken_by_a_balloon_come_apart():
     assert len(extract_panels(page, line_reach=0)) == 1  # what lengthening the lines fixes
 
 
+def test_a_full_width_panel_between_two_bordered_ones_is_its_art_not_the_margins():
+    """A borderless panel bleeding off both sides of the page, touching the borders of the
+    bordered panels above and below it: the region between their border lines reaches round
+    their ends into the page margins, and is shrunk back to the art."""
+    rng = np.random.default_rng(4)
+    page = np.full((HEIGHT, WIDTH, 3), 255, np.uint8)
+    page[452:800, :] = rng.integers(100, 200, (348, WIDTH, 1)).astype(np.uint8)
+    truth = [(60, 80, 771, 451), (0, 452, WIDTH, 800), (60, 800, 771, 1111)]
+    for x1, y1, x2, y2 in (truth[0], truth[2]):
+        page[y1:y2, x1:x2] = rng.integers(100, 200, (y2 - y1, x2 - x1, 1)).astype(np.uint8)
+        cv2.rectangle(page, (x1, y1), (x2 - 1, y2 - 1), (0, 0, 0), 3)
+    found = [panel.box for panel in extract_panels(page, right_to_left=True)]
+    assert len(found) == 3
+    assert (box_iou(np.array(truth, float), np.array(found, float)).max(axis=1) >= 0.9).all()
+
+
 def test_a_borderless_panel_bleeding_off_two_page_edges_is_one_panel():
     rng = np.random.default_rng(3)
     page = np.full((HEIGHT, WIDTH, 3), 255, np.uint8)

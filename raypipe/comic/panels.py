@@ -73,7 +73,7 @@ def extract_panels(
     smallest = min_area * height * width
     boxes = ink_boxes(ink, join_px, smallest)
     lines = border_lines(rgb, min_line, join_px + 1, round(line_reach * max(height, width)))
-    boxes = [piece for box in boxes for piece in split_at_lines(lines, box, smallest)]
+    boxes = [piece for box in boxes for piece in split_at_lines(lines, box, smallest, ink)]
     boxes = [piece for box in boxes for piece in split_at_gutters(ink, box, 2 * join_px, gutter_ink, smallest)]
     boxes = _drop_nested([box for box in boxes if _area(box) >= smallest])
     if not boxes:
@@ -142,17 +142,20 @@ def ink_boxes(ink: np.ndarray, join_px: int, min_area: float) -> list[Box]:
     return _drop_nested(boxes)
 
 
-def split_at_lines(lines: np.ndarray, box: Box, min_area: float) -> list[Box]:
+def split_at_lines(lines: np.ndarray, box: Box, min_area: float, ink: np.ndarray) -> list[Box]:
     """The pieces of ``box`` that the ``lines`` mask cuts apart, when there are several of at
-    least ``min_area`` pixels; else ``[box]`` (a line inside the art that ends short splits nothing)."""
+    least ``min_area`` pixels, each shrunk to its ``ink`` (a piece that reaches round a line's end
+    through the page margin is its art, not the margin); else ``[box]`` (a line inside the art that
+    ends short splits nothing)."""
     x1, y1, x2, y2 = box
     free = np.where(lines[y1:y2, x1:x2] > 0, 0, 255).astype(np.uint8)
-    count, _, stats, _ = cv2.connectedComponentsWithStats(free, connectivity=4)
-    pieces = [
-        (x1 + x, y1 + y, x1 + x + w, y1 + y + h)
-        for x, y, w, h, area in stats[1:count]
-        if area >= min_area
-    ]
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(free, connectivity=4)
+    region_ink, whole = ink[y1:y2, x1:x2] > 0, (0, 0, x2 - x1, y2 - y1)
+    pieces = []
+    for label in np.flatnonzero(stats[1:count, 4] >= min_area) + 1:
+        extent = _ink_extent((labels == label) & region_ink, whole)
+        if extent is not None:
+            pieces.append((extent[0] + x1, extent[1] + y1, extent[2] + x1, extent[3] + y1))
     return pieces if len(pieces) > 1 else [box]
 
 
