@@ -4,7 +4,7 @@
 by the balloons :func:`detect_balloons` finds: bright closed regions holding lines of dark glyphs.
 
 Lettering sits on paper-white ground inside an outline. The white regions of the page are
-found with their holes (the dark shapes inside them); a region is text when it is compact,
+found with their holes (the dark shapes inside them); a region is a balloon when it is compact,
 of balloon size, and its holes are mostly glyphs: several dark shapes of similar, small height.
 A white panel holding a character fails (its big hole is not a glyph), and so does a face's
 bright skin (its eyes and mouth are few and unlike each other). Lettering drawn straight on the
