@@ -67,3 +67,26 @@ def test_manga_bench_reads_only_the_named_title(tmp_path):
     scores = score_title(tmp_path, "mine")
     assert scores["panels"]["recall"] == 1.0 and scores["panels"]["precision"] == 1.0
     assert scores["text"]["true_positives"] == 0 and scores["text"]["false_positives"] == 1
+
+
+FRAMED = [(60, 300, 396, 520), (404, 300, 740, 520), (60, 560, 740, 1000)]
+
+
+def framed_page() -> np.ndarray:
+    """Black-framed panels, the top two facing across an 8 px gutter; grey art crosses that
+    gutter and breaks both frames, so neither ink nor a paper gutter separates them."""
+    page = np.full((1170, 824, 3), 255, np.uint8)
+    for x1, y1, x2, y2 in FRAMED:
+        cv2.rectangle(page, (x1, y1), (x2 - 1, y2 - 1), (0, 0, 0), 3)
+        cv2.line(page, (x1 + 20, (y1 + y2) // 2), (x2 - 20, (y1 + y2) // 2), (90, 90, 90), 2)
+    page[400:414, 360:440] = 150
+    return page
+
+
+def test_framed_panels_facing_across_a_crossed_gutter_are_cut_apart():
+    page = framed_page()
+    found = [p.box for p in extract_panels(page, True)]
+    iou = box_iou(np.array(FRAMED, np.float64), np.array(found, np.float64))
+    assert len(found) == len(FRAMED) and (iou.max(axis=1) >= 0.9).all()
+    merged = [p.box for p in extract_panels(page, True, max_gutter=0.0)]
+    assert len(merged) == len(FRAMED) - 1  # without the cut between facing frames: one box

@@ -36,8 +36,10 @@ def extract_panels(
     min_paper: float = 0.6,
     text_boxes: Sequence[Box] = (),
     gutter_ink: float = 0.02,
-    min_line: float = 0.25,
+    min_line: float = 0.2,
     line_reach: float = 0.03,
+    max_gutter: float = 0.04,
+    gutter_line: float = 0.06,
 ) -> list[Panel]:
     """Panels of an RGB page, in reading order (rows top to bottom; ``right_to_left`` for manga).
 
@@ -60,6 +62,9 @@ def extract_panels(
     line_reach : border lines are lengthened at both ends by this fraction of the page's longer
         side, so that a line stopping short of a full-bleed panel's edge, or broken by a balloon
         crossing it, still cuts.
+    max_gutter : a strip at most this fraction of the page's longer side wide between two border
+        lines that each span most of a box (the frames of two panels facing across a gutter) cuts
+        the box in two, even where art or a balloon crosses the gutter.
     """
     height, width = rgb.shape[:2]
     whole_page = [Panel(0, (0, 0, width, height))]
@@ -72,8 +77,11 @@ def extract_panels(
     join_px = max(1, round(join * min(height, width)))
     smallest = min_area * height * width
     boxes = ink_boxes(ink, join_px, smallest)
-    lines = border_lines(rgb, min_line, join_px + 1, round(line_reach * max(height, width)))
-    boxes = [piece for box in boxes for piece in split_at_lines(lines, box, smallest, ink)]
+    rows, columns = border_lines(rgb, min_line, join_px + 1, round(line_reach * max(height, width)))
+    boxes = [piece for box in boxes for piece in split_at_lines(rows | columns, box, smallest, ink)]
+    widest = round(max_gutter * max(height, width))
+    rows, columns = border_lines(rgb, gutter_line, 1, round(line_reach * max(height, width)))
+    boxes = [piece for box in boxes for piece in split_between_lines(rows, columns, ink, box, widest, smallest)]
     boxes = [piece for box in boxes for piece in split_at_gutters(ink, box, 2 * join_px, gutter_ink, smallest)]
     boxes = _drop_nested([box for box in boxes if _area(box) >= smallest])
     if not boxes:
@@ -108,15 +116,16 @@ def paper_colour(rgb: np.ndarray, frame: float = 0.01) -> tuple[np.ndarray, floa
 def border_lines(
     rgb: np.ndarray, min_line: float, grow: int = 1, reach: int = 0, dark: int = 100
 ) -> np.ndarray:
-    """uint8 mask of the long horizontal and vertical dark lines of a page, lengthened by
-    ``reach`` pixels at both ends and grown by ``grow``."""
+    """uint8 masks (rows, columns) of the long horizontal and of the long vertical dark lines of a
+    page, lengthened by ``reach`` pixels at both ends and grown by ``grow``."""
     height, width = rgb.shape[:2]
     ink = np.where(rgb.max(axis=2) < dark, 255, 0).astype(np.uint8)
     rows = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((1, max(2, round(min_line * width))), np.uint8))
     columns = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((max(2, round(min_line * height)), 1), np.uint8))
     rows = cv2.dilate(rows, np.ones((1, 2 * reach + 1), np.uint8))
     columns = cv2.dilate(columns, np.ones((2 * reach + 1, 1), np.uint8))
-    return cv2.dilate(rows | columns, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
+    kernel = np.ones((2 * grow + 1, 2 * grow + 1), np.uint8)
+    return cv2.dilate(rows, kernel), cv2.dilate(columns, kernel)
 
 
 def ink_mask(rgb: np.ndarray, paper: np.ndarray, tolerance: int) -> np.ndarray:
@@ -157,6 +166,44 @@ def split_at_lines(lines: np.ndarray, box: Box, min_area: float, ink: np.ndarray
         if extent is not None:
             pieces.append((extent[0] + x1, extent[1] + y1, extent[2] + x1, extent[3] + y1))
     return pieces if len(pieces) > 1 else [box]
+
+
+def split_between_lines(
+    rows: np.ndarray,
+    columns: np.ndarray,
+    ink: np.ndarray,
+    box: Box,
+    widest: int,
+    min_area: float,
+    min_span: float = 0.35,
+    max_ink: float = 0.08,
+) -> list[Box]:
+    """``box`` cut along each strip at most ``widest`` pixels wide that lies between two border
+    lines (``rows`` mask, then ``columns``) each spanning at least ``min_span`` of the box, when
+    every piece, shrunk to its ``ink``, keeps ``min_area`` pixels; else ``[box]``."""
+    x1, y1, x2, y2 = box
+    for lines, across in ((rows, False), (columns, True)):
+        region = lines[y1:y2, x1:x2] > 0
+        spanned = (region.T if across else region).mean(axis=1) >= min_span
+        inked = ((ink[y1:y2, x1:x2] > 0).T if across else ink[y1:y2, x1:x2] > 0).mean(axis=1)
+        strips = [
+            (a, b)
+            for a, b in _runs(~spanned, 1)
+            if a > 0 and b < len(spanned) and b - a <= widest and inked[a:b].mean() <= max_ink
+        ]
+        if not strips:
+            continue
+        cuts = [0] + [edge for strip in strips for edge in strip] + [len(spanned)]
+        spans = list(zip(cuts[::2], cuts[1::2]))
+        parts = [(x1 + a, y1, x1 + b, y2) if across else (x1, y1 + a, x2, y1 + b) for a, b in spans]
+        pieces = [_ink_extent(ink, part) for part in parts]
+        if all(p is not None and _area(p) >= min_area for p in pieces):
+            return [
+                out
+                for p in pieces
+                for out in split_between_lines(rows, columns, ink, p, widest, min_area, min_span, max_ink)
+            ]
+    return [box]
 
 
 def split_at_gutters(
