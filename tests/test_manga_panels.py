@@ -51,17 +51,29 @@ def test_manga_scoring_counts_matches_at_iou_half():
         [(0, 0, 100, 40)],  # IoU 0.4: a miss and a false positive
     ]
     scores = box_scores(predicted, truth)
-    assert (scores["true_positives"], scores["false_positives"], scores["false_negatives"]) == (2, 2, 1)
+    assert (scores["true_positives"], scores["false_positives"], scores["false_negatives"]) == (
+        2,
+        2,
+        1,
+    )
     assert scores["recall"] == 2 / 3 and scores["precision"] == 0.5
 
 
 def test_manga_bench_reads_only_the_named_title(tmp_path):
     (tmp_path / "pages").mkdir()
-    cv2.imwrite(str(tmp_path / "pages" / "a.png"), cv2.cvtColor(borderless_page(), cv2.COLOR_RGB2BGR))
+    cv2.imwrite(
+        str(tmp_path / "pages" / "a.png"), cv2.cvtColor(borderless_page(), cv2.COLOR_RGB2BGR)
+    )
     frames = [{"x": x1, "y": y1, "w": x2 - x1, "h": y2 - y1} for x1, y1, x2, y2 in PANELS]
     books = [
-        {"book_title": "mine", "pages": [{"image_paths": {"ja": "pages/a.png"}, "frame": frames, "text": []}]},
-        {"book_title": "other", "pages": [{"image_paths": {"ja": "pages/missing.png"}, "frame": [], "text": []}]},
+        {
+            "book_title": "mine",
+            "pages": [{"image_paths": {"ja": "pages/a.png"}, "frame": frames, "text": []}],
+        },
+        {
+            "book_title": "other",
+            "pages": [{"image_paths": {"ja": "pages/missing.png"}, "frame": [], "text": []}],
+        },
     ]
     (tmp_path / "annotation.json").write_text(json.dumps(books), encoding="utf-8")
     scores = score_title(tmp_path, "mine")
