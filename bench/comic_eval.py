@@ -31,7 +31,7 @@ import numpy as np
 from raypipe.cluster import CLUSTERERS
 from raypipe.comic.panels import extract_panels
 from raypipe.comic.split import detect_in_panels, split_page
-from raypipe.comic.text import detect_text_regions
+from raypipe.comic.text import detect_balloons
 from raypipe.detect import DETECTORS, Detector
 from raypipe.detect.base import Face
 from raypipe.embed import EMBEDDERS
@@ -133,7 +133,7 @@ def main() -> None:
             f"{_pair(fig)}, {fig['ordered']:.3f}",
         )
     truth = [page.texts for page in pages]
-    texts = box_scores([detect_text_regions(page.image) for page in pages], truth)
+    texts = box_scores([detect_balloons(page.image) for page in pages], truth)
     _row("balloons: recall / precision @0.5", _pair(texts))
     _row("lettering ink left after masking", f"{ink_left(pages):.3f}")
     start = time.perf_counter()

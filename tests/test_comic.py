@@ -19,9 +19,10 @@ from raypipe.comic.archives import (
     scan_archive,
     split_page_id,
 )
-from raypipe.comic.panels import extract_panels, reading_order
+from raypipe.comic.panels import extract_panels
+from raypipe.comic.reading import reading_order
 from raypipe.comic.split import PanelCrop, detect_in_panels, face_to_page, split_page
-from raypipe.comic.text import detect_text_regions, mask_regions
+from raypipe.comic.text import detect_balloons, mask_regions
 from raypipe.detect import DETECTORS
 from raypipe.detect.base import Face
 from raypipe.evaluation.comic import box_scores, centre_scores, in_reading_order
@@ -155,7 +156,7 @@ def test_full_bleed_page_is_one_panel(characters):
 
 @pytest.mark.shared
 def test_balloons_found_and_masking_removes_their_lettering(pages):
-    predicted = [detect_text_regions(page.image) for page in pages]
+    predicted = [detect_balloons(page.image) for page in pages]
     scores = box_scores(predicted, [page.texts for page in pages])
     assert scores["recall"] >= 0.9 and scores["precision"] >= 0.9, scores
     page = pages[0]
@@ -172,7 +173,7 @@ def _dark_pixels(image, box) -> int:
 def test_no_balloons_on_character_crops(characters):
     crops = [path for paths in characters.values() for path in paths[:5]]
     hits = sum(
-        bool(detect_text_regions(cv2.imread(str(path))[:, :, ::-1].copy())) for path in crops
+        bool(detect_balloons(cv2.imread(str(path))[:, :, ::-1].copy())) for path in crops
     )
     assert hits <= 0.05 * len(crops)
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from bench.manga_pages import score_title, xywh_boxes
 from raypipe.comic.panels import extract_panels
-from raypipe.comic.text import detect_text_regions
+from raypipe.comic.text import detect_balloons
 from raypipe.evaluation.comic import box_scores
 from raypipe.evaluation.detection import box_iou
 
@@ -36,7 +36,7 @@ def borderless_page() -> np.ndarray:
 
 def test_borderless_panels_are_found_when_a_balloon_straddles_their_gutter():
     page = borderless_page()
-    balloons = detect_text_regions(page)
+    balloons = detect_balloons(page)
     found = [p.box for p in extract_panels(page, text_boxes=balloons)]
     assert len(found) == len(PANELS)
     iou = box_iou(np.array(PANELS, np.float64), np.array(found, np.float64))
@@ -51,19 +51,54 @@ def test_manga_scoring_counts_matches_at_iou_half():
         [(0, 0, 100, 40)],  # IoU 0.4: a miss and a false positive
     ]
     scores = box_scores(predicted, truth)
-    assert (scores["true_positives"], scores["false_positives"], scores["false_negatives"]) == (2, 2, 1)
+    assert (scores["true_positives"], scores["false_positives"], scores["false_negatives"]) == (
+        2,
+        2,
+        1,
+    )
     assert scores["recall"] == 2 / 3 and scores["precision"] == 0.5
 
 
 def test_manga_bench_reads_only_the_named_title(tmp_path):
     (tmp_path / "pages").mkdir()
-    cv2.imwrite(str(tmp_path / "pages" / "a.png"), cv2.cvtColor(borderless_page(), cv2.COLOR_RGB2BGR))
+    cv2.imwrite(
+        str(tmp_path / "pages" / "a.png"), cv2.cvtColor(borderless_page(), cv2.COLOR_RGB2BGR)
+    )
     frames = [{"x": x1, "y": y1, "w": x2 - x1, "h": y2 - y1} for x1, y1, x2, y2 in PANELS]
     books = [
-        {"book_title": "mine", "pages": [{"image_paths": {"ja": "pages/a.png"}, "frame": frames, "text": []}]},
-        {"book_title": "other", "pages": [{"image_paths": {"ja": "pages/missing.png"}, "frame": [], "text": []}]},
+        {
+            "book_title": "mine",
+            "pages": [{"image_paths": {"ja": "pages/a.png"}, "frame": frames, "text": []}],
+        },
+        {
+            "book_title": "other",
+            "pages": [{"image_paths": {"ja": "pages/missing.png"}, "frame": [], "text": []}],
+        },
     ]
     (tmp_path / "annotation.json").write_text(json.dumps(books), encoding="utf-8")
     scores = score_title(tmp_path, "mine")
     assert scores["panels"]["recall"] == 1.0 and scores["panels"]["precision"] == 1.0
     assert scores["text"]["true_positives"] == 0 and scores["text"]["false_positives"] == 1
+
+
+FRAMED = [(60, 300, 396, 520), (404, 300, 740, 520), (60, 560, 740, 1000)]
+
+
+def framed_page() -> np.ndarray:
+    """Black-framed panels, the top two facing across an 8 px gutter; grey art crosses that
+    gutter and breaks both frames, so neither ink nor a paper gutter separates them."""
+    page = np.full((1170, 824, 3), 255, np.uint8)
+    for x1, y1, x2, y2 in FRAMED:
+        cv2.rectangle(page, (x1, y1), (x2 - 1, y2 - 1), (0, 0, 0), 3)
+        cv2.line(page, (x1 + 20, (y1 + y2) // 2), (x2 - 20, (y1 + y2) // 2), (90, 90, 90), 2)
+    page[400:414, 360:440] = 150
+    return page
+
+
+def test_framed_panels_facing_across_a_crossed_gutter_are_cut_apart():
+    page = framed_page()
+    found = [p.box for p in extract_panels(page, True)]
+    iou = box_iou(np.array(FRAMED, np.float64), np.array(found, np.float64))
+    assert len(found) == len(FRAMED) and (iou.max(axis=1) >= 0.9).all()
+    merged = [p.box for p in extract_panels(page, True, max_gutter=0.0)]
+    assert len(merged) == len(FRAMED) - 1  # without the cut between facing frames: one box

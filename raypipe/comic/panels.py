@@ -16,7 +16,14 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-Box = tuple[int, int, int, int]  # x1, y1, x2, y2 (x2, y2 exclusive), page pixels
+from raypipe.comic.cuts import (
+    area,
+    border_lines,
+    split_at_gutters,
+    split_at_lines,
+    split_between_lines,
+)
+from raypipe.comic.reading import Box, reading_order
 
 
 @dataclass(frozen=True)
@@ -36,7 +43,10 @@ def extract_panels(
     min_paper: float = 0.6,
     text_boxes: Sequence[Box] = (),
     gutter_ink: float = 0.02,
-    min_line: float = 0.25,
+    min_line: float = 0.2,
+    line_reach: float = 0.03,
+    max_gutter: float = 0.04,
+    gutter_line: float = 0.06,
 ) -> list[Panel]:
     """Panels of an RGB page, in reading order (rows top to bottom; ``right_to_left`` for manga).
 
@@ -48,7 +58,7 @@ def extract_panels(
         a borderless panel's art is one piece; must stay below the gutter width.
     min_paper : fraction of the page frame that must be paper-coloured; below it the page is
         full-bleed art and is one panel.
-    text_boxes : balloons (see :func:`raypipe.comic.text.detect_text_regions`), erased from the
+    text_boxes : balloons (see :func:`raypipe.comic.text.detect_balloons`), erased from the
         ink first: a balloon straddling a gutter would join two panels.
     gutter_ink : a row or column of a found box is gutter when at most this share of it is ink
         and both its ends are paper; boxes are cut along such gutters (panels joined by a
@@ -56,6 +66,12 @@ def extract_panels(
     min_line : straight dark lines at least this fraction of the page's width (rows) or height
         (columns) are panel borders; a box that such lines cut into several large pieces (panels
         sharing a border line, with no gutter between them) becomes those pieces.
+    line_reach : border lines are lengthened at both ends by this fraction of the page's longer
+        side, so that a line stopping short of a full-bleed panel's edge, or broken by a balloon
+        crossing it, still cuts.
+    max_gutter : a strip at most this fraction of the page's longer side wide between two border
+        lines that each span most of a box (the frames of two panels facing across a gutter) cuts
+        the box in two, even where art or a balloon crosses the gutter.
     """
     height, width = rgb.shape[:2]
     whole_page = [Panel(0, (0, 0, width, height))]
@@ -68,10 +84,21 @@ def extract_panels(
     join_px = max(1, round(join * min(height, width)))
     smallest = min_area * height * width
     boxes = ink_boxes(ink, join_px, smallest)
-    lines = border_lines(rgb, min_line, join_px + 1)
-    boxes = [piece for box in boxes for piece in split_at_lines(lines, box, smallest)]
-    boxes = [piece for box in boxes for piece in split_at_gutters(ink, box, 2 * join_px, gutter_ink, smallest)]
-    boxes = _drop_nested([box for box in boxes if _area(box) >= smallest])
+    rows, columns = border_lines(rgb, min_line, join_px + 1, round(line_reach * max(height, width)))
+    boxes = [piece for box in boxes for piece in split_at_lines(rows | columns, box, smallest, ink)]
+    widest = round(max_gutter * max(height, width))
+    rows, columns = border_lines(rgb, gutter_line, 1, round(line_reach * max(height, width)))
+    boxes = [
+        piece
+        for box in boxes
+        for piece in split_between_lines(rows, columns, ink, box, widest, smallest)
+    ]
+    boxes = [
+        piece
+        for box in boxes
+        for piece in split_at_gutters(ink, box, 2 * join_px, gutter_ink, smallest)
+    ]
+    boxes = _drop_nested([box for box in boxes if area(box) >= smallest])
     if not boxes:
         return whole_page
     return [Panel(i, box) for i, box in enumerate(reading_order(boxes, right_to_left))]
@@ -101,15 +128,6 @@ def paper_colour(rgb: np.ndarray, frame: float = 0.01) -> tuple[np.ndarray, floa
     return colour.astype(np.uint8), float(counts[top] / len(codes))
 
 
-def border_lines(rgb: np.ndarray, min_line: float, grow: int = 1, dark: int = 100) -> np.ndarray:
-    """uint8 mask of the long horizontal and vertical dark lines of a page, grown by ``grow``."""
-    height, width = rgb.shape[:2]
-    ink = np.where(rgb.max(axis=2) < dark, 255, 0).astype(np.uint8)
-    rows = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((1, max(2, round(min_line * width))), np.uint8))
-    columns = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((max(2, round(min_line * height)), 1), np.uint8))
-    return cv2.dilate(rows | columns, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
-
-
 def ink_mask(rgb: np.ndarray, paper: np.ndarray, tolerance: int) -> np.ndarray:
     """uint8 mask (255 = ink) of the pixels farther than ``tolerance`` from the paper colour."""
     distance = np.abs(rgb.astype(np.int16) - paper.astype(np.int16)).max(axis=2)
@@ -133,118 +151,15 @@ def ink_boxes(ink: np.ndarray, join_px: int, min_area: float) -> list[Box]:
     return _drop_nested(boxes)
 
 
-def split_at_lines(lines: np.ndarray, box: Box, min_area: float) -> list[Box]:
-    """The pieces of ``box`` that the ``lines`` mask cuts apart, when there are several of at
-    least ``min_area`` pixels; else ``[box]`` (a line inside the art that ends short splits nothing)."""
-    x1, y1, x2, y2 = box
-    free = np.where(lines[y1:y2, x1:x2] > 0, 0, 255).astype(np.uint8)
-    count, _, stats, _ = cv2.connectedComponentsWithStats(free, connectivity=4)
-    pieces = [
-        (x1 + x, y1 + y, x1 + x + w, y1 + y + h)
-        for x, y, w, h, area in stats[1:count]
-        if area >= min_area
-    ]
-    return pieces if len(pieces) > 1 else [box]
-
-
-def split_at_gutters(
-    ink: np.ndarray, box: Box, min_gap: int, max_ink: float, min_area: float, rows: bool = True, tried: int = 0
-) -> list[Box]:
-    """``box`` cut along its gutters (runs of at least ``min_gap`` rows or columns with at most
-    ``max_ink`` ink and paper at both ends), rows and columns in turn, each piece shrunk to its
-    ink; a cut that would leave a piece under ``min_area`` pixels (white art, not a gutter) is not made."""
-    x1, y1, x2, y2 = box
-    region = ink[y1:y2, x1:x2] > 0
-    if tried == 2 or region.size == 0:
-        return [box]
-    lines = region if rows else region.T
-    edge = max(1, lines.shape[1] // 50)
-    gutter = (lines.mean(axis=1) <= max_ink) & ~lines[:, :edge].any(axis=1) & ~lines[:, -edge:].any(axis=1)
-    spans = _runs(~gutter, min_gap)
-    parts = [(x1, y1 + a, x2, y1 + b) if rows else (x1 + a, y1, x1 + b, y2) for a, b in spans]
-    pieces = [_ink_extent(ink, part) for part in parts]
-    if len(pieces) <= 1 or any(p is None or _area(p) < min_area for p in pieces):
-        return split_at_gutters(ink, box, min_gap, max_ink, min_area, not rows, tried + 1)
-    return [out for p in pieces for out in split_at_gutters(ink, p, min_gap, max_ink, min_area, not rows)]
-
-
-def _runs(keep: np.ndarray, min_gap: int) -> list[tuple[int, int]]:
-    """Spans of ``keep`` separated by gaps (runs of False) of at least ``min_gap``."""
-    spans: list[tuple[int, int]] = []
-    indices = np.flatnonzero(keep)
-    if not len(indices):
-        return spans
-    breaks = np.flatnonzero(np.diff(indices) > min_gap)
-    starts = np.r_[indices[0], indices[breaks + 1]]
-    ends = np.r_[indices[breaks], indices[-1]] + 1
-    return list(zip(starts.tolist(), ends.tolist()))
-
-
-def _ink_extent(ink: np.ndarray, box: Box) -> Box | None:
-    """The bounding box of the ink inside ``box`` (None when there is none)."""
-    x1, y1, x2, y2 = box
-    ys, xs = np.nonzero(ink[y1:y2, x1:x2])
-    if not len(xs):
-        return None
-    return (x1 + int(xs.min()), y1 + int(ys.min()), x1 + int(xs.max()) + 1, y1 + int(ys.max()) + 1)
-
-
 def _drop_nested(boxes: list[Box], inside: float = 0.8) -> list[Box]:
     """``boxes`` without those whose area lies mostly (``inside``) within a larger box."""
-    by_area = sorted(boxes, key=_area, reverse=True)
+    by_area = sorted(boxes, key=area, reverse=True)
     kept: list[Box] = []
     for box in by_area:
-        if all(_intersection(box, big) < inside * _area(box) for big in kept):
+        if all(_intersection(box, big) < inside * area(box) for big in kept):
             kept.append(box)
     return kept
 
 
-def _area(box: Box) -> int:
-    return max(0, box[2] - box[0]) * max(0, box[3] - box[1])
-
-
 def _intersection(a: Box, b: Box) -> int:
-    return _area((max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])))
-
-
-def reading_order(boxes: list[Box], right_to_left: bool = False) -> list[Box]:
-    """``boxes`` in reading order: rows top to bottom, and in each row the columns left to right
-    (right to left for manga), each column read the same way, recursively.
-
-    A tall panel beside two stacked ones is one row of two columns: the tall panel, then the
-    stacked pair top to bottom.
-    """
-    return _order(list(boxes), right_to_left, by_rows=True)
-
-
-def _order(boxes: list[Box], right_to_left: bool, by_rows: bool) -> list[Box]:
-    if len(boxes) <= 1:
-        return boxes
-    bands = _bands(boxes, axis=1 if by_rows else 0)
-    if len(bands) == 1:
-        if len(_bands(boxes, axis=0 if by_rows else 1)) == 1:  # overlapping both ways: top-down
-            return sorted(boxes, key=lambda b: (b[1], -b[2] if right_to_left else b[0]))
-        return _order(boxes, right_to_left, not by_rows)
-    if right_to_left and not by_rows:
-        bands.reverse()
-    return [box for band in bands for box in _order(band, right_to_left, not by_rows)]
-
-
-def _bands(boxes: list[Box], axis: int, overlap: float = 0.3) -> list[list[Box]]:
-    """Group boxes into bands along ``axis`` (1: rows, 0: columns), in increasing order.
-
-    A box joins the current band when it overlaps the band's extent by more than ``overlap`` of
-    its own length, so slightly slanted gutters still separate bands.
-    """
-    ordered = sorted(boxes, key=lambda b: (b[axis], b[axis + 2]))
-    bands: list[list[Box]] = []
-    band_end = None
-    for box in ordered:
-        start, end = box[axis], box[axis + 2]
-        if band_end is not None and band_end - start > overlap * (end - start):
-            bands[-1].append(box)
-            band_end = max(band_end, end)
-        else:
-            bands.append([box])
-            band_end = end
-    return bands
+    return area((max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])))

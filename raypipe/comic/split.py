@@ -1,8 +1,9 @@
 """One comic page -> its panels in reading order, lettering masked: what the pipeline runs per page.
 
-Balloons are found on the whole page (they may straddle panel borders), panels on the raw page;
-each panel crop then has the balloons inside it painted over, so that face detectors run on art
-only. Faces found in a crop go back to page coordinates with :func:`face_to_page`.
+Balloons and lettering are found on the whole page (they may straddle panel borders), panels on
+the page with the balloons erased; each panel crop then has the balloons and lettering inside it
+painted over, so that face detectors run on art only. Faces found in a crop go back to page
+coordinates with :func:`face_to_page`.
 """
 
 from __future__ import annotations
@@ -12,14 +13,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from raypipe.comic.panels import Box, extract_panels
-from raypipe.comic.text import detect_text_regions, mask_regions
+from raypipe.comic.text import detect_balloons, detect_text_regions, mask_regions
 from raypipe.detect.base import Detector, Face
 
 
 @dataclass(frozen=True)
 class PanelCrop:
     """A panel of a page: its reading-order ``index``, its ``box`` and the ``text_boxes`` of
-    balloons overlapping it (page coordinates), and its pixels with those balloons masked."""
+    balloons and lettering overlapping it (page coordinates), and its pixels with those masked."""
 
     index: int
     box: Box
@@ -35,13 +36,15 @@ class PanelCrop:
 def split_page(
     rgb: np.ndarray, right_to_left: bool = False, mask_text: bool = True
 ) -> list[PanelCrop]:
-    """The panels of an RGB page in reading order, each with its balloons masked (``mask_text``).
+    """The panels of an RGB page in reading order, each with its balloons and lettering masked
+    (``mask_text``).
 
     A page without detectable panels gives one crop: the whole page.
     """
-    texts = detect_text_regions(rgb)
+    balloons = detect_balloons(rgb)
+    texts = balloons + detect_text_regions(rgb, balloons)
     crops = []
-    for panel in extract_panels(rgb, right_to_left=right_to_left, text_boxes=texts):
+    for panel in extract_panels(rgb, right_to_left=right_to_left, text_boxes=balloons):
         x1, y1, x2, y2 = panel.box
         inside = [box for box in texts if _overlaps(box, panel.box)]
         image = rgb[y1:y2, x1:x2]

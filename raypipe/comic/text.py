@@ -1,11 +1,14 @@
-"""Speech balloons and captions: bright closed regions holding lines of dark glyphs.
+"""Text regions: speech balloons and captions, and the lettering in and outside them.
+
+:func:`detect_text_regions` gives the lettering's boxes (:mod:`raypipe.comic.lettering`), helped
+by the balloons :func:`detect_balloons` finds: bright closed regions holding lines of dark glyphs.
 
 Lettering sits on paper-white ground inside an outline. The white regions of the page are
-found with their holes (the dark shapes inside them); a region is text when it is compact,
+found with their holes (the dark shapes inside them); a region is a balloon when it is compact,
 of balloon size, and its holes are mostly glyphs: several dark shapes of similar, small height.
 A white panel holding a character fails (its big hole is not a glyph), and so does a face's
 bright skin (its eyes and mouth are few and unlike each other). Lettering drawn straight on the
-art, without a balloon, is not found.
+art, without a balloon, is not a balloon (the lettering finder finds it).
 """
 
 from __future__ import annotations
@@ -13,10 +16,17 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from raypipe.comic.lettering import lettering_boxes, padded
 from raypipe.comic.panels import Box
 
 
-def detect_text_regions(
+def detect_text_regions(rgb: np.ndarray, balloons: list[Box] | None = None) -> list[Box]:
+    """Boxes (x1, y1, x2, y2, pixels) of the lettering of an RGB page: columns of glyphs inside
+    balloons and on the art (``balloons``: those of :func:`detect_balloons`, found when None)."""
+    return lettering_boxes(rgb, detect_balloons(rgb) if balloons is None else balloons)
+
+
+def detect_balloons(
     rgb: np.ndarray,
     white: int = 215,
     min_area: float = 0.0005,
@@ -56,7 +66,7 @@ def detect_text_regions(
         glyphs = _glyphs(cv2.boundingRect(contour), holes, area, min_glyphs)
         if glyphs and _is_dark_ink(rgb, glyphs, max_ink_value):
             x, y, w, h = cv2.boundingRect(contour)
-            boxes.append(_pad((x, y, x + w, y + h), 3, width, height))
+            boxes.append(padded((x, y, x + w, y + h), 3, 3, width, height))
     return boxes
 
 
@@ -103,15 +113,6 @@ def _is_dark_ink(rgb: np.ndarray, glyphs: list[np.ndarray], max_value: int) -> b
     return bool(values.size and np.percentile(values, 25) <= max_value)
 
 
-def _pad(box: Box, by: int, width: int, height: int) -> Box:
-    return (
-        max(box[0] - by, 0),
-        max(box[1] - by, 0),
-        min(box[2] + by, width),
-        min(box[3] + by, height),
-    )
-
-
 def mask_regions(
     rgb: np.ndarray, boxes: list[Box], fill: tuple[int, int, int] | None = None, ring: int = 3
 ) -> np.ndarray:
@@ -134,7 +135,7 @@ def mask_regions(
 def _surrounding_colour(rgb: np.ndarray, box: Box, ring: int) -> np.ndarray:
     """Median colour of the band of ``ring`` pixels around ``box`` (white if there is none)."""
     height, width = rgb.shape[:2]
-    outer = _pad(box, ring, width, height)
+    outer = padded(box, ring, ring, width, height)
     band = np.ones((outer[3] - outer[1], outer[2] - outer[0]), dtype=bool)
     band[box[1] - outer[1] : box[3] - outer[1], box[0] - outer[0] : box[2] - outer[0]] = False
     pixels = rgb[outer[1] : outer[3], outer[0] : outer[2]][band]
