@@ -13,9 +13,11 @@ Figures:
   * faces found per image of ../shared/data/anime_pages and seconds per page.
 
 Pages are composed at run time from the held-out half of ../shared/data/anime (the characters
-bench/comic_tune.py did not tune the cascade on; the project ships no anime images).
+bench/comic_tune.py did not tune the cascade on; the project ships no anime images), or with
+``--characters fit`` from the half settings are chosen on.
 
     python bench/comic_eval.py --pages 60 --seed 0 --model-root ~/.raypipe/models
+    python bench/comic_eval.py --characters fit --pages 30 --seed 5 --context 0.15   # choosing it
 """
 
 from __future__ import annotations
@@ -82,10 +84,10 @@ def face_figures(
     return centre_scores(found, [page.faces for page in pages]), found
 
 
-def character_figures(pages: list[ComicPage], found: list[list], model_root: str | None) -> dict[str, float]:
+def character_figures(pages: list[ComicPage], found: list[list], embedder_spec: dict) -> dict[str, float]:
     """Embed the detected faces that match a true face as a comic run does (the default drawn-face
     embedder), cluster them with k-means told the true k and with the default clusterer (no k)."""
-    embedder = EMBEDDERS.build(drawn_embedder(model_root))
+    embedder = EMBEDDERS.build(embedder_spec)
     chips, labels = [], []
     for page, boxes in zip(pages, found):
         for box, label in zip(boxes, matched_labels(boxes, page.faces, page.characters)):
@@ -116,15 +118,18 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cascade", default=str(SHARED / "models" / "lbpcascade_animeface.xml"))
     parser.add_argument("--model-root", help="folder with the drawn-face backbone (raypipe models fetch)")
+    parser.add_argument("--characters", choices=["held-out", "fit"], default="held-out",
+                        help="compose pages of the held-out characters, or of those settings are fitted on")
+    parser.add_argument("--context", type=float, help="drawn-face embedder's context (to choose it on fit characters)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
-    characters = split_characters(load_characters(SHARED / "data" / "anime"))[1]
+    characters = split_characters(load_characters(SHARED / "data" / "anime"))[args.characters == "held-out"]
     pages = compose_pages(characters, args.pages, seed=args.seed)
     manga = compose_pages(characters, args.pages, seed=args.seed + 1, right_to_left=True)
     detector = DETECTORS.build({"name": "anime-cascade", "cascade_path": args.cascade})
 
-    print(f"## Comic mode on {args.pages} composed pages (seed {args.seed}) of held-out characters")
+    print(f"## Comic mode on {args.pages} composed pages (seed {args.seed}) of {args.characters} characters")
     print(f"(and {args.pages} right-to-left pages)\n\n| figure | value |\n|---|---|")
     for name, subset, rtl in (("panels", pages, False), ("manga panels (RTL)", manga, True)):
         fig = panel_figures(subset, rtl)
@@ -144,7 +149,8 @@ def main() -> None:
     _row("faces (text masked): recall / precision, centre in crop", f"{_pair(masked)} ({n_faces} faces)")
     _row("faces (text not masked): recall / precision, centre in crop", _pair(unmasked))
     _row("split + detect, seconds per page", f"{seconds:.2f}")
-    chars = character_figures(pages, found, args.model_root)
+    spec = drawn_embedder(args.model_root)
+    chars = character_figures(pages, found, {**spec, "context": args.context} if args.context is not None else spec)
     _row(
         f"characters of the {chars['faces']} faces found ({chars['embedder']}): NMI with k-means told "
         "the true k; BCubed F and clusters of the default clusterer (no k)",

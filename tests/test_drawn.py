@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from raypipe.cluster import CLUSTERERS
+from raypipe.detect.base import Face
 from raypipe.embed import EMBEDDERS
 from raypipe.embed.select import drawn_embedder, resolve_embedder
 from raypipe.evaluation.metrics import score_clustering
@@ -112,3 +113,22 @@ def test_a_folder_of_character_crops_runs_as_one_drawn_face_per_crop(tmp_path, r
     assert set(faces.embedder) == {"feature:drawn-densenet"}
     clusters = pd.read_csv(out / "clusters.csv")
     assert (clusters.cluster >= 0).all()
+
+
+def test_context_grows_a_face_box_within_the_image_only():
+    from raypipe.embed.crop import grown_within
+
+    assert grown_within((0, 0, 80, 60), 0.15, (60, 80, 3)) == (0.0, 0.0, 80.0, 60.0)  # a whole-image crop
+    assert grown_within((20, 10, 40, 30), 0.25, (100, 100, 3)) == (15.0, 5.0, 45.0, 35.0)
+    assert grown_within((0, 90, 20, 100), 0.5, (100, 100, 3)) == (0.0, 85.0, 30.0, 100.0)  # clipped at the edges
+
+
+def test_drawn_chip_of_a_face_on_a_page_holds_its_surroundings():
+    page = np.full((200, 200, 3), 255, np.uint8)
+    page[60:140, 60:140] = (40, 40, 200)  # hair around the face box
+    page[80:120, 80:120] = (230, 200, 180)  # the face box
+    embedder = EMBEDDERS.build({"name": "feature", "feature": "color-hist", "chip_size": 64, "margin": 0.0, "context": 0.15})
+    chip = embedder.align(page, Face((80.0, 80.0, 120.0, 120.0), 1.0))
+    assert (chip[0, 0] == (40, 40, 200)).all() and (chip[32, 32] == (230, 200, 180)).all()
+    whole = embedder.align(page, Face((0.0, 0.0, 200.0, 200.0), 1.0))
+    assert (whole[0, 0] == 255).all()  # nothing added around a whole-image box

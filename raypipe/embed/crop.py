@@ -24,8 +24,20 @@ def box_crop(image: np.ndarray, box: tuple[float, float, float, float], size: in
     return cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA if side > size else cv2.INTER_LINEAR)
 
 
+def grown_within(box: tuple[float, float, float, float], share: float, shape: tuple[int, ...]) -> tuple[float, ...]:
+    """``box`` grown by ``share`` of its width and height on each side, as far as the image
+    (``shape``) goes: real surroundings only, never padding."""
+    x1, y1, x2, y2 = box
+    dx, dy = share * (x2 - x1), share * (y2 - y1)
+    return max(0.0, x1 - dx), max(0.0, y1 - dy), min(float(shape[1]), x2 + dx), min(float(shape[0]), y2 + dy)
+
+
 class FeatureEmbedder(Embedder):
     """Box crops embedded by a stateless feature extractor, e.g. ``{name: feature, feature: color-hist}``.
+
+    The chip is the square around the face box grown by ``margin`` (edge-padded beyond the
+    image), after the box itself is grown by ``context`` within the image (see
+    :func:`grown_within`).
 
     Extractors that learn (Fisher vectors, SimCLR) are fitted on a run's chips afterwards with
     ``raypipe features``; here only extractors that need no fitting are accepted.
@@ -33,7 +45,9 @@ class FeatureEmbedder(Embedder):
 
     aligns_by_landmarks = False
 
-    def __init__(self, feature: str | dict = "color-hist", chip_size: int = 96, margin: float = 0.1):
+    def __init__(
+        self, feature: str | dict = "color-hist", chip_size: int = 96, margin: float = 0.1, context: float = 0.0
+    ):
         from raypipe.features import FEATURES
 
         self.extractor = FEATURES.build(feature)
@@ -42,11 +56,13 @@ class FeatureEmbedder(Embedder):
         self.feature = feature
         self.chip_size = chip_size
         self.margin = margin
+        self.context = context
         self.model_name = f"feature:{feature if isinstance(feature, str) else feature['name']}"
         self.dim = int(self.extractor.transform([np.zeros((chip_size, chip_size, 3), np.uint8)]).shape[1])
 
     def align(self, image: np.ndarray, face: Face) -> np.ndarray:
-        return box_crop(image, face.box, self.chip_size, self.margin)
+        box = grown_within(face.box, self.context, image.shape) if self.context else face.box
+        return box_crop(image, box, self.chip_size, self.margin)
 
     def embed(self, chips: np.ndarray) -> np.ndarray:
         return l2_normalize(self.extractor.transform(list(chips)))

@@ -19,9 +19,10 @@ SMALL_DRAWN_EMBEDDER = {"name": "feature", "feature": "drawn"}
 
 def drawn_embedder(model_root: str | None, auto_fetch: bool = False) -> dict[str, Any]:
     """The drawn-face embedder: the DenseNet encoder of :mod:`raypipe.features.drawn_densenet`
-    on whole 224-px box crops when its backbone is found (or, with ``auto_fetch``, fetched), else
+    on 224-px crops of the face box and its surroundings (``CONTEXT`` of that module, within the image: a
+    whole-image crop gets none) when its backbone is found (or, with ``auto_fetch``, fetched), else
     :data:`SMALL_DRAWN_EMBEDDER`, saying why."""
-    from raypipe.features.drawn_densenet import BACKBONE_FILE, INPUT_SIZE
+    from raypipe.features.drawn_densenet import BACKBONE_FILE, CONTEXT, INPUT_SIZE
 
     found, why_not = find_model(BACKBONE_FILE, model_root), ""
     if found is None:
@@ -32,7 +33,7 @@ def drawn_embedder(model_root: str | None, auto_fetch: bool = False) -> dict[str
         return dict(SMALL_DRAWN_EMBEDDER)
     log.info("embedder: drawn-densenet (drawn faces; backbone %s)", found)
     feature = {"name": "drawn-densenet", "model_path": str(found)}
-    return {"name": "feature", "feature": feature, "chip_size": INPUT_SIZE, "margin": 0.0}
+    return {"name": "feature", "feature": feature, "chip_size": INPUT_SIZE, "margin": 0.0, "context": CONTEXT}
 
 
 def resolve_embedder(
