@@ -23,3 +23,19 @@ def test_faces_of_one_photo_never_share_a_cluster(tmp_path, ray_session):
     per_image = assigned.groupby(["cluster", "image_path"]).size()
     assert per_image.max() == 1
     assert clusters.cluster.nunique() < len(clusters)  # faces across photos were still grouped
+
+
+def test_cannot_link_is_per_photo_and_per_panel_of_a_comic_page():
+    import numpy as np
+
+    from raypipe.cluster.step import cluster_inputs
+
+    faces = pd.DataFrame({
+        "image_id": ["photo", "photo", "page", "page", "page"],
+        "panel_index": [-1, -1, 0, 1, 1],
+        "embedding": [np.ones(4, np.float32)] * 5,
+    })  # fmt: skip
+    groups = cluster_inputs(None, faces, np.ones(5, bool), None).groups
+    assert groups[0] == groups[1]  # two faces of one photo: two people
+    assert groups[2] != groups[3]  # one character in two panels of a page may be one cluster
+    assert groups[3] == groups[4]  # two faces of one panel: two characters

@@ -67,6 +67,7 @@ def write_faces_dataset(root, X: np.ndarray, missing: np.ndarray) -> RunLayout:
             "image_id": [f"i{i // 2:05d}" for i in range(n)],
             "image_path": [f"img{i // 2}.jpg" for i in range(n)],
             "face_index": np.arange(n) % 2,
+            "panel_index": -np.ones(n, np.int32),
             **{
                 c: np.ones(n, np.float32)
                 for c in ("x1", "y1", "x2", "y2", "det_score", "face_px", "sharpness", "yaw")

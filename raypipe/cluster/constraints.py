@@ -79,7 +79,7 @@ def enforce_cannot_link(
         labels[row] = target
         taken.add((target, groups[row]))
     log.info(
-        "cannot-link: %d faces left a cluster shared with their image (%d moved, %d alone)",
+        "cannot-link: %d faces left a cluster shared with their photo or panel (%d moved, %d alone)",
         len(evicted),
         moved,
         len(evicted) - moved,

@@ -52,7 +52,7 @@ class ClusterInputs:
 
 #: The columns of the faces table that clustering reads (ids, boxes, quality, embedding).
 CLUSTER_COLUMNS = [
-    "face_id", "image_id", "image_path", "face_index", "x1", "y1", "x2", "y2", "det_score",
+    "face_id", "image_id", "image_path", "face_index", "panel_index", "x1", "y1", "x2", "y2", "det_score",
     "face_px", "sharpness", "yaw", "embedding", "embedder",
 ]  # fmt: skip
 
@@ -73,13 +73,20 @@ def read_clusters(layout: RunLayout) -> pd.DataFrame:
     return storage.read_csv(layout.clusters)
 
 
+def cannot_link_groups(faces: pd.DataFrame) -> np.ndarray:
+    """The cannot-link group of each face: its photo, or on a comic page its panel (one
+    character appears in many panels of a page, but a person once in a photo)."""
+    panels = faces["panel_index"].fillna(-1).astype(int).astype(str)
+    return (faces["image_id"].astype(str) + "#" + panels).to_numpy()
+
+
 def cluster_inputs(layout: RunLayout, faces: pd.DataFrame, fit: np.ndarray, feature: str | None) -> ClusterInputs:
     """The ``fit`` faces that have ``feature`` (``RUN/features/<name>/``; None: the run's embedding)."""
     if feature is None and "embedding" not in faces:
         streamed = stream_embeddings(layout)
         rows = np.flatnonzero(fit & streamed.present)
         X = streamed.X if len(rows) == len(faces) else streamed.X[rows]
-        return ClusterInputs(rows, X, faces["image_id"].to_numpy()[rows])
+        return ClusterInputs(rows, X, cannot_link_groups(faces)[rows])
     if feature is None:
         vectors = faces["embedding"]
     else:
@@ -87,7 +94,7 @@ def cluster_inputs(layout: RunLayout, faces: pd.DataFrame, fit: np.ndarray, feat
         vectors = faces["face_id"].map(pd.Series(list(stored.vectors), index=stored.face_ids))
     rows = np.flatnonzero(fit & vectors.notna().to_numpy())
     X = np.stack(vectors.iloc[rows].to_numpy()).astype(np.float32) if len(rows) else np.empty((0, 0), np.float32)
-    return ClusterInputs(rows, X, faces["image_id"].to_numpy()[rows])
+    return ClusterInputs(rows, X, cannot_link_groups(faces)[rows])
 
 
 def clusterer_spec(spec: str | dict, model: str | None, cannot_link: bool) -> dict:
