@@ -39,3 +39,12 @@ def test_cannot_link_is_per_photo_and_per_panel_of_a_comic_page():
     assert groups[0] == groups[1]  # two faces of one photo: two people
     assert groups[2] != groups[3]  # one character in two panels of a page may be one cluster
     assert groups[3] == groups[4]  # two faces of one panel: two characters
+
+
+def test_cannot_link_of_a_table_without_panels_is_per_image():
+    import numpy as np
+
+    from raypipe.cluster.step import cluster_inputs
+
+    faces = pd.DataFrame({"image_id": ["a", "a", "b"], "embedding": [np.ones(4, np.float32)] * 3})
+    assert list(cluster_inputs(None, faces, np.ones(3, bool), None).groups) == ["a", "a", "b"]

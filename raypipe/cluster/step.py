@@ -75,7 +75,10 @@ def read_clusters(layout: RunLayout) -> pd.DataFrame:
 
 def cannot_link_groups(faces: pd.DataFrame) -> np.ndarray:
     """The cannot-link group of each face: its photo, or on a comic page its panel (one
-    character appears in many panels of a page, but a person once in a photo)."""
+    character appears in many panels of a page, but a person once in a photo). Tables without
+    panels (research runs of labelled crops) group by image."""
+    if "panel_index" not in faces:
+        return faces["image_id"].to_numpy()
     panels = faces["panel_index"].fillna(-1).astype(int).astype(str)
     return (faces["image_id"].astype(str) + "#" + panels).to_numpy()
 
