@@ -48,6 +48,7 @@ def test_comic_domain_embeds_with_the_densenet_encoder_when_its_backbone_is_ther
     embedder = EMBEDDERS.build(spec)
     assert embedder.model_name == "feature:drawn-densenet"
     chips = np.stack([embedder.align(_crop(colour, i), _whole_face()) for i, colour in enumerate(((200, 40, 40), (40, 40, 200)))])
+    assert embedder.extractor._runner is None  # building and aligning never load the backbone
     X = embedder.embed(chips)
     np.testing.assert_array_equal(X, embedder.embed(chips))  # deterministic
     np.testing.assert_allclose(np.linalg.norm(X, axis=1), 1.0, atol=1e-5)

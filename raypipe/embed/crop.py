@@ -3,6 +3,8 @@ with a research feature of :mod:`raypipe.features` (colour histograms, HOG, ...)
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import cv2
 import numpy as np
 
@@ -58,7 +60,12 @@ class FeatureEmbedder(Embedder):
         self.margin = margin
         self.context = context
         self.model_name = f"feature:{feature if isinstance(feature, str) else feature['name']}"
-        self.dim = int(self.extractor.transform([np.zeros((chip_size, chip_size, 3), np.uint8)]).shape[1])
+
+    @cached_property
+    def dim(self) -> int:
+        """The feature's length, found by describing one blank chip: only when asked for, so that
+        an embedder built just to align (the align stage) never runs its model."""
+        return int(self.extractor.transform([np.zeros((self.chip_size, self.chip_size, 3), np.uint8)]).shape[1])
 
     def align(self, image: np.ndarray, face: Face) -> np.ndarray:
         box = grown_within(face.box, self.context, image.shape) if self.context else face.box
