@@ -8,7 +8,9 @@ everything the suite needs (Chromium, the extras, ../shared, package registries)
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -26,6 +28,7 @@ ARCFACE_MODEL = SHARED_MODELS / "fr_feature.onnx"
 # must not change which detector or embedder `auto` picks in a test.
 os.environ["RAYPIPE_AUTO_FETCH"] = "0"
 os.environ["RAYPIPE_MODEL_ROOT"] = tempfile.mkdtemp(prefix="raypipe-test-models-")
+atexit.register(shutil.rmtree, os.environ["RAYPIPE_MODEL_ROOT"], ignore_errors=True)
 
 
 #: Skip reasons (substrings) that stay skips under CI=true: the CI machine has no GPU.
