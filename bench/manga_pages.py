@@ -7,6 +7,11 @@ looked at it).
 The pages are CC BY-NC 4.0: evaluation only, never copied into the project.
 
     nice -n 10 python bench/manga_pages.py
+    nice -n 10 python bench/manga_pages.py --sweep --titles balloon_dream   # the reverse fold
+
+``--sweep`` prints the text figures of each setting of the line threshold (``faint``) and the
+largest balloon (``balloon_glyphs``) the defaults were chosen from: run on the tuning title it
+shows the choice, on the other title the choice the reverse fold would make.
 """
 
 from __future__ import annotations
@@ -19,12 +24,15 @@ from pathlib import Path
 
 import cv2
 
+from raypipe.comic.lettering import glyph_blocks, lettering_boxes
 from raypipe.comic.panels import Box, extract_panels
 from raypipe.comic.text import detect_balloons, detect_text_regions
 from raypipe.evaluation.comic import box_scores
 
 MANGA = Path(__file__).resolve().parents[2] / "shared" / "data" / "manga_pages"
 TUNING_TITLE, REPORTING_TITLE = "tencho_isoro", "balloon_dream"
+FAINT = (110, 170, 215, 230)
+BALLOON_GLYPHS = (8.0, 12.0, 16.0, 24.0, float("inf"))
 
 
 def xywh_boxes(items: list[dict]) -> list[Box]:
@@ -58,11 +66,33 @@ def score_title(root: Path, title: str) -> dict[str, dict[str, float]]:
     }
 
 
+def sweep_title(root: Path, title: str) -> None:
+    """Text recall / precision of each ``FAINT`` x ``BALLOON_GLYPHS`` setting on ``title``."""
+    found: dict[tuple[int, float], list[list[Box]]] = {}
+    truth = []
+    for path, _, texts in pages(root, title):
+        rgb = cv2.cvtColor(cv2.imread(str(path), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+        balloons = detect_balloons(rgb)
+        truth.append(texts)
+        for faint in FAINT:
+            blocks = glyph_blocks(rgb, faint=faint)
+            for most in BALLOON_GLYPHS:
+                boxes = lettering_boxes(rgb, balloons, blocks, balloon_glyphs=most)
+                found.setdefault((faint, most), []).append(boxes)
+    for (faint, most), boxes in found.items():
+        _print(f"{title} text faint {faint} balloon_glyphs {most:g}", box_scores(boxes, truth))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=MANGA)
     parser.add_argument("--titles", nargs="*", default=[TUNING_TITLE, REPORTING_TITLE])
+    parser.add_argument("--sweep", action="store_true", help="text figures of each setting")
     args = parser.parse_args()
+    if args.sweep:
+        for title in args.titles:
+            sweep_title(args.data, title)
+        return
     totals: dict[str, Counter] = {}
     for title in args.titles:
         role = {TUNING_TITLE: "tuned on", REPORTING_TITLE: "held out"}.get(title, "other")
@@ -84,6 +114,7 @@ def _print(name: str, scores: dict) -> None:
         f"(tp {scores['true_positives']}, fp {scores['false_positives']}, "
         f"fn {scores['false_negatives']})"
     )
+
 
 if __name__ == "__main__":
     main()

@@ -52,7 +52,9 @@ def is_safe_entry(name: str) -> bool:
 
 def _is_listed(info: zipfile.ZipInfo) -> bool:
     """False for folders, hidden files and macOS resource forks (archive furniture, not content)."""
-    hidden = posixpath.basename(info.filename).startswith(".") or info.filename.startswith("__MACOSX/")
+    hidden = posixpath.basename(info.filename).startswith(".") or info.filename.startswith(
+        "__MACOSX/"
+    )
     return not info.is_dir() and not hidden
 
 
@@ -97,7 +99,9 @@ def read_archive_page(path: str, entry: str) -> bytes:
     with _open_zip(path) as archive:
         info = archive.getinfo(entry)
         if info.file_size > MAX_PAGE_BYTES:
-            raise DecodeError(f"page too large: {info.file_size} bytes uncompressed, over {MAX_PAGE_BYTES}")
+            raise DecodeError(
+                f"page too large: {info.file_size} bytes uncompressed, over {MAX_PAGE_BYTES}"
+            )
         try:
             return archive.read(info)
         except (zipfile.BadZipFile, RuntimeError, NotImplementedError, EOFError) as err:

@@ -2,9 +2,11 @@
 
 Manga lettering is black glyphs of one size in vertical columns, set on white (inside a balloon,
 or straight on the art with a white ground). Each dark connected component of glyph size whose
-surroundings are mostly paper is a glyph piece; pieces closer than a fraction of their size join
-into a block (a column, and neighbouring columns into a block of text), never across an outline
-(a balloon's edge). A block is lettering when its pieces are alike in size, make most of the ink
+surroundings are mostly paper is a glyph piece, unless it is part of a line: a thin or grey
+outline breaks into glyph-sized bits at the ink threshold, so lines are traced with everything
+that is not paper. Pieces closer than a fraction of their size (at least the page's typical glyph
+size, so an ellipsis's dots join) join into a block (a column, and neighbouring columns into a
+block of text), never across an outline (a balloon's edge). A block is lettering when its pieces are alike in size, make most of the ink
 in its extent (art lines crossing it would not), it is a few glyphs tall (or, inside a balloon,
 has a few pieces) and the ground around it is white, not tone or colour. Sizes are fractions of
 the image's longer side or of the block's glyph size, so they do not depend on the scan's size.
@@ -43,6 +45,7 @@ def glyph_blocks(
     ring: float = 0.3,
     min_light: float = 0.75,
     gap: tuple[float, float] = (0.35, 0.5),
+    faint: int = 215,
 ) -> list[Block]:
     """The blocks of glyph pieces of an RGB image.
 
@@ -55,7 +58,10 @@ def glyph_blocks(
         paper, ink aside (lettering sits on white; hatching and tone do not).
     gap : pieces join when their boxes, each grown by these fractions of its size sideways and
         up/down, touch (glyphs in a column are closer than columns are) and no outline (ink
-        larger than a glyph: a balloon's edge, a panel border) lies between them.
+        larger than a glyph: a balloon's edge, a panel border) lies between them. A piece smaller
+        than the median piece joins as if it had the median size.
+    faint : outlines are the shapes longer than a glyph of the pixels with no channel reaching
+        this value (all but paper); an ink piece on one is a bit of line, not a glyph.
     """
     height, width = rgb.shape[:2]
     longer = max(height, width)
@@ -67,9 +73,12 @@ def glyph_blocks(
     sums = cv2.integral(ink), cv2.integral(paper)
     on_paper = _paper_share(sums, _grown(boxes, np.ceil(ring * size), width, height)) >= min_light
     glyph_sized = (size >= glyph_range[0] * longer) & (size <= glyph_range[1] * longer)
-    pieces = np.flatnonzero(glyph_sized & on_paper)
-    outlines = np.isin(labels, np.flatnonzero(size > glyph_range[1] * longer) + 1)
-    group_of = _join(boxes[pieces], size[pieces], outlines, gap)
+    outlines = _lines(rgb.max(axis=2) < faint, glyph_range[1] * longer)
+    on_line = np.zeros(count, bool)
+    on_line[np.unique(labels[outlines])] = True
+    pieces = np.flatnonzero(glyph_sized & on_paper & ~on_line[1:])
+    reach = np.maximum(size[pieces], np.median(size[pieces])) if len(pieces) else size[pieces]
+    group_of = _join(boxes[pieces], reach, outlines, gap)
     blocks = []
     for group in np.unique(group_of):
         members = pieces[group_of == group]
@@ -86,6 +95,14 @@ def glyph_blocks(
             Block(extent, glyph, len(members), spread, 1 - own, (y2 - y1) / glyph, ground)
         )
     return blocks
+
+
+def _lines(mask: np.ndarray, longest_glyph: float) -> np.ndarray:
+    """The pixels of ``mask`` in connected shapes longer than ``longest_glyph``."""
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    long = stats[:, 2:4].max(axis=1) > longest_glyph
+    long[0] = False
+    return long[labels]
 
 
 def _join(
@@ -108,48 +125,93 @@ def _join(
 def lettering_boxes(
     rgb: np.ndarray,
     balloons: Sequence[Box] = (),
+    blocks: Sequence[Block] | None = None,
     min_pieces: int = 4,
     max_spread: float = 0.5,
     max_foreign: float = 0.2,
     min_glyphs_tall: float = 3.0,
     balloon_pieces: int = 3,
     balloon_foreign: float = 0.3,
+    balloon_glyphs: float = 16.0,
     max_tone: float = 0.1,
     pad: tuple[float, float] = (0.0165, 0.0115),
     min_box: tuple[float, float] = (0.06, 0.08),
+    inscribed: tuple[float, float] = (0.70, 0.74),
+    centred: float = 0.2,
 ) -> list[Box]:
-    """Boxes of the lettering of an RGB page, each padded by ``pad`` (sideways, up/down) and at
-    least ``min_box`` (width, height), all fractions of the page's longer side.
+    """Boxes of the lettering of an RGB page, from its glyph ``blocks`` (found when None).
 
     A block is lettering with ``min_pieces`` pieces of sizes within ``max_spread``, at most
     ``max_foreign`` foreign ink and ``min_glyphs_tall`` glyphs tall; one centred in one of
-    ``balloons`` needs only ``balloon_pieces`` pieces and at most ``balloon_foreign``. Either way
-    at most ``max_tone`` of the ground around it (one glyph each side) may be neither ink nor paper
-    (lettering sits on white; art has grey tones and colour). The defaults of ``pad`` and
-    ``min_box`` match how OpenMantra's annotators boxed text (a single glyph or an ellipsis gets a
-    box much wider than its ink), fitted on the tuning title, tencho_isoro.
+    ``balloons`` (at most ``balloon_glyphs`` of its glyphs across) needs only ``balloon_pieces``
+    pieces and at most ``balloon_foreign``. Either way at most ``max_tone`` of the ground around
+    it (one glyph each side) may be neither ink nor paper (lettering sits on white; art has grey
+    tones and colour). Its box is padded by ``pad`` (sideways, up/down) and at least ``min_box``
+    (width, height), fractions of the page's longer side.
+
+    A balloon with no such block but a single block near its centre (within ``centred`` of its
+    size) holds a short line (a word, an ellipsis, an exclamation): its lettering box is the
+    balloon's central ``inscribed`` share (width, height): the rectangle lettering is set in.
+    The defaults of ``pad``, ``min_box`` and ``inscribed`` match how OpenMantra's annotators boxed
+    text, fitted on the tuning title, tencho_isoro.
     """
     height, width = rgb.shape[:2]
     longer = max(height, width)
-    boxes = []
-    for block in glyph_blocks(rgb):
+    blocks = glyph_blocks(rgb) if blocks is None else blocks
+    extents = []
+    for block in blocks:
         free = (
             block.pieces >= min_pieces
             and block.size_spread <= max_spread
             and block.foreign_ink <= max_foreign
             and block.height_in_glyphs >= min_glyphs_tall
         )
+        home = _home(block.extent, balloons)
         in_balloon = (
             block.pieces >= balloon_pieces
             and block.foreign_ink <= balloon_foreign
-            and _centred_in(block.extent, balloons)
+            and home is not None
+            and max(home[2] - home[0], home[3] - home[1]) <= balloon_glyphs * block.glyph
         )
         if (free or in_balloon) and block.tone <= max_tone:
-            x1, y1, x2, y2 = block.extent
-            dx = max(pad[0] * longer, (min_box[0] * longer - (x2 - x1)) / 2)
-            dy = max(pad[1] * longer, (min_box[1] * longer - (y2 - y1)) / 2)
-            boxes.append(padded(block.extent, dx, dy, width, height))
+            extents.append(block.extent)
+    boxes = []
+    for x1, y1, x2, y2 in extents:
+        dx = max(pad[0] * longer, (min_box[0] * longer - (x2 - x1)) / 2)
+        dy = max(pad[1] * longer, (min_box[1] * longer - (y2 - y1)) / 2)
+        boxes.append(padded((x1, y1, x2, y2), dx, dy, width, height))
+    for balloon in balloons:
+        if any(_centred_in(extent, [balloon]) for extent in extents):
+            continue
+        inside = [block for block in blocks if _centred_in(block.extent, [balloon])]
+        if (
+            len(inside) == 1
+            and inside[0].foreign_ink <= balloon_foreign
+            and inside[0].tone <= max_tone
+            and _near_centre(inside[0].extent, balloon, centred)
+        ):
+            boxes.append(_scaled(balloon, *inscribed))
     return boxes
+
+
+def _home(box: Box, balloons: Sequence[Box]) -> Box | None:
+    """The smallest of ``balloons`` ``box`` is centred in, or None."""
+    homes = [b for b in balloons if _centred_in(box, [b])]
+    return min(homes, key=lambda b: (b[2] - b[0]) * (b[3] - b[1]), default=None)
+
+
+def _near_centre(box: Box, region: Box, tolerance: float) -> bool:
+    """Whether ``box``'s centre is within ``tolerance`` of ``region``'s size of its centre."""
+    dx = abs(box[0] + box[2] - region[0] - region[2]) / 2
+    dy = abs(box[1] + box[3] - region[1] - region[3]) / 2
+    return dx <= tolerance * (region[2] - region[0]) and dy <= tolerance * (region[3] - region[1])
+
+
+def _scaled(box: Box, share_x: float, share_y: float) -> Box:
+    """The central ``share_x`` x ``share_y`` of ``box``."""
+    dx = (1 - share_x) * (box[2] - box[0]) / 2
+    dy = (1 - share_y) * (box[3] - box[1]) / 2
+    return (round(box[0] + dx), round(box[1] + dy), round(box[2] - dx), round(box[3] - dy))
 
 
 def _grown(boxes: np.ndarray, by: np.ndarray, width: int, height: int) -> np.ndarray:

@@ -82,7 +82,10 @@ def _glyphs(
     region: tuple[int, int, int, int], holes: list[np.ndarray], area: float, min_glyphs: int
 ) -> list[np.ndarray]:
     """The glyph-like ``holes`` of a white region of ``area`` when they look like lettering
-    (enough of them, of similar height, making most of the ink), else an empty list."""
+    (enough of them, of similar height, making most of the ink), else an empty list. The height
+    they are compared with is their median; for shapes in one column (one line of lettering)
+    it is their area-weighted median, so the dots of an ellipsis under a glyph or two do not
+    set it (two eyes side by side, which are not a column, never get this)."""
     if len(holes) < min_glyphs:
         return []
     _, _, region_w, region_h = region
@@ -93,6 +96,10 @@ def _glyphs(
     if glyph_like.sum() < min_glyphs:
         return []
     typical = np.median(heights[glyph_like])
+    weighted = _weighted_median(heights[glyph_like], hole_areas[glyph_like])
+    centres = rects[glyph_like, 0] + rects[glyph_like, 2] / 2
+    if np.ptp(centres) <= weighted / 2:
+        typical = weighted
     glyphs = glyph_like & (heights >= 0.5 * typical) & (heights <= 2.0 * typical)
     ink_share = hole_areas.sum() / area
     lettering = (
@@ -140,3 +147,10 @@ def _surrounding_colour(rgb: np.ndarray, box: Box, ring: int) -> np.ndarray:
     band[box[1] - outer[1] : box[3] - outer[1], box[0] - outer[0] : box[2] - outer[0]] = False
     pixels = rgb[outer[1] : outer[3], outer[0] : outer[2]][band]
     return np.median(pixels, axis=0).astype(np.uint8) if len(pixels) else np.full(3, 255, np.uint8)
+
+
+def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+    """The value below which half of the total weight lies."""
+    order = np.argsort(values)
+    cumulative = np.cumsum(weights[order])
+    return float(values[order][np.searchsorted(cumulative, cumulative[-1] / 2)])
