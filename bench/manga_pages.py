@@ -8,6 +8,11 @@ The pages are CC BY-NC 4.0: evaluation only, never copied into the project.
 
     nice -n 10 python bench/manga_pages.py
     nice -n 10 python bench/manga_pages.py --sweep --titles balloon_dream   # the reverse fold
+    raypipe run ../shared/data/manga_pages/pages --out RUN --domain comic \
+        --set comic.right_to_left=true && python bench/manga_pages.py --run RUN
+
+``--run RUN`` scores a comic run's own output instead (``panels.parquet``, and the rows of
+``texts.parquet`` of kind "lettering"): what a user of ``raypipe run`` gets.
 
 ``--sweep`` prints the text figures of each setting of the line threshold (``faint``) and the
 largest balloon (``balloon_glyphs``) the defaults were chosen from: run on the tuning title it
@@ -23,6 +28,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
+import pandas as pd
 
 from raypipe.comic.lettering import glyph_blocks, lettering_boxes
 from raypipe.comic.panels import Box, extract_panels
@@ -66,6 +72,30 @@ def score_title(root: Path, title: str) -> dict[str, dict[str, float]]:
     }
 
 
+def score_run(root: Path, run: Path, title: str) -> dict[str, dict[str, float]]:
+    """Panel and text recall / precision (IoU 0.5) of the comic run ``run`` on ``title``'s pages."""
+    panels = pd.read_parquet(run / "panels.parquet")
+    texts = pd.read_parquet(run / "texts.parquet")
+    texts = texts[texts.kind == "lettering"]
+    columns = ["x1", "y1", "x2", "y2"]
+    found_panels, found_texts, true_panels, true_texts = [], [], [], []
+    for path, page_panels, page_texts in pages(root, title):
+        found_panels.append(
+            panels.loc[panels.image_path.map(_name) == path.name, columns].to_numpy()
+        )
+        found_texts.append(texts.loc[texts.image_path.map(_name) == path.name, columns].to_numpy())
+        true_panels.append(page_panels)
+        true_texts.append(page_texts)
+    return {
+        "panels": box_scores(found_panels, true_panels),
+        "text": box_scores(found_texts, true_texts),
+    }
+
+
+def _name(uri: str) -> str:
+    return uri.rsplit("/", 1)[-1]
+
+
 def sweep_title(root: Path, title: str) -> None:
     """Text recall / precision of each ``FAINT`` x ``BALLOON_GLYPHS`` setting on ``title``."""
     found: dict[tuple[int, float], list[list[Box]]] = {}
@@ -88,6 +118,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=MANGA)
     parser.add_argument("--titles", nargs="*", default=[TUNING_TITLE, REPORTING_TITLE])
     parser.add_argument("--sweep", action="store_true", help="text figures of each setting")
+    parser.add_argument("--run", type=Path, help="score this comic run's output instead")
     args = parser.parse_args()
     if args.sweep:
         for title in args.titles:
@@ -96,7 +127,10 @@ def main() -> None:
     totals: dict[str, Counter] = {}
     for title in args.titles:
         role = {TUNING_TITLE: "tuned on", REPORTING_TITLE: "held out"}.get(title, "other")
-        for kind, scores in score_title(args.data, title).items():
+        scores_of = (
+            score_run(args.data, args.run, title) if args.run else score_title(args.data, title)
+        )
+        for kind, scores in scores_of.items():
             _print(f"{title} ({role}) {kind}", scores)
             totals.setdefault(kind, Counter()).update(
                 {k: scores[k] for k in ("true_positives", "false_positives", "false_negatives")}

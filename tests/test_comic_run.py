@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from raypipe.cli import main
+from raypipe.comic.split import PageText
 from raypipe.evaluation.comic import box_scores, centre_scores
 from raypipe.ids import image_id
 from raypipe.testing.comic_pages import compose_pages, load_characters, split_characters
@@ -51,13 +52,21 @@ def test_comic_run_extracts_panels_texts_and_faces(comic_inputs, tmp_path, ray_s
     def boxes(table):
         return [table.loc[table.image_path == uri, ["x1", "y1", "x2", "y2"]].to_numpy() for uri in truth]
 
+    balloons = texts[texts.kind == "balloon"]
     scores = {  # faces: a detection counts when its centre falls in a pasted crop, one per crop
         "panels": box_scores(boxes(panels), [page.panels for page in truth.values()]),
+        "balloons": box_scores(boxes(balloons), [page.texts for page in truth.values()]),
         "faces": centre_scores(boxes(faces), [page.faces for page in truth.values()]),
     }
     assert scores["panels"]["recall"] >= 0.95 and scores["panels"]["precision"] >= 0.9, scores
     assert scores["faces"]["recall"] >= 0.85 and scores["faces"]["precision"] >= 0.8, scores
-    assert len(texts) > 0 and set(faces.panel_index) <= set(panels.panel_index)
+    assert scores["balloons"]["recall"] >= 0.9 and scores["balloons"]["precision"] >= 0.9, scores
+    assert set(texts.kind) == {"balloon", "lettering"}  # the lettering inside them, boxed apart
+    for uri in [uri for uri in truth if "!" not in uri]:  # every text region of the page
+        found = PageText.find(cv2.imread(uri)[:, :, ::-1].copy())
+        kinds = texts.loc[texts.image_path == uri, "kind"].value_counts().to_dict()
+        assert kinds == {"balloon": len(found.balloons), "lettering": len(found.lettering)}
+    assert set(faces.panel_index) <= set(panels.panel_index)
     assert set(faces.embedder) == {"feature:drawn"}
     for row in panels.itertuples():
         assert (out / "panels" / f"{row.image_id}_{row.panel_index:03d}.jpg").exists()

@@ -33,20 +33,38 @@ class PanelCrop:
         return self.box[0], self.box[1]
 
 
+@dataclass(frozen=True)
+class PageText:
+    """The text regions of a page (pixels): its ``balloons`` and its ``lettering`` (the text
+    itself, in a balloon or on the art)."""
+
+    balloons: list[Box]
+    lettering: list[Box]
+
+    @classmethod
+    def find(cls, rgb: np.ndarray) -> PageText:
+        """The balloons and lettering of an RGB page."""
+        balloons = detect_balloons(rgb)
+        return cls(balloons, detect_text_regions(rgb, balloons))
+
+
 def split_page(
-    rgb: np.ndarray, right_to_left: bool = False, mask_text: bool = True
+    rgb: np.ndarray,
+    right_to_left: bool = False,
+    mask_text: bool = True,
+    text: PageText | None = None,
 ) -> list[PanelCrop]:
     """The panels of an RGB page in reading order, each with its balloons and lettering masked
-    (``mask_text``).
+    (``mask_text``); ``text``: the page's text regions, found when None.
 
     A page without detectable panels gives one crop: the whole page.
     """
-    balloons = detect_balloons(rgb)
-    texts = balloons + detect_text_regions(rgb, balloons)
+    text = PageText.find(rgb) if text is None else text
+    regions = text.balloons + text.lettering
     crops = []
-    for panel in extract_panels(rgb, right_to_left=right_to_left, text_boxes=balloons):
+    for panel in extract_panels(rgb, right_to_left=right_to_left, text_boxes=text.balloons):
         x1, y1, x2, y2 = panel.box
-        inside = [box for box in texts if _overlaps(box, panel.box)]
+        inside = [box for box in regions if _overlaps(box, panel.box)]
         image = rgb[y1:y2, x1:x2]
         if mask_text and inside:
             image = mask_regions(image, [_shift(box, -x1, -y1) for box in inside])

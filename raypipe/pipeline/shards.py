@@ -138,7 +138,7 @@ def _faces_table(work: ShardWork, ids: list[str], models: dict[str, str]) -> pa.
 def _regions_table(work: ShardWork, regions: dict[str, list], schema: pa.Schema) -> pa.Table:
     """Panels (with their reading-order index) or text regions, boxes in original pixels."""
     columns = {"image_id": _image_column(work, regions, "image_id"), "image_path": _image_column(work, regions, "image_path"),
-               **({"panel_index": regions.get("panel_index", [])} if "panel_index" in schema.names else {}),
+               **{c: regions.get(c, []) for c in ("panel_index", "kind") if c in schema.names},
                **_boxes(regions.get("box", []))}  # fmt: skip
     return pa.table(columns, schema=schema)
 
@@ -150,7 +150,7 @@ IMAGES_SCHEMA = pa.schema(
 ERRORS_SCHEMA = pa.schema([("image_path", pa.string()), ("stage", pa.string()), ("reason", pa.string())])
 _BOX = [("x1", pa.float32()), ("y1", pa.float32()), ("x2", pa.float32()), ("y2", pa.float32())]
 PANELS_SCHEMA = pa.schema([("image_id", pa.string()), ("image_path", pa.string()), ("panel_index", pa.int32()), *_BOX])
-TEXTS_SCHEMA = pa.schema([("image_id", pa.string()), ("image_path", pa.string()), *_BOX])
+TEXTS_SCHEMA = pa.schema([("image_id", pa.string()), ("image_path", pa.string()), ("kind", pa.string()), *_BOX])
 _FLOATS = [(c, pa.float32()) for c in ("face_px", "sharpness", "yaw")]
 FACES_SCHEMA = pa.schema(
     [("face_id", pa.string()), ("image_id", pa.string()), ("image_path", pa.string()), ("face_index", pa.int32()),

@@ -14,28 +14,30 @@ log = logging.getLogger(__name__)
 
 class PageSplitStage(Stage):
     """Gives each page's panel crops (``images.pages``, searched by the detect stage), one
-    ``panels`` row per panel (its crop as JPEG) and one ``texts`` row per distinct text region.
+    ``panels`` row per panel (its crop as JPEG) and one ``texts`` row per text region of the page
+    (its kind: a "balloon", or the "lettering" in or outside one).
     A page that cannot be split fails at ``detect``."""
 
     name = "split"
     timing = "detect_s"
     needs = frozenset({"images.pixels", "images.scale"})
-    gives = frozenset({"images.pages", "panels.panel_index", "panels.box", "panels.chip_jpeg", "texts.box"})
+    gives = frozenset({"images.pages", "panels.panel_index", "panels.box", "panels.chip_jpeg", "texts.kind", "texts.box"})
 
     def __init__(self, config: Config):
         self.right_to_left, self.mask_text = config.comic.right_to_left, config.comic.mask_text
 
     def process(self, work: ShardWork) -> None:
-        from raypipe.comic.split import split_page
+        from raypipe.comic.split import PageText, split_page
         from raypipe.pipeline.stages.align import jpeg
 
         work.images["pages"] = [None] * len(work.images["status"])
         append_rows(work.panels, panel_index=[], box=[], chip_jpeg=[])
-        append_rows(work.texts, box=[])
+        append_rows(work.texts, kind=[], box=[])
         for index in work.live():
             pixels, scale = work.images["pixels"][index], work.images["scale"][index]
             try:
-                crops = split_page(pixels, right_to_left=self.right_to_left, mask_text=self.mask_text)
+                text = PageText.find(pixels)
+                crops = split_page(pixels, self.right_to_left, self.mask_text, text)
             except Exception as err:  # noqa: BLE001 - one page that cannot be split must not stop the run
                 log.warning("panel split failed on %s:\n%s", work.images["image_path"][index], traceback.format_exc())
                 work.fail(index, "detect", failure(err))
@@ -43,8 +45,9 @@ class PageSplitStage(Stage):
             work.images["pages"][index] = crops
             append_rows(work.panels, image=[index] * len(crops), panel_index=[c.index for c in crops],
                         box=[scaled_box(c.box, scale) for c in crops], chip_jpeg=[jpeg(c.image) for c in crops])  # fmt: skip
-            texts = list(dict.fromkeys(tuple(box) for crop in crops for box in crop.text_boxes))
-            append_rows(work.texts, image=[index] * len(texts), box=[scaled_box(box, scale) for box in texts])
+            kinds = ["balloon"] * len(text.balloons) + ["lettering"] * len(text.lettering)
+            boxes = [scaled_box(box, scale) for box in text.balloons + text.lettering]
+            append_rows(work.texts, image=[index] * len(boxes), kind=kinds, box=boxes)
 
 
 def scaled_box(box, scale: float) -> tuple[float, float, float, float]:
