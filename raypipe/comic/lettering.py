@@ -4,12 +4,14 @@ Manga lettering is black glyphs of one size in vertical columns, set on white (i
 or straight on the art with a white ground). Each dark connected component of glyph size whose
 surroundings are mostly paper is a glyph piece, unless it is part of a line: a thin or grey
 outline breaks into glyph-sized bits at the ink threshold, so lines are traced with everything
-that is not paper. Pieces closer than a fraction of their size (at least the page's typical glyph
-size, so an ellipsis's dots join) join into a block (a column, and neighbouring columns into a
-block of text), never across an outline (a balloon's edge). A block is lettering when its pieces are alike in size, make most of the ink
-in its extent (art lines crossing it would not), it is a few glyphs tall (or, inside a balloon,
-has a few pieces) and the ground around it is white, not tone or colour. Sizes are fractions of
-the image's longer side or of the block's glyph size, so they do not depend on the scan's size.
+that is not paper. Pieces closer than a fraction of their size (at least the page's typical
+glyph size, so an ellipsis's dots join) join into a block (a column, and neighbouring columns
+into a block of text), never across an outline (a balloon's edge). A block is lettering when its
+pieces are alike in size, make most of the ink in its extent (art lines crossing it would not),
+it is a few glyphs tall (or, inside a balloon, has a few pieces) and the ground around it is
+white, not tone or colour; a balloon holding one lone block near its centre holds a short line.
+Sizes are fractions of the image's longer side or of the block's glyph size, so they do not
+depend on the scan's size.
 """
 
 from __future__ import annotations
