@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from bench.manga_pages import MANGA, REPORTING_TITLE, TUNING_TITLE, pages
+from bench.manga_pages import MANGA, REPORTING_TITLE, TUNING_TITLE, pages, score_title
 from raypipe.comic.lettering import glyph_blocks
 from raypipe.comic.panels import extract_panels
 from raypipe.comic.text import detect_balloons, detect_text_regions
@@ -205,3 +205,16 @@ def test_real_manga_pages_panels_and_text_found_at_iou_half():
     # measured here: panels 0.85 / 0.96, text 0.95 / 0.95 (recall / precision)
     assert panel_scores["recall"] >= 0.55 and panel_scores["precision"] >= 0.7, panel_scores
     assert text_scores["recall"] >= 0.7 and text_scores["precision"] >= 0.7, text_scores
+
+
+@pytest.mark.shared
+def test_held_out_manga_title_meets_the_text_recall_target():
+    """All 38 pages of the title no setting was fitted on, scored as bench/manga_pages.py does:
+    lettering recall >= 0.85 (the issue's target; measured 0.885, precision 0.946; 0.748 before
+    short lines and hairline balloons were handled) and panels no lower than measured less a
+    page's worth (0.904 / 0.950)."""
+    if not (MANGA / "annotation.json").exists():
+        pytest.skip(f"needs {MANGA}")
+    scores = score_title(MANGA, REPORTING_TITLE)
+    assert scores["text"]["recall"] >= 0.85 and scores["text"]["precision"] >= 0.9, scores
+    assert scores["panels"]["recall"] >= 0.88 and scores["panels"]["precision"] >= 0.9, scores
