@@ -32,7 +32,8 @@ import pandas as pd
 
 from raypipe.comic.lettering import glyph_blocks, lettering_boxes
 from raypipe.comic.panels import Box, extract_panels
-from raypipe.comic.text import detect_balloons, detect_text_regions
+from raypipe.comic.split import PageText
+from raypipe.comic.text import detect_balloons
 from raypipe.evaluation.comic import box_scores
 
 MANGA = Path(__file__).resolve().parents[2] / "shared" / "data" / "manga_pages"
@@ -60,10 +61,9 @@ def score_title(root: Path, title: str) -> dict[str, dict[str, float]]:
     found_panels, found_texts, true_panels, true_texts = [], [], [], []
     for path, panels, texts in pages(root, title):
         rgb = cv2.cvtColor(cv2.imread(str(path), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
-        balloons = detect_balloons(rgb)
-        lettering = detect_text_regions(rgb, balloons)
-        found_panels.append([p.box for p in extract_panels(rgb, True, text_boxes=balloons)])
-        found_texts.append(lettering)
+        text = PageText.find(rgb)
+        found_panels.append([p.box for p in extract_panels(rgb, True, text_boxes=text.balloons)])
+        found_texts.append(text.lettering)
         true_panels.append(panels)
         true_texts.append(texts)
     return {
