@@ -1,5 +1,6 @@
-"""Ray clusters of separate node processes on loopback: a real `ray job submit` of jobs/run.py,
-and an extraction that loses a worker node mid-run.
+"""Ray clusters of separate node processes on loopback: a real `ray job submit` of each jobs/
+entrypoint (extract, cluster, tune, run) with the README's arguments on the bundled sample, and an
+extraction that loses a worker node mid-run.
 
 The clusters (see raypipe.testing.local_cluster) run in process groups of their own with private
 ports and temp dirs, so they never touch the test session's Ray and are stopped by killing
@@ -13,6 +14,8 @@ import shutil
 import subprocess
 import sys
 import time
+import uuid
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -40,17 +43,65 @@ def ray_jobs(cluster: LocalCluster, *args: str, timeout: float = 300) -> subproc
     )  # fmt: skip
 
 
+def submit_job(cluster: LocalCluster, script: str, *args: str) -> None:
+    """``ray job submit --runtime-env jobs/runtime_env.yaml -- python jobs/SCRIPT ARGS``, as the
+    README writes it; fails the test with the job's log unless the job succeeded."""
+    job_id = f"raypipe-test-{Path(script).stem}-{uuid.uuid4().hex[:8]}"
+    submit = ray_jobs(
+        cluster, "submit", "--submission-id", job_id, "--runtime-env", "jobs/runtime_env.yaml",
+        "--working-dir", ".", "--", "python", script, *args,
+    )  # fmt: skip
+    status = ray_jobs(cluster, "status", job_id, timeout=60)
+    assert "succeeded" in status.stdout.lower(), submit.stdout[-4000:] + submit.stderr[-2000:]
+
+
+@pytest.fixture(scope="module")
+def extracted(cluster, tmp_path_factory) -> Path:
+    """A run folder written by the extract job (README: ``jobs/extract.py INPUTS --out RUN --model-root DIR``)."""
+    out = tmp_path_factory.mktemp("jobs") / "extracted"
+    submit_job(cluster, "jobs/extract.py", "sample/photos", "--out", str(out), "--model-root", "/home/ray/models", "--no-tracking")
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_submitted_extract_job_writes_images_and_faces_of_every_sample_photo(extracted):
+    summary = json.loads((extracted / "summary.json").read_text())
+    images = pd.read_parquet(extracted / "images.parquet")
+    assert summary["extract"]["images"] == len(images) == len(list_inputs([str(SAMPLE_PHOTOS)]).images)
+    assert len(pd.read_parquet(extracted / "faces.parquet")) == summary["extract"]["faces"] > 0
+    assert not (extracted / "clusters.csv").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_submitted_cluster_job_clusters_an_extracted_run(cluster, extracted):
+    submit_job(cluster, "jobs/cluster.py", str(extracted), "--clusterer", "hdbscan", "--no-tracking")
+    clusters = pd.read_csv(extracted / "clusters.csv")
+    faces = pd.read_parquet(extracted / "faces.parquet", columns=["face_id"])
+    assert clusters["face_id"].tolist() == faces["face_id"].tolist()
+    assert json.loads((extracted / "summary.json").read_text())["cluster"]["clusters"] >= 2
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_submitted_tune_job_finds_the_shipped_search_space(cluster, extracted):
+    """``--space tune/photos.yaml`` is read from the uploaded working directory."""
+    submit_job(
+        cluster, "jobs/tune.py", str(extracted), "--space", "tune/photos.yaml", "--labels", "sample/photos",
+        "--search", "random", "--num-samples", "3", "--no-tracking",
+    )  # fmt: skip
+    results = pd.read_csv(extracted / "tune" / "results.csv")
+    assert len(results) == 3 and (results["status"] == "ok").any()
+    assert (extracted / "tune" / "best_config.yaml").is_file()
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_submitted_run_job_extracts_and_clusters_on_two_nodes(cluster, tmp_path):
     assert cluster.alive_nodes() == 2
     out = tmp_path / "run"
-    submit = ray_jobs(
-        cluster, "submit", "--submission-id", "raypipe-test-run", "--runtime-env", "jobs/runtime_env.yaml",
-        "--working-dir", ".", "--", "python", "jobs/run.py", "sample/photos", "--out", str(out), "--no-tracking",
-    )  # fmt: skip
-    status = ray_jobs(cluster, "status", "raypipe-test-run", timeout=60)
-    assert "succeeded" in status.stdout.lower(), submit.stdout[-4000:] + submit.stderr[-2000:]
+    submit_job(cluster, "jobs/run.py", "sample/photos", "--out", str(out), "--no-tracking")
 
     summary = json.loads((out / "summary.json").read_text())
     images = pd.read_parquet(out / "images.parquet")
