@@ -8,6 +8,7 @@ crops) keeps its own labels. Image paths may be local paths or URIs (``s3://buck
 from __future__ import annotations
 
 import functools
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,14 +25,21 @@ def folder_label(image_path: str, labels_root: str | None) -> str | None:
         under = labels_root is None or image_path.startswith(f"{labels_root.rstrip('/')}/")
         return parts[-2] if under and len(parts) > 1 else None
     path = Path(image_path)
-    if labels_root is not None:
-        if is_uri(labels_root):
-            return None
-        try:
-            path.resolve().relative_to(_resolved(labels_root))
-        except ValueError:
-            return None
+    if labels_root is not None and (is_uri(labels_root) or not _lies_under(path, labels_root)):
+        return None
     return path.parent.name
+
+
+def _lies_under(path: Path, folder: str) -> bool:
+    """Whether ``path`` lies under ``folder`` as the user named them (a folder of symlinks to
+    images elsewhere labels its links), or once both are resolved through their symlinks."""
+    return Path(os.path.abspath(path)).is_relative_to(_absolute(folder)) or path.resolve().is_relative_to(_resolved(folder))
+
+
+@functools.lru_cache(maxsize=8)
+def _absolute(folder: str) -> Path:
+    """``folder`` made absolute and normalised, its symlinks kept, once rather than per image."""
+    return Path(os.path.abspath(folder))
 
 
 @functools.lru_cache(maxsize=8)
