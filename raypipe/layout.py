@@ -19,10 +19,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
 from raypipe import storage
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: The tables of an extraction, each a folder of Parquet files (see the module docstring).
 TABLES = ("faces", "images", "errors", "panels", "texts")
@@ -143,6 +147,11 @@ class RunLayout:
 
     def chip(self, face_id: str) -> Path:
         return self.chips / f"{face_id}.jpg"
+
+
+def read_clusters(layout: RunLayout) -> pd.DataFrame:
+    """``clusters.csv`` of a run (local or in a bucket)."""
+    return storage.read_csv(layout.clusters)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

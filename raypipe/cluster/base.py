@@ -87,3 +87,20 @@ class Clusterer(ClusterMixin, BaseEstimator):
                 f"max_n={limit}; use a scalable clusterer ({SCALABLE_ALTERNATIVES}) or raise max_n "
                 "if the memory is there"
             )
+
+
+def relabel_by_size(labels: np.ndarray) -> np.ndarray:
+    """Cluster ids 0, 1, ... from the largest cluster down (ties by first row); -1 stays -1.
+
+    >>> relabel_by_size(np.array([5, 3, 3, -1, 5, 3]))
+    array([ 1,  0,  0, -1,  1,  0])
+    """
+    out = np.full(len(labels), -1, dtype=np.int64)
+    valid = labels >= 0
+    if not valid.any():
+        return out
+    ids, first, counts = np.unique(labels[valid], return_index=True, return_counts=True)
+    order = sorted(range(len(ids)), key=lambda i: (-counts[i], first[i]))
+    mapping = {ids[i]: rank for rank, i in enumerate(order)}
+    out[valid] = [mapping[v] for v in labels[valid]]
+    return out

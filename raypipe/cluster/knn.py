@@ -16,15 +16,14 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
+from raypipe.cluster.ivf import ivf_index
+
 log = logging.getLogger(__name__)
 
 EXACT_LIMIT = 20_000
 #: Above this many points, ``auto`` searches in Ray tasks (Ray's start-up pays off).
 SHARD_LIMIT = 500_000
 BLOCK_ROWS = 2048
-#: IVF: training points per cell, and cells visited per query.
-IVF_TRAIN_PER_LIST = 20
-IVF_PROBES = 8
 METHODS = ("auto", "exact", "ivf", "hnsw", "ivf-shards")
 
 
@@ -51,32 +50,6 @@ def _exact_search(
         idx[start : start + len(block)] = np.take_along_axis(top, order, axis=1)
         sims[start : start + len(block)] = np.take_along_axis(top_sims, order, axis=1)
     return sims, idx
-
-
-def ivf_index(index_X: np.ndarray, seed: int):
-    """An empty IVF over ``4 sqrt(n)`` spherical k-means cells, trained briefly on a sample."""
-    import faiss
-
-    n, dim = index_X.shape
-    n_lists = int(np.clip(4 * np.sqrt(n), 16, max(16, n // 40)))
-    sample = np.random.default_rng(seed).choice(
-        n, min(n, IVF_TRAIN_PER_LIST * n_lists), replace=False
-    )
-    kmeans = faiss.Kmeans(
-        dim,
-        n_lists,
-        niter=10,
-        spherical=True,
-        seed=seed,
-        min_points_per_centroid=1,
-        max_points_per_centroid=IVF_TRAIN_PER_LIST,
-    )
-    kmeans.train(index_X[np.sort(sample)])
-    quantizer = faiss.IndexFlatIP(dim)
-    quantizer.add(kmeans.centroids)
-    index = faiss.IndexIVFFlat(quantizer, dim, n_lists, faiss.METRIC_INNER_PRODUCT)
-    index.nprobe = IVF_PROBES
-    return index
 
 
 def _hnsw_index(dim: int):

@@ -1,6 +1,6 @@
 """The k-NN search of millions of faces in parallel Ray tasks, over one IVF index on disk.
 
-The driver trains the IVF cells on a sample (:func:`raypipe.cluster.knn.ivf_index`) and writes
+The driver trains the IVF cells on a sample (:func:`raypipe.cluster.ivf.ivf_index`) and writes
 the empty index; Ray tasks assign their shard of rows to the ``nprobe`` nearest cells (the
 costly part, done once for adding and searching); the driver fills the inverted lists from the
 first cell of each row and writes the index; Ray tasks memory-map it and search their shard in
@@ -20,6 +20,8 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from raypipe.cluster.ivf import ivf_index
 
 log = logging.getLogger(__name__)
 
@@ -103,15 +105,13 @@ def sharded_ivf_search(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Top-``k`` inner products (float32) and indices (int32) of every row of ``X`` among ``X``.
 
-    ``probes``: cells searched per row (None: :data:`raypipe.cluster.knn.IVF_PROBES`; all the
+    ``probes``: cells searched per row (None: :data:`raypipe.cluster.ivf.IVF_PROBES`; all the
     cells: exact). Ray must be initialised (:func:`raypipe.ray_session.ensure_ray`); ``scratch``
     holds the index and, when ``X`` is not a ``.npy`` memmap, a copy of it (None: a temp folder).
     """
     import faiss
     import ray
     from faiss.contrib.ivf_tools import add_preassigned
-
-    from raypipe.cluster.knn import ivf_index
 
     n = len(X)
     scratch = scratch or os.environ.get("RAYPIPE_SCRATCH")

@@ -12,6 +12,7 @@ import pyarrow as pa
 
 from raypipe import storage
 from raypipe.cluster import CLUSTERERS
+from raypipe.cluster.base import relabel_by_size
 from raypipe.cluster.stream import STREAM_LIMIT, face_count, stream_embeddings
 from raypipe.config import Config
 from raypipe.corrections.clustering import correct_labels, faces_to_cluster, write_suggestions
@@ -19,7 +20,7 @@ from raypipe.corrections.store import load as load_corrections
 from raypipe.errors import UsageError
 from raypipe.features.store import FeatureStore
 from raypipe.ids import safe_stem
-from raypipe.layout import CLUSTERS_CSV_COLUMNS, RunLayout, atomic_write_text
+from raypipe.layout import CLUSTERS_CSV_COLUMNS, RunLayout, atomic_write_text, read_clusters
 from raypipe.quality import Quality, verdict
 from raypipe.registry import split_spec
 
@@ -66,11 +67,6 @@ def load_faces(layout: RunLayout, embeddings: bool | None = None) -> pd.DataFram
         embeddings = face_count(layout) <= STREAM_LIMIT
     columns = CLUSTER_COLUMNS if embeddings else [c for c in CLUSTER_COLUMNS if c != "embedding"]
     return layout.read_table("faces", columns=columns).to_pandas()
-
-
-def read_clusters(layout: RunLayout) -> pd.DataFrame:
-    """``clusters.csv`` of a run (local or in a bucket)."""
-    return storage.read_csv(layout.clusters)
 
 
 def cannot_link_groups(faces: pd.DataFrame) -> np.ndarray:
@@ -199,23 +195,6 @@ def join_existing(old: RunLayout, faces: pd.DataFrame, inputs: ClusterInputs, sp
         old_X, old_faces["cluster"].to_numpy(), inputs.X,
         threshold=spec.get("threshold"), clusterer=spec, new_groups=inputs.groups, model=spec.get("model"),
     )  # fmt: skip
-
-
-def relabel_by_size(labels: np.ndarray) -> np.ndarray:
-    """Cluster ids 0, 1, ... from the largest cluster down (ties by first row); -1 stays -1.
-
-    >>> relabel_by_size(np.array([5, 3, 3, -1, 5, 3]))
-    array([ 1,  0,  0, -1,  1,  0])
-    """
-    out = np.full(len(labels), -1, dtype=np.int64)
-    valid = labels >= 0
-    if not valid.any():
-        return out
-    ids, first, counts = np.unique(labels[valid], return_index=True, return_counts=True)
-    order = sorted(range(len(ids)), key=lambda i: (-counts[i], first[i]))
-    mapping = {ids[i]: rank for rank, i in enumerate(order)}
-    out[valid] = [mapping[v] for v in labels[valid]]
-    return out
 
 
 def write_clusters(layout: RunLayout, faces: pd.DataFrame, labels: np.ndarray, persons: dict[int, str]) -> None:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 
 from raypipe import storage
-from raypipe.cluster.step import read_clusters
 from raypipe.corrections import edit, store
-from raypipe.layout import RunLayout
+from raypipe.layout import RunLayout, read_clusters
 
 NAME = "correct"
 HELP = (

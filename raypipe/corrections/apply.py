@@ -19,6 +19,7 @@ from itertools import count
 import numpy as np
 import pandas as pd
 
+from raypipe.cluster.base import relabel_by_size
 from raypipe.cluster.constraints import centroids
 from raypipe.corrections.store import Components, Corrections
 from raypipe.embed.base import l2_normalize
@@ -200,8 +201,6 @@ def nearest_allowed(vectors: np.ndarray, centres: np.ndarray, labels: np.ndarray
 
 def renumber(labels: np.ndarray, kept: Mapping[int, int]) -> np.ndarray:
     """``kept`` labels get their stored ids; the others 0, 1, ... by size, skipping those ids."""
-    from raypipe.cluster.step import relabel_by_size
-
     ranked = relabel_by_size(labels)
     kept_ranked = {
         int(ranked[np.flatnonzero(labels == label)[0]]): cid for label, cid in kept.items()

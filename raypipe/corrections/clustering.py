@@ -10,7 +10,7 @@ from raypipe.cluster.stream import embedding_matrix
 from raypipe.corrections.apply import Corrected, apply_corrections
 from raypipe.corrections.store import Corrections
 from raypipe.corrections.suggest import suggest_people
-from raypipe.layout import RunLayout, atomic_write_text
+from raypipe.layout import RunLayout, atomic_write_text, read_clusters
 
 
 def faces_to_cluster(
@@ -56,8 +56,6 @@ def pair_threshold(model: str | None) -> float | None:
 
 def people_of(layout: RunLayout) -> dict[int, str]:
     """Cluster id -> person of a clustered run's ``clusters.csv``."""
-    from raypipe.cluster.step import read_clusters
-
     clusters = read_clusters(layout)
     if "person" not in clusters:
         return {}

@@ -8,10 +8,9 @@ import logging
 import numpy as np
 
 from raypipe import storage
-from raypipe.cluster.step import read_clusters
 from raypipe.evaluation.labels import LabelTargets, label_targets
 from raypipe.evaluation.metrics import score_clustering
-from raypipe.layout import RunLayout, atomic_write_text
+from raypipe.layout import RunLayout, atomic_write_text, read_clusters
 
 log = logging.getLogger(__name__)
 

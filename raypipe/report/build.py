@@ -7,7 +7,6 @@ import logging
 import math
 import shlex
 import time
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -17,26 +16,11 @@ from raypipe.layout import RunLayout, atomic_write_text
 from raypipe.report.assets import Assets
 from raypipe.report.content import cluster_views, load_content
 from raypipe.report.galleries import gallery, suggestion_rows, unassigned
+from raypipe.report.options import ReportOptions
 from raypipe.report.sections import confusion_rows, error_rows, projection_plot, summary_facts
 from raypipe.report.sweep import result_tables, sweep_section
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class ReportOptions:
-    """What the report shows and how much of it (the caps keep pages light for 100k faces)."""
-
-    labels: str | None = None
-    single_file: bool = False
-    max_galleries: int = 60
-    chips_per_cluster: int = 24
-    mean_face_chips: int = 100
-    max_table_rows: int = 500
-    max_points: int = 1000
-    max_labels: int = 40
-    projection: str = "auto"
-    seed: int = 0
 
 
 def write_report(run: str | Path, options: ReportOptions | None = None) -> Path:

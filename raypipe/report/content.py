@@ -10,9 +10,8 @@ import numpy as np
 import pandas as pd
 
 from raypipe import storage
-from raypipe.cluster.step import read_clusters
 from raypipe.evaluation.labels import face_labels
-from raypipe.layout import RunLayout
+from raypipe.layout import RunLayout, read_clusters
 
 UNASSIGNED = -1
 

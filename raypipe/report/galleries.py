@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -11,10 +10,8 @@ from raypipe import storage
 from raypipe.aggregate.mean import mean_face
 from raypipe.report.assets import Assets
 from raypipe.report.content import UNASSIGNED, ClusterView, RunContent
+from raypipe.report.options import ReportOptions
 from raypipe.report.svg import cluster_colour
-
-if TYPE_CHECKING:
-    from raypipe.report.build import ReportOptions
 
 
 def chips(content: RunContent, face_ids: list[str], assets: Assets) -> list[dict]:

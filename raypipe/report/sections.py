@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
 
 import pandas as pd
 from markupsafe import Markup
 
 from raypipe.report.content import UNASSIGNED, ClusterView, RunContent, confusion
+from raypipe.report.options import ReportOptions
 from raypipe.report.projection import project
 from raypipe.report.svg import cluster_colour, scatter
-
-if TYPE_CHECKING:
-    from raypipe.report.build import ReportOptions
 
 
 def summary_facts(content: RunContent) -> list[tuple[str, object]]:
