@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import sys
 
 from raypipe import __version__
 from raypipe.config import ConfigError
+from raypipe.console import configure_console
 from raypipe.errors import UsageError
 from raypipe.registry import ComponentError
 
@@ -45,11 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        datefmt="%H:%M:%S",
-    )
+    configure_console(args.verbose)
     try:
         return int(args.handler(args) or 0)
     except (UsageError, ConfigError, ComponentError, FileNotFoundError) as err:

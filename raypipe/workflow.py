@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from raypipe.config import Config, TrackingConfig
+from raypipe.console import run_log
 from raypipe.layout import RunLayout
 from raypipe.summary import format_summary, update_summary
 from raypipe.tracking import Tracker, tracked_run
@@ -40,7 +41,8 @@ def finish(run: str | Path, config: Config, command: str) -> Iterator[Session]:
     """Open the run folder and an MLflow run; afterwards print the summary, log the artifacts."""
     layout = RunLayout.at(run)
     layout.root.mkdir(parents=True, exist_ok=True)
-    with tracked_run(config.tracking, f"{command}:{layout.root.name}", tags={"raypipe.command": command}) as tracker:
+    with run_log(layout.root), tracked_run(config.tracking, f"{command}:{layout.root.name}",
+                                           tags={"raypipe.command": command}) as tracker:  # fmt: skip
         session = Session(layout, config, tracker)
         yield session
         from raypipe.layout import atomic_write_text

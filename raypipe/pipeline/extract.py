@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from raypipe import storage
 from raypipe.config import Config
+from raypipe.console import Progress
 from raypipe.detect.crops import CROP_SAMPLE_POOL, choose_crop_detector
 from raypipe.detect.select import resolve_detector
 from raypipe.embed import EMBEDDERS
@@ -82,7 +83,8 @@ def extract(inputs: list[str], out: str, config: Config, overwrite: bool = False
         len(listing.keys), len(done), listing.skipped,
     )  # fmt: skip
     if todo:
-        _run_pipeline(layout, config, todo, embedder_spec, models)
+        progress = Progress(listing.images, done=sum(marker["images"] for marker in done.values()))
+        _run_pipeline(layout, config, todo, embedder_spec, models, progress)
     markers = completed_shards(layout)
     missing = set(listing.keys) - set(markers)
     if missing:
@@ -138,7 +140,8 @@ def _claim_folder(layout: RunLayout, config: Config, overwrite: bool) -> None:
     atomic_write_text(fingerprint_file, settings)
 
 
-def _run_pipeline(layout: RunLayout, config: Config, todo: list[str], embedder_spec: dict, models: dict) -> None:
+def _run_pipeline(layout: RunLayout, config: Config, todo: list[str], embedder_spec: dict, models: dict,
+                  progress: Progress) -> None:  # fmt: skip
     """Extract the shards ``todo`` on the stage workers; they write, the driver counts."""
     import ray.data
 
@@ -148,7 +151,9 @@ def _run_pipeline(layout: RunLayout, config: Config, todo: list[str], embedder_s
     # a block per shard (up to MAX_BLOCKS) so that idle workers take the next shard
     keys = ray.data.from_items([{"shard": key} for key in todo], override_num_blocks=min(len(todo), MAX_BLOCKS))
     worker_args = (config.to_dict(), embedder_spec, models, str(layout.root))
-    images = 0
-    for batch in build_topology(keys, config, worker_args, *cluster_totals()).iter_batches(batch_size=None, batch_format="numpy"):
-        images += int(batch["images"].sum())
-        log.debug("%d shards written, %d images", len(batch["shard"]), images)
+    shards = build_topology(keys, config, worker_args, *cluster_totals(), shards=len(todo))
+    try:
+        for batch in shards.iter_batches(batch_size=None, batch_format="numpy"):
+            progress.update(int(batch["images"].sum()), int(batch["faces"].sum()), int(batch["errors"].sum()))
+    finally:
+        progress.close()

@@ -44,7 +44,7 @@ def describe_on_ray(layout: RunLayout, face_ids: list[str], extractor: FeatureEx
     actors = max(1, int(cpus - RESERVED_CPUS))
     dataset = ray.data.from_items([{"face_id": f} for f in face_ids]).map_batches(
         FeatureStage, fn_constructor_args=(extractor, str(layout.root)), batch_size=batch_size,
-        batch_format="numpy", concurrency=actors, num_cpus=round((cpus - RESERVED_CPUS) / actors, 3),
+        batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=round((cpus - RESERVED_CPUS) / actors, 3),
     )  # fmt: skip
     rows = {}
     for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):

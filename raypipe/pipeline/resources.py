@@ -18,6 +18,7 @@ driver loses, extraction resumes from shards.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from dataclasses import dataclass
@@ -43,13 +44,17 @@ class StagePlan:
     def map_batches_args(self) -> dict:
         """Keyword arguments of ``Dataset.map_batches`` for this pool: an actor pool for stages
         that keep a model loaded, tasks for the others."""
+        from ray.data import ActorPoolStrategy, TaskPoolStrategy
+
         args = {"num_cpus": self.num_cpus, "batch_size": 1}  # one shard per call
         if self.actor:
-            from ray.data import ActorPoolStrategy
-
             pool = ActorPoolStrategy(size=self.concurrency, max_tasks_in_flight_per_actor=TASKS_IN_FLIGHT)
             return {**args, "compute": pool, "num_gpus": self.num_gpus}
-        return {**args, "concurrency": self.concurrency}
+        return {**args, "compute": TaskPoolStrategy(size=self.concurrency)}
+
+    def at_most(self, workers: int) -> StagePlan:
+        """This plan with no more than ``workers`` workers (a pool larger than its work idles)."""
+        return dataclasses.replace(self, concurrency=max(1, min(self.concurrency, workers)))
 
 
 def cluster_totals() -> tuple[float, float]:

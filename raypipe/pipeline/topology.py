@@ -99,15 +99,17 @@ def in_pools(stages: list, topology: str, gpus: float) -> bool:
     return topology == "pools" or (topology == "auto" and bool(wanted) and gpus > 0)
 
 
-def build_topology(keys, config: Config, worker_args: tuple, cpus: float, gpus: float):
-    """The dataset of shard counts: ``keys`` through the fused or the pooled topology."""
+def build_topology(keys, config: Config, worker_args: tuple, cpus: float, gpus: float, shards: int):
+    """The dataset of shard counts: ``keys`` (``shards`` of them) through the fused or the
+    pooled topology; no pool has more workers than there are shards."""
     stages = build_stages(config, worker_args[1])
     if not in_pools(stages, config.ray.topology, gpus):
-        plan = plan_fused(config.ray, cpus)
+        plan = plan_fused(config.ray, cpus).at_most(shards)
         log.info("fused shard workers: %s (cluster: %g CPU, %g GPU)", plan, cpus, gpus)
         return keys.map_batches(run_in_process, fn_args=worker_args, batch_format="numpy", **plan.map_batches_args())
     for index, plan in enumerate(plan_pools(stages, config.ray, cpus, gpus)):
         args = (*worker_args, index, index + 1)
+        plan = plan.at_most(shards)
         if plan.actor:
             keys = keys.map_batches(ShardWorker, fn_constructor_args=args, batch_format="numpy", **plan.map_batches_args())
         else:
