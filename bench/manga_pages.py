@@ -2,7 +2,7 @@
 
 Scores ``extract_panels`` and ``detect_text_regions`` against the pages' ``annotation.json``
 (x/y/w/h boxes) at IoU >= 0.5, recall and precision, per title and over all titles. Settings
-are tuned on the TUNING title and reported on the REPORTING title (README says where a choice
+are tuned on the TUNING title and reported on the REPORTING title (docs/comic.md says where a choice
 looked at it).
 The pages are CC BY-NC 4.0: evaluation only, never copied into the project.
 

@@ -42,7 +42,7 @@ class SamePerson:
 #: ``leftover``: fitted on the same fit identities (``bench/cluster_calibrate.py --leftover``):
 #: ArcFace the best mean BCubed F of a 0.02 grid; dlib the cut whose number of clusters is closest
 #: to the number of people among cuts within 0.005 of the best F. (The count rule's ArcFace cut,
-#: 0.82, merged strangers into people on the realistic synthetic load; see README, Clustering.)
+#: 0.82, merged strangers into people on the realistic synthetic load; see docs/clustering.md.)
 CALIBRATION: dict[str, SamePerson] = {
     "dlib-resnet-128": SamePerson(average=0.08, pair=0.07, leftover=0.08),
     "arcface-512": SamePerson(average=0.66, pair=0.57, leftover=0.60),

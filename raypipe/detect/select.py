@@ -2,7 +2,7 @@
 
 Photos: the RFB detector with its 68-point landmark model when both files are under the model
 root (4x the images/s of dlib-hog + dlib on CPU, as accurate on the annotated group photos, and
-on held-out LFW people BCubed F 0.989 against 0.989 after dlib-hog: see the README, *Detectors*),
+on held-out LFW people BCubed F 0.989 against 0.989 after dlib-hog: see docs/detectors.md),
 else dlib-hog. dlib-hog also stays with the dlib embedder, which re-fits dlib's own landmarks to
 the box (0.853 on RFB boxes). Comic pages: the anime cascade found under the model root, or a
 usage error saying where to put it.

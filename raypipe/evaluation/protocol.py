@@ -15,7 +15,7 @@ import pandas as pd
 from raypipe.evaluation.metrics import score_clustering
 
 SIDES = ("fit", "held_out")
-#: Seed of the split every figure in the README is reported on.
+#: Seed of the split every figure in docs/ is reported on.
 SPLIT_SEED = 0
 REPORTED = ("nmi", "pairwise_f", "bcubed_f")
 

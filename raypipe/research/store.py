@@ -30,7 +30,7 @@ REDUCER_CONFIG = "reducer_config.json"
 CLUSTERING_CONFIG = "clustering_config.json"
 METRICS_FILE = "metrics.json"
 RESULTS_FILE = "results.csv"
-#: Results are ranked by BCubed F, the score the README recommends for comparing clusterings
+#: Results are ranked by BCubed F, the score docs/research.md recommends for comparing clusterings
 #: (it weighs every face equally and penalises both merges and splits); without labels
 #: (``features sweep --no-labels``), the sweep's unsupervised score (silhouette) ranks them.
 RANK_METRIC = LABELLED_DEFAULT_METRIC
