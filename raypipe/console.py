@@ -2,10 +2,11 @@
 messages, Python warnings, other libraries' INFO lines) goes to the run's log file,
 ``RUN/raypipe.log``.
 
-Ray configures its loggers (``ray``, ``ray.data``, ``ray.tune``, ...) with console handlers of
-their own when it is imported; :func:`route_ray_logging` takes those off so that their records
-reach the root logger, whose console handler lets through only raypipe's records (and other
-libraries' warnings), and whose file handler, while a command runs, writes them all.
+Ray and MLflow configure their loggers (``ray``, ``ray.data``, ``mlflow``, ``alembic``, ...) with
+console handlers of their own when they are imported; :func:`route_library_logging` takes those
+off so that their records reach the root logger, whose console handler lets through only
+raypipe's records (and other libraries' warnings, not Ray's), and whose file handler, while a
+command runs, writes them all.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from raypipe import storage
 #: Loggers whose records never reach the console: Ray's (its warnings included) and Python
 #: warnings (``logging.captureWarnings``), which name library internals, not the user's input.
 FILE_ONLY = ("ray", "py.warnings")
+#: Libraries that give their loggers console handlers of their own.
+LIBRARIES = ("ray", "mlflow", "alembic", "sqlalchemy", "huey")
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 #: Seconds between progress lines when the output is not a terminal (a log, a pipe, a job's log).
 SUMMARY_SECONDS = float(os.environ.get("RAYPIPE_PROGRESS_SECONDS", "30"))
@@ -56,14 +59,14 @@ def configure_console(verbose: bool = False) -> None:
     logging.captureWarnings(True)
 
 
-def route_ray_logging() -> None:
-    """Take the console handlers off Ray's loggers and let their records reach the root logger
-    (the run's log file). Called after each import of a part of Ray that configures its logging."""
-    consoles = {sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__}
-    names = [name for name in logging.root.manager.loggerDict if name == "ray" or name.startswith("ray.")]
+def route_library_logging() -> None:
+    """Take the console handlers off the loggers of :data:`LIBRARIES` and let their records reach
+    the root logger (the run's log file). Called after each import of a library part that sets
+    up its logging (Ray's session files and other file handlers stay)."""
+    names = [name for name in logging.root.manager.loggerDict if name.split(".")[0] in LIBRARIES]
     for logger in map(logging.getLogger, names):
         for handler in list(logger.handlers):
-            if isinstance(handler, logging.StreamHandler) and getattr(handler, "stream", None) in consoles:
+            if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
                 logger.removeHandler(handler)
         logger.propagate = True
 

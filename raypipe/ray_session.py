@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 
-from raypipe.console import route_ray_logging
+from raypipe.console import route_library_logging
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +20,7 @@ def ensure_ray(address: str | None = None) -> None:
 
     if ray.is_initialized():
         return
-    route_ray_logging()
+    route_library_logging()
     target = address or os.environ.get("RAY_ADDRESS")
     if target:
         log.info("connecting to the Ray cluster at %s", target)
@@ -38,7 +38,7 @@ def _quiet_ray_data() -> None:
     """raypipe draws its own progress line (:class:`raypipe.console.Progress`)."""
     from ray.data import DataContext
 
-    route_ray_logging()  # ray.data sets up its loggers when imported
+    route_library_logging()  # ray.data sets up its loggers when imported
     context = DataContext.get_current()
     context.enable_progress_bars = False
     context.print_on_execution_start = False

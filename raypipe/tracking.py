@@ -105,6 +105,9 @@ def tracked_run(config: TrackingConfig, name: str, nested: bool = False, tags: M
         return
     import mlflow
 
+    from raypipe.console import route_library_logging
+
+    route_library_logging()  # MLflow's INFO lines (database set-up, ...) go to the run's log
     mlflow.set_tracking_uri(tracking_uri(config))
     mlflow.set_experiment(config.experiment)
     with mlflow.start_run(run_name=name, nested=nested, tags=dict(tags or {})) as run:

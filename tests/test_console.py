@@ -18,9 +18,10 @@ from tests.conftest import REPO, SAMPLE_PHOTOS
 
 CHEAP = ["--set", "extract.detector={name: whole-image}", "--set", "extract.embedder={name: feature, feature: color-hist}"]
 #: Lines Ray printed on a run's console before (token warning, Ray Data's progress blocks every
-#: 10 s, the `concurrency` deprecation, a UserWarning of the task pool).
+#: 10 s, the `concurrency` deprecation, a UserWarning of the task pool), and MLflow's set-up.
 RAY_NOISE = ("Token authentication", "Running Dataset", "Active & requested resources", "deprecated",
-             "UserWarning", "logging_progress", "Progress will be logged", "ray.data")  # fmt: skip
+             "UserWarning", "logging_progress", "Progress will be logged", "ray.data",
+             "MLflow database tables")  # fmt: skip
 
 
 def test_progress_prints_one_line_per_period_when_not_on_a_terminal():
@@ -35,11 +36,11 @@ def test_progress_prints_one_line_per_period_when_not_on_a_terminal():
 
 def test_a_runs_console_shows_raypipes_progress_and_summary_and_rays_messages_go_to_its_log(tmp_path):
     out = tmp_path / "run"
-    env = {**os.environ, "PYTHONPATH": str(REPO), "RAYPIPE_PROGRESS_SECONDS": "0"}
+    env = {**os.environ, "PYTHONPATH": str(REPO), "RAYPIPE_PROGRESS_SECONDS": "0"}  # a fresh MLflow store: conftest
     env.pop("RAY_AUTH_MODE", None)  # Ray then warns about token authentication: it must not show
     env.pop("RAY_ADDRESS", None)
     run = subprocess.run(
-        [sys.executable, "-m", "raypipe.cli", "run", str(SAMPLE_PHOTOS), "--out", str(out), "--no-tracking", *CHEAP],
+        [sys.executable, "-m", "raypipe.cli", "run", str(SAMPLE_PHOTOS), "--out", str(out), *CHEAP],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     console = run.stdout + run.stderr
@@ -50,6 +51,7 @@ def test_a_runs_console_shows_raypipes_progress_and_summary_and_rays_messages_go
     assert [noise for noise in RAY_NOISE if noise in console] == [], console[-3000:]
     log = (out / "raypipe.log").read_text(encoding="utf-8")
     assert "Started a local Ray instance" in log and "raypipe.pipeline.extract" in log
+    assert "MLflow database tables" in log
 
 
 @pytest.mark.filterwarnings("error::DeprecationWarning:raypipe")  # raised where raypipe calls
