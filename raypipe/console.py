@@ -125,7 +125,8 @@ class Progress:
         left = self.total - self.done
         eta = _clock(left / rate) if rate and left else "-" if left else "0:00"
         share = f" ({100 * self.done / self.total:.0f}%)" if self.total else ""
-        return (f"extract: {self.done}/{self.total} images{share}  {rate:.{1 if rate >= 1 else 2}f} images/s  "
+        speed = f"{rate:.{1 if rate >= 1 else 2}f}" if self.new else "-"
+        return (f"extract: {self.done}/{self.total} images{share}  {speed} images/s  "
                 f"{self.faces} faces  {self.errors} errors  ETA {eta}")  # fmt: skip
 
     def _show(self) -> None:

@@ -34,6 +34,22 @@ def test_progress_prints_one_line_per_period_when_not_on_a_terminal():
     assert lines[1].startswith("extract: 6/10 images (60%)") and "images/s  5 faces  1 errors  ETA " in lines[1]
 
 
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_redraws_one_line_in_place_on_a_terminal():
+    out = Terminal()
+    progress = Progress(total=4, stream=out, interval=0)
+    progress.update(images=2, faces=3, errors=0)
+    progress.update(images=2, faces=1, errors=0)
+    progress.close()
+    text = out.getvalue()
+    assert text.count("\n") == 1 and text.endswith("\n")  # one line, ended when the extraction ends
+    assert text.count("\rextract: ") == 4 and "\rextract: 4/4 images (100%)" in text and "4 faces" in text
+
+
 def test_a_runs_console_shows_raypipes_progress_and_summary_and_rays_messages_go_to_its_log(tmp_path):
     out = tmp_path / "run"
     env = {**os.environ, "PYTHONPATH": str(REPO), "RAYPIPE_PROGRESS_SECONDS": "0"}  # a fresh MLflow store: conftest
