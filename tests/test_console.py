@@ -6,11 +6,13 @@ from __future__ import annotations
 import io
 import logging
 import os
+import shutil
 import subprocess
 import sys
 
 import pytest
 
+from raypipe.cli import main
 from raypipe.config import Config
 from raypipe.console import Progress
 from raypipe.pipeline.topology import build_topology
@@ -68,6 +70,15 @@ def test_a_runs_console_shows_raypipes_progress_and_summary_and_rays_messages_go
     log = (out / "raypipe.log").read_text(encoding="utf-8")
     assert "Started a local Ray instance" in log and "raypipe.pipeline.extract" in log
     assert "MLflow database tables" in log
+
+
+def test_a_sweep_prints_none_of_ray_tunes_console_output(sample_run, tmp_path, capfd):
+    run = shutil.copytree(sample_run, tmp_path / "run", ignore=shutil.ignore_patterns("chips", "clustered_faces"))
+    code = main(["tune", str(run), "--space", str(REPO / "tune" / "photos.yaml"), "--search", "random",
+                 "--num-samples", "2", "--no-tracking"])  # fmt: skip
+    console = "".join(capfd.readouterr())
+    assert code == 0 and "tune: 2 trials" in console
+    assert [line for line in ("Configuration for experiment", "View detailed results", "tensorboard") if line in console] == []
 
 
 @pytest.mark.filterwarnings("error::DeprecationWarning:raypipe")  # raised where raypipe calls

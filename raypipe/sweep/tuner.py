@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,6 +122,13 @@ def run_trials(
 ) -> list[TrialRecord]:
     """Run the sweep on the current Ray instance; failed trials are kept with their error."""
     from ray import tune
+
+    from raypipe.console import route_library_logging
+
+    route_library_logging()  # ray.tune's loggers: to the run's log file
+    # Tune's default console output prints its own header and paths even at verbose=0; its
+    # other engine prints nothing at 0 (raypipe reports the sweep itself). A user's value wins.
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
 
     trainable_with_data = tune.with_resources(
         tune.with_parameters(trainable, space=space, data=data), {"cpu": settings.cpus_per_trial}
