@@ -77,6 +77,11 @@ def fit_within_class(white, labels, views) -> Fitted:
     return Fitted(within_class_whitening(white, labels))
 
 
+def fit_within_class_views(white, labels, views) -> Fitted:
+    """Within-class whitening, the augmented views counted as more crops of their characters."""
+    return Fitted(within_class_whitening(white, labels, views=views))
+
+
 def fit_head(white, labels, views) -> Fitted:
     """The identity head: within-class whitening, then supervised contrastive training on the
     crops and their augmented views."""
@@ -84,7 +89,9 @@ def fit_head(white, labels, views) -> Fitted:
 
 
 EMBEDDINGS = {"projection (unlabelled)": fit_projection, "within-class whitening": fit_within_class,
-              "identity head": fit_head}  # fmt: skip
+              "within-class whitening + views": fit_within_class_views, "identity head": fit_head}  # fmt: skip
+#: What ``--ship`` writes: the embedding of best mean fit-side F (inner folds), never a report score.
+SHIPPED = "within-class whitening + views"
 
 
 def cluster_scores(Z: np.ndarray, labels: np.ndarray, average: float, leftover: float | None) -> dict[str, float]:
@@ -172,13 +179,13 @@ def print_table(results: dict[str, list[dict[str, float]]], folds: list[Characte
                 print(f"| {name} | {group} ({sum(chosen)}) | {kind} | {cells} |")
 
 
-def ship(white, views, labels, source_of, projection, fold: CharacterFold | None, out) -> None:
-    """Train the head on ``fold``'s fit characters (None: all 20), choose its distances on inner
+def ship(fit, white, views, labels, source_of, projection, fold: CharacterFold | None, out) -> None:
+    """Fit the head on ``fold``'s fit characters (None: all 20), choose its distances on inner
     folds of the same characters, write it to ``out``."""
     train = fold.masks(labels)[0] if fold else np.ones(len(labels), bool)
-    average, leftover, _ = choose_distances(fit_head, white[train], views[:, train], labels[train], source_of)
-    pair = choose_pair(fit_head, white[train], views[:, train], labels[train], source_of)
-    head = fit_head(white[train], labels[train], views[:, train]).matrix
+    average, leftover, _ = choose_distances(fit, white[train], views[:, train], labels[train], source_of)
+    pair = choose_pair(fit, white[train], views[:, train], labels[train], source_of)
+    head = fit(white[train], labels[train], views[:, train]).matrix
     save_identity(out, projection, head)
     print(f"wrote {out} (head {head.shape}), trained on {len(set(labels[train]))} characters "
           f"({fold.name if fold else 'all'}); distances chosen on their inner folds: "
@@ -208,7 +215,7 @@ def main() -> None:
     folds = character_folds(source_of, splits=args.splits)
     if args.ship:
         fold = next(f for f in folds if f.name == args.fold) if args.fold else None
-        ship(white, views, labels, source_of, projection, fold, args.out)
+        ship(EMBEDDINGS[SHIPPED], white, views, labels, source_of, projection, fold, args.out)
         return
     assert np.allclose(fit_projection(white, labels, views)(white[:4]), projected(features[:4], projection), atol=1e-5)
     print(f"{len(labels)} crops of {len(source_of)} characters; {len(folds)} folds; {len(views)} augmented views")

@@ -110,9 +110,10 @@ def _same_character_auc(Z: np.ndarray, labels: np.ndarray) -> float:
 @pytest.mark.shared
 @pytest.mark.registry
 def test_identity_head_fitted_on_one_source_separates_the_other_sources_characters(faceplugin_models):
-    """A head trained on the 10 ``anime`` characters (10 crops each) ranks same-character pairs
-    of 5 ``anime_fanart`` characters it never saw (10 crops each) clearly better than the
-    unlabelled projection it starts from (0.72 against 0.66 when written)."""
+    """The shipped kind of head (within-class whitening) fitted on the 10 ``anime`` characters
+    (10 crops each) ranks same-character pairs of 5 ``anime_fanart`` characters it never saw
+    (10 crops each) better than the unlabelled projection it starts from (AUC 0.70 against 0.66
+    when written)."""
     from bench.drawn_clusters import load_images, whole_image_chips
     from raypipe.embed import EMBEDDERS
     from raypipe.embed.select import drawn_embedder
@@ -130,6 +131,6 @@ def test_identity_head_fitted_on_one_source_separates_the_other_sources_characte
 
     fit, fit_labels = features("anime", sorted(p.name for p in need_shared("data", "anime").iterdir()))
     held, held_labels = features("anime_fanart", sorted(p.name for p in need_shared("data", "anime_fanart").iterdir())[:5])
-    head = train_identity_head(fit, fit_labels, None, HeadSettings(), start=within_class_whitening(fit, fit_labels))
+    head = within_class_whitening(fit, fit_labels)
     untrained, trained = _same_character_auc(held, held_labels), _same_character_auc(held @ head, held_labels)
-    assert trained >= untrained + 0.03, (untrained, trained)
+    assert trained >= untrained + 0.02, (untrained, trained)

@@ -8,11 +8,11 @@ raypipe ships plain arrays (no pickle) in two files:
 - ``weights/drawn_projection.npz``: the square roots of the pooled features, centred and
   whitened by a PCA fitted on the unlabelled drawn faces of ``anime_unlabelled``
   (``bench/fit_drawn_projection.py``); no labelled character shaped it;
-- ``weights/drawn_identity.npz`` (the default): that projection followed by an identity head
-  (:mod:`raypipe.features.learn.identity_head`) trained on all 20 labelled characters of
-  ``anime`` and ``anime_fanart`` (``bench/drawn_protocol.py --ship``). Its figures on unseen
-  characters come from heads trained the same way on each protocol fold's fit characters only
-  (docs/drawn-faces.md).
+- ``weights/drawn_identity.npz`` (the default): that projection followed by an identity head,
+  within-class whitening (:func:`raypipe.features.learn.identity_head.within_class_whitening`)
+  fitted on all 20 labelled characters of ``anime`` and ``anime_fanart`` and augmented views of
+  their crops (``bench/drawn_protocol.py --ship``). Its figures on unseen characters come from
+  heads fitted the same way on each protocol fold's fit characters only (docs/drawn-faces.md).
 """
 
 from __future__ import annotations

@@ -1,12 +1,14 @@
-"""An identity head on frozen backbone features: a linear map trained on labelled characters.
+"""Identity heads on frozen backbone features: linear maps learned from labelled characters.
 
-It starts as within-class whitening (:func:`within_class_whitening`: the directions along which
-crops of one character vary are shrunk, those that tell characters apart kept), then is trained
-with a loss that keeps it near that start. The loss is supervised contrastive (Khosla et al. 2020): two views of each row in a batch
-(the features of the crop itself or of augmented copies of it, computed beforehand), every
-other row of the same character a positive, every other character a negative. Characters are
-resampled to the same number of rows, so a character with many crops does not dominate.
-Training runs :func:`raypipe.training.train_epochs`.
+:func:`within_class_whitening` (what raypipe ships for drawn faces) shrinks the directions along
+which crops of one character vary (augmented views of a crop count as more crops) and keeps
+those that tell characters apart. :func:`train_identity_head` starts from such a map and trains
+it further with a loss that keeps it near that start (on the drawn-face protocol it did worse
+than its start: docs/drawn-faces.md). The loss is supervised contrastive (Khosla et al. 2020):
+two views of each row in a batch (the features of the crop itself or of augmented copies of
+it, computed beforehand), every other row of the same character a positive, every other
+character a negative. Characters are resampled to the same number of rows, so a character with
+many crops does not dominate. Training runs :func:`raypipe.training.train_epochs`.
 """
 
 from __future__ import annotations
@@ -45,12 +47,15 @@ def supervised_contrastive(z: torch.Tensor, labels: torch.Tensor, temperature: f
     return -per_row.mean()
 
 
-def within_class_whitening(features: np.ndarray, labels, shrinkage: float = 0.3) -> np.ndarray:
+def within_class_whitening(features: np.ndarray, labels, shrinkage: float = 0.3, views: np.ndarray | None = None) -> np.ndarray:
     """``(D, D)`` map making the within-character covariance of ``features`` (shrunk towards the
-    identity by ``shrinkage``) the identity."""
+    identity by ``shrinkage``) the identity; ``views`` (V, N, D), augmented features of the same
+    rows, count as more crops of their rows' characters."""
     codes = np.unique(np.asarray(labels), return_inverse=True)[1]
-    means = np.stack([features[codes == c].mean(axis=0) for c in range(codes.max() + 1)])
-    centred = features - means[codes]
+    rows = features if views is None or len(views) == 0 else np.concatenate([features[None], views]).reshape(-1, features.shape[1])
+    codes = np.tile(codes, len(rows) // len(features))
+    means = np.stack([rows[codes == c].mean(axis=0) for c in range(codes.max() + 1)])
+    centred = rows - means[codes]
     covariance = centred.T @ centred / len(centred)
     values, vectors = np.linalg.eigh((1 - shrinkage) * covariance + shrinkage * np.eye(len(covariance)))
     return (vectors / np.sqrt(values)).astype(np.float32)
