@@ -5,17 +5,19 @@ Folds (:func:`raypipe.evaluation.protocol.character_folds`) over the 20 labelled
 on, the other 10 reported on) and leave-one-source-out (fit on one source, report on the other).
 For every fold and embedding, everything learned is learned on the fold's FIT characters only:
 
-- the identity head (:mod:`raypipe.features.learn.identity_head`: within-class whitening, then
-  supervised contrastive training on the crops and augmented views of them) or its start alone;
+- the identity head (:mod:`raypipe.features.learn.identity_head`): within-class whitening (of
+  the crops, or of the crops and their augmented views), or that trained further with a
+  supervised contrastive loss;
 - the "same character" distances of the default clusterer (``auto``: ``average`` and
   ``leftover``): inner folds split the fit characters in halves, an embedding is fitted on one
   half and the distance grid scored on the other; the setting of best mean BCubed F among those
   leaving at most 15% of faces alone wins.
 
 Then the fold's REPORT characters are clustered without k (that setting) and with the true k
-(k-means). The table holds each embedding's mean and worst fold. ``--ship`` trains the head on
-all 20 characters, chooses its distances by the same inner folds over all 20, and writes
-``raypipe/features/weights/drawn_identity.npz``.
+(k-means). The table holds each embedding's mean and worst fold, and the mean fit-side F (the
+inner folds' best) that chose :data:`SHIPPED`. ``--ship`` fits that head on all 20 characters
+(``--fold NAME``: on that fold's fit characters), chooses its distances by the same inner folds
+and writes ``raypipe/features/weights/drawn_identity.npz`` (``--out``).
 
     nice -n 10 python bench/drawn_protocol.py --model-root ~/.raypipe/models
     nice -n 10 python bench/drawn_protocol.py --model-root ~/.raypipe/models --ship
