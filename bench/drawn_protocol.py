@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +58,8 @@ AVERAGE_GRID = np.round(np.arange(0.30, 0.99, 0.04), 2)
 LEFTOVER_OFFSETS = (None, 0.05, 0.10)
 MOST_ALONE = 0.15
 INNER_SPLITS = 2
+#: Shrinkage of the within-class covariance of the shipped head (``--shrinkage``).
+SHRINKAGE = 0.3
 
 
 @dataclass
@@ -79,9 +82,9 @@ def fit_within_class(white, labels, views) -> Fitted:
     return Fitted(within_class_whitening(white, labels))
 
 
-def fit_within_class_views(white, labels, views) -> Fitted:
+def fit_within_class_views(white, labels, views, shrinkage: float = SHRINKAGE) -> Fitted:
     """Within-class whitening, the augmented views counted as more crops of their characters."""
-    return Fitted(within_class_whitening(white, labels, views=views))
+    return Fitted(within_class_whitening(white, labels, shrinkage, views=views))
 
 
 def fit_head(white, labels, views) -> Fitted:
@@ -205,7 +208,9 @@ def main() -> None:
     parser.add_argument("--fold", help="with --ship: train on this fold's fit characters only (e.g. report-anime_fanart)")
     parser.add_argument("--out", type=Path, default=IDENTITY, help="with --ship: where the head goes")
     parser.add_argument("--cache", default=CACHE)
+    parser.add_argument("--shrinkage", type=float, default=SHRINKAGE, help="of the shipped head's covariance")
     args = parser.parse_args()
+    EMBEDDINGS[SHIPPED] = partial(fit_within_class_views, shrinkage=args.shrinkage)
     import torch
 
     torch.set_num_threads(1)
