@@ -6,7 +6,9 @@ Characters are the fixed TRAINING or REPORTING half (:mod:`raypipe.features.draw
 are chosen on ``--characters training`` and quoted on ``--characters reporting``. Printed per
 embedder: the default clusterer without k, k-means and Ward agglomerative told the true k (NMI,
 BCubed F, accuracy, clusters, unassigned share). ``--sweep`` prints the "same character"
-distance grid of the default clusterer (choose it on the training characters).
+distance grid of the default clusterer (choose it on the training characters). The default
+DenseNet embedder's head was fitted on all 20 labelled characters, these included: its figures
+on unseen characters and its distances come from ``bench/drawn_protocol.py``.
 
     nice -n 10 python bench/drawn_clusters.py --characters reporting --model-root ~/.raypipe/models
     nice -n 10 python bench/drawn_clusters.py --characters training --sweep --model-root ~/.raypipe/models

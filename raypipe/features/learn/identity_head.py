@@ -1,0 +1,103 @@
+"""Identity heads on frozen backbone features: linear maps learned from labelled characters.
+
+:func:`within_class_whitening` (what raypipe ships for drawn faces) shrinks the directions along
+which crops of one character vary (augmented views of a crop count as more crops) and keeps
+those that tell characters apart. :func:`train_identity_head` starts from such a map and trains
+it further with a loss that keeps it near that start (on the drawn-face protocol it did worse
+than its start: docs/drawn-faces.md). The loss is supervised contrastive (Khosla et al. 2020):
+two views of each row in a batch (the features of the crop itself or of augmented copies of
+it, computed beforehand), every other row of the same character a positive, every other
+character a negative. Characters are resampled to the same number of rows, so a character with
+many crops does not dominate. Training runs :func:`raypipe.training.train_epochs`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from raypipe.features.learn.train import TrainLimits
+from raypipe.training import train_epochs
+
+
+@dataclass
+class HeadSettings:
+    """Output size, loss temperature and training limits of :func:`train_identity_head`."""
+
+    dim: int = 128  # without a start: the identity on the first ``dim`` inputs
+    temperature: float = 0.3
+    #: Weight of the squared distance of the head from where it started (few characters: a head
+    #: free to move learns to tell only them apart).
+    proximity: float = 0.1
+    limits: TrainLimits = field(default_factory=lambda: TrainLimits(30, 300.0, 256, 1e-3, 0.0))
+
+
+def supervised_contrastive(z: torch.Tensor, labels: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Mean over rows with a positive of the negative log-likelihood of its positives."""
+    z = F.normalize(z, dim=1)
+    itself = torch.eye(len(z), dtype=torch.bool, device=z.device)
+    logits = (z @ z.t() / temperature).masked_fill(itself, float("-inf"))
+    log_prob = logits - logits.logsumexp(dim=1, keepdim=True)
+    positives = (labels[:, None] == labels[None, :]) & ~itself
+    has = positives.any(dim=1)
+    per_row = log_prob.masked_fill(~positives, 0.0).sum(dim=1)[has] / positives.sum(dim=1)[has]
+    return -per_row.mean()
+
+
+def within_class_whitening(features: np.ndarray, labels, shrinkage: float = 0.3, views: np.ndarray | None = None) -> np.ndarray:
+    """``(D, D)`` map making the within-character covariance of ``features`` (shrunk towards the
+    identity by ``shrinkage``) the identity; ``views`` (V, N, D), augmented features of the same
+    rows, count as more crops of their rows' characters."""
+    codes = np.unique(np.asarray(labels), return_inverse=True)[1]
+    rows = features if views is None or len(views) == 0 else np.concatenate([features[None], views]).reshape(-1, features.shape[1])
+    codes = np.tile(codes, len(rows) // len(features))
+    means = np.stack([rows[codes == c].mean(axis=0) for c in range(codes.max() + 1)])
+    centred = rows - means[codes]
+    covariance = centred.T @ centred / len(centred)
+    values, vectors = np.linalg.eigh((1 - shrinkage) * covariance + shrinkage * np.eye(len(covariance)))
+    return (vectors / np.sqrt(values)).astype(np.float32)
+
+
+def balanced_rows(codes: np.ndarray, seed: int) -> np.ndarray:
+    """Row indices with every label repeated (cyclically, shuffled) to the largest label's count."""
+    rng = np.random.default_rng(seed)
+    most = np.bincount(codes).max()
+    return np.concatenate([np.resize(rng.permutation(np.flatnonzero(codes == c)), most) for c in np.unique(codes)])
+
+
+def train_identity_head(
+    features: np.ndarray,
+    labels,
+    views: np.ndarray | None = None,
+    settings: HeadSettings | None = None,
+    start: np.ndarray | None = None,
+) -> np.ndarray:
+    """The ``(D, dim)`` head trained on ``features`` (N, D) of characters ``labels``;
+    ``views`` (V, N, D): the same rows' augmented features (None: the rows themselves only);
+    ``start``: the head to start from (None: the identity on the first ``dim`` inputs)."""
+    settings = settings or HeadSettings()
+    limits = settings.limits
+    torch.manual_seed(limits.seed)
+    rows = torch.from_numpy(np.asarray(features, np.float32))
+    every_view = rows[None] if views is None or len(views) == 0 else torch.cat([rows[None], torch.from_numpy(views)])
+    codes = np.unique(np.asarray(labels), return_inverse=True)[1]
+    order = torch.from_numpy(balanced_rows(codes, limits.seed))
+    label_of = torch.from_numpy(codes)[order]
+    origin = torch.eye(rows.shape[1], settings.dim) if start is None else torch.from_numpy(np.asarray(start, np.float32))
+    head = torch.nn.Parameter(origin.clone())
+    generator = torch.Generator().manual_seed(limits.seed)
+
+    def step(batch: torch.Tensor) -> torch.Tensor:
+        picked = order[batch]
+        first, second = (torch.randint(len(every_view), (len(batch),), generator=generator) for _ in range(2))
+        z = torch.cat([every_view[first, picked], every_view[second, picked]]) @ head
+        loss = supervised_contrastive(z, label_of[batch].repeat(2), settings.temperature)
+        return loss + settings.proximity * (head - origin).pow(2).sum()
+
+    optimiser = torch.optim.AdamW([head], lr=limits.learning_rate, weight_decay=limits.weight_decay)
+    train_epochs(step, len(order), optimiser, epochs=limits.epochs, batch_size=limits.batch_size,
+                 max_seconds=limits.max_seconds, generator=generator, min_batch=2, name="identity head")  # fmt: skip
+    return head.detach().numpy().copy()
