@@ -15,6 +15,7 @@ The exported graph holds the grey conversion and the peak decoding: RGB in, the 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import time
 from pathlib import Path
@@ -31,6 +32,9 @@ from raypipe.testing.drawn_training_pages import training_patch
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 WEIGHTS = Path(__file__).resolve().parents[1] / "raypipe" / "detect" / "weights" / "drawn_faces.onnx"
 STRIDE, TOP_K = 8, 100
+#: Background pictures with no human face, shipped inside scikit-learn and scikit-image.
+SCENES = ("china.jpg", "flower.jpg", "brick.png", "coffee.png", "coins.png", "grass.png", "gravel.png",
+          "horse.png", "motorcycle_left.png", "page.png", "rocket.jpg", "text.png", "clock_motion.png")  # fmt: skip
 log = logging.getLogger("train_drawn_detector")
 
 
@@ -126,13 +130,46 @@ def load_faces() -> list[np.ndarray]:
     return [f[:, :, ::-1].copy() for f in faces if f is not None]
 
 
+def load_scenes() -> list[np.ndarray]:
+    """Grey pictures without a human face that ship with scikit-learn and scikit-image
+    (:data:`SCENES`), as backgrounds: buildings, plants, objects, textures, printed text."""
+    import skimage
+    import sklearn.datasets
+
+    folders = [Path(sklearn.datasets.__file__).parent / "images", Path(skimage.__file__).parent / "data"]
+    paths = [folder / name for folder in folders for name in SCENES if (folder / name).is_file()]
+    return [cv2.imread(str(path), cv2.IMREAD_GRAYSCALE) for path in paths]
+
+
 def patch_bank(n: int, size: int, seed: int) -> tuple[np.ndarray, list[np.ndarray]]:
     """``n`` training patches and their face boxes, made once and reused every epoch."""
     rng = np.random.default_rng(seed)
-    faces = load_faces()
-    log.info("%d training face crops; making %d patches", len(faces), n)
-    patches = [training_patch(size, rng, faces, max_face=int(size * 0.85)) for _ in range(n)]
+    faces, scenes = load_faces(), load_scenes()
+    log.info("%d training face crops, %d scenes; making %d patches", len(faces), len(scenes), n)
+    patches = [training_patch(size, rng, faces, int(size * 0.85), scenes) for _ in range(n)]
     return np.stack([p[0] for p in patches]), [p[1] for p in patches]
+
+
+def manga_patches(title: str, n: int, size: int, seed: int) -> tuple[np.ndarray, list[np.ndarray]]:
+    """``n`` random patches of the pages of ``title`` boxed in ``bench/data/manga_faces.json``,
+    at the scale the detector sees a page (long side 640), with the boxed faces whose centre
+    falls inside; for the leave-one-title-out experiment only (never the shipped model)."""
+    rng = np.random.default_rng(seed)
+    boxed = json.loads((Path(__file__).parent / "data" / "manga_faces.json").read_text())["pages"]
+    pages = []
+    for name in sorted(page for page in boxed if page.startswith(title)):
+        grey = cv2.imread(str(SHARED / "manga_pages" / "pages" / f"{name}.jpg"), cv2.IMREAD_GRAYSCALE)
+        scale = 640 / max(grey.shape)
+        pages.append((cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA), np.float32(boxed[name]) * scale))
+    images, boxes = [], []
+    for _ in range(n):
+        grey, faces = pages[int(rng.integers(len(pages)))]
+        y, x = rng.integers(0, grey.shape[0] - size), rng.integers(0, grey.shape[1] - size)
+        centres = (faces[:, :2] + faces[:, 2:]) / 2
+        inside = (centres[:, 0] >= x) & (centres[:, 0] < x + size) & (centres[:, 1] >= y) & (centres[:, 1] < y + size)
+        images.append(grey[y : y + size, x : x + size])
+        boxes.append(faces[inside] - np.float32([x, y, x, y]))
+    return np.stack(images), boxes
 
 
 def flipped(image: np.ndarray, boxes: np.ndarray, flip: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -186,6 +223,7 @@ def main() -> None:
     parser.add_argument("--init", help="start from these weights (.npz written by --save)")
     parser.add_argument("--save", help="also keep the trained weights here (.npz)")
     parser.add_argument("--out", type=Path, default=WEIGHTS)
+    parser.add_argument("--manga-title", help="experiment: also train on the boxed pages of this title (not shipped)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     torch.set_num_threads(1)
@@ -196,6 +234,11 @@ def main() -> None:
         images, boxes = patch_bank(args.patches, args.size, args.seed)
         if args.bank:
             np.savez(args.bank, images=images, **{f"boxes_{i}": b for i, b in enumerate(boxes)})
+    if args.manga_title:
+        if args.out == WEIGHTS:
+            parser.error("--manga-title models are experiments: give --out outside the package")
+        real, real_boxes = manga_patches(args.manga_title, len(images), args.size, args.seed)
+        images, boxes = np.concatenate([images, real]), boxes + real_boxes
     net = train(images, boxes, args.seconds, args.batch, args.seed, args.init)
     if args.save:
         np.savez(args.save, **{k: v.numpy() for k, v in net.state_dict().items()})

@@ -6,7 +6,9 @@ pasted in (``bench/train_drawn_detector.py``; data, figures and commands in
 line art are all one input. The graph takes RGB in [0, 1] of any size and gives its best 100
 boxes with scores; the image is run at two sizes (its long side at 640 and at 320 pixels, so
 that a face from about 2% to about half of the image's long side falls in the range it was
-trained on) and the boxes of both are merged.
+trained on) and the boxes of both are merged. An image smaller than a page (a panel crop) is
+not enlarged past ``max_scale``, the scale a 1,164-pixel page is seen at, so that a panel's
+faces look as big to the network as on the whole page.
 """
 
 from __future__ import annotations
@@ -30,9 +32,11 @@ MIN_SIDE = 128
 class DrawnFaceDetector(Detector):
     """Drawn faces with the shipped ONNX model (or ``model_path``); no landmarks, best first.
 
-    ``long_sides``: the sizes the image's long side is resized to, one pass each.
+    ``long_sides``: the sizes the image's long side is resized to, one pass each (the first
+    pass never scales by more than ``max_scale``, the others in proportion).
     ``score_threshold``: chosen by F1 on composed pages of the training characters (see the
-    docs); ``nms_threshold``: boxes of the passes overlapping more than this are merged.
+    docs); ``nms_threshold``: a box is dropped when more than this share of it (or of the
+    better box, the smaller of the two) lies in a better box, within a pass or across passes.
     """
 
     def __init__(
@@ -40,7 +44,8 @@ class DrawnFaceDetector(Detector):
         model_path: str | None = None,
         long_sides: Sequence[int] = (640, 320),
         score_threshold: float = 0.55,
-        nms_threshold: float = 0.3,
+        nms_threshold: float = 0.5,
+        max_scale: float = 0.55,
         device: str = "cpu",
     ):
         import onnxruntime as ort
@@ -55,6 +60,7 @@ class DrawnFaceDetector(Detector):
         self._session = ort.InferenceSession(str(path), options, providers=providers)
         self.model_path = str(path)
         self.long_sides = tuple(int(side) for side in long_sides)
+        self.max_scale = float(max_scale)
         self.score_threshold = float(score_threshold)
         self.nms_threshold = float(nms_threshold)
 
@@ -62,12 +68,13 @@ class DrawnFaceDetector(Detector):
         height, width = image.shape[:2]
         boxes, scores = [], []
         for side in self.long_sides:
-            found, found_scores = self._pass(image, side / max(height, width))
+            scale = min(side / max(height, width), self.max_scale * side / self.long_sides[0])
+            found, found_scores = self._pass(image, scale)
             boxes.append(found)
             scores.append(found_scores)
         boxes, scores = np.concatenate(boxes), np.concatenate(scores)
         keep = np.flatnonzero(scores >= self.score_threshold)
-        keep = keep[nms(boxes[keep], scores[keep], self.nms_threshold)]
+        keep = keep[nms(boxes[keep], scores[keep], self.nms_threshold, by_min=True)]
         boxes = clip_boxes(boxes[keep], width, height)
         return [Face(tuple(float(v) for v in box), float(scores[k])) for box, k in zip(boxes, keep)]
 
@@ -75,9 +82,13 @@ class DrawnFaceDetector(Detector):
         """Boxes (image pixels) and scores of one run with the image resized by ``scale``."""
         height, width = image.shape[:2]
         size = (max(1, round(width * scale)), max(1, round(height * scale)))
-        resized = cv2.resize(image, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+        resized = cv2.resize(
+            image, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+        )
         canvas = np.full((max(size[1], MIN_SIDE), max(size[0], MIN_SIDE), 3), 255, np.uint8)
         canvas[: size[1], : size[0]] = resized
         blob = canvas.transpose(2, 0, 1)[None].astype(np.float32) / 255.0
         boxes, scores = self._session.run(["boxes", "scores"], {"image": blob})
-        return np.asarray(boxes, np.float64).reshape(-1, 4) / scale, np.asarray(scores, np.float64).reshape(-1)
+        return np.asarray(boxes, np.float64).reshape(-1, 4) / scale, np.asarray(
+            scores, np.float64
+        ).reshape(-1)

@@ -13,66 +13,26 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from raypipe.testing.drawn_styles import print_style, screentone, simple_face, to_grey
+
 #: Part of a face crop's side trimmed from each edge to box the face itself.
 FACE_INSET = 0.06
 #: Share of pasted faces drawn in a few strokes (:func:`simple_face`) instead of a real crop.
-SIMPLE_FACES = 0.12
+SIMPLE_FACES = 0.05
 
 
-def to_grey(rgb: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-
-
-_SCREENS: list[np.ndarray] = []
-
-
-def screentone(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
-    """A 0/1 dot (or line) screen of random pitch and angle (cut from a bank of 48 screens)."""
-    if len(_SCREENS) < 48:
-        _SCREENS.append(_screen((512, 512), rng))
-    screen = _SCREENS[int(rng.integers(len(_SCREENS)))]
-    y, x = rng.integers(0, 512 - shape[0] + 1), rng.integers(0, 512 - shape[1] + 1)
-    return screen[y : y + shape[0], x : x + shape[1]]
-
-
-def _screen(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
-    h, w = shape
-    pitch, angle = rng.uniform(3, 8), rng.uniform(0, np.pi)
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    u = (xx * np.cos(angle) + yy * np.sin(angle)) / pitch
-    v = (-xx * np.sin(angle) + yy * np.cos(angle)) / pitch
-    if rng.random() < 0.25:
-        return (np.abs(u - np.round(u)) < rng.uniform(0.12, 0.3)).astype(np.float32)
-    d = np.hypot(u - np.round(u), v - np.round(v))
-    return (d < rng.uniform(0.2, 0.42)).astype(np.float32)
-
-
-def print_style(grey: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """``grey`` rendered as a printed page might show it."""
-    g = grey.astype(np.float32)
-    style = rng.choice(["grey", "lineart", "tone", "soft"], p=[0.3, 0.3, 0.25, 0.15])
-    if style == "lineart":
-        block = int(rng.choice([7, 9, 11, 15]))
-        ink = cv2.adaptiveThreshold(grey, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, block, rng.uniform(3, 10))
-        g = ink.astype(np.float32)
-        g[grey < rng.uniform(30, 80)] = 0  # dark hair stays solid
-    elif style == "tone":
-        low, high = np.sort(rng.uniform(50, 200, 2))
-        dots = screentone(grey.shape, rng)
-        mid = (g >= low) & (g < high)
-        g = np.where(g < low, 0, 255).astype(np.float32)
-        g[mid] = 255 * (1 - dots[mid])
-        edges = cv2.Canny(grey, 60, 150) > 0
-        g[edges] = 0
-    elif style == "soft":
-        g = cv2.GaussianBlur(g, (0, 0), rng.uniform(0.6, 1.5))
-    gamma = rng.uniform(0.6, 1.5)
-    return 255 * (np.clip(g, 0, 255) / 255) ** gamma
-
-
-def background(size: int, rng: np.random.Generator, patches: list[np.ndarray]) -> np.ndarray:
-    """A float32 ``size x size`` manga-like background with no face in it."""
-    canvas = np.full((size, size), rng.choice([255.0, 255.0, rng.uniform(120, 250), rng.uniform(0, 60)]), np.float32)
+def background(
+    size: int, rng: np.random.Generator, patches: list[np.ndarray], scenes: list[np.ndarray] = ()
+) -> np.ndarray:
+    """A float32 ``size x size`` manga-like background with no face in it; ``scenes``: grey
+    pictures without people, of which a random part may fill the background."""
+    canvas = np.full(
+        (size, size),
+        rng.choice([255.0, 255.0, rng.uniform(120, 250), rng.uniform(0, 60)]),
+        np.float32,
+    )
+    if len(scenes) and rng.random() < 0.5:
+        canvas = _scene_part(scenes, size, rng)
     for _ in range(int(rng.integers(1, 4))):  # toned regions
         mask = np.zeros((size, size), np.uint8)
         pts = rng.integers(-size // 2, size * 3 // 2, (int(rng.integers(3, 7)), 2)).astype(np.int32)
@@ -83,6 +43,12 @@ def background(size: int, rng: np.random.Generator, patches: list[np.ndarray]) -
             canvas[mask > 0] = rng.uniform(0, 255)
     for _ in range(int(rng.integers(0, 3))):  # enlarged hair / clothing from a crop's corner
         _paste(canvas, _corner_piece(patches, rng), rng, size)
+    for _ in range(int(rng.integers(0, 3))):  # balloons with lettering
+        centre = (int(rng.integers(0, size)), int(rng.integers(0, size)))
+        axes = (int(rng.integers(12, size // 3)), int(rng.integers(12, size // 3)))
+        cv2.ellipse(canvas, centre, axes, 0, 0, 360, 255.0, -1)
+        cv2.ellipse(canvas, centre, axes, 0, 0, 360, 0.0, int(rng.integers(1, 4)))
+        _glyphs(canvas, centre, axes, rng)
     for _ in range(int(rng.integers(2, 14))):  # strokes, hatching, curves
         shade = float(rng.choice([0, 0, 255, rng.uniform(0, 255)]))
         kind = rng.integers(5)
@@ -91,13 +57,30 @@ def background(size: int, rng: np.random.Generator, patches: list[np.ndarray]) -
             for k in range(int(rng.integers(3, 9))):
                 offset = np.array([k * rng.uniform(2, 6), 0.0])
                 pts = start + offset + np.cumsum(np.vstack([[0, 0], bend]), axis=0)
-                cv2.polylines(canvas, [pts.astype(np.int32)], False, shade, int(rng.integers(1, 4)), cv2.LINE_AA)
+                cv2.polylines(
+                    canvas,
+                    [pts.astype(np.int32)],
+                    False,
+                    shade,
+                    int(rng.integers(1, 4)),
+                    cv2.LINE_AA,
+                )
         elif kind == 0:
             p = rng.integers(-size // 4, size * 5 // 4, 4)
-            cv2.line(canvas, (int(p[0]), int(p[1])), (int(p[2]), int(p[3])), shade, int(rng.integers(1, 6)))
+            cv2.line(
+                canvas,
+                (int(p[0]), int(p[1])),
+                (int(p[2]), int(p[3])),
+                shade,
+                int(rng.integers(1, 6)),
+            )
         elif kind == 1:
-            pts = np.cumsum(rng.normal(0, size / 10, (int(rng.integers(4, 12)), 2)), axis=0) + rng.uniform(0, size, 2)
-            cv2.polylines(canvas, [pts.astype(np.int32)], False, shade, int(rng.integers(1, 4)), cv2.LINE_AA)
+            pts = np.cumsum(
+                rng.normal(0, size / 10, (int(rng.integers(4, 12)), 2)), axis=0
+            ) + rng.uniform(0, size, 2)
+            cv2.polylines(
+                canvas, [pts.astype(np.int32)], False, shade, int(rng.integers(1, 4)), cv2.LINE_AA
+            )
         elif kind == 2:
             centre, n = rng.uniform(0, size, 2), int(rng.integers(8, 40))
             for a in rng.uniform(0, 2 * np.pi, n):
@@ -109,7 +92,16 @@ def background(size: int, rng: np.random.Generator, patches: list[np.ndarray]) -
             x, y = rng.integers(0, size, 2)
             axes = (int(rng.integers(10, size // 2)), int(rng.integers(10, size // 2)))
             fill = rng.random() < 0.5
-            cv2.ellipse(canvas, (int(x), int(y)), axes, float(rng.uniform(0, 180)), 0, 360, 255.0 if fill else shade, -1 if fill else 2)
+            cv2.ellipse(
+                canvas,
+                (int(x), int(y)),
+                axes,
+                float(rng.uniform(0, 180)),
+                0,
+                360,
+                255.0 if fill else shade,
+                -1 if fill else 2,
+            )
             if fill:
                 cv2.ellipse(canvas, (int(x), int(y)), axes, 0, 0, 360, 0.0, int(rng.integers(1, 4)))
                 _glyphs(canvas, (int(x), int(y)), axes, rng)
@@ -117,11 +109,24 @@ def background(size: int, rng: np.random.Generator, patches: list[np.ndarray]) -
         for _ in range(int(rng.integers(1, 3))):
             x1, y1 = rng.integers(-size // 2, size // 2, 2)
             x2, y2 = rng.integers(size // 2, size * 3 // 2, 2)
-            cv2.rectangle(canvas, (int(x1), int(y1)), (int(x2), int(y2)), 0.0, int(rng.integers(2, 6)))
+            cv2.rectangle(
+                canvas, (int(x1), int(y1)), (int(x2), int(y2)), 0.0, int(rng.integers(2, 6))
+            )
     return canvas
 
 
-def _glyphs(canvas: np.ndarray, centre: tuple[int, int], axes: tuple[int, int], rng: np.random.Generator) -> None:
+def _scene_part(scenes: list[np.ndarray], size: int, rng: np.random.Generator) -> np.ndarray:
+    """A random part of a random scene at a random zoom, print-styled, ``size x size``."""
+    scene = scenes[int(rng.integers(len(scenes)))]
+    side = int(min(scene.shape) * rng.uniform(0.15, 1.0))
+    y, x = rng.integers(0, scene.shape[0] - side + 1), rng.integers(0, scene.shape[1] - side + 1)
+    part = cv2.resize(scene[y : y + side, x : x + side], (size, size), interpolation=cv2.INTER_AREA)
+    return print_style(part, rng).astype(np.float32)
+
+
+def _glyphs(
+    canvas: np.ndarray, centre: tuple[int, int], axes: tuple[int, int], rng: np.random.Generator
+) -> None:
     """Columns of letter-like marks inside a balloon."""
     scale = rng.uniform(0.3, 0.7)
     for col in range(int(rng.integers(1, 4))):
@@ -150,7 +155,9 @@ def _paste(canvas: np.ndarray, piece: np.ndarray, rng: np.random.Generator, size
     h, w = piece.shape
     if h >= size or w >= size:
         return None
-    x, y = at if at is not None else (int(rng.integers(0, size - w)), int(rng.integers(0, size - h)))
+    x, y = (
+        at if at is not None else (int(rng.integers(0, size - w)), int(rng.integers(0, size - h)))
+    )
     edge = rng.choice(["hard", "ellipse", "soft"])
     if edge == "hard":
         alpha = np.ones((h, w), np.float32)
@@ -169,17 +176,27 @@ def _paste(canvas: np.ndarray, piece: np.ndarray, rng: np.random.Generator, size
 
 
 def training_patch(
-    size: int, rng: np.random.Generator, faces: list[np.ndarray], max_face: int = 220
+    size: int,
+    rng: np.random.Generator,
+    faces: list[np.ndarray],
+    max_face: int = 220,
+    scenes: list[np.ndarray] = (),
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(grey uint8 size x size patch, (n, 4) float32 xyxy face boxes)``; ``faces`` are RGB crops
-    whose face fills the crop but for :data:`FACE_INSET`."""
-    canvas = background(size, rng, faces)
+    whose face fills the crop but for :data:`FACE_INSET`; ``scenes``: see :func:`background`."""
+    canvas = background(size, rng, faces, scenes)
     boxes: list[tuple[float, ...]] = []
     n_faces = int(rng.choice([0, 1, 1, 2, 2, 3, 4]))
     for _ in range(n_faces):
-        crop = faces[int(rng.integers(len(faces)))] if rng.random() > SIMPLE_FACES else simple_face(160, rng)
+        crop = (
+            faces[int(rng.integers(len(faces)))]
+            if rng.random() > SIMPLE_FACES
+            else simple_face(160, rng)
+        )
         side = float(np.exp(rng.uniform(np.log(14), np.log(min(max_face, size * 0.8)))))
-        piece = print_style(to_grey(cv2.resize(crop, (int(side), int(side * crop.shape[0] / crop.shape[1])))), rng)
+        piece = print_style(
+            to_grey(cv2.resize(crop, (int(side), int(side * crop.shape[0] / crop.shape[1])))), rng
+        )
         if rng.random() < 0.5:
             piece = piece[:, ::-1]
         angle = rng.uniform(-30, 30) if rng.random() < 0.5 else 0.0
@@ -234,7 +251,9 @@ def _degrade(canvas: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     size = canvas.shape[0]
     if rng.random() < 0.4:
         small = int(size * rng.uniform(0.5, 0.9))
-        canvas = cv2.resize(cv2.resize(canvas, (small, small), interpolation=cv2.INTER_AREA), (size, size))
+        canvas = cv2.resize(
+            cv2.resize(canvas, (small, small), interpolation=cv2.INTER_AREA), (size, size)
+        )
     if rng.random() < 0.3:
         canvas = canvas + rng.normal(0, rng.uniform(2, 10), canvas.shape)
     image = np.clip(canvas, 0, 255).astype(np.uint8)
@@ -242,46 +261,3 @@ def _degrade(canvas: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         _, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(40, 90))])
         image = cv2.imdecode(jpeg, cv2.IMREAD_GRAYSCALE)
     return image
-
-
-def simple_face(size: int, rng: np.random.Generator) -> np.ndarray:
-    """A face drawn in a few strokes, as manga draws side characters and gag panels: a head
-    outline (sometimes bald), dot, line or ring eyes, brows, a nose tick and a mouth; RGB."""
-    s = size
-    face = np.full((s, s), 255, np.uint8)
-    cx, cy, rx, ry = s / 2, s * 0.52, s * rng.uniform(0.36, 0.46), s * rng.uniform(0.4, 0.48)
-    cv2.ellipse(face, (int(cx), int(cy)), (int(rx), int(ry)), 0, 0, 360, 0, max(1, s // 40), cv2.LINE_AA)
-    if rng.random() < 0.6:  # hair: a dark cap with a fringe, or spiky strokes
-        top = np.zeros_like(face)
-        cv2.ellipse(top, (int(cx), int(cy)), (int(rx * 1.08), int(ry * 1.05)), 0, 180, 360, 255, -1)
-        fringe = int(cy - ry * rng.uniform(0.1, 0.5))
-        top[fringe:] = 0
-        face[top > 0] = int(rng.choice([0, 60, 200]))
-    eye_y, gap = cy + ry * rng.uniform(-0.1, 0.15), rx * rng.uniform(0.35, 0.55)
-    eye = max(2, int(s * rng.uniform(0.03, 0.12)))
-    kind = rng.integers(4)
-    for side in (-1, 1):
-        ex = int(cx + side * gap)
-        if kind == 0:
-            cv2.circle(face, (ex, int(eye_y)), max(2, eye // 3), 0, -1)
-        elif kind == 1:
-            cv2.line(face, (ex - eye, int(eye_y)), (ex + eye, int(eye_y)), 0, max(1, s // 40))
-        elif kind == 2:
-            cv2.ellipse(face, (ex, int(eye_y)), (eye, int(eye * 1.3)), 0, 0, 360, 0, max(1, s // 50))
-            cv2.circle(face, (ex, int(eye_y + eye * 0.3)), max(1, eye // 2), 0, -1)
-        else:
-            cv2.ellipse(face, (ex, int(eye_y)), (eye, eye), 0, 200, 340, 0, max(1, s // 40))
-        brow_y = int(eye_y - eye * 1.6 - s * 0.03)
-        cv2.line(face, (ex - eye, brow_y + int(rng.integers(-2, 3))), (ex + eye, brow_y), 0, max(1, s // 50))
-    if rng.random() < 0.6:
-        nose = (int(cx), int(eye_y + ry * 0.3))
-        cv2.line(face, nose, (nose[0] + int(s * 0.02), nose[1] + int(s * 0.04)), 0, max(1, s // 60))
-    mouth_y, width = int(cy + ry * rng.uniform(0.45, 0.65)), int(rx * rng.uniform(0.15, 0.45))
-    if rng.random() < 0.5:
-        cv2.ellipse(face, (int(cx), mouth_y), (width, max(2, width // 2)), 0, 0, 180, 0, max(1, s // 50))
-    else:
-        cv2.ellipse(face, (int(cx), mouth_y), (width, max(2, int(width * rng.uniform(0.3, 1)))), 0, 0, 360, 0, -1 if rng.random() < 0.5 else max(1, s // 50))
-    if rng.random() < 0.5:  # ears
-        for side in (-1, 1):
-            cv2.ellipse(face, (int(cx + side * rx), int(eye_y + ry * 0.1)), (max(2, int(rx * 0.15)), max(3, int(ry * 0.2))), 0, 0, 360, 0, max(1, s // 60))
-    return cv2.cvtColor(face, cv2.COLOR_GRAY2RGB)
