@@ -34,8 +34,8 @@ class DrawnFaceDetector(Detector):
 
     ``long_sides``: the sizes the image's long side is resized to, one pass each (the first
     pass never scales by more than ``max_scale``, the others in proportion).
-    ``score_threshold``: chosen by F1 on composed pages of the training characters (see the
-    docs); ``nms_threshold``: a box is dropped when more than this share of it (or of the
+    ``score_threshold``: best F1 on composed pages of the training characters and on each manga
+    title left out (docs/drawn-detection.md); ``nms_threshold``: a box is dropped when more than this share of it (or of the
     better box, the smaller of the two) lies in a better box, within a pass or across passes.
     """
 
