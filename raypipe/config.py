@@ -28,7 +28,7 @@ class ExtractConfig:
 
     #: ``photo`` (people) or ``comic`` (pages split into panels, drawn faces).
     domain: str = "photo"
-    #: ``auto``: dlib-hog on photos (``rfb`` is faster but opt-in), the anime cascade on comic
+    #: ``auto``: dlib-hog on photos (``rfb`` is faster but opt-in), raypipe's shipped drawn-faces on comic
     #: pages (see :mod:`raypipe.detect.select`).
     detector: dict[str, Any] = field(default_factory=lambda: {"name": "auto"})
     #: ``auto`` picks ArcFace when a model is configured or under ``model_root``, else dlib.

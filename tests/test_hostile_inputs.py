@@ -18,7 +18,7 @@ import pytest
 
 import raypipe.pipeline.extract as extract_module
 from raypipe.cli import main
-from tests.conftest import SAMPLE_PHOTOS, need_shared
+from tests.conftest import SAMPLE_PHOTOS
 
 FACE_PHOTO = SAMPLE_PHOTOS / "obama" / "face_recognition_knn_train_obama.jpg"
 BOMB_BYTES = 300 * 1024 * 1024
@@ -134,10 +134,8 @@ def _run_hostile(tmp_path, vanishing, page: bytes, domain_args: list[str], comic
     return pd.read_parquet(out / "errors.parquet").set_index("image_path").reason
 
 
-@pytest.mark.shared
 def test_hostile_corpus_comic_run_completes_and_accounts_for_every_entry(tmp_path, ray_session, vanishing_after_listing):
-    cascade = need_shared("models", "lbpcascade_animeface.xml")
-    args = ["--domain", "comic", "--set", f"extract.detector={{name: anime-cascade, cascade_path: {cascade}}}"]
+    args = ["--domain", "comic"]  # the shipped drawn-face detector: no model file needed
     reasons = _run_hostile(tmp_path, vanishing_after_listing, FACE_PHOTO.read_bytes(), args, comic=True)
     archive = tmp_path / "inputs" / "vol.cbz"
     assert "too large" in reasons[f"{archive}!bomb.jpg"]

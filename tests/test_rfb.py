@@ -243,18 +243,13 @@ def test_a_named_detector_whose_models_are_missing_is_a_one_line_error(tmp_path)
     assert not (tmp_path / "run" / "faces.parquet").exists()
 
 
-def test_auto_detector_on_comic_pages_is_the_anime_cascade_or_a_usage_error(tmp_path):
+def test_auto_detector_on_comic_pages_is_the_shipped_drawn_face_detector(tmp_path):
     from raypipe.detect.select import resolve_detector
-    from raypipe.errors import UsageError
 
-    with pytest.raises(UsageError, match="lbpcascade_animeface.xml"):
-        resolve_detector({"name": "auto"}, "comic", str(tmp_path))
-    (tmp_path / "lbpcascade_animeface.xml").write_text("")
-    spec = resolve_detector({"name": "auto"}, "comic", str(tmp_path))
-    assert spec == {
-        "name": "anime-cascade",
-        "cascade_path": str(tmp_path / "lbpcascade_animeface.xml"),
-    }
+    (tmp_path / "lbpcascade_animeface.xml").write_text("")  # a cascade there is not picked up
+    assert resolve_detector({"name": "auto"}, "comic", str(tmp_path)) == {"name": "drawn-faces"}
+    spec = resolve_detector({"name": "anime-cascade", "cascade_path": str(tmp_path / "lbpcascade_animeface.xml")}, "comic", str(tmp_path))
+    assert spec["name"] == "anime-cascade"  # still there by name
 
 
 #: Photos on which fr_landmark cropped on the whole RFB box put the five points 0.09-0.18 eye

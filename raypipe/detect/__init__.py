@@ -17,7 +17,9 @@ DETECTORS: Registry[Detector] = Registry(
         # fr_detect.onnx + fr_landmark.onnx (faceplugin, MIT): fast, 68-point landmarks, no dlib.
         "rfb": "raypipe.detect.rfb:RfbDetector",
         "onnx": "raypipe.detect.onnx_detector:OnnxDetector",
-        # Drawn faces: nagadomi's LBP cascade by path, or any exported comic-face ONNX model.
+        # Drawn faces: raypipe's own trained detector (shipped; the comic default), nagadomi's
+        # LBP cascade by path, or any exported comic-face ONNX model.
+        "drawn-faces": "raypipe.detect.drawn:DrawnFaceDetector",
         "anime-cascade": "raypipe.detect.anime:AnimeCascadeDetector",
         "onnx-comic": "raypipe.detect.onnx_detector:OnnxDetector",
         # A bare SCRFD / RetinaFace ONNX file: {name: scrfd, model_path: /models/det_10g.onnx}.

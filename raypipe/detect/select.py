@@ -4,8 +4,9 @@ Photos: the RFB detector with its 68-point landmark model when both files are un
 root (4x the images/s of dlib-hog + dlib on CPU, as accurate on the annotated group photos, and
 on held-out LFW people BCubed F 0.989 against 0.989 after dlib-hog: see docs/detectors.md),
 else dlib-hog. dlib-hog also stays with the dlib embedder, which re-fits dlib's own landmarks to
-the box (0.853 on RFB boxes). Comic pages: the anime cascade found under the model root, or a
-usage error saying where to put it.
+the box (0.853 on RFB boxes). Comic pages: ``drawn-faces``, the drawn-face detector raypipe
+trains and ships inside the package (nothing to fetch; see docs/drawn-detection.md); nagadomi's
+LBP cascade stays available by name (``anime-cascade`` with the path of its XML file).
 """
 
 from __future__ import annotations
@@ -15,14 +16,14 @@ import logging
 from typing import Any
 
 from raypipe.errors import UsageError
-from raypipe.models import find_model, model_root
+from raypipe.models import model_root
 from raypipe.registry import split_spec
 
 log = logging.getLogger(__name__)
 
 PHOTO_DEFAULT = "dlib-hog"
 FAST_PHOTO_DETECTOR = "rfb"
-ANIME_CASCADE_FILE = "lbpcascade_animeface.xml"
+COMIC_DEFAULT = "drawn-faces"
 
 
 def resolve_detector(
@@ -33,17 +34,10 @@ def resolve_detector(
     name, params = split_spec(spec)
     if name != "auto":
         return _with_model_root(name, params, configured_root)
-    root = model_root(configured_root)
     if domain == "comic":
-        cascade = find_model(ANIME_CASCADE_FILE, str(root))
-        if cascade is None:
-            raise UsageError(
-                f"comic pages need a drawn-face detector: put {ANIME_CASCADE_FILE} (nagadomi/lbpcascade_animeface) "
-                f"under the model root {root}, or set extract.detector={{name: anime-cascade, cascade_path: PATH}}"
-            )
-        log.info("detector: anime-cascade (comic pages; %s)", cascade)
-        return {"name": "anime-cascade", "cascade_path": str(cascade), **params}
-    return _photo_detector(params, root, configured_root, embedder)
+        log.info("detector: %s (comic pages; shipped with raypipe)", COMIC_DEFAULT)
+        return {"name": COMIC_DEFAULT, **params}
+    return _photo_detector(params, model_root(configured_root), configured_root, embedder)
 
 
 def _photo_detector(

@@ -1,0 +1,124 @@
+"""The shipped drawn-face detector against the LBP cascade, per set, on truth no detector made.
+
+Sets (none of their characters, artists or pages was used to train the detector):
+  * composed pages (:mod:`raypipe.testing.comic_pages`) of the fan-art characters the detector
+    was trained on (``fit``), of the other fan-art characters (``held-out fan art``) and of the
+    ``anime/`` characters (another source); truth: each whole pasted crop; a detection counts
+    when its centre falls in one (one each),
+  * real manga pages, per title: the faces boxed by eye in ``bench/data/manga_faces.json``; a
+    detection counts when its centre falls in a boxed face (one each). Each title is scored at
+    the shipped threshold and, leaving one title out, at the threshold of best F1 on the other,
+  * the illustrations of ``anime_pages/``: faces found against the faces a person counted.
+
+Each detector runs as a comic run runs it (``--on panels``: in the panel crops of
+:func:`raypipe.comic.split.split_page`, text masked) or on whole pages (``--on pages``).
+
+    python bench/drawn_faces_detect.py --pages 20 --on panels
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+from drawn_detectors import COUNTED_FACES
+
+from raypipe.comic.split import detect_in_panels, split_page
+from raypipe.detect import DETECTORS
+from raypipe.evaluation.comic import centre_scores
+from raypipe.testing.comic_pages import compose_pages, load_characters, split_characters
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+MANGA_FACES = Path(__file__).parent / "data" / "manga_faces.json"
+Found = list[tuple[tuple[float, float, float, float], float]]
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    return cv2.cvtColor(cv2.imread(str(path), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
+def evaluation_sets(n_pages: int, seed: int) -> dict[str, tuple[list[np.ndarray], list[list]]]:
+    """``name -> (images, true boxes per image)``."""
+    fit, held_out = split_characters(load_characters(SHARED / "data" / "anime_fanart"))
+    sets = {}
+    for name, characters in [("fit fan art (trained on)", fit), ("held-out fan art", held_out),
+                             ("anime/ characters", load_characters(SHARED / "data" / "anime"))]:  # fmt: skip
+        pages = compose_pages(characters, n_pages, seed=seed)
+        sets[f"composed: {name}"] = ([p.image for p in pages], [p.faces for p in pages])
+    boxed = json.loads(MANGA_FACES.read_text())
+    for title in sorted({page.rsplit("_", 1)[0] for page in boxed["pages"]}):
+        names = sorted(page for page in boxed["pages"] if page.startswith(title))
+        images = [read_rgb(SHARED / "data" / "manga_pages" / "pages" / f"{n}.jpg") for n in names]
+        sets[f"manga: {title}"] = (images, [boxed["pages"][n] for n in names])
+    return sets
+
+
+def finder(detector, on: str) -> Callable[[np.ndarray], Found]:
+    def find(image: np.ndarray) -> Found:
+        faces = [f for _, f in detect_in_panels(split_page(image), detector)] if on == "panels" else detector.detect(image)
+        return [(face.box, face.score) for face in faces]
+
+    return find
+
+
+def above(found: list[Found], threshold: float) -> list[list]:
+    return [[box for box, score in page if score >= threshold] for page in found]
+
+
+def f1_threshold(found: list[Found], truth: list[list]) -> float:
+    """The score threshold of best F1 on ``found`` against ``truth``."""
+    def f1(t: float) -> float:
+        s = centre_scores(above(found, t), truth)
+        return 2 * s["recall"] * s["precision"] / max(s["recall"] + s["precision"], 1e-9)
+
+    return float(max(np.arange(0.1, 0.91, 0.05), key=f1))
+
+
+def row(name: str, set_name: str, found: list[Found], truth: list[list], threshold: float, note: str = "") -> str:
+    s = centre_scores(above(found, threshold), truth)
+    return (f"| {name} | {set_name} | {len(truth)} | {sum(map(len, truth))} | {threshold:.2f}{note} "
+            f"| {s['recall']:.3f} | {s['precision']:.3f} |")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pages", type=int, default=20, help="composed pages per set")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--on", choices=["panels", "pages"], default="panels")
+    parser.add_argument("--model", help="an ONNX model other than the shipped one")
+    parser.add_argument("--cascade", default=str(SHARED / "models" / "lbpcascade_animeface.xml"))
+    args = parser.parse_args()
+    sets = evaluation_sets(args.pages, args.seed)
+    learned = DETECTORS.build({"name": "drawn-faces", **({"model_path": args.model} if args.model else {})})
+    default = learned.score_threshold
+    learned.score_threshold = 0.05  # scores kept; each threshold applied below
+    detectors = {"drawn-faces (learned)": (learned, default)}
+    if Path(args.cascade).is_file():
+        detectors["anime-cascade (baseline)"] = (DETECTORS.build({"name": "anime-cascade", "cascade_path": args.cascade}), 0.0)
+    illustrations = sorted(COUNTED_FACES)
+    print(f"| detector ({args.on}) | set | images | faces | threshold | recall | precision |")
+    print("|---|---|---|---|---|---|---|")
+    for name, (detector, threshold) in detectors.items():
+        find = finder(detector, args.on)
+        found = {set_name: [find(image) for image in images] for set_name, (images, _) in sets.items()}
+        for set_name, (_, truth) in sets.items():
+            print(row(name, set_name, found[set_name], truth, threshold, " (default)" if detector is learned else ""), flush=True)
+        if detector is learned:  # how the shipped default was chosen: best F1 on the fit characters
+            fit = next(iter(sets))
+            print(f"| {name} | {fit}: threshold of best F1 | | | {f1_threshold(found[fit], sets[fit][1]):.2f} | | |")
+        titles = [set_name for set_name in sets if set_name.startswith("manga")]
+        for title, other in zip(titles, titles[::-1]) if detector is learned else []:
+            chosen = f1_threshold(found[other], sets[other][1])  # leave one title out
+            print(row(name, title, found[title], sets[title][1], chosen, f" (best F1 on {other.split()[-1]})"))
+        counts = [len(above([find(read_rgb(SHARED / "data" / "anime_pages" / n))], threshold)[0]) for n in illustrations]
+        right = sum(c == COUNTED_FACES[n] for c, n in zip(counts, illustrations))
+        print(f"| {name} | anime_pages: found / counted | {len(counts)} | {sum(COUNTED_FACES.values())} | {threshold:.2f} "
+              f"| found {sum(counts)} ({', '.join(map(str, counts))}) | right count on {right} |")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

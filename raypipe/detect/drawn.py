@@ -1,0 +1,94 @@
+"""Drawn (anime / manga) faces with the detector raypipe trains and ships, ``drawn_faces.onnx``.
+
+A small CenterNet-style network trained from scratch on synthetic grey pages with drawn faces
+pasted in (``bench/train_drawn_detector.py``; data, figures and commands in
+``docs/drawn-detection.md``). It sees grey only, so colour pages, grey tones and black-and-white
+line art are all one input. The graph takes RGB in [0, 1] of any size and gives its best 100
+boxes with scores; the image is run at two sizes (its long side at 640 and at 320 pixels, so
+that a face from about 2% to about half of the image's long side falls in the range it was
+trained on) and the boxes of both are merged. An image smaller than a page (a panel crop) is
+not enlarged past ``max_scale``, the scale a 1,164-pixel page is seen at, so that a panel's
+faces look as big to the network as on the whole page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from raypipe.detect.base import Detector, Face
+from raypipe.detect.boxes import clip_boxes, nms
+from raypipe.onnx import onnx_providers
+from raypipe.registry import ComponentError
+
+SHIPPED_MODEL = Path(__file__).parent / "weights" / "drawn_faces.onnx"
+#: The network's smallest input side: its stride-32 features need a few cells.
+MIN_SIDE = 128
+
+
+class DrawnFaceDetector(Detector):
+    """Drawn faces with the shipped ONNX model (or ``model_path``); no landmarks, best first.
+
+    ``long_sides``: the sizes the image's long side is resized to, one pass each (the first
+    pass never scales by more than ``max_scale``, the others in proportion).
+    ``score_threshold``: best F1 on composed pages of the training characters and on each manga
+    title left out (docs/drawn-detection.md); ``nms_threshold``: a box is dropped when more than this share of it (or of the
+    better box, the smaller of the two) lies in a better box, within a pass or across passes.
+    """
+
+    def __init__(
+        self,
+        model_path: str | None = None,
+        long_sides: Sequence[int] = (640, 320),
+        score_threshold: float = 0.55,
+        nms_threshold: float = 0.5,
+        max_scale: float = 0.55,
+        device: str = "cpu",
+    ):
+        import onnxruntime as ort
+
+        path = Path(model_path).expanduser() if model_path else SHIPPED_MODEL
+        if not path.is_file():
+            raise ComponentError(f"drawn-face detector model not found: {path}")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1
+        providers = onnx_providers(device)
+        self.uses_gpu = providers[0] == "CUDAExecutionProvider"
+        self._session = ort.InferenceSession(str(path), options, providers=providers)
+        self.model_path = str(path)
+        self.long_sides = tuple(int(side) for side in long_sides)
+        self.max_scale = float(max_scale)
+        self.score_threshold = float(score_threshold)
+        self.nms_threshold = float(nms_threshold)
+
+    def detect(self, image: np.ndarray) -> list[Face]:
+        height, width = image.shape[:2]
+        boxes, scores = [], []
+        for side in self.long_sides:
+            scale = min(side / max(height, width), self.max_scale * side / self.long_sides[0])
+            found, found_scores = self._pass(image, scale)
+            boxes.append(found)
+            scores.append(found_scores)
+        boxes, scores = np.concatenate(boxes), np.concatenate(scores)
+        keep = np.flatnonzero(scores >= self.score_threshold)
+        keep = keep[nms(boxes[keep], scores[keep], self.nms_threshold, by_min=True)]
+        boxes = clip_boxes(boxes[keep], width, height)
+        return [Face(tuple(float(v) for v in box), float(scores[k])) for box, k in zip(boxes, keep)]
+
+    def _pass(self, image: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
+        """Boxes (image pixels) and scores of one run with the image resized by ``scale``."""
+        height, width = image.shape[:2]
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        resized = cv2.resize(
+            image, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+        )
+        canvas = np.full((max(size[1], MIN_SIDE), max(size[0], MIN_SIDE), 3), 255, np.uint8)
+        canvas[: size[1], : size[0]] = resized
+        blob = canvas.transpose(2, 0, 1)[None].astype(np.float32) / 255.0
+        boxes, scores = self._session.run(["boxes", "scores"], {"image": blob})
+        return np.asarray(boxes, np.float64).reshape(-1, 4) / scale, np.asarray(
+            scores, np.float64
+        ).reshape(-1)

@@ -1,0 +1,135 @@
+"""How drawn things look in print, for the synthetic training pages of the drawn-face detector:
+grey, line art, screentone, blur (:func:`print_style`), and faces drawn in a few strokes
+(:func:`simple_face`).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+
+def to_grey(rgb: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+
+
+_SCREENS: list[np.ndarray] = []
+
+
+def screentone(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    """A 0/1 dot (or line) screen of random pitch and angle (cut from a bank of 48 screens)."""
+    if len(_SCREENS) < 48:
+        _SCREENS.append(_screen((512, 512), rng))
+    screen = _SCREENS[int(rng.integers(len(_SCREENS)))]
+    y, x = rng.integers(0, 512 - shape[0] + 1), rng.integers(0, 512 - shape[1] + 1)
+    return screen[y : y + shape[0], x : x + shape[1]]
+
+
+def _screen(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    h, w = shape
+    pitch, angle = rng.uniform(3, 8), rng.uniform(0, np.pi)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    u = (xx * np.cos(angle) + yy * np.sin(angle)) / pitch
+    v = (-xx * np.sin(angle) + yy * np.cos(angle)) / pitch
+    if rng.random() < 0.25:
+        return (np.abs(u - np.round(u)) < rng.uniform(0.12, 0.3)).astype(np.float32)
+    d = np.hypot(u - np.round(u), v - np.round(v))
+    return (d < rng.uniform(0.2, 0.42)).astype(np.float32)
+
+
+def print_style(grey: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``grey`` rendered as a printed page might show it."""
+    g = grey.astype(np.float32)
+    style = rng.choice(["grey", "lineart", "tone", "soft"], p=[0.3, 0.3, 0.25, 0.15])
+    if style == "lineart":
+        block = int(rng.choice([7, 9, 11, 15]))
+        ink = cv2.adaptiveThreshold(
+            grey, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, block, rng.uniform(3, 10)
+        )
+        g = ink.astype(np.float32)
+        g[grey < rng.uniform(30, 80)] = 0  # dark hair stays solid
+    elif style == "tone":
+        low, high = np.sort(rng.uniform(50, 200, 2))
+        dots = screentone(grey.shape, rng)
+        mid = (g >= low) & (g < high)
+        g = np.where(g < low, 0, 255).astype(np.float32)
+        g[mid] = 255 * (1 - dots[mid])
+        edges = cv2.Canny(grey, 60, 150) > 0
+        g[edges] = 0
+    elif style == "soft":
+        g = cv2.GaussianBlur(g, (0, 0), rng.uniform(0.6, 1.5))
+    gamma = rng.uniform(0.6, 1.5)
+    return 255 * (np.clip(g, 0, 255) / 255) ** gamma
+
+
+def simple_face(size: int, rng: np.random.Generator) -> np.ndarray:
+    """A face drawn in a few strokes, as manga draws side characters and gag panels: a head
+    outline (sometimes bald), dot, line or ring eyes, brows, a nose tick and a mouth; RGB."""
+    s = size
+    face = np.full((s, s), 255, np.uint8)
+    cx, cy, rx, ry = s / 2, s * 0.52, s * rng.uniform(0.36, 0.46), s * rng.uniform(0.4, 0.48)
+    cv2.ellipse(
+        face, (int(cx), int(cy)), (int(rx), int(ry)), 0, 0, 360, 0, max(1, s // 40), cv2.LINE_AA
+    )
+    if rng.random() < 0.6:  # hair: a dark cap with a fringe, or spiky strokes
+        top = np.zeros_like(face)
+        cv2.ellipse(top, (int(cx), int(cy)), (int(rx * 1.08), int(ry * 1.05)), 0, 180, 360, 255, -1)
+        fringe = int(cy - ry * rng.uniform(0.1, 0.5))
+        top[fringe:] = 0
+        face[top > 0] = int(rng.choice([0, 60, 200]))
+    eye_y, gap = cy + ry * rng.uniform(-0.1, 0.15), rx * rng.uniform(0.35, 0.55)
+    eye = max(2, int(s * rng.uniform(0.03, 0.12)))
+    kind = rng.integers(4)
+    for side in (-1, 1):
+        ex = int(cx + side * gap)
+        if kind == 0:
+            cv2.circle(face, (ex, int(eye_y)), max(2, eye // 3), 0, -1)
+        elif kind == 1:
+            cv2.line(face, (ex - eye, int(eye_y)), (ex + eye, int(eye_y)), 0, max(1, s // 40))
+        elif kind == 2:
+            cv2.ellipse(
+                face, (ex, int(eye_y)), (eye, int(eye * 1.3)), 0, 0, 360, 0, max(1, s // 50)
+            )
+            cv2.circle(face, (ex, int(eye_y + eye * 0.3)), max(1, eye // 2), 0, -1)
+        else:
+            cv2.ellipse(face, (ex, int(eye_y)), (eye, eye), 0, 200, 340, 0, max(1, s // 40))
+        brow_y = int(eye_y - eye * 1.6 - s * 0.03)
+        cv2.line(
+            face,
+            (ex - eye, brow_y + int(rng.integers(-2, 3))),
+            (ex + eye, brow_y),
+            0,
+            max(1, s // 50),
+        )
+    if rng.random() < 0.6:
+        nose = (int(cx), int(eye_y + ry * 0.3))
+        cv2.line(face, nose, (nose[0] + int(s * 0.02), nose[1] + int(s * 0.04)), 0, max(1, s // 60))
+    mouth_y, width = int(cy + ry * rng.uniform(0.45, 0.65)), int(rx * rng.uniform(0.15, 0.45))
+    if rng.random() < 0.5:
+        cv2.ellipse(
+            face, (int(cx), mouth_y), (width, max(2, width // 2)), 0, 0, 180, 0, max(1, s // 50)
+        )
+    else:
+        cv2.ellipse(
+            face,
+            (int(cx), mouth_y),
+            (width, max(2, int(width * rng.uniform(0.3, 1)))),
+            0,
+            0,
+            360,
+            0,
+            -1 if rng.random() < 0.5 else max(1, s // 50),
+        )
+    if rng.random() < 0.5:  # ears
+        for side in (-1, 1):
+            cv2.ellipse(
+                face,
+                (int(cx + side * rx), int(eye_y + ry * 0.1)),
+                (max(2, int(rx * 0.15)), max(3, int(ry * 0.2))),
+                0,
+                0,
+                360,
+                0,
+                max(1, s // 60),
+            )
+    return cv2.cvtColor(face, cv2.COLOR_GRAY2RGB)
