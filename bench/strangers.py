@@ -29,13 +29,13 @@ from raypipe.cluster.auto import AutoClusterer
 from raypipe.cluster.calibration import CALIBRATION
 from raypipe.cluster.step import read_clusters
 from raypipe.evaluation.compare import load_labelled_faces, markdown_table
-from raypipe.evaluation.protocol import SPLIT_SEED, identity_halves
+from raypipe.evaluation.protocol import SPLIT_SEED
 from raypipe.evaluation.strangers import (
     STRANGER_SHARE,
     merged_at_scale,
     seen_once,
     stranger_scores,
-    with_strangers,
+    stranger_sides,
 )
 from raypipe.layout import RunLayout
 
@@ -70,15 +70,6 @@ def run_case(case, model: str, setting: tuple) -> dict:
     )
     scores = stranger_scores(case, clusterer.fit(case.faces.X, groups=case.faces.groups).labels_)
     return {**scores, "at_scale": merged_at_scale(scores)}
-
-
-def draws_of(faces, split_seed: int, draws: int, share: float) -> dict[str, list]:
-    """Per side, ``draws`` stranger draws of the identity split ``split_seed``."""
-    halves = identity_halves(faces, seed=split_seed)
-    return {
-        side: [with_strangers(half, share=share, seed=1000 * split_seed + d) for d in range(draws)]
-        for side, half in halves.items()
-    }
 
 
 def fit(cases: list, model: str) -> tuple[tuple, pd.DataFrame]:
@@ -140,7 +131,7 @@ def main() -> None:
         print(markdown_table(pd.DataFrame([score_run(args.run)]).round(4)))
         return
     faces = load_labelled_faces(args.faces)
-    sides = draws_of(faces, SPLIT_SEED, args.draws, args.share)
+    sides = stranger_sides(faces, split_seed=SPLIT_SEED, draws=args.draws, share=args.share)
     chosen, grid = fit(sides["fit"], faces.model)
     print(f"fit side, split {SPLIT_SEED}, {args.draws} draws: rule picks {chosen}", flush=True)
     if args.grid:
@@ -156,7 +147,7 @@ def main() -> None:
     print(f"held-out side, split {SPLIT_SEED}:")
     print(markdown_table(pd.DataFrame(rows)), flush=True)
     for split in range(1, args.splits + 1):
-        sides = draws_of(faces, split, args.draws, args.share)
+        sides = stranger_sides(faces, split_seed=split, draws=args.draws, share=args.share)
         picked, _ = fit(sides["fit"], faces.model)
         held = report(sides["held_out"], faces.model, picked, f"split {split} fitted")
         print(markdown_table(pd.DataFrame(held)), flush=True)

@@ -8,12 +8,13 @@ and runs exact average linkage inside each. A component above ``component_limit`
 huge identity, or chained look-alikes) is first split by Chinese Whispers; a community still
 that large is kept as one person. A cluster of exactly two faces farther apart than the
 ``lone_pair`` distance is split: two people seen once each (look-alike strangers) pair up at
-distances where a person with three or more photos still holds together. Last, each face left alone (a hard face: profile, blur, low
-resolution) joins the cluster whose centre is nearest among its neighbours' clusters, when that
-centre is within the ``leftover`` distance. Without a model of known calibration, the linkage
-distance is read off the data (:func:`raypipe.cluster.calibration.data_driven_threshold`) and
-no face left alone is attached: a data-driven attachment was neutral on held-out identities
-(-0.006 to +0.007 BCubed F per set), and a default that does not help is not kept.
+distances where a person with three or more photos still holds together. Last, each face left
+alone (a hard face: profile, blur, low resolution) joins the cluster whose centre is nearest
+among its neighbours' clusters, when that centre is within the ``leftover`` distance. Without a
+model of known calibration, the linkage distance is read off the data
+(:func:`raypipe.cluster.calibration.data_driven_threshold`) and no face left alone is attached:
+a data-driven attachment was neutral on held-out identities (-0.006 to +0.007 BCubed F per set),
+and a default that does not help is not kept.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ import numpy as np
 
 from raypipe.evaluation.compare import LabelledFaces
 from raypipe.evaluation.metrics import score_clustering
-from raypipe.evaluation.protocol import SIDES, identity_halves
+from raypipe.evaluation.protocol import identity_halves
 
 #: Share of each side's identities taken as strangers (one photo each).
 STRANGER_SHARE = 0.5
@@ -53,13 +53,14 @@ def with_strangers(
 
 
 def stranger_sides(
-    faces: LabelledFaces, *, seed: int, share: float = STRANGER_SHARE
-) -> dict[str, StrangerSet]:
-    """``{"fit": ..., "held_out": ...}``: the identity split of ``seed``, strangers on each side."""
-    halves = identity_halves(faces, seed=seed)
+    faces: LabelledFaces, *, split_seed: int, draws: int = 1, share: float = STRANGER_SHARE
+) -> dict[str, list[StrangerSet]]:
+    """``{"fit": [...], "held_out": [...]}``: the identity split of ``split_seed``, and ``draws``
+    stranger draws on each side."""
+    halves = identity_halves(faces, seed=split_seed)
     return {
-        side: with_strangers(halves[side], share=share, seed=seed * len(SIDES) + i)
-        for i, side in enumerate(SIDES)
+        side: [with_strangers(half, share=share, seed=1000 * split_seed + d) for d in range(draws)]
+        for side, half in halves.items()
     }
 
 
