@@ -10,6 +10,7 @@ On realistic synthetic faces (:func:`raypipe.testing.realistic_faces.make_realis
   leftovers attached), what a library run does;
 - ``ivf-probes8``, ``ivf-probes16``: the same visiting 8 or 16 IVF cells per query (the default
   :data:`raypipe.cluster.knn.IVF_PROBES` is 32; it was 8);
+- ``hnsw``: the same with faiss HNSW k-NN (``knn_method="hnsw"``, efSearch 64);
 - ``exact``: the same with exact k-NN (the IVF's missed neighbours cost ``exact - ivf``);
 - ``exact-whole``: exact k-NN and components of any size kept for the linkage when they fit in
   ``--linkage-limit`` faces (Chinese Whispers' split costs ``exact-whole - exact``);
@@ -52,6 +53,7 @@ VARIANTS = {
     "ivf": {"exact_limit": 0},
     "ivf-probes8": {"exact_limit": 0, "probes": 8},
     "ivf-probes16": {"exact_limit": 0, "probes": 16},
+    "hnsw": {"knn_method": "hnsw"},
     "exact": {"knn_method": "exact"},
     "exact-whole": {"knn_method": "exact", "component_limit": None},
     "exact-no-leftovers": {"knn_method": "exact", "attach_leftovers": False},
