@@ -15,6 +15,11 @@ per split: how much the choice and its held-out figures move with the identities
     python bench/strangers.py --run RUN
 
 scores a user's clustered labelled run as it is: the people with one photo in it are its strangers.
+
+    python bench/strangers.py --scenario ../shared/data/lfw OUT [--people 240]
+
+links (symlinks) into OUT a library for ``raypipe run``: ``--people`` random people with all their
+photos, every other person one random photo (seed 27).
 """
 
 from __future__ import annotations
@@ -22,7 +27,9 @@ from __future__ import annotations
 import argparse
 import itertools
 import logging
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from raypipe.cluster.auto import AutoClusterer
@@ -117,16 +124,35 @@ def score_run(run: str) -> dict:
     return stranger_scores(seen_once(load_labelled_faces(layout.faces)), predicted)
 
 
+def make_scenario(root: Path, out: Path, people: int, seed: int = 27) -> None:
+    """``people`` folders of ``root`` linked whole into ``out``, one photo of each other folder."""
+    rng = np.random.default_rng(seed)
+    folders = sorted(p for p in root.iterdir() if p.is_dir())
+    whole = set(rng.permutation(len(folders))[:people].tolist())
+    for i, folder in enumerate(folders):
+        photos = sorted(folder.iterdir())
+        if i not in whole:
+            photos = [photos[rng.integers(len(photos))]]
+        (out / folder.name).mkdir(parents=True, exist_ok=True)
+        for photo in photos:
+            (out / folder.name / photo.name).symlink_to(photo.resolve())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("faces", nargs="?", help="faces.parquet of the labelled run")
     parser.add_argument("--run", help="only score this clustered run's strangers")
+    parser.add_argument("--scenario", nargs=2, type=Path, metavar=("ROOT", "OUT"))
+    parser.add_argument("--people", type=int, default=240, help="people kept whole (--scenario)")
     parser.add_argument("--draws", type=int, default=5, help="stranger draws per side")
     parser.add_argument("--share", type=float, default=STRANGER_SHARE, help="identities seen once")
     parser.add_argument("--splits", type=int, default=0, help="also re-fit on identity splits 1..N")
     parser.add_argument("--grid", action="store_true", help="print the fit grid's best settings")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    if args.scenario:
+        make_scenario(*args.scenario, args.people)
+        return
     if args.run:
         print(markdown_table(pd.DataFrame([score_run(args.run)]).round(4)))
         return
