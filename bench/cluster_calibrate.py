@@ -10,6 +10,10 @@ over that model's sets, and the same for the data-driven z of vectors of no cali
 model (mean over models, each the mean over its sets); with ``--leftover``, the ``leftover``
 distance (and z) of ``auto``'s singleton attachment, the other thresholds as calibrated. Copy the values into raypipe/cluster/calibration.py, then report with
 ``bench/generalisation.py``.
+
+No person in these sets is seen once, so nothing here pays for merging two strangers: ArcFace's
+``average``, ``leftover`` and ``lone_pair`` are fitted with people seen once by
+``bench/strangers.py`` (docs/photo-calibration.md).
 """
 
 from __future__ import annotations

@@ -6,12 +6,15 @@ closer than ``t``. The clusterer builds that graph from the ``k`` nearest neighb
 (exact up to 20k faces, a faiss index above: :mod:`raypipe.cluster.knn`), takes its components,
 and runs exact average linkage inside each. A component above ``component_limit`` faces (one
 huge identity, or chained look-alikes) is first split by Chinese Whispers; a community still
-that large is kept as one person. Last, each face left alone (a hard face: profile, blur, low
-resolution) joins the cluster whose centre is nearest among its neighbours' clusters, when that
-centre is within the ``leftover`` distance. Without a model of known calibration, the linkage
-distance is read off the data (:func:`raypipe.cluster.calibration.data_driven_threshold`) and
-no face left alone is attached: a data-driven attachment was neutral on held-out identities
-(-0.006 to +0.007 BCubed F per set), and a default that does not help is not kept.
+that large is kept as one person. A cluster of exactly two faces farther apart than the
+``lone_pair`` distance is split: two people seen once each (look-alike strangers) pair up at
+distances where a person with three or more photos still holds together. Last, each face left
+alone (a hard face: profile, blur, low resolution) joins the cluster whose centre is nearest
+among its neighbours' clusters, when that centre is within the ``leftover`` distance. Without a
+model of known calibration, the linkage distance is read off the data
+(:func:`raypipe.cluster.calibration.data_driven_threshold`) and no face left alone is attached:
+a data-driven attachment was neutral on held-out identities (-0.006 to +0.007 BCubed F per set),
+and a default that does not help is not kept.
 """
 
 from __future__ import annotations
@@ -66,6 +69,8 @@ class AutoClusterer(Clusterer):
     component_limit : larger components are split by Chinese Whispers before the linkage.
     attach_leftovers : let singletons join the nearest cluster centre within ``leftover_distance``.
     leftover_distance : cosine distance to a centre (None: calibrated for ``model``, else 0: none).
+    lone_pair_distance : a cluster of two faces farther apart is split into two faces left alone
+        (None: calibrated for ``model``, else no limit).
     knn_method, exact_limit : k-NN search (see :func:`raypipe.cluster.knn.nearest_neighbours`).
     """
 
@@ -79,6 +84,7 @@ class AutoClusterer(Clusterer):
         component_limit: int = 5000,
         attach_leftovers: bool = True,
         leftover_distance: float | None = None,
+        lone_pair_distance: float | None = None,
         knn_method: str = "auto",
         exact_limit: int = EXACT_LIMIT,
         seed: int = 0,
@@ -90,6 +96,7 @@ class AutoClusterer(Clusterer):
         self.component_limit = component_limit
         self.attach_leftovers = attach_leftovers
         self.leftover_distance = leftover_distance
+        self.lone_pair_distance = lone_pair_distance
         self.knn_method = knn_method
         self.exact_limit = exact_limit
         self.seed = seed
@@ -112,6 +119,7 @@ class AutoClusterer(Clusterer):
         for rows in members_of(components, self.component_limit):  # a larger one is one person
             within[rows] = average_linkage_tree_labels(X[rows])(self.threshold_)
         labels = np.unique(components * (int(within.max()) + 1) + within, return_inverse=True)[1]
+        labels = self._split_far_pairs(X, labels)
         if self.attach_leftovers:
             labels = self._attach_leftovers(X, labels, neighbours.indices)
         log.info(
@@ -133,13 +141,28 @@ class AutoClusterer(Clusterer):
             top += int(communities.max()) + 1
         return components
 
+    def _calibrated(self, kind: str, value: float | None, fallback: float | None) -> float | None:
+        """``value``, else the ``kind`` distance calibrated for ``model``, else ``fallback``."""
+        if value is not None:
+            return float(value)
+        calibrated = getattr(CALIBRATION.get(self.model), kind, None)
+        return fallback if calibrated is None else calibrated
+
+    def _split_far_pairs(self, X: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        """Each cluster of exactly two faces farther apart than ``lone_pair_distance``: both alone."""
+        self.lone_pair_distance_ = self._calibrated("lone_pair", self.lone_pair_distance, None)
+        rows = np.flatnonzero(np.bincount(labels)[labels] == 2)
+        if self.lone_pair_distance_ is None or len(rows) == 0:
+            return labels
+        pairs = rows[np.argsort(labels[rows], kind="stable")].reshape(-1, 2)
+        far = 1.0 - np.einsum("id,id->i", X[pairs[:, 0]], X[pairs[:, 1]]) > self.lone_pair_distance_
+        split = labels.copy()
+        split[pairs[far, 1]] = labels.max() + 1 + np.arange(int(far.sum()))
+        return split
+
     def _attach_leftovers(self, X: np.ndarray, labels: np.ndarray, neighbours: np.ndarray):
         """Singletons moved to the nearest centre of their neighbours' clusters, if close enough."""
-        if self.leftover_distance is not None:
-            self.leftover_distance_ = float(self.leftover_distance)
-        else:
-            calibrated = CALIBRATION.get(self.model)
-            self.leftover_distance_ = calibrated.leftover if calibrated else 0.0
+        self.leftover_distance_ = self._calibrated("leftover", self.leftover_distance, 0.0)
         sizes = np.bincount(labels)
         leftovers = np.flatnonzero(sizes[labels] == 1)
         members = np.flatnonzero(sizes[labels] > 1)

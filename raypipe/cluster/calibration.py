@@ -1,10 +1,11 @@
 """Cosine-distance thresholds for "same person": per named embedding model, or read off the data.
 
-Two kinds: ``average`` bounds the mean distance between two clusters that average linkage still
+Kinds: ``average`` bounds the mean distance between two clusters that average linkage still
 merges (the ``auto`` default); ``pair`` bounds a single link: a k-NN graph edge (Chinese
 Whispers, connected components, Leiden), a FINCH first-neighbour link, DBSCAN's eps;
 ``leftover`` bounds the distance from a face ``auto`` left alone to the centre of the cluster it
-may still join.
+may still join; ``lone_pair`` bounds the two faces of a cluster of exactly two (two people seen
+once pair up where a person with more photos still holds together).
 
 Only named embedding models have calibrated thresholds; a vector's length never names a model.
 Vectors of no calibrated model (a feature, a reduction) get the data-driven threshold of
@@ -32,6 +33,7 @@ class SamePerson:
     average: float
     pair: float
     leftover: float | None = None  # None: not fitted for this model
+    lone_pair: float | None = None  # a cluster of two faces only; None: not fitted, no limit
 
 
 #: ``average``: fitted on the fit identities of lfw, its crops (as they are; ArcFace also at 40 px)
@@ -43,9 +45,13 @@ class SamePerson:
 #: ArcFace the best mean BCubed F of a 0.02 grid; dlib the cut whose number of clusters is closest
 #: to the number of people among cuts within 0.005 of the best F. (The count rule's ArcFace cut,
 #: 0.82, merged strangers into people on the realistic synthetic load; see docs/clustering.md.)
+#: ArcFace ``average``, ``leftover`` and ``lone_pair`` were refitted with people seen once on the
+#: fit side (``bench/strangers.py``, docs/photo-calibration.md): the best mean BCubed F of the
+#: people kept whole among settings that merge at most 2% of strangers at 1,000 strangers; the
+#: earlier 0.66 / 0.60 / none merged 17% of held-out strangers.
 CALIBRATION: dict[str, SamePerson] = {
     "dlib-resnet-128": SamePerson(average=0.08, pair=0.07, leftover=0.08),
-    "arcface-512": SamePerson(average=0.66, pair=0.57, leftover=0.60),
+    "arcface-512": SamePerson(average=0.62, pair=0.57, leftover=0.55, lone_pair=0.52),
     # drawn faces (the shipped encoder, raypipe.features.drawn): best BCubed F on the TRAINING
     # characters of ../shared/data/anime (bench/drawn_clusters.py --characters training --sweep).
     # leftover 0: not fitted on drawn faces, so no face left alone is attached.

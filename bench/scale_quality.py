@@ -1,0 +1,167 @@
+"""Why quality falls as n grows: the data's ceiling, or ``auto``'s approximations?
+
+    nice -n 10 python bench/scale_quality.py --sizes 10k,30k,100k
+    nice -n 10 python bench/scale_quality.py --sizes 100k,300k --recall
+
+On realistic synthetic faces (:func:`raypipe.testing.realistic_faces.make_realistic_faces`, 128-d,
+5.2% of faces seen once), each size is clustered by ``auto`` (ArcFace's calibrated distances):
+
+- ``ivf``: the default large-set path (faiss IVF k-NN graph, Chinese Whispers above 5,000 faces,
+  leftovers attached), what a library run does;
+- ``ivf-probes8``, ``ivf-probes16``: the same visiting 8 or 16 IVF cells per query (the default
+  :data:`raypipe.cluster.ivf.IVF_PROBES` is 32; it was 8);
+- ``hnsw``: the same with faiss HNSW k-NN (``knn_method="hnsw"``, efSearch 64);
+- ``exact``: the same with exact k-NN (the IVF's missed neighbours cost ``exact - ivf``);
+- ``exact-whole``: exact k-NN and components of any size kept for the linkage when they fit in
+  ``--linkage-limit`` faces (Chinese Whispers' split costs ``exact-whole - exact``);
+- ``exact-no-leftovers``: the leftover cut's share;
+- ``sub-populations``: the identities dealt into groups of ~10k faces, each group clustered alone
+  exactly: the quality without the look-alikes that more people bring (the data's ceiling for a
+  fixed distance is ``sub-populations - exact``);
+- ``previous``: the defaults before people seen once entered the fit (0.66, none, 0.60; 8 cells).
+
+``CPU s``: CPU seconds of this process (run with ``OMP_NUM_THREADS=1``: faiss on one thread),
+the fair measure on a shared machine. Scores: BCubed F over every face, the F of the people with
+2+ faces, the share of the faces seen once whose cluster holds another face
+(:mod:`raypipe.evaluation.strangers`), clusters found vs people. ``--recall``: instead, the share
+of the true 10 nearest neighbours closer than the same-person distance (the graph's edges) that
+the IVF finds, on 2,000 sampled faces, per number of cells visited; and the largest component of
+the k-NN graph cut at that distance (above 5,000 faces Chinese Whispers splits it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+
+import numpy as np
+from scipy.sparse.csgraph import connected_components
+
+from raypipe.cluster import ivf, knn
+from raypipe.cluster.auto import AutoClusterer
+from raypipe.cluster.calibration import CALIBRATION
+from raypipe.evaluation.compare import LabelledFaces
+from raypipe.evaluation.metrics import score_clustering
+from raypipe.evaluation.strangers import seen_once, stranger_scores
+from raypipe.testing.realistic_faces import make_realistic_faces
+
+MODEL = "arcface-512"
+#: Faces per sub-population (the size where exact ``auto`` holds its quality).
+SUB_POPULATION = 10_000
+VARIANTS = {
+    "ivf": {"exact_limit": 0},
+    "ivf-probes8": {"exact_limit": 0, "probes": 8},
+    "ivf-probes16": {"exact_limit": 0, "probes": 16},
+    "hnsw": {"knn_method": "hnsw"},
+    "exact": {"knn_method": "exact"},
+    "exact-whole": {"knn_method": "exact", "component_limit": None},
+    "exact-no-leftovers": {"knn_method": "exact", "attach_leftovers": False},
+    "sub-populations": {"knn_method": "exact"},
+    "previous": {
+        "exact_limit": 0,
+        "probes": 8,
+        "threshold": 0.66,
+        "lone_pair_distance": 2.0,
+        "leftover_distance": 0.60,
+    },
+}
+
+
+def parse_size(text: str) -> int:
+    multiplier = {"k": 1_000, "m": 1_000_000}.get(text[-1].lower(), 1)
+    return int(float(text.rstrip("kKmM")) * multiplier)
+
+
+def sub_population_labels(
+    X: np.ndarray, labels: np.ndarray, settings: dict, seed: int
+) -> np.ndarray:
+    """Identities dealt at random into groups of ~``SUB_POPULATION`` faces, each clustered alone."""
+    people, codes = np.unique(labels, return_inverse=True)
+    groups = max(1, round(len(X) / SUB_POPULATION))
+    group_of = np.random.default_rng(seed).integers(groups, size=len(people))[codes]
+    predicted = np.empty(len(X), np.int64)
+    offset = 0
+    for group in range(groups):
+        rows = np.flatnonzero(group_of == group)
+        found = AutoClusterer(model=MODEL, cannot_link=False, **settings).fit(X[rows]).labels_
+        predicted[rows] = found + offset
+        offset += int(found.max()) + 1
+    return predicted
+
+
+def run_variant(X: np.ndarray, labels: np.ndarray, name: str, limit: int) -> np.ndarray:
+    settings = dict(VARIANTS[name])
+    if name == "sub-populations":
+        return sub_population_labels(X, labels, settings, seed=len(X))
+    if settings.get("component_limit", 0) is None:
+        settings["component_limit"] = limit
+    probes = ivf.IVF_PROBES
+    ivf.IVF_PROBES = settings.pop("probes", probes)  # the IVF reads it when it builds its index
+    try:
+        return AutoClusterer(model=MODEL, cannot_link=False, **settings).fit(X).labels_
+    finally:
+        ivf.IVF_PROBES = probes
+
+
+def edge_recall(X: np.ndarray, probes: tuple = (8, 16, 32, 64, 128), k: int = 10) -> dict:
+    """Per number of IVF cells visited: the share of the exact neighbours within the graph's
+    distance that it finds, over 2,000 sampled rows."""
+    queries = np.random.default_rng(0).choice(len(X), 2000, replace=False)
+    exact = knn.nearest_neighbours(X, k + 1, queries=X[queries], method="exact")
+    close = exact.distances[:, 1:] < CALIBRATION[MODEL].average  # column 0: the row itself
+    true = [set(row[1:][keep]) for row, keep in zip(exact.indices, close)]
+    index = ivf.ivf_index(X, seed=0)
+    index.add(X)
+    found = {}
+    for nprobe in probes:
+        index.nprobe = nprobe
+        rows = index.search(X[queries], k + 1)[1]
+        found[nprobe] = sum(len(t & set(r)) for t, r in zip(true, rows)) / sum(map(len, true))
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10k,30k,100k")
+    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument(
+        "--linkage-limit", type=int, default=15_000, help="largest component linked whole"
+    )
+    parser.add_argument("--recall", action="store_true", help="only the IVF's edge recall")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    if args.recall:
+        for n in map(parse_size, args.sizes.split(",")):
+            X = make_realistic_faces(n, 128, seed=n + 128).X
+            recall = ", ".join(f"{p} cells {r:.3f}" for p, r in edge_recall(X).items())
+            graph = knn.neighbour_graph(
+                knn.nearest_neighbours(X, 10, exact_limit=0), CALIBRATION[MODEL].average
+            )
+            largest = np.bincount(connected_components(graph, directed=False)[1]).max()
+            print(f"{n:,} faces: edges found with {recall}; largest component {largest:,}")
+        return
+    print(
+        "| n | variant | seconds | CPU s | BCubed F | people F | strangers merged | clusters | people |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for n in map(parse_size, args.sizes.split(",")):
+        data = make_realistic_faces(n, 128, seed=n + 128)
+        faces = LabelledFaces(data.X, data.labels, np.arange(n), MODEL, np.ones(n, bool))
+        case = seen_once(faces)
+        for name in args.variants.split(","):
+            started, cpu = time.perf_counter(), time.process_time()
+            predicted = run_variant(data.X, data.labels, name, args.linkage_limit)
+            seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+            scores = stranger_scores(case, predicted)
+            every = score_clustering(data.labels, predicted)
+            print(
+                f"| {n:,} | {name} | {seconds:.1f} | {cpu:.1f} | {every['bcubed_f']:.4f} | "
+                f"{scores['people_f']:.4f} | {scores['merged']:.4f} | "
+                f"{len(np.unique(predicted)):,} | {len(np.unique(data.labels)):,} |",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
