@@ -1,8 +1,8 @@
 """Panels and text regions on real manga pages (../shared/data/manga_pages, OpenMantra).
 
 Scores each way of finding panels (``rules``: :func:`extract_panels`; ``learned``: the page model
-of :mod:`raypipe.comic.page_model`; ``hybrid``: the model's panels with the rules' edges, the
-default) and the lettering (``rules``: :func:`detect_text_regions`, also the hybrid's;
+of :mod:`raypipe.comic.page_model`; ``hybrid``: the rules' panels cut and completed by the
+model, the default) and the lettering (``rules``: :func:`detect_text_regions`, also the hybrid's;
 ``learned``: the model's) against the pages' ``annotation.json`` (x/y/w/h boxes) at IoU >= 0.5,
 recall and precision, per title. The rules were tuned on the TUNING title; the shipped page
 model was fitted on it too (and on synthetic pages), so the REPORTING title is held out from both.
@@ -43,9 +43,11 @@ import torch
 from raypipe.comic.lettering import glyph_blocks, lettering_boxes
 from raypipe.comic.page_model import (
     PageNet,
-    learned_boxes,
+    learned_lettering,
     load_net,
-    snapped_panels,
+    panel_boxes,
+    predict_maps,
+    refined_panels,
 )
 from raypipe.comic.panels import Box, extract_panels
 from raypipe.comic.split import PageText
@@ -100,9 +102,15 @@ def page_boxes(rgb: np.ndarray, net: PageNet | None) -> dict[str, dict[str, list
     rules = [p.box for p in extract_panels(rgb, True, text_boxes=text.balloons)]
     methods = {"rules": {"panels": rules, "text": text.lettering}}
     if net is not None:
-        panels, lettering = learned_boxes(rgb, net)
-        methods["learned"] = {"panels": panels, "text": lettering}
-        methods["hybrid"] = {"panels": snapped_panels(panels, rules), "text": text.lettering}
+        classes, lettering = predict_maps(rgb, net)
+        methods["learned"] = {
+            "panels": panel_boxes(classes, rgb.shape[:2]),
+            "text": learned_lettering(lettering, rgb.shape[:2]),
+        }
+        methods["hybrid"] = {
+            "panels": refined_panels(classes, rules, rgb.shape[:2]),
+            "text": text.lettering,
+        }
     return methods
 
 

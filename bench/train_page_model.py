@@ -22,7 +22,15 @@ import numpy as np
 import torch
 
 from bench.manga_pages import MANGA, pages
-from raypipe.comic.page_model import INPUT_SHAPE, WEIGHTS, PageNet, class_targets, save_weights
+from raypipe.comic.page_model import (
+    INPUT_SHAPE,
+    WEIGHTS,
+    PageNet,
+    class_targets,
+    load_net,
+    save_weights,
+)
+from raypipe.testing.comic_pages import compose_pages, load_characters
 from raypipe.testing.manga_layouts import compose_page
 
 DATA = MANGA.parent
@@ -69,12 +77,23 @@ def stored(grey: np.ndarray, panels: list, texts: list) -> tuple[np.ndarray, ...
 
 
 def synthetic_pages(art: list[np.ndarray], count: int, seed: int) -> list[tuple[np.ndarray, ...]]:
+    """``count`` pages of irregular layouts, and a quarter as many colour pages of scenery with
+    pasted drawn faces (:mod:`raypipe.testing.comic_pages`, training characters): pasted crops
+    are not panels."""
     rng = np.random.default_rng(seed)
-    result = []
-    for _ in range(count):
-        page = compose_page(art, rng)
-        result.append(_stored_synthetic(page))
+    result = [_stored_synthetic(compose_page(art, rng)) for _ in range(count)]
+    characters = load_characters(DATA / "anime_fanart")
+    for page in compose_pages(characters, count // 4, seed=seed):
+        grey = cv2.cvtColor(page.image, cv2.COLOR_RGB2GRAY)
+        lettering = [_central(box, 0.7) for box in page.texts]  # balloons: their lettering's area
+        result.append(stored(grey, page.panels, lettering))
     return result
+
+
+def _central(box: tuple, share: float) -> tuple[int, int, int, int]:
+    x1, y1, x2, y2 = box
+    dx, dy = (x2 - x1) * (1 - share) / 2, (y2 - y1) * (1 - share) / 2
+    return round(x1 + dx), round(y1 + dy), round(x2 - dx), round(y2 - dy)
 
 
 def _stored_synthetic(page) -> tuple[np.ndarray, ...]:
@@ -105,13 +124,17 @@ def augmented(item: tuple[np.ndarray, ...], rng: np.random.Generator) -> tuple[n
     return np.clip(tone, 0, 1), class_targets(np.ascontiguousarray(labels)), text.astype(np.float32)
 
 
-def train(real: list, synthetic: list, steps: int, seed: int, batch: int = 4) -> PageNet:
-    """A :class:`PageNet` trained ``steps`` batches, half real pages (when any), half synthetic."""
+def train(
+    real: list, synthetic: list, steps: int, seed: int, init: Path | None = None, batch: int = 4
+) -> PageNet:
+    """A :class:`PageNet` trained ``steps`` batches, half real pages (when any), half synthetic;
+    from the weights at ``init`` (at a third of the learning rate) when given."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    net = PageNet()
-    optimiser = torch.optim.AdamW(net.parameters(), lr=3e-3, weight_decay=1e-4)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=3e-3, total_steps=steps)
+    net = PageNet() if init is None else load_net(init).train()
+    top = 3e-3 if init is None else 1e-3
+    optimiser = torch.optim.AdamW(net.parameters(), lr=top, weight_decay=1e-4)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=top, total_steps=steps)
     class_loss = torch.nn.CrossEntropyLoss(weight=torch.tensor([1.0, 1.0, 2.0]))
     text_loss = torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor(2.0))
     started = time.time()
@@ -141,6 +164,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--synthetic", type=int, default=400, help="synthetic training pages")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--init", type=Path, help="go on training these weights")
     args = parser.parse_args()
     torch.set_num_threads(1)
     rng = np.random.default_rng(args.seed)
@@ -149,7 +173,7 @@ def main() -> None:
     synthetic = synthetic_pages(art, args.synthetic, args.seed)
     real = [stored(*page) for page in real_pages]
     print(f"{len(real)} real pages ({', '.join(args.fit) or 'none'}), {len(synthetic)} synthetic, {len(art)} art")
-    save_weights(train(real, synthetic, args.steps, args.seed), args.out)
+    save_weights(train(real, synthetic, args.steps, args.seed, args.init), args.out)
     print(f"weights: {args.out}")
 
 

@@ -14,12 +14,14 @@ from raypipe.comic.page_model import (
     WEIGHTS,
     PageNet,
     class_targets,
-    learned_boxes,
+    find_panels,
     load_net,
     predict_maps,
+    refined_panels,
     save_weights,
-    snapped_panels,
 )
+from raypipe.config import Config, ConfigError
+from raypipe.detect.boxes import box_iou
 from raypipe.evaluation.comic import box_scores
 from raypipe.testing.manga_layouts import LAYOUTS, compose_page
 
@@ -82,23 +84,54 @@ def test_saved_weights_reload_to_the_same_outputs(tmp_path):
     assert np.allclose(predict_maps(grey, net)[0], predict_maps(grey, load_net(tmp_path / "w.npz"))[0])
 
 
-@pytest.mark.parametrize("layout", ["borderless", "overlap"])
-def test_learned_model_splits_irregular_pages_into_their_panels(layout):
-    """Ten synthetic pages of the layout the rules miss, drawn with art the model never saw
-    (procedural strokes): most true panels found at IoU 0.5, few false ones."""
+def irregular_pages(layout: str, count: int = 10) -> list:
     rng = np.random.default_rng(7)
     art = drawn_art(20, rng)
-    found, truth = [], []
-    for _ in range(10):
-        page = compose_page(art, rng, layout)
-        found.append(learned_boxes(np.repeat(page.grey[:, :, None], 3, axis=2))[0])
-        truth.append(page.panels)
-    scores = box_scores(found, truth)
-    assert scores["recall"] >= 0.7 and scores["precision"] >= 0.7, scores
+    return [compose_page(art, rng, layout) for _ in range(count)]
 
 
-def test_snapping_keeps_the_models_panels_and_the_rules_edges():
-    learned = [(0, 0, 100, 100), (200, 0, 300, 100)]
-    rules = [(2, 1, 99, 102), (0, 0, 300, 100)]  # one close match, one whole-row box
-    assert snapped_panels(learned, rules) == [(2, 1, 99, 102), (200, 0, 300, 100)]
-    assert snapped_panels(learned, []) == learned
+def panel_scores(pages: list, method: str) -> dict[str, float]:
+    found = [
+        [p.box for p in find_panels(np.repeat(page.grey[:, :, None], 3, axis=2), False, [], method)]
+        for page in pages
+    ]
+    return box_scores(found, [page.panels for page in pages])
+
+
+@pytest.mark.parametrize("layout", ["borderless", "overlap", "full-bleed"])
+def test_default_panels_split_irregular_layouts_the_rules_miss(layout):
+    """Ten synthetic pages of a layout the rules miss, drawn with art the model never saw
+    (procedural strokes and shapes): the default (hybrid) finds far more of the true panels
+    than the rules (measured recall 0.62 / 0.65 / 0.93 against 0.29 / 0.53 / 0.55)."""
+    pages = irregular_pages(layout)
+    rules, hybrid = panel_scores(pages, "rules"), panel_scores(pages, "hybrid")
+    assert hybrid["recall"] >= max(0.55, rules["recall"] + 0.1), (rules, hybrid)
+    assert hybrid["precision"] >= 0.55, hybrid
+
+
+def test_learned_model_splits_full_bleed_pages_into_their_true_panels():
+    """Panels running off the page (no paper frame: the rules call the page one panel)."""
+    scores = panel_scores(irregular_pages("full-bleed"), "learned")  # measured 0.98 / 0.95
+    assert scores["recall"] >= 0.9 and scores["precision"] >= 0.9, scores
+
+
+def test_hybrid_cuts_merged_rule_panels_at_model_edges_and_adds_missed_ones():
+    classes = np.zeros((3, 100, 70), np.float32)
+    classes[PAPER] = 1.0
+    for x1, y1, x2, y2 in [(5, 5, 33, 60), (37, 5, 65, 60), (5, 70, 65, 95)]:  # model's panels
+        classes[:, y1:y2, x1:x2] = 0.0
+        classes[INTERIOR, y1:y2, x1:x2] = 1.0
+    page = (1000, 700)  # 10 page pixels per map pixel
+    rules = [(50, 50, 650, 600)]  # the two top panels as one box; the bottom one missed
+    found = sorted(refined_panels(classes, rules, page))
+    assert len(found) == 3
+    iou = box_iou(np.array([(50, 50, 330, 600), (370, 50, 650, 600), (50, 700, 650, 950)], float),
+                  np.array(found, float))
+    assert (iou.max(axis=1) >= 0.8).all()
+    kept = [(50, 50, 330, 600), (370, 50, 650, 600), (50, 700, 650, 950)]
+    assert refined_panels(classes, kept, page) == kept  # rule panels the model agrees with stay
+
+
+def test_unknown_panel_method_is_a_config_error():
+    with pytest.raises(ConfigError, match="comic.panels"):
+        Config.load(overrides=["comic.panels=magic"])

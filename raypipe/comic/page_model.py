@@ -20,7 +20,6 @@ from torch import nn
 
 from raypipe.comic.panels import Panel, extract_panels
 from raypipe.comic.reading import Box, reading_order
-from raypipe.detect.boxes import box_iou
 
 INPUT_SHAPE = (256, 180)  # height, width: a manga page (1.41) at about a fifth of its size
 EDGE_BAND = 2  # pixels of the model's input each side of a panel outline labelled as edge
@@ -142,7 +141,7 @@ def _shrunk(inside: np.ndarray, box: Box) -> Box | None:
     return None if not len(ys) else (x1 + xs.min(), y1 + ys.min(), x1 + xs.max() + 1, y1 + ys.max() + 1)
 
 
-def lettering_boxes(
+def learned_lettering(
     text: np.ndarray, page_shape: tuple[int, int], min_area: float = 2e-4
 ) -> list[Box]:
     """Lettering boxes (page pixels): the connected pieces of the lettering probability > 0.5."""
@@ -182,7 +181,7 @@ def class_targets(labels: np.ndarray) -> np.ndarray:
 def learned_boxes(rgb: np.ndarray, net: PageNet | None = None) -> tuple[list[Box], list[Box]]:
     """(panel boxes, lettering boxes) the model finds on an RGB page, in page pixels."""
     classes, text = predict_maps(rgb, net)
-    return panel_boxes(classes, rgb.shape[:2]), lettering_boxes(text, rgb.shape[:2])
+    return panel_boxes(classes, rgb.shape[:2]), learned_lettering(text, rgb.shape[:2])
 
 
 def find_panels(
@@ -194,27 +193,50 @@ def find_panels(
 ) -> list[Panel]:
     """Panels of an RGB page in reading order by ``method``: "rules"
     (:func:`~raypipe.comic.panels.extract_panels`), "learned" (the page model) or "hybrid" (the
-    model's panels with the rules' edges, :func:`snapped_panels`). A page without any is one panel."""
+    rules' panels cut and completed by the model, :func:`refined_panels`). A page without any is one panel."""
     if method not in PANEL_METHODS:
         raise ValueError(f"comic panels method must be one of {PANEL_METHODS}, not {method!r}")
     rules = extract_panels(rgb, right_to_left, text_boxes=balloons)
     if method == "rules":
         return rules
-    learned = learned_boxes(rgb, net)[0]
-    boxes = learned if method == "learned" else snapped_panels(learned, [p.box for p in rules])
+    classes = predict_maps(rgb, net)[0]
+    boxes = (
+        panel_boxes(classes, rgb.shape[:2])
+        if method == "learned"
+        else refined_panels(classes, [p.box for p in rules], rgb.shape[:2])
+    )
     if not boxes:
         return rules
     return [Panel(i, box) for i, box in enumerate(reading_order(boxes, right_to_left))]
 
 
-def snapped_panels(learned: list[Box], rules: list[Box], min_iou: float = 0.6) -> list[Box]:
-    """The learned panels, each replaced by the rule-found panel that matches it (IoU >=
-    ``min_iou``): the model says which panels there are, the rules draw their exact edges."""
-    if not learned or not rules:
-        return list(learned)
-    iou = box_iou(np.array(learned, np.float64), np.array(rules, np.float64))
-    best = iou.argmax(axis=1)
-    return [
-        tuple(rules[j]) if iou[i, j] >= min_iou else box
-        for i, (box, j) in enumerate(zip(learned, best, strict=True))
+def refined_panels(
+    classes: np.ndarray, rules: list[Box], page_shape: tuple[int, int], cut: float = 0.6,
+    min_area: float = 0.03,
+) -> list[Box]:
+    """The rules' panels, each cut where the model sees panel edges across it (panels the rules
+    merged), plus the model's panels lying mostly outside every rule panel (panels they missed)."""
+    interior = classes.argmax(0) == INTERIOR
+    sy, sx = interior.shape[0] / page_shape[0], interior.shape[1] / page_shape[1]
+    refined = []
+    for x1, y1, x2, y2 in rules:
+        small = (int(x1 * sx), int(y1 * sy), int(np.ceil(x2 * sx)), int(np.ceil(y2 * sy)))
+        shrunk = _shrunk(interior, small)
+        pieces = _cut_box(interior, shrunk, cut) if shrunk else []
+        if len(pieces) > 1:
+            refined.extend(_scaled_boxes(pieces, interior.shape, page_shape, EDGE_BAND, min_area))
+        else:
+            refined.append((x1, y1, x2, y2))
+    missed = [
+        box for box in panel_boxes(classes, page_shape, min_area, cut)
+        if all(_intersection(box, rule) < 0.5 * _area(box) for rule in rules)
     ]
+    return refined + missed
+
+
+def _intersection(a: Box, b: Box) -> int:
+    return _area((max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])))
+
+
+def _area(box: Box) -> int:
+    return max(0, box[2] - box[0]) * max(0, box[3] - box[1])
