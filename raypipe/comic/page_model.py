@@ -2,10 +2,11 @@
 
 It labels each pixel of the page (resized to ``INPUT_SHAPE``) as paper, panel interior or panel
 edge (a band along each panel's outline, also where two panels touch or one overlaps another),
-and as lettering or not. Panels are the connected pieces of interior, grown back by the band;
-lettering boxes are the connected pieces of lettering. Trained by ``bench/train_page_model.py``
-on synthetic pages of irregular layouts and the real manga titles; weights ship as plain arrays
-(``weights/page_model.npz``).
+and as lettering or not. Panels are the connected pieces of interior, cut along rows or columns
+that are mostly not interior, grown back by the band; :func:`find_panels` combines them with the
+rules' panels (the default "hybrid"). Trained by ``bench/train_page_model.py`` on synthetic
+pages of irregular layouts and one real manga title; weights ship as plain arrays
+(``weights/page_model.npz``). Figures: docs/manga-pages.md.
 """
 
 from __future__ import annotations
@@ -176,12 +177,6 @@ def class_targets(labels: np.ndarray) -> np.ndarray:
     classes = np.where(labels > 0, INTERIOR, PAPER).astype(np.int64)
     classes[(labels > 0) & (high != low)] = EDGE
     return classes
-
-
-def learned_boxes(rgb: np.ndarray, net: PageNet | None = None) -> tuple[list[Box], list[Box]]:
-    """(panel boxes, lettering boxes) the model finds on an RGB page, in page pixels."""
-    classes, text = predict_maps(rgb, net)
-    return panel_boxes(classes, rgb.shape[:2]), learned_lettering(text, rgb.shape[:2])
 
 
 def find_panels(
