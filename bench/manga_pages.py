@@ -11,6 +11,7 @@ The pages are CC BY-NC 4.0: evaluation only, never copied into the project.
     nice -n 10 python bench/manga_pages.py              # rules only
     nice -n 10 python bench/manga_pages.py --folds DIR  # leave-one-title-out, mean and worst
     nice -n 10 python bench/manga_pages.py --synthetic 50  # held-out irregular layouts
+    nice -n 10 python bench/manga_pages.py --timing 10     # seconds a page against the rules
     nice -n 10 python bench/manga_pages.py --sweep --titles balloon_dream   # the reverse fold
     raypipe run ../shared/data/manga_pages/pages --out RUN --domain comic \
         --set comic.right_to_left=true && python bench/manga_pages.py --run RUN
@@ -32,7 +33,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 from collections.abc import Iterator
+from itertools import islice
 from pathlib import Path
 
 import cv2
@@ -43,6 +46,7 @@ import torch
 from raypipe.comic.lettering import glyph_blocks, lettering_boxes
 from raypipe.comic.page_model import (
     PageNet,
+    find_panels,
     learned_lettering,
     load_net,
     panel_boxes,
@@ -175,6 +179,26 @@ def synthetic_scores(net: PageNet, count: int, seed: int = SYNTHETIC_SEED) -> di
     return {key: box_scores(*zip(*pairs)) for key, pairs in found.items()}
 
 
+def timing(root: Path, titles: list[str], count: int) -> None:
+    """Median seconds a page of the rules, the model's maps and the hybrid, on ``count`` pages of
+    each title, one thread; the rules are the baseline."""
+    seconds: dict[str, list[float]] = {"rules": [], "model": [], "hybrid": []}
+    for title in titles:
+        for path, _, _ in islice(pages(root, title), count):
+            rgb = cv2.cvtColor(cv2.imread(str(path), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+            predict_maps(rgb)  # loads the weights once
+            for name, spent in seconds.items():
+                started = time.perf_counter()
+                if name == "model":
+                    predict_maps(rgb)
+                else:
+                    find_panels(rgb, True, [], name)
+                spent.append(time.perf_counter() - started)
+    base = np.median(seconds["rules"])
+    for name, values in seconds.items():
+        print(f"{name}: median {np.median(values):.3f} s a page ({np.median(values) / base:.2f} x rules)")
+
+
 def fold_net(folds: Path, title: str, titles: list[str]) -> PageNet:
     """The page model fitted on every title but ``title`` (``folds/fit_<others>.npz``)."""
     return load_net(folds / f"fit_{'+'.join(sorted(t for t in titles if t != title))}.npz")
@@ -188,11 +212,15 @@ def main() -> None:
     parser.add_argument("--run", type=Path, help="score this comic run's output instead")
     parser.add_argument("--folds", type=Path, help="leave-one-title-out: fit_<titles>.npz here")
     parser.add_argument("--synthetic", type=int, default=0, help="score N held-out synthetic pages")
+    parser.add_argument("--timing", type=int, default=0, help="time N pages of each title")
     args = parser.parse_args()
     torch.set_num_threads(1)
     if args.sweep:
         for title in args.titles:
             sweep_title(args.data, title)
+        return
+    if args.timing:
+        timing(args.data, args.titles, args.timing)
         return
     if args.synthetic:
         for (layout, method, kind), scores in synthetic_scores(load_net(), args.synthetic).items():
