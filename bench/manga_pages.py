@@ -245,9 +245,11 @@ def main() -> None:
 
 
 def _role(title: str, method: str, folds: bool) -> str:
-    """Whether ``title`` is held out from what produced ``method``'s boxes."""
-    model = "model held out" if folds else "model fitted on it"
-    rules = "rules tuned on it" if title == TUNING_TITLE else "rules held out"
+    """Whether ``title`` is held out from what produced ``method``'s boxes (the shipped model
+    was fitted on the TUNING title, as the rules were)."""
+    tuned = title == TUNING_TITLE
+    model = "model fitted on it" if tuned and not folds else "model held out"
+    rules = "rules tuned on it" if tuned else "rules held out"
     return {"rules": rules, "learned": model}.get(method, f"{model}, {rules}")
 
 
