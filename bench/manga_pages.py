@@ -1,15 +1,25 @@
 """Panels and text regions on real manga pages (../shared/data/manga_pages, OpenMantra).
 
-Scores ``extract_panels`` and ``detect_text_regions`` against the pages' ``annotation.json``
-(x/y/w/h boxes) at IoU >= 0.5, recall and precision, per title and over all titles. Settings
-are tuned on the TUNING title and reported on the REPORTING title (docs/comic.md says where a choice
-looked at it).
+Scores each way of finding panels (``rules``: :func:`extract_panels`; ``learned``: the page model
+of :mod:`raypipe.comic.page_model`; ``hybrid``: the rules' panels cut and completed by the
+model, the default) and the lettering (``rules``: :func:`detect_text_regions`, also the hybrid's;
+``learned``: the model's) against the pages' ``annotation.json`` (x/y/w/h boxes) at IoU >= 0.5,
+recall and precision, per title. The rules were tuned on the TUNING title; the shipped page
+model was fitted on it too (and on synthetic pages), so the REPORTING title is held out from both.
 The pages are CC BY-NC 4.0: evaluation only, never copied into the project.
 
-    nice -n 10 python bench/manga_pages.py
+    nice -n 10 python bench/manga_pages.py              # rules only
+    nice -n 10 python bench/manga_pages.py --folds DIR  # leave-one-title-out, mean and worst
+    nice -n 10 python bench/manga_pages.py --synthetic 50  # held-out irregular layouts
+    nice -n 10 python bench/manga_pages.py --timing 10     # seconds a page against the rules
     nice -n 10 python bench/manga_pages.py --sweep --titles balloon_dream   # the reverse fold
     raypipe run ../shared/data/manga_pages/pages --out RUN --domain comic \
         --set comic.right_to_left=true && python bench/manga_pages.py --run RUN
+
+``--folds DIR`` scores each title with the page model fitted on the other titles
+(``DIR/fit_<titles>.npz``, written by ``bench/train_page_model.py``). ``--synthetic N`` scores
+the shipped model on N synthetic pages of irregular layouts drawn with art and a seed no
+training page used, per layout.
 
 ``--run RUN`` scores a comic run's own output instead (``panels.parquet``, and the rows of
 ``texts.parquet`` of kind "lettering"): what a user of ``raypipe run`` gets.
@@ -23,23 +33,37 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections import Counter
+import time
 from collections.abc import Iterator
+from itertools import islice
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pandas as pd
+import torch
 
 from raypipe.comic.lettering import glyph_blocks, lettering_boxes
+from raypipe.comic.page_model import (
+    PageNet,
+    find_panels,
+    learned_lettering,
+    load_net,
+    panel_boxes,
+    predict_maps,
+    refined_panels,
+)
 from raypipe.comic.panels import Box, extract_panels
 from raypipe.comic.split import PageText
 from raypipe.comic.text import detect_balloons
 from raypipe.evaluation.comic import box_scores
+from raypipe.testing.manga_layouts import LAYOUTS, compose_page
 
 MANGA = Path(__file__).resolve().parents[2] / "shared" / "data" / "manga_pages"
 TUNING_TITLE, REPORTING_TITLE = "tencho_isoro", "balloon_dream"
 FAINT = (110, 170, 215, 230)
 BALLOON_GLYPHS = (8.0, 12.0, 16.0, 24.0, float("inf"))
+SYNTHETIC_SEED = 2026  # the training pages use seed 0 and other art
 
 
 def xywh_boxes(items: list[dict]) -> list[Box]:
@@ -56,20 +80,42 @@ def pages(root: Path, title: str) -> Iterator[tuple[Path, list[Box], list[Box]]]
                 yield path, xywh_boxes(page["frame"]), xywh_boxes(page["text"])
 
 
-def score_title(root: Path, title: str) -> dict[str, dict[str, float]]:
-    """Panel and text recall / precision (IoU 0.5) over the pages of ``title``."""
-    found_panels, found_texts, true_panels, true_texts = [], [], [], []
+def score_title(
+    root: Path, title: str, net: PageNet | None = None
+) -> dict[str, dict[str, dict[str, float]]]:
+    """Panel and text recall / precision (IoU 0.5) over the pages of ``title``, per method: the
+    rules alone, and with ``net`` (the learned page model) also the model alone and the hybrid."""
+    found: dict[str, dict[str, list]] = {}
+    truth: dict[str, list] = {"panels": [], "text": []}
     for path, panels, texts in pages(root, title):
         rgb = cv2.cvtColor(cv2.imread(str(path), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
-        text = PageText.find(rgb)
-        found_panels.append([p.box for p in extract_panels(rgb, True, text_boxes=text.balloons)])
-        found_texts.append(text.lettering)
-        true_panels.append(panels)
-        true_texts.append(texts)
+        for method, boxes in page_boxes(rgb, net).items():
+            for kind, kind_boxes in boxes.items():
+                found.setdefault(method, {}).setdefault(kind, []).append(kind_boxes)
+        truth["panels"].append(panels)
+        truth["text"].append(texts)
     return {
-        "panels": box_scores(found_panels, true_panels),
-        "text": box_scores(found_texts, true_texts),
+        method: {kind: box_scores(boxes, truth[kind]) for kind, boxes in kinds.items()}
+        for method, kinds in found.items()
     }
+
+
+def page_boxes(rgb: np.ndarray, net: PageNet | None) -> dict[str, dict[str, list[Box]]]:
+    """{method: {"panels": boxes, "text": lettering boxes}} of a manga page (right to left)."""
+    text = PageText.find(rgb)
+    rules = [p.box for p in extract_panels(rgb, True, text_boxes=text.balloons)]
+    methods = {"rules": {"panels": rules, "text": text.lettering}}
+    if net is not None:
+        classes, lettering = predict_maps(rgb, net)
+        methods["learned"] = {
+            "panels": panel_boxes(classes, rgb.shape[:2]),
+            "text": learned_lettering(lettering, rgb.shape[:2]),
+        }
+        methods["hybrid"] = {
+            "panels": refined_panels(classes, rules, rgb.shape[:2]),
+            "text": text.lettering,
+        }
+    return methods
 
 
 def score_run(root: Path, run: Path, title: str) -> dict[str, dict[str, float]]:
@@ -113,33 +159,98 @@ def sweep_title(root: Path, title: str) -> None:
         _print(f"{title} text faint {faint} balloon_glyphs {most:g}", box_scores(boxes, truth))
 
 
+def synthetic_scores(net: PageNet, count: int, seed: int = SYNTHETIC_SEED) -> dict:
+    """{layout or "all": {method: {kind: scores}}} on ``count`` synthetic pages (the layouts in
+    turn) drawn from art no training page used (``anime/`` crops, ``anime_pages/``)."""
+    rng = np.random.default_rng(seed)
+    folders = [MANGA.parent / "anime", MANGA.parent / "anime_pages"]
+    files = sorted(p for f in folders for p in f.rglob("*") if p.suffix.lower() in {".jpg", ".png"})
+    chosen = rng.choice(len(files), 200, replace=False)
+    art = [cv2.imread(str(files[i]), cv2.IMREAD_GRAYSCALE) for i in chosen]
+    found: dict[tuple[str, str, str], list] = {}
+    for n in range(count):
+        layout = LAYOUTS[n % len(LAYOUTS)]
+        page = compose_page(art, rng, layout)
+        truth = {"panels": page.panels, "text": page.lettering}
+        for method, boxes in page_boxes(cv2.cvtColor(page.grey, cv2.COLOR_GRAY2RGB), net).items():
+            for kind, kind_boxes in boxes.items():
+                for group in (layout, "all"):
+                    found.setdefault((group, method, kind), []).append((kind_boxes, truth[kind]))
+    return {key: box_scores(*zip(*pairs)) for key, pairs in found.items()}
+
+
+def timing(root: Path, titles: list[str], count: int) -> None:
+    """Median seconds a page of the rules, the model's maps and the hybrid, on ``count`` pages of
+    each title, one thread; the rules are the baseline."""
+    seconds: dict[str, list[float]] = {"rules": [], "model": [], "hybrid": []}
+    for title in titles:
+        for path, _, _ in islice(pages(root, title), count):
+            rgb = cv2.cvtColor(cv2.imread(str(path), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+            predict_maps(rgb)  # loads the weights once
+            for name, spent in seconds.items():
+                started = time.perf_counter()
+                if name == "model":
+                    predict_maps(rgb)
+                else:
+                    find_panels(rgb, True, [], name)
+                spent.append(time.perf_counter() - started)
+    base = np.median(seconds["rules"])
+    for name, values in seconds.items():
+        print(f"{name}: median {np.median(values):.3f} s a page ({np.median(values) / base:.2f} x rules)")
+
+
+def fold_net(folds: Path, title: str, titles: list[str]) -> PageNet:
+    """The page model fitted on every title but ``title`` (``folds/fit_<others>.npz``)."""
+    return load_net(folds / f"fit_{'+'.join(sorted(t for t in titles if t != title))}.npz")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=MANGA)
     parser.add_argument("--titles", nargs="*", default=[TUNING_TITLE, REPORTING_TITLE])
     parser.add_argument("--sweep", action="store_true", help="text figures of each setting")
     parser.add_argument("--run", type=Path, help="score this comic run's output instead")
+    parser.add_argument("--folds", type=Path, help="leave-one-title-out: fit_<titles>.npz here")
+    parser.add_argument("--synthetic", type=int, default=0, help="score N held-out synthetic pages")
+    parser.add_argument("--timing", type=int, default=0, help="time N pages of each title")
     args = parser.parse_args()
+    torch.set_num_threads(1)
     if args.sweep:
         for title in args.titles:
             sweep_title(args.data, title)
         return
-    totals: dict[str, Counter] = {}
+    if args.timing:
+        timing(args.data, args.titles, args.timing)
+        return
+    if args.synthetic:
+        for (layout, method, kind), scores in synthetic_scores(load_net(), args.synthetic).items():
+            _print(f"synthetic {layout} {method} {kind}", scores)
+        return
+    per_title: dict[str, dict] = {}
     for title in args.titles:
-        role = {TUNING_TITLE: "tuned on", REPORTING_TITLE: "held out"}.get(title, "other")
-        scores_of = (
-            score_run(args.data, args.run, title) if args.run else score_title(args.data, title)
-        )
-        for kind, scores in scores_of.items():
-            _print(f"{title} ({role}) {kind}", scores)
-            totals.setdefault(kind, Counter()).update(
-                {k: scores[k] for k in ("true_positives", "false_positives", "false_negatives")}
-            )
-    for kind, counts in totals.items():
-        tp, fp, fn = (counts[k] for k in ("true_positives", "false_positives", "false_negatives"))
-        recall, precision = tp / max(tp + fn, 1), tp / max(tp + fp, 1)
-        scores = {"recall": recall, "precision": precision, **counts}
-        _print(f"all titles {kind}", scores)
+        if args.run:
+            per_title[title] = {"run": score_run(args.data, args.run, title)}
+            continue
+        net = fold_net(args.folds, title, args.titles) if args.folds else load_net()
+        per_title[title] = score_title(args.data, title, net)
+    for title, methods in per_title.items():
+        for method, kinds in methods.items():
+            for kind, scores in kinds.items():
+                _print(f"{title} ({_role(title, method, bool(args.folds))}) {method} {kind}", scores)
+    for method in next(iter(per_title.values())):
+        for kind in ("panels", "text"):
+            for stat in ("recall", "precision"):
+                values = [per_title[t][method][kind][stat] for t in per_title]
+                print(f"{method} {kind} {stat}: mean {np.mean(values):.3f} worst {min(values):.3f}")
+
+
+def _role(title: str, method: str, folds: bool) -> str:
+    """Whether ``title`` is held out from what produced ``method``'s boxes (the shipped model
+    was fitted on the TUNING title, as the rules were)."""
+    tuned = title == TUNING_TITLE
+    model = "model fitted on it" if tuned and not folds else "model held out"
+    rules = "rules tuned on it" if tuned else "rules held out"
+    return {"rules": rules, "learned": model}.get(method, f"{model}, {rules}")
 
 
 def _print(name: str, scores: dict) -> None:

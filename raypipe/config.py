@@ -92,6 +92,13 @@ class ComicConfig:
 
     right_to_left: bool = False
     mask_text: bool = True
+    #: How panels are found: ``hybrid`` (the learned page model's panels with the rules' edges),
+    #: ``learned`` (the model alone) or ``rules`` (border lines and gutters only).
+    panels: str = "hybrid"
+
+    def __post_init__(self) -> None:
+        if self.panels not in ("hybrid", "learned", "rules"):
+            raise ConfigError(f"comic.panels must be hybrid, learned or rules, not {self.panels!r}")
 
 
 @dataclass

@@ -11,6 +11,7 @@ import pytest
 
 from bench.manga_pages import MANGA, REPORTING_TITLE, TUNING_TITLE, pages, score_title
 from raypipe.comic.lettering import glyph_blocks
+from raypipe.comic.page_model import load_net
 from raypipe.comic.panels import extract_panels
 from raypipe.comic.text import detect_balloons, detect_text_regions
 from raypipe.evaluation.comic import box_scores
@@ -208,13 +209,13 @@ def test_real_manga_pages_panels_and_text_found_at_iou_half():
 
 
 @pytest.mark.shared
-def test_held_out_manga_title_meets_the_text_recall_target():
-    """All 38 pages of the title no setting was fitted on, scored as bench/manga_pages.py does:
-    lettering recall >= 0.85 (the issue's target; measured 0.885, precision 0.946; 0.748 before
-    short lines and hairline balloons were handled) and panels no lower than measured less a
-    page's worth (0.904 / 0.950)."""
+def test_held_out_manga_title_meets_the_panel_and_text_targets():
+    """All 38 pages of the title neither the rules nor the shipped page model was fitted on,
+    scored as bench/manga_pages.py scores the default (hybrid panels, rules' lettering): panel
+    recall and precision >= 0.85 and lettering recall >= 0.85 (the issue's targets; measured
+    panels 0.968 / 0.901, rules alone 0.904 / 0.950; text 0.885 / 0.946)."""
     if not (MANGA / "annotation.json").exists():
         pytest.skip(f"needs {MANGA}")
-    scores = score_title(MANGA, REPORTING_TITLE)
+    scores = score_title(MANGA, REPORTING_TITLE, load_net())["hybrid"]
     assert scores["text"]["recall"] >= 0.85 and scores["text"]["precision"] >= 0.9, scores
-    assert scores["panels"]["recall"] >= 0.88 and scores["panels"]["precision"] >= 0.9, scores
+    assert scores["panels"]["recall"] >= 0.93 and scores["panels"]["precision"] >= 0.87, scores

@@ -76,7 +76,7 @@ def test_manga_bench_reads_only_the_named_title(tmp_path):
         },
     ]
     (tmp_path / "annotation.json").write_text(json.dumps(books), encoding="utf-8")
-    scores = score_title(tmp_path, "mine")
+    scores = score_title(tmp_path, "mine")["rules"]
     assert scores["panels"]["recall"] == 1.0 and scores["panels"]["precision"] == 1.0
     assert scores["text"]["true_positives"] == 0 and scores["text"]["false_positives"] == 1
 

@@ -1,8 +1,9 @@
 """One comic page -> its panels in reading order, lettering masked: what the pipeline runs per page.
 
-Balloons and lettering are found on the whole page (they may straddle panel borders), panels on
-the page with the balloons erased; each panel crop then has the balloons and lettering inside it
-painted over, so that face detectors run on art only. Faces found in a crop go back to page
+Balloons and lettering are found on the whole page (they may straddle panel borders), panels by
+the learned page model with the rules' edges (the rules see the page with the balloons erased);
+each panel crop then has the balloons and lettering inside it painted over, so that face
+detectors run on art only. Faces found in a crop go back to page
 coordinates with :func:`face_to_page`.
 """
 
@@ -12,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from raypipe.comic.panels import Box, extract_panels
+from raypipe.comic.page_model import find_panels
+from raypipe.comic.panels import Box
 from raypipe.comic.text import detect_balloons, detect_text_regions, mask_regions
 from raypipe.detect.base import Detector, Face
 
@@ -53,16 +55,18 @@ def split_page(
     right_to_left: bool = False,
     mask_text: bool = True,
     text: PageText | None = None,
+    panels: str = "hybrid",
 ) -> list[PanelCrop]:
     """The panels of an RGB page in reading order, each with its balloons and lettering masked
-    (``mask_text``); ``text``: the page's text regions, found when None.
+    (``mask_text``); ``text``: the page's text regions, found when None; ``panels``: how panels
+    are found (see :func:`raypipe.comic.page_model.find_panels`).
 
     A page without detectable panels gives one crop: the whole page.
     """
     text = PageText.find(rgb) if text is None else text
     regions = text.balloons + text.lettering
     crops = []
-    for panel in extract_panels(rgb, right_to_left=right_to_left, text_boxes=text.balloons):
+    for panel in find_panels(rgb, right_to_left, text.balloons, panels):
         x1, y1, x2, y2 = panel.box
         inside = [box for box in regions if _overlaps(box, panel.box)]
         image = rgb[y1:y2, x1:x2]

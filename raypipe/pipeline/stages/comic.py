@@ -25,6 +25,7 @@ class PageSplitStage(Stage):
 
     def __init__(self, config: Config):
         self.right_to_left, self.mask_text = config.comic.right_to_left, config.comic.mask_text
+        self.panels = config.comic.panels
 
     def process(self, work: ShardWork) -> None:
         from raypipe.comic.split import PageText, split_page
@@ -37,7 +38,7 @@ class PageSplitStage(Stage):
             pixels, scale = work.images["pixels"][index], work.images["scale"][index]
             try:
                 text = PageText.find(pixels)
-                crops = split_page(pixels, self.right_to_left, self.mask_text, text)
+                crops = split_page(pixels, self.right_to_left, self.mask_text, text, self.panels)
             except Exception as err:  # noqa: BLE001 - one page that cannot be split must not stop the run
                 log.warning("panel split failed on %s:\n%s", work.images["image_path"][index], traceback.format_exc())
                 work.fail(index, "detect", failure(err))

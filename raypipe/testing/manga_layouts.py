@@ -1,0 +1,181 @@
+"""Synthetic black-and-white manga pages with irregular layouts, for training and testing the page model.
+
+Layouts the hand-written panel rules miss: borderless panels whose art nearly touches, panels
+laid over others (insets), full-bleed panels running off the page, slanted gutters, and plain
+grids. Panel art is drawn from given art images (styled as grey shading, ink line art or
+screentone), balloons and free lettering are drawn as columns of stroke glyphs. Everything is
+recorded as drawn: each panel's full box, the page's panel label map (which panel each pixel
+shows) and the lettering boxes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from raypipe.comic.reading import Box
+
+LAYOUTS = ("grid", "borderless", "overlap", "full-bleed", "slant")
+
+
+@dataclass
+class MangaPage:
+    """A grey page, its panels' full boxes (drawing order), the label map of the visible panel
+    at each pixel (0 = paper, k = the k-th panel) and the lettering boxes."""
+
+    grey: np.ndarray
+    layout: str
+    panels: list[Box] = field(default_factory=list)
+    labels: np.ndarray | None = None
+    lettering: list[Box] = field(default_factory=list)
+
+
+def compose_page(
+    art: list[np.ndarray], rng: np.random.Generator, layout: str | None = None,
+    size: tuple[int, int] = (1170, 826),
+) -> MangaPage:
+    """A page of ``layout`` (random when None) whose panels show crops of the grey ``art``."""
+    layout = layout or LAYOUTS[int(rng.integers(len(LAYOUTS)))]
+    height, width = size
+    page = MangaPage(np.full(size, int(rng.integers(235, 256)), np.uint8), layout)
+    page.labels = np.zeros(size, np.int32)
+    for polygon in _layout_polygons(layout, width, height, rng):
+        _draw_panel(page, polygon, art, rng, border=_has_border(layout, rng))
+    for _ in range(int(rng.integers(1, 6))):
+        _draw_lettering(page, rng)
+    return page
+
+
+def _has_border(layout: str, rng: np.random.Generator) -> bool:
+    return rng.random() < {"borderless": 0.15, "overlap": 0.6}.get(layout, 0.8)
+
+
+def _layout_polygons(layout: str, width: int, height: int, rng) -> list[np.ndarray]:
+    margin = 0 if layout == "full-bleed" and rng.random() < 0.5 else int(rng.uniform(0.03, 0.07) * width)
+    gutter = int(rng.uniform(0.003, 0.012) * width) if layout == "borderless" else int(
+        rng.uniform(0.01, 0.035) * width
+    )
+    rects = _split((margin, margin, width - margin, height - margin), gutter, rng, depth=0)
+    if layout == "full-bleed":
+        rects = [_bleed(r, width, height, margin, rng) for r in rects]
+    polygons = [_quad(r) for r in rects]
+    if layout == "slant":
+        polygons = [_tilt(p, rng, gutter) for p in polygons]
+    if layout == "overlap":
+        for _ in range(int(rng.integers(1, 3))):
+            w, h = rng.uniform(0.25, 0.5) * width, rng.uniform(0.15, 0.3) * height
+            x, y = rng.uniform(0, width - w), rng.uniform(0, height - h)
+            polygons.append(_quad((x, y, x + w, y + h)))
+    return polygons
+
+
+def _split(rect, gutter: int, rng, depth: int) -> list[tuple[float, float, float, float]]:
+    """Recursive cuts of ``rect`` into panels (rows first, then columns), ``gutter`` apart."""
+    x1, y1, x2, y2 = rect
+    w, h = x2 - x1, y2 - y1
+    if depth >= 3 or (depth > 0 and rng.random() < 0.25 + 0.2 * depth) or min(w, h) < 160:
+        return [rect]
+    vertical = w > 1.3 * h or (h < 1.3 * w and rng.random() < 0.4)
+    if depth == 0:
+        vertical = False
+    length = w if vertical else h
+    n = int(rng.integers(2, 4 if depth else 5))
+    cuts = np.cumsum(rng.uniform(0.6, 1.4, n))
+    cuts = cuts / cuts[-1] * length
+    pieces, start = [], 0.0
+    for end in cuts:
+        a, b = start + (gutter / 2 if start else 0), end - (gutter / 2 if end < length else 0)
+        piece = (x1 + a, y1, x1 + b, y2) if vertical else (x1, y1 + a, x2, y1 + b)
+        pieces.extend(_split(piece, gutter, rng, depth + 1))
+        start = end
+    return pieces
+
+
+def _bleed(rect, width: int, height: int, margin: int, rng):
+    """``rect`` stretched to the page edge on the sides it borders (sometimes)."""
+    x1, y1, x2, y2 = rect
+    near = max(margin, 1) + 2
+    stretch = rng.random() < 0.6
+    return (
+        0 if stretch and x1 <= near else x1,
+        0 if stretch and y1 <= near else y1,
+        width if stretch and x2 >= width - near else x2,
+        height if stretch and y2 >= height - near else y2,
+    )
+
+
+def _quad(rect) -> np.ndarray:
+    x1, y1, x2, y2 = rect
+    return np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]], np.float64)
+
+
+def _tilt(polygon: np.ndarray, rng, gutter: int) -> np.ndarray:
+    """``polygon`` with its corners moved by up to a gutter (slanted gutters, no overlap)."""
+    return polygon + rng.uniform(-0.45, 0.45, polygon.shape) * gutter
+
+
+def _draw_panel(page: MangaPage, polygon: np.ndarray, art, rng, border: bool) -> None:
+    height, width = page.grey.shape
+    corners = np.round(polygon).astype(np.int32)
+    inside = np.zeros((height, width), np.uint8)
+    cv2.fillPoly(inside, [corners], 255)
+    thickness = int(rng.integers(1, 6)) if border else 0
+    x1, y1 = np.clip(corners.min(axis=0) - thickness // 2, 0, [width, height])
+    x2, y2 = np.clip(corners.max(axis=0) + thickness // 2 + 1, 0, [width, height])
+    if x2 - x1 < 8 or y2 - y1 < 8:
+        return
+    filled = _panel_art(art[int(rng.integers(len(art)))], (y2 - y1, x2 - x1), rng)
+    region = inside[y1:y2, x1:x2] > 0
+    page.grey[y1:y2, x1:x2][region] = filled[region]
+    if page.layout == "overlap" and len(page.panels) and rng.random() < 0.6:
+        cv2.polylines(page.grey, [corners], True, 255, int(rng.integers(6, 14)))
+    if border:
+        cv2.polylines(page.grey, [corners], True, int(rng.integers(0, 40)), thickness)
+    page.panels.append((int(x1), int(y1), int(x2), int(y2)))
+    page.labels[inside > 0] = len(page.panels)
+
+
+def _panel_art(image: np.ndarray, shape: tuple[int, int], rng) -> np.ndarray:
+    """``image`` cropped to cover ``shape`` and styled as shading, ink lines or screentone."""
+    h, w = shape
+    ih, iw = image.shape
+    scale = max(h / ih, w / iw) * rng.uniform(1.0, 1.6)
+    big = cv2.resize(image, (max(w, round(iw * scale)), max(h, round(ih * scale))))
+    y, x = int(rng.integers(0, big.shape[0] - h + 1)), int(rng.integers(0, big.shape[1] - w + 1))
+    crop = big[y : y + h, x : x + w]
+    style = rng.random()
+    if style < 0.45:  # ink line art: mostly paper, black strokes
+        lines = cv2.adaptiveThreshold(crop, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, 15, 6)
+        if rng.random() < 0.5:
+            tone = (np.indices((h, w)).sum(axis=0) % 4 == 0) & (crop < np.median(crop))
+            lines[tone] = 60
+        return lines
+    if style < 0.8:
+        return np.clip(crop.astype(np.float32) * rng.uniform(0.7, 1.3) + rng.uniform(-30, 30), 0, 255).astype(np.uint8)
+    return np.where(crop < rng.uniform(60, 140), 20, 250).astype(np.uint8)
+
+
+def _draw_lettering(page: MangaPage, rng) -> None:
+    """A balloon (or bare text on the art) holding a block of vertical glyph columns."""
+    height, width = page.grey.shape
+    glyph = int(rng.uniform(0.018, 0.03) * width)
+    columns, rows = int(rng.integers(1, 5)), int(rng.integers(2, 9))
+    w, h = columns * int(glyph * 1.4), rows * glyph
+    x, y = int(rng.integers(0, width - w - 40)) + 20, int(rng.integers(0, height - h - 40)) + 20
+    if rng.random() < 0.8:
+        centre, axes = (x + w // 2, y + h // 2), (int(w * 0.75) + 8, int(h * 0.7) + 8)
+        cv2.ellipse(page.grey, centre, axes, 0, 0, 360, 255, -1)
+        cv2.ellipse(page.grey, centre, axes, 0, 0, 360, 0, int(rng.integers(1, 4)))
+    ink, longest = int(rng.integers(0, 50)), 1
+    for c in range(columns):
+        gx = x + w - (c + 1) * int(glyph * 1.4)
+        length = rows if c == 0 else int(rng.integers(1, rows + 1))
+        longest = max(longest, length)
+        for r in range(length):
+            gy = y + r * glyph
+            for _ in range(int(rng.integers(2, 6))):
+                p, q = rng.integers(0, glyph - 3, 2), rng.integers(0, glyph - 3, 2)
+                cv2.line(page.grey, (gx + p[0], gy + p[1]), (gx + q[0], gy + q[1]), ink, max(1, glyph // 10))
+    page.lettering.append((x, y, x + w, y + longest * glyph))
