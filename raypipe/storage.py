@@ -21,6 +21,7 @@ from typing import IO
 import fsspec
 import pandas as pd
 import pyarrow as pa
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 from fsspec.implementations.local import LocalFileSystem
 
@@ -192,6 +193,30 @@ def write_atomic(path: Path | StoragePath, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+def write_files(paths: list[Path | StoragePath], blobs: list[bytes]) -> None:
+    """Many small files (panel crops, exported chips): local ones written in place (whatever
+    makes them count is written after them: a shard's marker), stored ones in one upload each."""
+    for path, data in zip(paths, blobs):
+        if isinstance(path, Path):
+            if not path.parent.is_dir():
+                path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "wb") as handle:
+                handle.write(data)
+        else:
+            path.write_bytes(data)
+
+
+def link(source: Path, target: Path) -> None:
+    """``target`` made a symbolic link to ``source``, or a hard link where symbolic ones are not
+    allowed; OSError when the file system has neither."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.unlink(missing_ok=True)
+    try:
+        target.symlink_to(source.resolve())
+    except OSError:
+        os.link(source, target)
+
+
 def write_table(path: Path | StoragePath, table: pa.Table) -> None:
     """A parquet file written atomically (see :func:`write_atomic`)."""
     sink = pa.BufferOutputStream()
@@ -234,3 +259,11 @@ def remove_tree(path: Path | StoragePath) -> None:
             path.fs.rm(path.path, recursive=True)
     elif path.exists():
         shutil.rmtree(path)
+
+
+def dataset(path: Path | StoragePath, files: list[str] | None = None) -> ds.Dataset:
+    """The Parquet dataset of the folder ``path``, or only its ``files`` (as the dataset's
+    ``__filename`` field names them); files starting with ``.`` or ``_`` are left out."""
+    filesystem = path.fs if isinstance(path, StoragePath) else None
+    source = files if files is not None else (path.path if isinstance(path, StoragePath) else str(path))
+    return ds.dataset(source, filesystem=filesystem, format="parquet")
