@@ -32,6 +32,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "sample" / "photos"
 BUCKET = "library"
+REPORT_FILES = "report_files"
 STEPS = ("run", "correct", "recluster", "export")
 BASELINE_STEPS = STEPS[:3]
 #: One CLI call with its driver's peak memory (ru_maxrss, KiB on Linux) printed last on stderr.
@@ -95,26 +96,29 @@ class S3Server:
         self.recording.write_text("")
 
     def requests(self) -> dict[str, int]:
-        """Requests served since the last :meth:`reset`, by HTTP method."""
-        methods = [json.loads(line)["method"] for line in self.recording.read_text().splitlines() if line]
-        return {m: methods.count(m) for m in sorted(set(methods))}
+        """Requests served since the last :meth:`reset`, by HTTP method, and those for the
+        report's images (``report_files/``: capped by the report, not by the run's size)."""
+        entries = [json.loads(line) for line in self.recording.read_text().splitlines() if line]
+        methods = [e["method"] for e in entries]
+        counts = {m: methods.count(m) for m in sorted(set(methods))}
+        return {**counts, "report_files": sum(f"/{REPORT_FILES}/" in e["url"] for e in entries)}
 
-    def objects(self, prefix: str) -> tuple[int, int]:
-        """Objects under ``prefix`` and their bytes."""
-        count = size = 0
+    def objects(self, prefix: str) -> tuple[int, int, int]:
+        """Objects under ``prefix``, their bytes, and how many are the report's images."""
+        keys, size = [], 0
         for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=f"{prefix}/"):
-            count += len(page.get("Contents", []))
+            keys += [o["Key"] for o in page.get("Contents", [])]
             size += sum(o["Size"] for o in page.get("Contents", []))
-        return count, size
+        return len(keys), size, sum(key.startswith(f"{prefix}/{REPORT_FILES}/") for key in keys)
 
     def close(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=30)
 
 
-def local_objects(run: Path) -> tuple[int, int]:
+def local_objects(run: Path) -> tuple[int, int, int]:
     files = [p for p in run.rglob("*") if p.is_file() or p.is_symlink()]
-    return len(files), sum(p.lstat().st_size for p in files)
+    return len(files), sum(p.lstat().st_size for p in files), sum(p.is_relative_to(run / REPORT_FILES) for p in files)
 
 
 def raypipe(args: list[str], code: Path, env: dict[str, str]) -> tuple[float, float]:
@@ -157,12 +161,12 @@ def measure(photos: Path, images: int, shards: int, code: Path, work: Path, s3: 
         row = {"step": step, "seconds": seconds, "peak_mib": peak}
         if s3:
             requests = s3.requests()
-            row.update(requests=sum(requests.values()), by_method=requests)
-            row["files"], row["bytes"] = s3.objects(name)
+            row.update(requests=sum(v for k, v in requests.items() if k != "report_files"), by_method=requests)
+            row["files"], row["bytes"], row["report_files"] = s3.objects(name)
         else:
-            row["files"], row["bytes"] = local_objects(Path(run))
+            row["files"], row["bytes"], row["report_files"] = local_objects(Path(run))
         rows.append(row)
-        print(f"  {code.name} N={images} {step:9s} {seconds:7.1f}s  driver {peak:6.0f} MiB  files {row['files']:7d}  "
+        print(f"  {code.name} N={images} {step:9s} {seconds:7.1f}s  driver {peak:6.0f} MiB  files {row['files']:7d} ({row['report_files']} report)  "
               f"{row['bytes'] / 2**20:8.1f} MiB  requests {row.get('requests', '-')} {row.get('by_method', '')}", flush=True)  # fmt: skip
     return rows
 
