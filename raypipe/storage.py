@@ -23,6 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
+from fsspec import AbstractFileSystem
 from fsspec.implementations.local import LocalFileSystem
 
 LOCAL_SCHEME = "file://"
@@ -195,15 +196,21 @@ def write_atomic(path: Path | StoragePath, data: bytes) -> None:
 
 def write_files(paths: list[Path | StoragePath], blobs: list[bytes]) -> None:
     """Many small files (panel crops, exported chips): local ones written in place (whatever
-    makes them count is written after them: a shard's marker), stored ones in one upload each."""
+    makes them count is written after them: a shard's marker), stored ones in one upload each,
+    sent concurrently by the file system (``pipe`` of many files)."""
+    stored: dict[AbstractFileSystem, dict[str, bytes]] = {}
     for path, data in zip(paths, blobs):
-        if isinstance(path, Path):
+        if isinstance(path, StoragePath) and not path.is_local:
+            stored.setdefault(path.fs, {})[path.path] = data
+        elif isinstance(path, StoragePath):
+            path.write_bytes(data)
+        else:
             if not path.parent.is_dir():
                 path.parent.mkdir(parents=True, exist_ok=True)
             with open(path, "wb") as handle:
                 handle.write(data)
-        else:
-            path.write_bytes(data)
+    for fs, files in stored.items():
+        fs.pipe(files)
 
 
 def link(source: Path, target: Path) -> None:

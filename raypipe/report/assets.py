@@ -11,6 +11,8 @@ from urllib.parse import quote
 import numpy as np
 from PIL import Image
 
+from raypipe import storage
+
 
 class Assets:
     """Turns files and generated images into ``src`` values for the report at ``root``.
@@ -41,8 +43,7 @@ class Assets:
         if self.embed:
             return data_uri(data, mimetypes.guess_type(name)[0] or "application/octet-stream")
         path = self.files_dir / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        storage.write_files([path], [data])
         return self.url(path)
 
 
