@@ -102,6 +102,8 @@ def test_caps_limit_galleries_and_chips(run_copy):
     gallery = html.split('class="cluster"')[1].split("</section>")[0]
     chips = re.findall(r'<img src="report_files/chips/', gallery)
     assert len(chips) == min(3, sizes.iloc[0])  # representative + 2 sampled
+    shown = set(re.findall(r'src="report_files/chips/([^"]+)"', html))
+    assert {p.name for p in (run_copy / "report_files" / "chips").iterdir()} == shown  # none left from the last report
 
 
 def test_mean_face_is_the_pixel_average_of_the_chips(sample_run):

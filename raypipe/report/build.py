@@ -13,6 +13,7 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader
 
+from raypipe import storage
 from raypipe.chips import ChipStore
 from raypipe.layout import RunLayout, atomic_write_text
 from raypipe.report.assets import Assets
@@ -53,6 +54,7 @@ def write_report(run: str | Path, options: ReportOptions | None = None) -> Path:
     assets = Assets(layout.root, layout.report_files, embed=options.single_file)
     views = cluster_views(content, options.chips_per_cluster, options.seed)
     content.chips = ChipStore(layout).read(shown_face_ids(content, views[: options.max_galleries], options))
+    storage.remove_tree(layout.report_files / "chips")  # the last report's: other faces, maybe
     page = render(
         title=layout.root.resolve().name,
         generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
