@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
+from raypipe.chips import ChipStore
 from raypipe.embed import EMBEDDERS
 from raypipe.embed.select import resolve_embedder
 from raypipe.evaluation.compare import load_labelled_faces
@@ -56,9 +57,7 @@ def main() -> None:
     model = str(faces["embedder"].iloc[0])
     name = "dlib" if model.startswith("dlib") else "auto"
     embedder = EMBEDDERS.build(resolve_embedder({"name": name}, args.model_root))
-    chips = [
-        cv2.cvtColor(cv2.imread(str(layout.chip(f))), cv2.COLOR_BGR2RGB) for f in faces.face_id
-    ]
+    chips = ChipStore(layout).images(faces.face_id.tolist())
     faces["embedding"] = list(embedder.embed(np.stack([degrade(c, args.side) for c in chips])))
     columns = [
         "face_id",

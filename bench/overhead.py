@@ -5,8 +5,8 @@
 Makes 64x64 crops of the bundled sample photos once (cached), then for each size runs, each in
 a fresh process: ``raypipe extract`` with a trivial detector (``whole-image``) and embedder
 (colour histograms), Ray's start-up included; and a plain loop over the same images in one
-process (read, decode, detect, chip, quality, chip JPEG written, colour histogram,
-one Parquet table). Prints images/s of both, their ratio, and each driver's peak RSS.
+process (read, decode, detect, chip, quality, chip JPEG, colour histogram; one Parquet table
+of faces and one of chips, as the pipeline writes them per shard). Prints images/s of both, their ratio, and each driver's peak RSS.
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ def run_loop(list_file: str, out: str, overrides: list[str]) -> dict:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from raypipe.chips import chips_table
     from raypipe.config import Config
     from raypipe.detect import DETECTORS
     from raypipe.embed import EMBEDDERS
@@ -76,16 +77,15 @@ def run_loop(list_file: str, out: str, overrides: list[str]) -> dict:
 
     config = Config.load(overrides=SETTINGS + overrides).extract
     detector, embedder = DETECTORS.build(DETECTOR), EMBEDDERS.build(EMBEDDER)
-    os.makedirs(f"{out}/chips", exist_ok=True)
-    rows, chips = [], []
+    os.makedirs(out, exist_ok=True)
+    rows, chips, jpegs = [], [], []
     for path in Path(list_file).read_text().split():
         image = decode_image(read_bytes(path), config.max_image_pixels, config.max_side)
         for index, face in enumerate(detector.detect(image.pixels)):
             chip = embedder.align(image.pixels, face)
             quality = measure(face, chip, image.scale)
             fid = face_id(image_id(path), index)
-            with open(f"{out}/chips/{fid}.jpg", "wb") as handle:
-                handle.write(cv2.imencode(".jpg", chip[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, 92])[1].tobytes())
+            jpegs.append(cv2.imencode(".jpg", chip[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, 92])[1].tobytes())
             rows.append({"face_id": fid, "image_path": path, "box": list(face.box), "sharpness": quality.sharpness})
             chips.append(chip)
             if len(chips) == config.embed_batch_size:
@@ -96,6 +96,7 @@ def run_loop(list_file: str, out: str, overrides: list[str]) -> dict:
         for row, vector in zip(rows[-len(chips) :], embedder.embed(np.stack(chips))):
             row["embedding"] = vector.tolist()
     pq.write_table(pa.Table.from_pylist(rows), f"{out}/faces.parquet")
+    pq.write_table(chips_table([row["face_id"] for row in rows], jpegs), f"{out}/chips.parquet")
     return {"images": len(Path(list_file).read_text().split()), "faces": len(rows), "errors": 0}
 
 

@@ -20,6 +20,7 @@ COMMANDS = [
     "raypipe.commands.correct",
     "raypipe.commands.eval",
     "raypipe.commands.report",
+    "raypipe.commands.export",
     "raypipe.commands.aggregate",
     "raypipe.commands.tune",
     "raypipe.commands.features",

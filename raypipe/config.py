@@ -54,7 +54,7 @@ class ExtractConfig:
     #: Images per batch in the detection stage and chips per batch in the embedding stage.
     detect_batch_size: int = 4
     embed_batch_size: int = 32
-    #: Save aligned chips as ``chips/<face_id>.jpg``.
+    #: Save aligned chips in the shards (``chips.parquet/``: face_id, JPEG bytes).
     save_chips: bool = True
 
 

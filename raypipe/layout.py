@@ -1,13 +1,14 @@
 """Where everything of a run lives: the output contract other tools read.
 
 ``RUN/`` holds ``config.json``, ``summary.json``, the tables ``images.parquet/`` (one row per
-input: status ``faces`` / ``no_face`` / ``error``), ``faces.parquet/``, ``errors.parquet/``
-(and for comics ``panels.parquet/``, ``texts.parquet/``), ``chips/<face_id>.jpg``,
-``clusters.csv`` and ``clusters.parquet``, ``clustered_faces/<cluster>/...``,
-``corrections.yaml`` (people's corrections, see :mod:`raypipe.corrections`), ``suggestions.csv``,
-``metrics.json``,
-``report.html`` (with the images it makes in ``report_files/``) and ``aggregate/<cluster>.png``
-(faces decoded by ``raypipe aggregate``); shard markers and input lists live in ``_shards/``.
+input: status ``faces`` / ``no_face`` / ``error``), ``faces.parquet/``, ``errors.parquet/``,
+``chips.parquet/`` (each face's aligned chip as JPEG bytes, see :mod:`raypipe.chips`; run folders
+of earlier versions hold ``chips/<face_id>.jpg`` instead) (and for comics ``panels.parquet/``,
+``texts.parquet/``), ``clusters.csv`` and ``clusters.parquet``, ``corrections.yaml`` (people's
+corrections, see :mod:`raypipe.corrections`), ``suggestions.csv``, ``metrics.json``,
+``report.html`` (with the images it makes in ``report_files/``), ``aggregate/<cluster>.png``
+(faces decoded by ``raypipe aggregate``) and, only when exported (``raypipe export RUN
+--folders``), ``clustered_faces/<cluster>/...``; shard markers and input lists live in ``_shards/``.
 
 A table is a Parquet dataset: a folder of one file per shard (``<shard key>.parquet``), read
 whole by pyarrow, pandas, DuckDB (``'faces.parquet/*.parquet'``) or Ray Data; read it with
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 #: The tables of an extraction, each a folder of Parquet files (see the module docstring).
-TABLES = ("faces", "images", "errors", "panels", "texts")
+TABLES = ("faces", "images", "errors", "chips", "panels", "texts")
 CLUSTERS_CSV_COLUMNS = ["face_id", "image_path", "x1", "y1", "x2", "y2", "det_score", "cluster", "person"]
 
 
@@ -86,6 +87,12 @@ class RunLayout:
 
     @property
     def chips(self) -> Path:
+        """Aligned face chips: face_id, jpeg (bytes); read them with :class:`raypipe.chips.ChipStore`."""
+        return self.root / "chips.parquet"
+
+    @property
+    def chip_files(self) -> Path:
+        """Chips of run folders written before ``chips.parquet/``: one ``<face_id>.jpg`` each."""
         return self.root / "chips"
 
     @property
@@ -111,6 +118,7 @@ class RunLayout:
 
     @property
     def clustered_faces(self) -> Path:
+        """One folder per cluster, written only by ``raypipe export RUN --folders``."""
         return self.root / "clustered_faces"
 
     @property
@@ -146,7 +154,8 @@ class RunLayout:
         return self.root / "tune"
 
     def chip(self, face_id: str) -> Path:
-        return self.chips / f"{face_id}.jpg"
+        """A face's chip file in a run folder of an earlier version (see :attr:`chip_files`)."""
+        return self.chip_files / f"{face_id}.jpg"
 
 
 def read_clusters(layout: RunLayout) -> pd.DataFrame:

@@ -21,7 +21,9 @@ from typing import IO
 import fsspec
 import pandas as pd
 import pyarrow as pa
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
+from fsspec import AbstractFileSystem
 from fsspec.implementations.local import LocalFileSystem
 
 LOCAL_SCHEME = "file://"
@@ -192,6 +194,36 @@ def write_atomic(path: Path | StoragePath, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+def write_files(paths: list[Path | StoragePath], blobs: list[bytes]) -> None:
+    """Many small files (panel crops, exported chips): local ones written in place (whatever
+    makes them count is written after them: a shard's marker), stored ones in one upload each,
+    sent concurrently by the file system (``pipe`` of many files)."""
+    stored: dict[AbstractFileSystem, dict[str, bytes]] = {}
+    for path, data in zip(paths, blobs):
+        if isinstance(path, StoragePath) and not path.is_local:
+            stored.setdefault(path.fs, {})[path.path] = data
+        elif isinstance(path, StoragePath):
+            path.write_bytes(data)
+        else:
+            if not path.parent.is_dir():
+                path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "wb") as handle:
+                handle.write(data)
+    for fs, files in stored.items():
+        fs.pipe(files)
+
+
+def link(source: Path, target: Path) -> None:
+    """``target`` made a symbolic link to ``source``, or a hard link where symbolic ones are not
+    allowed; OSError when the file system has neither."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.unlink(missing_ok=True)
+    try:
+        target.symlink_to(source.resolve())
+    except OSError:
+        os.link(source, target)
+
+
 def write_table(path: Path | StoragePath, table: pa.Table) -> None:
     """A parquet file written atomically (see :func:`write_atomic`)."""
     sink = pa.BufferOutputStream()
@@ -234,3 +266,11 @@ def remove_tree(path: Path | StoragePath) -> None:
             path.fs.rm(path.path, recursive=True)
     elif path.exists():
         shutil.rmtree(path)
+
+
+def dataset(path: Path | StoragePath, files: list[str] | None = None) -> ds.Dataset:
+    """The Parquet dataset of the folder ``path``, or only its ``files`` (as the dataset's
+    ``__filename`` field names them); files starting with ``.`` or ``_`` are left out."""
+    filesystem = path.fs if isinstance(path, StoragePath) else None
+    source = files if files is not None else (path.path if isinstance(path, StoragePath) else str(path))
+    return ds.dataset(source, filesystem=filesystem, format="parquet")

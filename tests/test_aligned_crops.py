@@ -12,11 +12,13 @@ import pandas as pd
 import pytest
 
 from raypipe.align import Landmarker68, norm_crop
+from raypipe.chips import ChipStore
 from raypipe.cli import main
 from raypipe.detect.crops import choose_crop_detector, crop_verdict, sample_images
 from raypipe.detect.dlib import DlibHogDetector
 from raypipe.detect.whole_image import FRAMINGS, aligned_chip
 from raypipe.io.inputs import list_inputs
+from raypipe.layout import RunLayout
 from tests.conftest import SAMPLE_PHOTOS
 
 PEOPLE = ("ariel_sharon", "colin_powell", "george_w_bush")
@@ -106,8 +108,9 @@ def test_crop_folder_runs_end_to_end_one_face_per_image_without_detection(crop_f
     assert sorted(faces["image_path"]) == sorted(paths)  # exactly one face per image, the blank one too
     assert (faces[["x1", "y1"]] == 0).all().all() and (faces[["x2", "y2"]] == 112).all().all()
     assert faces["landmarks"].map(lambda lm: np.isnan(lm).all()).all()  # no landmark model ran
+    chips = ChipStore(RunLayout.at(out)).read(faces["face_id"])
     for face in faces.itertuples():  # one fixed warp into dlib's framing, whatever the face
-        chip = cv2.imread(str(out / "chips" / f"{face.face_id}.jpg")).astype(float)
+        chip = cv2.imdecode(np.frombuffer(chips[face.face_id], np.uint8), cv2.IMREAD_COLOR).astype(float)
         expected = aligned_chip(cv2.imread(face.image_path), 150, "arcface", "dlib").astype(float)
         assert np.abs(chip - expected).mean() < 4
     assert len(pd.read_csv(out / "clusters.csv")) == len(paths)  # every crop reached clustering

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from raypipe.chips import ChipStore
 from raypipe.features import FEATURES
 from raypipe.features.store import FeatureStore, FeatureTable
 from raypipe.layout import RunLayout
-from raypipe.pipeline.features import read_chip
 from raypipe.reduce import REDUCERS
 from raypipe.research.combine import combine_features, combine_tables
 from raypipe.research.extract import extract_feature
@@ -32,7 +32,7 @@ def anime_run(tmp_path_factory):
 @pytest.fixture(scope="module")
 def chips(anime_run):
     faces = pd.read_parquet(anime_run / "faces.parquet")
-    return [read_chip(RunLayout.at(anime_run), f) for f in faces["face_id"][:12]]
+    return ChipStore(RunLayout.at(anime_run)).images(faces["face_id"][:12].tolist())
 
 
 CHIP_FEATURES = [

@@ -17,7 +17,7 @@ def _subrun(sample_run: Path, out: Path, keep) -> Path:
     for table in ("faces", "images"):
         frame = pd.read_parquet(sample_run / f"{table}.parquet")
         frame[frame.image_path.map(keep)].to_parquet(out / f"{table}.parquet")
-    shutil.copytree(sample_run / "chips", out / "chips")
+    shutil.copytree(sample_run / "chips.parquet", out / "chips.parquet")
     shutil.copy(sample_run / "config.json", out / "config.json")
     return out
 

@@ -133,7 +133,7 @@ def test_every_command_completes_on_a_uri_run_folder_with_tracking_on(store, s3_
         page = (tmp_path / "run" / "report.html").read_text(encoding="utf-8")
         present = {p.relative_to(tmp_path / "run").as_posix() for p in (tmp_path / "run").rglob("*")}
     sources = set(re.findall(r'src="([^"]+)"', page))
-    chips = {s for s in sources if s.startswith("chips/")}
+    chips = {s for s in sources if s.startswith("report_files/chips/")}
     assert chips and any(s.startswith("report_files/") for s in sources), "the report shows no image"
     assert {s for s in sources if not s.startswith("data:")} <= present, "the report links missing images"
     assert all(person in page for person in PEOPLE)  # the folder labels of the S3 inputs

@@ -12,7 +12,9 @@ import pandas as pd
 import pytest
 
 from raypipe.aggregate.mean import load_chip, mean_face
+from raypipe.chips import ChipStore
 from raypipe.cli import main
+from raypipe.layout import RunLayout
 from raypipe.report import ReportOptions, write_report
 from raypipe.report.content import confusion
 from raypipe.report.sweep import load_sweep
@@ -75,7 +77,7 @@ def test_run_writes_a_report_with_one_gallery_per_cluster_largest_first(sample_r
 
 def test_images_are_linked_relative_to_the_run_folder(sample_run):
     sources = parse(sample_run / "report.html").images
-    assert any(src.startswith("chips/") for src in sources)
+    assert any(src.startswith("report_files/chips/") for src in sources)
     assert any(src.startswith("report_files/mean/") for src in sources)
     for src in sources:
         assert not src.startswith(("/", "data:", "file:")), src
@@ -98,12 +100,14 @@ def test_caps_limit_galleries_and_chips(run_copy):
     assert page.clusters == [int(sizes.index[0])]
     assert ("Smaller clusters" in html) == (len(sizes) > 1)
     gallery = html.split('class="cluster"')[1].split("</section>")[0]
-    chips = re.findall(r'<img src="chips/', gallery)
+    chips = re.findall(r'<img src="report_files/chips/', gallery)
     assert len(chips) == min(3, sizes.iloc[0])  # representative + 2 sampled
+    shown = set(re.findall(r'src="report_files/chips/([^"]+)"', html))
+    assert {p.name for p in (run_copy / "report_files" / "chips").iterdir()} == shown  # none left from the last report
 
 
 def test_mean_face_is_the_pixel_average_of_the_chips(sample_run):
-    chips = sorted((sample_run / "chips").glob("*.jpg"))[:2]
+    chips = sorted(ChipStore(RunLayout.at(sample_run)).read(pd.read_parquet(sample_run / "faces.parquet").face_id).values())[:2]
     expected = (load_chip(chips[0], 32).astype(float) + load_chip(chips[1], 32)) / 2
     assert np.abs(mean_face(chips, 32).astype(float) - expected).max() <= 0.5
 

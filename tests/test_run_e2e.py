@@ -6,8 +6,9 @@ import json
 import pandas as pd
 import pytest
 
+from raypipe.chips import ChipStore
 from raypipe.cli import main
-from raypipe.layout import CLUSTERS_CSV_COLUMNS
+from raypipe.layout import CLUSTERS_CSV_COLUMNS, RunLayout
 from tests.badinputs import make_bad_inputs
 from tests.conftest import SAMPLE_PHOTOS
 
@@ -24,11 +25,9 @@ def test_sample_run_writes_the_output_contract(sample_run):
     with open(sample_run / "clusters.csv", newline="") as handle:
         rows = list(csv.reader(handle))
     assert rows[0] == CLUSTERS_CSV_COLUMNS and len(rows) - 1 == len(faces)
-    for face_id in faces["face_id"]:
-        assert (sample_run / "chips" / f"{face_id}.jpg").stat().st_size > 0
-    gallery = sorted(p.relative_to(sample_run / "clustered_faces") for p in (sample_run / "clustered_faces").rglob("*.jpg"))
-    assert len(gallery) == len(faces)
-    assert all(p.name.startswith(f"{p.parent.name}_") for p in gallery)
+    chips = ChipStore(RunLayout.at(sample_run)).read(faces["face_id"])
+    assert sorted(chips) == sorted(faces["face_id"]) and all(len(jpeg) > 0 for jpeg in chips.values())
+    assert not (sample_run / "chips").exists() and not (sample_run / "clustered_faces").exists()
     summary = json.loads((sample_run / "summary.json").read_text())
     assert summary["extract"]["images"] == 39 and summary["extract"]["errors"] == 0
     assert set(summary["extract"]["stage_seconds"]) == {"decode", "detect", "align", "embed"}
@@ -61,18 +60,19 @@ def test_bad_inputs_are_recorded_and_the_run_goes_on(tmp_path, ray_session):
             assert images.loc[path, "status"] == "faces", name
     summary = json.loads((out / "summary.json").read_text())
     assert summary["extract"]["errors"] == sum(o != "face" for o in expected.values())
+    assert main(["export", str(out), "--folders"]) == 0
     names = [p.name for p in (out / "clustered_faces").rglob("*.jpg")]
     assert len(names) == len(set(names)) == summary["extract"]["faces"]  # equal names kept apart
 
 
 def test_rerun_is_idempotent_and_skips_finished_work(sample_run, tmp_path, capsys):
     faces_before = pd.read_parquet(sample_run / "faces.parquet")
-    gallery_before = sorted(p.name for p in (sample_run / "clustered_faces").rglob("*.jpg"))
+    files_before = sorted(p.relative_to(sample_run) for p in sample_run.rglob("*.parquet"))
     assert main(["run", str(SAMPLE_PHOTOS), "--out", str(sample_run), "--no-tracking"]) == 0
     summary = json.loads((sample_run / "summary.json").read_text())
     assert summary["extract"]["new_shards"] == 0 and summary["extract"]["skipped_shards"] >= 1
     pd.testing.assert_frame_equal(pd.read_parquet(sample_run / "faces.parquet"), faces_before)
-    assert sorted(p.name for p in (sample_run / "clustered_faces").rglob("*.jpg")) == gallery_before
+    assert sorted(p.relative_to(sample_run) for p in sample_run.rglob("*.parquet")) == files_before
 
 
 def test_recluster_without_reextracting(sample_run, tmp_path):

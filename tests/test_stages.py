@@ -9,9 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from raypipe.chips import ChipStore, chips_table
 from raypipe.config import Config
 from raypipe.detect.base import Face
 from raypipe.layout import RunLayout
+from raypipe.pipeline import shards
 from raypipe.pipeline.listing import list_shards
 from raypipe.pipeline.topology import ShardWorker
 from tests.conftest import SAMPLE_PHOTOS
@@ -31,7 +33,14 @@ def detector_stage(worker):
     return next(stage for stage in worker.stages if stage.name == "detect")
 
 
-def test_shard_stage_writes_tables_chips_and_a_marker_naming_its_node(tmp_path):
+def test_shard_stage_writes_tables_chips_and_a_marker_naming_its_node(tmp_path, monkeypatch):
+    handed: dict[str, bytes] = {}  # the chips' JPEG bytes as the align stage made them
+
+    def spy(face_ids, jpegs):
+        handed.update(zip(face_ids, jpegs))
+        return chips_table(face_ids, jpegs)
+
+    monkeypatch.setattr(shards, "chips_table", spy)
     broken = tmp_path / "in" / "broken.jpg"
     broken.parent.mkdir()
     broken.write_bytes(b"\xff\xd8 not really")
@@ -46,7 +55,9 @@ def test_shard_stage_writes_tables_chips_and_a_marker_naming_its_node(tmp_path):
     assert sorted(images["status"]) == ["error", "faces", "faces", "faces"]
     assert errors["image_path"].tolist() == [str(broken)] and errors["stage"].tolist() == ["decode"]
     assert len(faces) == 3 and np.allclose(np.linalg.norm(np.stack(faces["embedding"]), axis=1), 1.0, atol=1e-4)
-    assert sorted(p.stem for p in layout.chips.iterdir()) == sorted(faces["face_id"])
+    assert sorted(p.stem for p in layout.chips.iterdir()) == sorted(keys)  # one chips file per shard
+    assert ChipStore(layout).read(faces["face_id"]) == handed and len(handed) == 3  # byte-identical
+    assert not layout.chip_files.exists()  # no file per face
     nodes = {json.loads(p.read_text())["node"] for p in layout.shards.glob("*.done.json")}
     assert nodes == {"node-a", "node-b"}
 

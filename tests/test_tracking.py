@@ -17,7 +17,7 @@ def run_copy(sample_run, tmp_path):
     """A private copy of the clustered sample run (extracted with --no-tracking)."""
     return Path(
         shutil.copytree(
-            sample_run, tmp_path / "run", ignore=shutil.ignore_patterns("chips", "clustered_faces")
+            sample_run, tmp_path / "run", ignore=shutil.ignore_patterns("chips.parquet")
         )
     )
 

@@ -15,6 +15,7 @@ from PIL import Image
 from raypipe import storage
 from raypipe.aggregate.cvae import ConditionalVAE, check_image_size, vae_loss
 from raypipe.aggregate.mean import load_chip
+from raypipe.chips import ChipStore
 from raypipe.devices import torch_device
 from raypipe.layout import RunLayout, atomic_write_bytes
 from raypipe.training import train_epochs
@@ -53,13 +54,14 @@ def training_faces(layout: RunLayout, max_per_cluster: int, seed: int) -> pd.Dat
     if not layout.clusters.exists():
         raise FileNotFoundError(f"{layout.clusters} not found: run `raypipe cluster` first")
     faces = storage.read_csv(layout.clusters, usecols=["face_id", "cluster"])
-    faces = faces[(faces.cluster >= 0) & faces.face_id.map(lambda f: layout.chip(f).exists())]
+    faces = faces[(faces.cluster >= 0).to_numpy() & ChipStore(layout).available(faces.face_id)]
     return faces.sample(frac=1.0, random_state=seed).groupby("cluster").head(max_per_cluster)
 
 
 def load_images(layout: RunLayout, face_ids: list[str], size: int) -> torch.Tensor:
     """Chips as a float tensor (N, 3, size, size) in [0, 1]."""
-    pixels = np.stack([load_chip(layout.chip(face_id), size) for face_id in face_ids])
+    chips = ChipStore(layout).read(face_ids)
+    pixels = np.stack([load_chip(chips[face_id], size) for face_id in face_ids])
     return torch.from_numpy(pixels).permute(0, 3, 1, 2).float().div(255)
 
 

@@ -1,4 +1,4 @@
-"""Cluster a run's faces: quality filter, clusterer from the config, clusters.csv and galleries."""
+"""Cluster a run's faces: quality filter, clusterer from the config, clusters.csv and clusters.parquet."""
 
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ from raypipe.corrections.clustering import correct_labels, faces_to_cluster, wri
 from raypipe.corrections.store import load as load_corrections
 from raypipe.errors import UsageError
 from raypipe.features.store import FeatureStore
-from raypipe.ids import safe_stem
 from raypipe.layout import CLUSTERS_CSV_COLUMNS, RunLayout, atomic_write_text, read_clusters
 from raypipe.quality import Quality, verdict
 from raypipe.registry import split_spec
@@ -135,7 +134,7 @@ def embedding_model(faces: pd.DataFrame) -> str | None:
 
 
 def cluster_run(run: str, config: Config, into: str | None = None) -> ClusterResult:
-    """Cluster the faces of ``run`` and write ``clusters.csv`` and ``clustered_faces/``.
+    """Cluster the faces of ``run`` and write ``clusters.csv`` and ``clusters.parquet``.
 
     With ``into`` (an earlier clustered run), faces join that run's clusters where a k-NN vote
     finds one, keeping its cluster ids; the rest are clustered into new ids above the old ones.
@@ -198,23 +197,17 @@ def join_existing(old: RunLayout, faces: pd.DataFrame, inputs: ClusterInputs, sp
 
 
 def write_clusters(layout: RunLayout, faces: pd.DataFrame, labels: np.ndarray, persons: dict[int, str]) -> None:
-    """``clusters.csv`` (``person``: the name of a named cluster) and ``clustered_faces/<cluster>/...`` chips."""
+    """``clusters.csv`` and ``clusters.parquet`` (``person``: the name of a named cluster).
+
+    Chips stay in their shards: a folder per cluster is ``raypipe export RUN --folders``. An
+    export of an earlier clustering is deleted, as its folders no longer match the clusters.
+    """
     table = faces[CLUSTERS_CSV_COLUMNS[:-2]].copy()
     table["cluster"] = labels
     table["person"] = [persons.get(int(label), "") for label in labels]
     atomic_write_text(layout.clusters, table.to_csv(index=False, float_format="%.1f"))
     storage.write_table(layout.clusters_table, pa.Table.from_pandas(table, preserve_index=False))
     if layout.clustered_faces.exists():
+        log.info("removing %s of the previous clustering (`raypipe export %s --folders` writes it again)",
+                 layout.clustered_faces, layout.root)  # fmt: skip
         storage.remove_tree(layout.clustered_faces)
-    used: set[str] = set()
-    for row, cluster in zip(faces.itertuples(index=False), labels):
-        chip = layout.chip(row.face_id)
-        if not chip.exists():
-            continue
-        stem = safe_stem(str(row.image_path))
-        name = f"{cluster}_{stem}_{row.face_index}.jpg"
-        if name in used:  # equal file names in different folders
-            name = f"{cluster}_{stem}-{row.image_id[:8]}_{row.face_index}.jpg"
-        used.add(name)
-        target = layout.clustered_faces / str(cluster) / name
-        storage.copy_file(chip, target)

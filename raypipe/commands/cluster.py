@@ -9,7 +9,7 @@ from raypipe.layout import RunLayout
 from raypipe.workflow import cluster_step, finish
 
 NAME = "cluster"
-HELP = "cluster the faces of an extracted run (writes clusters.csv and clustered_faces/)"
+HELP = "cluster the faces of an extracted run (writes clusters.csv and clusters.parquet)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

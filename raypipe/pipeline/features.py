@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
+from raypipe.chips import ChipStore
 from raypipe.features.base import FeatureExtractor
 from raypipe.layout import RunLayout
 from raypipe.pipeline.resources import RESERVED_CPUS, cluster_totals
-
-
-def read_chip(layout: RunLayout, face_id: str) -> np.ndarray:
-    """The aligned RGB uint8 chip of ``face_id``."""
-    path = layout.chip(face_id)
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise FileNotFoundError(
-            f"no readable chip at {path} (was the run extracted with save_chips?)"
-        )
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
 class FeatureStage:
@@ -26,10 +15,10 @@ class FeatureStage:
 
     def __init__(self, extractor: FeatureExtractor, run_root: str):
         self.extractor = extractor
-        self.layout = RunLayout.at(run_root)
+        self.chips = ChipStore(RunLayout.at(run_root))
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        chips = [read_chip(self.layout, str(face_id)) for face_id in batch["face_id"]]
+        chips = self.chips.images([str(face_id) for face_id in batch["face_id"]])
         return {"face_id": batch["face_id"], "feature": self.extractor.transform(chips)}
 
 

@@ -1,9 +1,10 @@
 """Shards: the unit of atomic output and of resume, written by the worker that processed them.
 
 A shard's rows go to one file per table, ``<table>.parquet/<key>.parquet`` (each written
-atomically), its chips to ``chips/``, and then, last, its marker ``_shards/<key>.done.json``
-with its counts, stage timings and the id of the node that wrote it. A table is the folder of
-its shards' files: a Parquet dataset. A restarted run skips shards with a marker and deletes
+atomically; its faces' chips are the table ``chips.parquet/``, comic panel crops go to
+``panels/``), and then, last, its marker ``_shards/<key>.done.json`` with its counts, stage
+timings and the id of the node that wrote it. A table is the folder of its shards' files: a
+Parquet dataset. A restarted run skips shards with a marker and deletes
 the files of shards without one (a run killed while writing them), so finished work is never
 redone and no image is counted twice.
 """
@@ -12,14 +13,14 @@ from __future__ import annotations
 
 import json
 import logging
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
 from raypipe import storage
+from raypipe.chips import chips_table
 from raypipe.ids import face_id
-from raypipe.layout import TABLES, RunLayout, atomic_write_bytes, atomic_write_text
+from raypipe.layout import TABLES, RunLayout, atomic_write_text
 from raypipe.pipeline.work import ShardWork
 
 log = logging.getLogger(__name__)
@@ -77,10 +78,10 @@ def write_shard(layout: RunLayout, work: ShardWork, models: dict[str, str], save
         "texts": _regions_table(work, work.texts, TEXTS_SCHEMA),
     }
     if save_chips:
-        _write_files([layout.chip(fid) for fid in ids], faces["chip_jpeg"])
+        tables["chips"] = chips_table(ids, faces["chip_jpeg"])
         panels = work.panels
         crops = [layout.panel_crop(images["image_id"][i], p) for i, p in zip(panels["image"], panels.get("panel_index", []))]
-        _write_files(crops, panels.get("chip_jpeg", []))
+        storage.write_files(crops, panels.get("chip_jpeg", []))
     for name, table in tables.items():
         if table.num_rows or name not in COMIC_TABLES:  # photos have no panels or text regions
             write_table_part(layout, name, work.key, table)
@@ -92,19 +93,6 @@ def write_shard(layout: RunLayout, work: ShardWork, models: dict[str, str], save
     atomic_write_text(marker_path(layout, work.key), json.dumps(marker))
     log.debug("shard %s written on node %s: %d images, %d faces", work.key, node, len(status), len(ids))
     return marker
-
-
-def _write_files(paths: list, blobs: list[bytes]) -> None:
-    """Chips: local files are written in place (the shard's marker, written last, is what makes
-    them count: a shard without one is redone whole), others atomically."""
-    for path, data in zip(paths, blobs):
-        if isinstance(path, Path):
-            if not path.parent.is_dir():
-                path.parent.mkdir(parents=True, exist_ok=True)
-            with open(path, "wb") as handle:
-                handle.write(data)
-        else:
-            atomic_write_bytes(path, data)
 
 
 def _image_column(work: ShardWork, table: dict[str, list], column: str) -> list:

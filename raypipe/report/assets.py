@@ -11,6 +11,8 @@ from urllib.parse import quote
 import numpy as np
 from PIL import Image
 
+from raypipe import storage
+
 
 class Assets:
     """Turns files and generated images into ``src`` values for the report at ``root``.
@@ -34,11 +36,14 @@ class Assets:
         """``src`` for an RGB uint8 array, saved as ``files_dir/name`` (PNG) unless embedded."""
         buffer = io.BytesIO()
         Image.fromarray(pixels).save(buffer, format="PNG")
+        return self.data(name, buffer.getvalue())
+
+    def data(self, name: str, data: bytes) -> str:
+        """``src`` for an image file's bytes (a chip's JPEG), saved as ``files_dir/name`` unless embedded."""
         if self.embed:
-            return data_uri(buffer.getvalue(), "image/png")
+            return data_uri(data, mimetypes.guess_type(name)[0] or "application/octet-stream")
         path = self.files_dir / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(buffer.getvalue())
+        storage.write_files([path], [data])
         return self.url(path)
 
 

@@ -12,10 +12,12 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader
 
+from raypipe import storage
+from raypipe.chips import ChipStore
 from raypipe.layout import RunLayout, atomic_write_text
 from raypipe.report.assets import Assets
 from raypipe.report.content import cluster_views, load_content
-from raypipe.report.galleries import gallery, suggestion_rows, unassigned
+from raypipe.report.galleries import gallery, shown_face_ids, suggestion_rows, unassigned
 from raypipe.report.options import ReportOptions
 from raypipe.report.sections import confusion_rows, error_rows, projection_plot, summary_facts
 from raypipe.report.sweep import result_tables, sweep_section
@@ -35,6 +37,8 @@ def write_report(run: str | Path, options: ReportOptions | None = None) -> Path:
     content = load_content(layout, options.labels)
     assets = Assets(layout.root, layout.report_files, embed=options.single_file)
     views = cluster_views(content, options.chips_per_cluster, options.seed)
+    content.chips = ChipStore(layout).read(shown_face_ids(content, views[: options.max_galleries], options))
+    storage.remove_tree(layout.report_files / "chips")  # the last report's: other faces, maybe
     page = render(
         title=layout.root.resolve().name,
         generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),

@@ -46,6 +46,8 @@ class RunContent:
     errors: pd.DataFrame | None = None
     labelled: bool = False
     suggestions: pd.DataFrame | None = None
+    #: JPEG bytes of the chips the report shows, by face id (read once, see ``shown_face_ids``).
+    chips: dict[str, bytes] = field(default_factory=dict)
 
     @cached_property
     def image_paths(self) -> pd.Series:

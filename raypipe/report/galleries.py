@@ -14,25 +14,35 @@ from raypipe.report.options import ReportOptions
 from raypipe.report.svg import cluster_colour
 
 
+def shown_face_ids(content: RunContent, views: list[ClusterView], options: ReportOptions) -> list[str]:
+    """Every face whose chip the report shows or averages (read from the shards in one pass)."""
+    shown = [f for view in views for f in [view.representative, *view.sample, *content.face_ids[mean_rows(view, options)]]]
+    shown += unassigned_sample(content, options)
+    if content.suggestions is not None:
+        shown += content.suggestions.head(options.max_table_rows)["face_id"].tolist()
+    return shown
+
+
 def chips(content: RunContent, face_ids: list[str], assets: Assets) -> list[dict]:
-    """``src`` and hover text of the faces' chips, leaving out chips missing on disk."""
-    found = [(f, content.layout.chip(f)) for f in face_ids]
+    """``src`` and hover text of the faces' chips, leaving out faces without a stored chip."""
     return [
-        {"src": assets.url(p), "title": f"{content.image_paths[f]} ({f})", "face_id": f}
-        for f, p in found
-        if p.exists()
+        {"src": assets.data(f"chips/{f}.jpg", content.chips[f]), "title": f"{content.image_paths[f]} ({f})", "face_id": f}
+        for f in face_ids
+        if f in content.chips
     ]
+
+
+def mean_rows(view: ClusterView, options: ReportOptions) -> np.ndarray:
+    """The rows of the cluster's mean face: all, or a seeded sample of ``mean_face_chips``."""
+    if view.size <= options.mean_face_chips:
+        return view.rows
+    return np.random.default_rng(options.seed + view.cluster).choice(view.rows, options.mean_face_chips, replace=False)
 
 
 def gallery(content: RunContent, view: ClusterView, assets: Assets, options: ReportOptions) -> dict:
     """One cluster's section: representative, mean face, CVAE face when present, sampled chips."""
-    rng = np.random.default_rng(options.seed + view.cluster)
-    rows = (
-        view.rows
-        if view.size <= options.mean_face_chips
-        else rng.choice(view.rows, options.mean_face_chips, replace=False)
-    )
-    mean = mean_face(p for p in map(content.layout.chip, content.face_ids[rows]) if p.exists())
+    rows = mean_rows(view, options)
+    mean = mean_face(content.chips[f] for f in content.face_ids[rows] if f in content.chips)
     decoded = content.layout.aggregate / f"{view.cluster}.png"
     representative = chips(content, [view.representative], assets)
     return {
@@ -55,12 +65,16 @@ def is_current(output: Path, source: Path) -> bool:
     )
 
 
-def unassigned(content: RunContent, assets: Assets, options: ReportOptions) -> dict:
+def unassigned_sample(content: RunContent, options: ReportOptions) -> list[str]:
+    """The unassigned faces the report shows: a seeded sample of ``chips_per_cluster``."""
     faces = content.faces[content.faces.cluster == UNASSIGNED]
-    shown = faces.sample(
-        n=min(len(faces), options.chips_per_cluster), random_state=options.seed
-    ).sort_index()
-    return {"count": len(faces), "chips": chips(content, shown.face_id.tolist(), assets)}
+    shown = faces.sample(n=min(len(faces), options.chips_per_cluster), random_state=options.seed).sort_index()
+    return shown.face_id.tolist()
+
+
+def unassigned(content: RunContent, assets: Assets, options: ReportOptions) -> dict:
+    count = int((content.faces.cluster == UNASSIGNED).sum())
+    return {"count": count, "chips": chips(content, unassigned_sample(content, options), assets)}
 
 
 def suggestion_rows(content: RunContent, assets: Assets, limit: int) -> dict | None:

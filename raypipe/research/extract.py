@@ -9,11 +9,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from raypipe.chips import ChipStore
 from raypipe.features import FEATURES
 from raypipe.features.base import FeatureExtractor
 from raypipe.features.store import FeatureStore, FeatureTable
 from raypipe.layout import RunLayout
-from raypipe.pipeline.features import describe_on_ray, read_chip
+from raypipe.pipeline.features import describe_on_ray
 from raypipe.registry import split_spec
 
 log = logging.getLogger(__name__)
@@ -22,7 +23,7 @@ log = logging.getLogger(__name__)
 def extractor_inputs(layout: RunLayout, faces: pd.DataFrame, extractor: FeatureExtractor) -> list:
     """What ``extractor`` reads per face: its chip, or a faces.parquet column (``embedding``)."""
     if extractor.input_column == "chip":
-        return [read_chip(layout, face_id) for face_id in faces["face_id"]]
+        return ChipStore(layout).images(faces["face_id"].tolist())
     if extractor.input_column not in faces:
         raise ValueError(f"faces.parquet has no {extractor.input_column!r} column")
     return list(faces[extractor.input_column])

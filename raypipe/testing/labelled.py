@@ -1,7 +1,7 @@
 """A run folder from a labelled folder of pre-cropped faces (one face per image), no detector.
 
 Each ``ROOT/<label>/<image>`` becomes one face: ``faces.parquet`` (face_id, image_id,
-image_path, face_index, label) and ``chips/<face_id>.jpg`` (the whole crop resized to a square):
+image_path, face_index, label) and ``chips.parquet/`` (the whole crop resized to a square):
 the layout research features read, for crops whose faces need no detection or alignment.
 """
 
@@ -13,6 +13,8 @@ from pathlib import Path
 import cv2
 import pandas as pd
 
+from raypipe import storage
+from raypipe.chips import chips_table
 from raypipe.ids import face_id, image_id
 from raypipe.layout import RunLayout
 
@@ -25,8 +27,7 @@ def make_labelled_run(
 ) -> Path:
     """Write the run folder ``out`` for the labelled crops under ``root``; returns ``out``."""
     layout = RunLayout.at(out)
-    layout.chips.mkdir(parents=True, exist_ok=True)
-    rows = []
+    rows, jpegs = [], []
     for label_dir in sorted(p for p in root.iterdir() if p.is_dir()):
         images = sorted(p for p in label_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         for path in images[:limit_per_label]:
@@ -37,7 +38,7 @@ def make_labelled_run(
             uri = str(path.resolve())
             fid = face_id(image_id(uri), 0)
             chip = cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
-            cv2.imwrite(str(layout.chip(fid)), chip, [cv2.IMWRITE_JPEG_QUALITY, 95])
+            jpegs.append(cv2.imencode(".jpg", chip, [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes())
             rows.append(
                 {
                     "face_id": fid,
@@ -47,6 +48,7 @@ def make_labelled_run(
                     "label": label_dir.name,
                 }
             )
+    storage.write_table(layout.chips / "labelled.parquet", chips_table([r["face_id"] for r in rows], jpegs))
     pd.DataFrame(rows).to_parquet(layout.faces, index=False)
     log.info("%d faces of %d labels -> %s", len(rows), len({r["label"] for r in rows}), out)
     return out

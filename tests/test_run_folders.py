@@ -1,0 +1,101 @@
+"""Run folders at scale: chips live in the shards, clustering writes no file per face, a folder per
+cluster is an explicit export, and run folders of earlier versions (``chips/<face_id>.jpg``) still read."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pandas as pd
+import pytest
+
+from raypipe.chips import ChipStore
+from raypipe.cli import main
+from raypipe.layout import RunLayout
+from raypipe.report import write_report
+
+
+@pytest.fixture
+def run_copy(sample_run, tmp_path):
+    return shutil.copytree(sample_run, tmp_path / "run", ignore=shutil.ignore_patterns("report*"))
+
+
+def run_files(run) -> set[str]:
+    return {str(p.relative_to(run)) for p in run.rglob("*") if p.is_file()}
+
+
+def face_table(run) -> pd.DataFrame:
+    clusters = pd.read_csv(run / "clusters.csv")
+    return clusters.merge(pd.read_parquet(run / "faces.parquet", columns=["face_id", "face_index"]), on="face_id")
+
+
+def make_legacy(run) -> dict[str, bytes]:
+    """Turn ``run`` into a run folder of an earlier version: one ``chips/<face_id>.jpg`` per face."""
+    layout = RunLayout.at(run)
+    chips = ChipStore(layout).read(pd.read_parquet(run / "faces.parquet").face_id)
+    layout.chip_files.mkdir()
+    for face, jpeg in chips.items():
+        layout.chip(face).write_bytes(jpeg)
+    shutil.rmtree(layout.chips)
+    return chips
+
+
+def test_recluster_writes_no_file_per_face(run_copy):
+    before = run_files(run_copy)
+    faces = len(pd.read_parquet(run_copy / "faces.parquet"))
+    assert main(["cluster", str(run_copy), "--clusterer", "chinese-whispers", "--no-tracking"]) == 0
+    added = run_files(run_copy) - before
+    assert added <= {"suggestions.csv"} and faces > 10
+    assert not (run_copy / "clustered_faces").exists()
+
+
+def test_export_writes_one_folder_per_cluster_with_every_face_chip(run_copy):
+    assert main(["export", str(run_copy), "--folders"]) == 0
+    faces = face_table(run_copy)
+    folder = run_copy / "clustered_faces"
+    assert sorted(p.name for p in folder.iterdir()) == sorted(map(str, faces.cluster.unique()))
+    chips = ChipStore(RunLayout.at(run_copy)).read(faces.face_id)
+    exported = {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*.jpg")}
+    assert len(exported) == len(faces)
+    assert sorted(exported.values()) == sorted(chips.values())  # every face's chip, byte for byte
+    assert all(str(path).startswith(f"{path.parent}/{path.parent}_") for path in exported)
+    again = run_files(run_copy)
+    assert main(["export", str(run_copy), "--folders"]) == 0  # idempotent
+    assert run_files(run_copy) == again
+    assert main(["cluster", str(run_copy), "--no-tracking"]) == 0
+    assert not folder.exists()  # an export of an earlier clustering does not outlive it
+
+
+def test_export_link_makes_links_to_the_photos(run_copy):
+    assert main(["export", str(run_copy), "--folders", "--link"]) == 0
+    faces = face_table(run_copy)
+    entries = list((run_copy / "clustered_faces").rglob("*.*"))
+    assert len(entries) == len(faces)
+    photos = {os.path.realpath(p) for p in faces.image_path}
+    for entry in entries:
+        assert entry.is_symlink() or entry.stat().st_nlink > 1
+        assert os.path.realpath(entry) in photos or entry.stat().st_ino in {os.stat(p).st_ino for p in photos}
+    assert {p.parent.name for p in entries} == set(map(str, faces.cluster.unique()))
+
+
+def test_export_errors_are_one_line(tmp_path, run_copy, capsys):
+    assert main(["export", str(tmp_path / "nothing")]) == 2
+    assert "--folders" in capsys.readouterr().err
+    assert main(["export", str(tmp_path / "nothing"), "--folders"]) == 2
+    err = capsys.readouterr().err
+    assert "raypipe cluster" in err and len(err.strip().splitlines()) == 1
+    shutil.rmtree(run_copy / "chips.parquet")
+    assert main(["export", str(run_copy), "--folders"]) == 2
+    assert "--link" in capsys.readouterr().err
+
+
+def test_legacy_run_folder_with_chip_files_reads_and_exports(run_copy):
+    chips = make_legacy(run_copy)
+    store = ChipStore(RunLayout.at(run_copy))
+    assert not store.sharded and store.read(list(chips)) == chips
+    write_report(run_copy)
+    shown = list((run_copy / "report_files" / "chips").glob("*.jpg"))
+    assert shown and all(p.read_bytes() == chips[p.stem] for p in shown)
+    assert main(["export", str(run_copy), "--folders"]) == 0
+    exported = sorted(p.read_bytes() for p in (run_copy / "clustered_faces").rglob("*.jpg"))
+    assert exported == sorted(chips.values())
