@@ -9,9 +9,6 @@ from pathlib import Path
 from tests.conftest import REPO
 
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
-#: Docs written on other branches at the same time, merged by the lead: a link to one of them
-#: may lead nowhere until then. Once they are merged this set only names files that exist.
-WRITTEN_ELSEWHERE = {"drawn-faces.md", "drawn-detection.md", "manga-pages.md", "photo-calibration.md", "run-folders.md"}
 
 
 def documents() -> list[Path]:
@@ -46,8 +43,7 @@ def broken_links(document: Path) -> list[str]:
         path_part, _, fragment = target.partition("#")
         path = (document.parent / path_part).resolve() if path_part else document
         if not path.exists():
-            if path.name not in WRITTEN_ELSEWHERE:
-                broken.append(f"{target}: no such file")
+            broken.append(f"{target}: no such file")
         elif fragment and path.suffix == ".md" and fragment not in anchors(path):
             broken.append(f"{target}: no heading #{fragment} in {path.name}")
     return broken

@@ -10,7 +10,7 @@ DETECTORS: Registry[Detector] = Registry(
         "dlib-cnn": "raypipe.detect.dlib:DlibCnnDetector",
         "insightface": "raypipe.detect.insightface:InsightFaceDetector",
         "whole-image": "raypipe.detect.whole_image:WholeImageDetector",
-        # Crops already aligned (face datasets, a run's chips/): resized, never re-aligned.
+        # Crops already aligned (face datasets, a run's exported chips): resized, never re-aligned.
         "aligned": "raypipe.detect.whole_image:AlignedCropDetector",
         "haar": "raypipe.detect.haar:HaarDetector",
         "mtcnn": "raypipe.detect.mtcnn:MtcnnDetector",

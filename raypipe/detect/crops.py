@@ -1,4 +1,4 @@
-"""Recognise a folder of aligned face crops (a face dataset, a run's ``chips/``) from a few of its
+"""Recognise a folder of aligned face crops (a face dataset, a run's exported chips) from a few of its
 images, so that it is read with ``detector: aligned`` instead of being detected again."""
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ class WholeImageDetector(Detector):
 
 class AlignedCropDetector(WholeImageDetector):
     """``detector: aligned``: each image is one face already aligned (MS1M, VGGFace2, CASIA, or
-    the ``chips/`` of a run). No detection, no landmarks: the chip is the image brought to the
+    a run's exported chips). No detection, no landmarks: the chip is the image brought to the
     embedder's input by a fixed transform (:func:`aligned_chip`). ``framing``: how the crops
     were aligned, ``arcface`` (insightface's 112x112 template, as in MS1M/Glint and a run's
     ArcFace chips) or ``dlib`` (dlib's 150 px chips with padding 0.25)."""
