@@ -1,8 +1,15 @@
 """Comic mode on composed pages and on real anime illustrations; prints the figures.
 
+Not every figure is of the comic defaults: the panel figures are the rules'
+(:func:`raypipe.comic.panels.extract_panels`; the hybrid default is scored by
+``bench/manga_pages.py``), faces are found by the LBP cascade, not by ``drawn-faces``
+(``bench/drawn_faces_detect.py`` scores both), and the shipped drawn-face identity head was
+fitted on every ``anime`` character, so the character figures are in-sample (unseen characters:
+``bench/drawn_protocol.py``). docs/manga-pages.md quotes its balloon and reading-order figures.
+
 Figures:
-  * panels: recall / precision at IoU >= 0.5, and pages read in the right order (left-to-right
-    pages and right-to-left manga pages),
+  * panels (rules): recall / precision at IoU >= 0.5, and pages read in the right order
+    (left-to-right pages and right-to-left manga pages),
   * balloons: recall / precision at IoU >= 0.5, and the share of lettering ink left after masking,
   * drawn faces (anime-cascade in the panel crops, mapped to the page): recall / precision, a
     detection counting when its centre falls in a pasted character crop (one per crop), with and
@@ -14,7 +21,7 @@ Figures:
 
 Pages are composed at run time from the held-out half of ../shared/data/anime (the characters
 bench/comic_tune.py did not tune the cascade on; the project ships no anime images), or with
-``--characters fit`` from the half settings are chosen on.
+``--characters fit`` from the half settings are chosen on (the chip context was chosen so).
 
     python bench/comic_eval.py --pages 60 --seed 0 --model-root ~/.raypipe/models
     python bench/comic_eval.py --characters fit --pages 30 --seed 5 --context 0.15   # choosing it

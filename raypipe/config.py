@@ -28,8 +28,8 @@ class ExtractConfig:
 
     #: ``photo`` (people) or ``comic`` (pages split into panels, drawn faces).
     domain: str = "photo"
-    #: ``auto``: dlib-hog on photos (``rfb`` is faster but opt-in), raypipe's shipped drawn-faces on comic
-    #: pages (see :mod:`raypipe.detect.select`).
+    #: ``auto``: on photos ``rfb`` when its models are under ``model_root`` (else dlib-hog); on comic
+    #: pages raypipe's shipped ``drawn-faces`` (see :mod:`raypipe.detect.select`).
     detector: dict[str, Any] = field(default_factory=lambda: {"name": "auto"})
     #: ``auto`` picks ArcFace when a model is configured or under ``model_root``, else dlib.
     embedder: dict[str, Any] = field(default_factory=lambda: {"name": "auto"})
@@ -92,8 +92,8 @@ class ComicConfig:
 
     right_to_left: bool = False
     mask_text: bool = True
-    #: How panels are found: ``hybrid`` (the learned page model's panels with the rules' edges),
-    #: ``learned`` (the model alone) or ``rules`` (border lines and gutters only).
+    #: How panels are found: ``hybrid`` (the rules' panels cut and completed by the learned page
+    #: model), ``learned`` (the model alone) or ``rules`` (border lines and gutters only).
     panels: str = "hybrid"
 
     def __post_init__(self) -> None:

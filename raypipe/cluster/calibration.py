@@ -12,8 +12,10 @@ Vectors of no calibrated model (a feature, a reduction) get the data-driven thre
 :func:`data_driven_threshold`: similarities of random pairs (almost all of two different people)
 give a background median and spread, and "same person" starts ``z`` spreads above it.
 
-Every value below was fitted with ``bench/cluster_calibrate.py`` on the *fit* identities of
-the labelled sets (see ``raypipe.evaluation.protocol``) and is reported on the held-out ones.
+Every value below was fitted on the *fit* identities (or characters) of the labelled sets (see
+``raypipe.evaluation.protocol``) and is reported on the held-out ones: with
+``bench/cluster_calibrate.py``, ``bench/strangers.py`` (ArcFace with people seen once) or
+``bench/drawn_protocol.py`` (drawn faces), as each entry says.
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ class SamePerson:
 CALIBRATION: dict[str, SamePerson] = {
     "dlib-resnet-128": SamePerson(average=0.08, pair=0.07, leftover=0.08),
     "arcface-512": SamePerson(average=0.62, pair=0.57, leftover=0.55, lone_pair=0.52),
-    # drawn faces (the shipped encoder, raypipe.features.drawn): best BCubed F on the TRAINING
+    # drawn faces (the small fallback CNN, raypipe.features.drawn): best BCubed F on the TRAINING
     # characters of ../shared/data/anime (bench/drawn_clusters.py --characters training --sweep).
     # leftover 0: not fitted on drawn faces, so no face left alone is attached.
     "feature:drawn": SamePerson(average=0.45, pair=0.20, leftover=0.0),

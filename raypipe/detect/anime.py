@@ -1,5 +1,6 @@
 """Drawn (anime / manga) faces with nagadomi's LBP cascade, ``lbpcascade_animeface.xml``.
 
+Optional: the comic default is raypipe's own ``drawn-faces`` (:mod:`raypipe.detect.drawn`).
 raypipe does not ship the cascade file (no licence is stated for it); download it from
 https://github.com/nagadomi/lbpcascade_animeface and give its path::
 
@@ -25,9 +26,8 @@ class AnimeCascadeDetector(HaarDetector):
     ``scale_factor``, ``min_neighbors``, ``min_size`` and ``equalize`` are those of
     :class:`~raypipe.detect.haar.HaarDetector`. ``scale_factor``, ``min_neighbors`` and
     ``equalize`` were chosen by F1 on 20 composed pages of 5 anime characters and are reported
-    on 20 pages of 5 others (``python bench/comic_tune.py --pages 20``; a face counts when its
-    centre falls in a pasted character crop): held-out recall 0.956, precision 0.966, against
-    0.900 / 0.988 with the author's 1.1 / 5 / equalised.
+    on 20 pages of 5 others (``python bench/comic_tune.py --pages 20``); figures, against the
+    author's settings and against ``drawn-faces``: docs/drawn-detection.md.
     """
 
     def __init__(

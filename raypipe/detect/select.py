@@ -1,10 +1,9 @@
 """Resolve ``detector: auto`` for the domain, saying which detector and why.
 
 Photos: the RFB detector with its 68-point landmark model when both files are under the model
-root (4x the images/s of dlib-hog + dlib on CPU, as accurate on the annotated group photos, and
-on held-out LFW people BCubed F 0.989 against 0.989 after dlib-hog: see docs/detectors.md),
-else dlib-hog. dlib-hog also stays with the dlib embedder, which re-fits dlib's own landmarks to
-the box (0.853 on RFB boxes). Comic pages: ``drawn-faces``, the drawn-face detector raypipe
+root (several times the images/s of dlib-hog + dlib on CPU, and as accurate and clustering as
+well: figures in docs/detectors.md), else dlib-hog. dlib-hog also stays with the dlib embedder,
+which re-fits dlib's own landmarks to the box (it clusters worse on RFB boxes). Comic pages: ``drawn-faces``, the drawn-face detector raypipe
 trains and ships inside the package (nothing to fetch; see docs/drawn-detection.md); nagadomi's
 LBP cascade stays available by name (``anime-cascade`` with the path of its XML file).
 """

@@ -32,9 +32,9 @@ PROJECTION = Path(__file__).resolve().parent / "weights" / "drawn_projection.npz
 IDENTITY = Path(__file__).resolve().parent / "weights" / "drawn_identity.npz"
 INPUT_SIZE = 224
 #: Share of a detected face box added on each side, within the image, before it is chipped: the
-#: hair around a cascade box, as drawn-face crops hold it. Chosen by BCubed F of the default
-#: clusterer on composed pages of the TRAINING characters (0.495 -> 0.633 at 0.15, against 0.61
-#: at 0.3); a whole-image crop has no surroundings and is unchanged.
+#: hair around a detector's tight box, as drawn-face crops hold it. Chosen by BCubed F of the
+#: default clusterer on composed pages of the TRAINING characters, with the LBP cascade's boxes and
+#: the unlabelled projection (figures: docs/drawn-faces.md); a whole-image crop is unchanged.
 CONTEXT = 0.15
 _PROJECTION_KEYS = ("mean", "components", "scale")
 _HEAD_KEY = "head"
