@@ -68,7 +68,7 @@ def ink_left(pages: list[ComicPage]) -> float:
     """Dark pixels left in the true balloons of the masked panel crops, over those before."""
     before = after = 0
     for page in pages:
-        for crop in split_page(page.image):
+        for crop in split_page(page.image, text_mode="mask"):
             for x1, y1, x2, y2 in page.texts:
                 cx1, cy1, cx2, cy2 = crop.box
                 if x1 >= cx1 and y1 >= cy1 and x2 <= cx2 and y2 <= cy2:
@@ -79,12 +79,12 @@ def ink_left(pages: list[ComicPage]) -> float:
 
 
 def face_figures(
-    pages: list[ComicPage], detector: Detector, mask_text: bool
+    pages: list[ComicPage], detector: Detector, text_mode: str
 ) -> tuple[dict, list[list]]:
     found = [
         [
             face.box
-            for _, face in detect_in_panels(split_page(page.image, mask_text=mask_text), detector)
+            for _, face in detect_in_panels(split_page(page.image, text_mode=text_mode), detector)
         ]
         for page in pages
     ]
@@ -149,9 +149,9 @@ def main() -> None:
     _row("balloons: recall / precision @0.5", _pair(texts))
     _row("lettering ink left after masking", f"{ink_left(pages):.3f}")
     start = time.perf_counter()
-    masked, found = face_figures(pages, detector, mask_text=True)
+    masked, found = face_figures(pages, detector, text_mode="mask")
     seconds = (time.perf_counter() - start) / len(pages)
-    unmasked, _ = face_figures(pages, detector, mask_text=False)
+    unmasked, _ = face_figures(pages, detector, text_mode="none")
     n_faces = masked["true_positives"] + masked["false_negatives"]
     _row("faces (text masked): recall / precision, centre in crop", f"{_pair(masked)} ({n_faces} faces)")
     _row("faces (text not masked): recall / precision, centre in crop", _pair(unmasked))

@@ -11,9 +11,12 @@ Sets (none of their characters, artists or pages was used to train the detector)
   * the illustrations of ``anime_pages/``: faces found against the faces a person counted.
 
 Each detector runs as a comic run runs it (``--on panels``: in the panel crops of
-:func:`raypipe.comic.split.split_page`, text masked) or on whole pages (``--on pages``).
+:func:`raypipe.comic.split.split_page`, text handled as ``--text`` says, one or several of
+:data:`raypipe.comic.split.TEXT_MODES`) or on whole pages (``--on pages``). With several text
+modes, each manga title in turn chooses the mode of best F1 (shipped threshold), reported on the
+other title.
 
-    python bench/drawn_faces_detect.py --pages 20 --on panels
+    python bench/drawn_faces_detect.py --pages 20 --on panels --text mask filter
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import cv2
 import numpy as np
 from drawn_detectors import COUNTED_FACES
 
-from raypipe.comic.split import detect_in_panels, split_page
+from raypipe.comic.split import TEXT_MODES, PageText, detect_in_panels, split_page
 from raypipe.detect import DETECTORS
 from raypipe.evaluation.comic import centre_scores
 from raypipe.testing.comic_pages import compose_pages, load_characters, split_characters
@@ -57,12 +60,22 @@ def evaluation_sets(n_pages: int, seed: int) -> dict[str, tuple[list[np.ndarray]
     return sets
 
 
-def finder(detector, on: str) -> Callable[[np.ndarray], Found]:
+def finder(detector, on: str, text_mode: str, texts: dict[int, PageText]) -> Callable[[np.ndarray], Found]:
+    """Faces and scores ``detector`` finds in an image; ``texts``: each image's text regions
+    (by ``id``), found once and shared by the text modes."""
     def find(image: np.ndarray) -> Found:
-        faces = [f for _, f in detect_in_panels(split_page(image), detector)] if on == "panels" else detector.detect(image)
-        return [(face.box, face.score) for face in faces]
+        if on == "pages":
+            return [(face.box, face.score) for face in detector.detect(image)]
+        text = texts.setdefault(id(image), PageText.find(image))
+        crops = split_page(image, text_mode=text_mode, text=text)
+        return [(face.box, face.score) for _, face in detect_in_panels(crops, detector)]
 
     return find
+
+
+def f1(found: list[Found], truth: list[list], threshold: float) -> float:
+    s = centre_scores(above(found, threshold), truth)
+    return 2 * s["recall"] * s["precision"] / max(s["recall"] + s["precision"], 1e-9)
 
 
 def above(found: list[Found], threshold: float) -> list[list]:
@@ -71,11 +84,7 @@ def above(found: list[Found], threshold: float) -> list[list]:
 
 def f1_threshold(found: list[Found], truth: list[list]) -> float:
     """The score threshold of best F1 on ``found`` against ``truth``."""
-    def f1(t: float) -> float:
-        s = centre_scores(above(found, t), truth)
-        return 2 * s["recall"] * s["precision"] / max(s["recall"] + s["precision"], 1e-9)
-
-    return float(max(np.arange(0.1, 0.91, 0.05), key=f1))
+    return float(max(np.arange(0.1, 0.91, 0.05), key=lambda t: f1(found, truth, t)))
 
 
 def row(name: str, set_name: str, found: list[Found], truth: list[list], threshold: float, note: str = "") -> str:
@@ -89,6 +98,7 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=20, help="composed pages per set")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--on", choices=["panels", "pages"], default="panels")
+    parser.add_argument("--text", nargs="+", choices=TEXT_MODES, default=["mask"], help="text modes (--on panels)")
     parser.add_argument("--model", help="an ONNX model other than the shipped one")
     parser.add_argument("--cascade", default=str(SHARED / "models" / "lbpcascade_animeface.xml"))
     args = parser.parse_args()
@@ -96,14 +106,19 @@ def main() -> None:
     learned = DETECTORS.build({"name": "drawn-faces", **({"model_path": args.model} if args.model else {})})
     default = learned.score_threshold
     learned.score_threshold = 0.05  # scores kept; each threshold applied below
-    detectors = {"drawn-faces (learned)": (learned, default)}
+    modes = args.text if args.on == "panels" else ["none"]
+    detectors = {f"drawn-faces (learned), text {mode}": (learned, default, mode) for mode in modes}
     if Path(args.cascade).is_file():
-        detectors["anime-cascade (baseline)"] = (DETECTORS.build({"name": "anime-cascade", "cascade_path": args.cascade}), 0.0)
+        cascade = DETECTORS.build({"name": "anime-cascade", "cascade_path": args.cascade})
+        detectors[f"anime-cascade (baseline), text {modes[0]}"] = (cascade, 0.0, modes[0])
+    texts: dict[int, PageText] = {}
+    manga: dict[str, dict[str, list[Found]]] = {}  # text mode -> title -> found (learned)
     illustrations = sorted(COUNTED_FACES)
+    drawings = [read_rgb(SHARED / "data" / "anime_pages" / n) for n in illustrations]  # kept: texts are by id
     print(f"| detector ({args.on}) | set | images | faces | threshold | recall | precision |")
     print("|---|---|---|---|---|---|---|")
-    for name, (detector, threshold) in detectors.items():
-        find = finder(detector, args.on)
+    for name, (detector, threshold, mode) in detectors.items():
+        find = finder(detector, args.on, mode, texts)
         found = {set_name: [find(image) for image in images] for set_name, (images, _) in sets.items()}
         for set_name, (_, truth) in sets.items():
             print(row(name, set_name, found[set_name], truth, threshold, " (default)" if detector is learned else ""), flush=True)
@@ -111,13 +126,19 @@ def main() -> None:
             fit = next(iter(sets))
             print(f"| {name} | {fit}: threshold of best F1 | | | {f1_threshold(found[fit], sets[fit][1]):.2f} | | |")
         titles = [set_name for set_name in sets if set_name.startswith("manga")]
+        if detector is learned:
+            manga[mode] = {title: found[title] for title in titles}
         for title, other in zip(titles, titles[::-1]) if detector is learned else []:
             chosen = f1_threshold(found[other], sets[other][1])  # leave one title out
             print(row(name, title, found[title], sets[title][1], chosen, f" (best F1 on {other.split()[-1]})"))
-        counts = [len(above([find(read_rgb(SHARED / "data" / "anime_pages" / n))], threshold)[0]) for n in illustrations]
+        counts = [len(above([find(image)], threshold)[0]) for image in drawings]
         right = sum(c == COUNTED_FACES[n] for c, n in zip(counts, illustrations))
         print(f"| {name} | anime_pages: found / counted | {len(counts)} | {sum(COUNTED_FACES.values())} | {threshold:.2f} "
               f"| found {sum(counts)} ({', '.join(map(str, counts))}) | right count on {right} |")  # fmt: skip
+    for fit, title in zip(titles, titles[::-1]) if len(manga) > 1 else []:  # leave one title out
+        chosen = max(manga, key=lambda mode: f1(manga[mode][fit], sets[fit][1], default))
+        note = f" (text {chosen}: best F1 on {fit.split()[-1]})"
+        print(row("drawn-faces (learned), text chosen", title, manga[chosen][title], sets[title][1], default, note))
 
 
 if __name__ == "__main__":

@@ -91,7 +91,11 @@ class ComicConfig:
     """Comic and manga pages: panels, text regions and drawn faces."""
 
     right_to_left: bool = False
-    mask_text: bool = True
+    #: How text is kept from the face detector: ``lettering-filter`` (paint the lettering over,
+    #: drop a face whose box is mostly balloon or lettering), ``mask`` (paint balloons and
+    #: lettering over), ``lettering`` (paint only), ``filter`` (drop only) or ``none``; see
+    #: docs/drawn-detection.md.
+    text_mode: str = "lettering-filter"
     #: How panels are found: ``hybrid`` (the rules' panels cut and completed by the learned page
     #: model), ``learned`` (the model alone) or ``rules`` (border lines and gutters only).
     panels: str = "hybrid"
@@ -99,6 +103,8 @@ class ComicConfig:
     def __post_init__(self) -> None:
         if self.panels not in ("hybrid", "learned", "rules"):
             raise ConfigError(f"comic.panels must be hybrid, learned or rules, not {self.panels!r}")
+        if self.text_mode not in ("mask", "lettering", "filter", "lettering-filter", "none"):
+            raise ConfigError(f"comic.text_mode must be mask, lettering, filter, lettering-filter or none, not {self.text_mode!r}")
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Comic pages split into panels (text masked) before detection; panel and text-region rows."""
+"""Comic pages split into panels (text kept from detection) before detection; panel and text-region rows."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ class PageSplitStage(Stage):
     gives = frozenset({"images.pages", "panels.panel_index", "panels.box", "panels.chip_jpeg", "texts.kind", "texts.box"})
 
     def __init__(self, config: Config):
-        self.right_to_left, self.mask_text = config.comic.right_to_left, config.comic.mask_text
+        self.right_to_left, self.text_mode = config.comic.right_to_left, config.comic.text_mode
         self.panels = config.comic.panels
 
     def process(self, work: ShardWork) -> None:
@@ -38,7 +38,7 @@ class PageSplitStage(Stage):
             pixels, scale = work.images["pixels"][index], work.images["scale"][index]
             try:
                 text = PageText.find(pixels)
-                crops = split_page(pixels, self.right_to_left, self.mask_text, text, self.panels)
+                crops = split_page(pixels, self.right_to_left, self.text_mode, text, self.panels)
             except Exception as err:  # noqa: BLE001 - one page that cannot be split must not stop the run
                 log.warning("panel split failed on %s:\n%s", work.images["image_path"][index], traceback.format_exc())
                 work.fail(index, "detect", failure(err))
