@@ -33,7 +33,8 @@ def folder_label(image_path: str, labels_root: str | None) -> str | None:
 def _lies_under(path: Path, folder: str) -> bool:
     """Whether ``path`` lies under ``folder`` as the user named them (a folder of symlinks to
     images elsewhere labels its links), or once both are resolved through their symlinks."""
-    return Path(os.path.abspath(path)).is_relative_to(_absolute(folder)) or path.resolve().is_relative_to(_resolved(folder))
+    as_named = Path(os.path.abspath(path)).is_relative_to(_absolute(folder))
+    return as_named or path.resolve().is_relative_to(_resolved(folder))
 
 
 @functools.lru_cache(maxsize=8)
