@@ -122,3 +122,56 @@ def test_default_auto_keeps_synthetic_strangers_apart_where_the_previous_default
     previous = scores(threshold=0.66, lone_pair_distance=2.0, leftover_distance=0.60)
     assert default["merged"] <= 0.03 and default["people_f"] >= 0.97
     assert previous["merged"] >= 0.15
+
+
+def person_and_a_lookalike(dims: int = 16) -> np.ndarray:
+    """Four photos of one person 0.25 apart (rows 0-3), then a stranger 0.58 from each of them
+    (row 4): under the 0.62 average distance from them all, near to none."""
+    axis = np.eye(dims)
+    person = [np.sqrt(0.75) * axis[0] + 0.5 * axis[1 + i] for i in range(4)]
+    cos_phi = 0.42 / np.sqrt(0.75)
+    stranger = cos_phi * axis[0] + np.sqrt(1 - cos_phi**2) * axis[5]
+    return np.array(person + [stranger], np.float32)
+
+
+def test_auto_keeps_a_stranger_out_of_a_person_it_is_near_only_on_average():
+    X = person_and_a_lookalike()
+    settings = {"threshold": 0.62, "lone_pair_distance": 2.0, "leftover_distance": 0.55}
+    unlimited = AutoClusterer(member_distance=2.0, **settings).fit(X).labels_
+    assert len(set(unlimited)) == 1  # the average links the stranger in
+    labels = AutoClusterer(member_distance=0.52, **settings).fit(X).labels_
+    assert len(set(labels[:4])) == 1 and labels[4] not in labels[:4]
+
+
+def test_a_face_left_alone_joins_a_centre_only_with_a_member_within_the_member_distance():
+    X = person_and_a_lookalike()  # the stranger is 0.53 from the person's centre
+    settings = {"threshold": 0.5, "lone_pair_distance": 2.0, "leftover_distance": 0.55}
+    assert len(set(AutoClusterer(member_distance=2.0, **settings).fit(X).labels_)) == 1
+    labels = AutoClusterer(member_distance=0.52, **settings).fit(X).labels_
+    assert labels[4] not in labels[:4]
+    near_one = np.vstack([X[:4], 0.8 * X[0] + 0.6 * np.eye(16)[6]]).astype(np.float32)
+    labels = AutoClusterer(member_distance=0.52, **settings).fit(near_one).labels_
+    assert len(set(labels)) == 1  # a hard photo 0.2 from one photo still joins
+
+
+def test_a_photo_near_one_fellow_member_stays_with_its_person():
+    X = person_and_a_lookalike()[:4]
+    hard = 0.55 * X[0] + np.sqrt(1 - 0.55**2) * np.eye(16)[7]  # 0.45 from photo 0, 0.59 from others
+    X = np.vstack([X, hard]).astype(np.float32)
+    auto = AutoClusterer(threshold=0.62, lone_pair_distance=2.0, member_distance=0.52)
+    assert len(set(auto.fit(X, groups=np.arange(5)).labels_)) == 1
+
+
+def test_a_close_face_of_another_cluster_does_not_keep_a_stranger_in_a_person():
+    X = person_and_a_lookalike()
+    stranger = X[4].astype(np.float64)
+    near = 0.55 * stranger + np.sqrt(1 - 0.55**2) * np.eye(16)[8]  # 0.45 from the stranger
+    away = -(stranger - 0.55 * near) / np.linalg.norm(stranger - 0.55 * near)
+    partner = 0.9 * near + np.sqrt(1 - 0.81) * away  # 0.1 from `near`, 0.87 from the stranger
+    X = np.vstack([X, near, partner]).astype(np.float32)
+    settings = {"threshold": 0.62, "lone_pair_distance": 2.0, "leftover_distance": 0.55}
+    labels = AutoClusterer(member_distance=2.0, **settings).fit(X).labels_
+    assert labels[4] == labels[0] and labels[5] == labels[6] != labels[0]
+    labels = AutoClusterer(member_distance=0.52, **settings).fit(X).labels_
+    assert len(set(labels[:4])) == 1 and labels[5] == labels[6]
+    assert labels[4] not in set(labels[:4]) | {labels[5]}

@@ -6,11 +6,15 @@ closer than ``t``. The clusterer builds that graph from the ``k`` nearest neighb
 (exact up to 20k faces, a faiss index above: :mod:`raypipe.cluster.knn`), takes its components,
 and runs exact average linkage inside each. A component above ``component_limit`` faces (one
 huge identity, or chained look-alikes) is first split by Chinese Whispers; a community still
-that large is kept as one person. A cluster of exactly two faces farther apart than the
-``lone_pair`` distance is split: two people seen once each (look-alike strangers) pair up at
-distances where a person with three or more photos still holds together. Last, each face left
-alone (a hard face: profile, blur, low resolution) joins the cluster whose centre is nearest
-among its neighbours' clusters, when that centre is within the ``leftover`` distance. Without a
+that large is kept as one person. A face with no fellow member within the ``member`` distance
+leaves its cluster: a stranger sits at an average distance under ``average`` from the photos of
+a look-alike person without being close to any one of them, where a photo of that person is
+close to at least one other. A cluster of exactly two faces farther apart than the ``lone_pair``
+distance is split: two people seen once each (look-alike strangers) pair up at distances where a
+person with three or more photos still holds together. Last, each face left alone (a hard face:
+profile, blur, low resolution) joins the cluster whose centre is nearest among its neighbours'
+clusters, when that centre is within the ``leftover`` distance and, as above, one of its
+members within the ``member`` distance. Without a
 model of known calibration, the linkage distance is read off the data
 (:func:`raypipe.cluster.calibration.data_driven_threshold`) and no face left alone is attached:
 a data-driven attachment was neutral on held-out identities (-0.006 to +0.007 BCubed F per set),
@@ -71,6 +75,8 @@ class AutoClusterer(Clusterer):
     leftover_distance : cosine distance to a centre (None: calibrated for ``model``, else 0: none).
     lone_pair_distance : a cluster of two faces farther apart is split into two faces left alone
         (None: calibrated for ``model``, else no limit).
+    member_distance : a face stays in (or joins) a cluster only with a fellow member this close
+        among its graph neighbours (None: calibrated for ``model``, else no limit; 2.0: none).
     knn_method, exact_limit : k-NN search (see :func:`raypipe.cluster.knn.nearest_neighbours`).
     """
 
@@ -85,6 +91,7 @@ class AutoClusterer(Clusterer):
         attach_leftovers: bool = True,
         leftover_distance: float | None = None,
         lone_pair_distance: float | None = None,
+        member_distance: float | None = None,
         knn_method: str = "auto",
         exact_limit: int = EXACT_LIMIT,
         seed: int = 0,
@@ -97,6 +104,7 @@ class AutoClusterer(Clusterer):
         self.attach_leftovers = attach_leftovers
         self.leftover_distance = leftover_distance
         self.lone_pair_distance = lone_pair_distance
+        self.member_distance = member_distance
         self.knn_method = knn_method
         self.exact_limit = exact_limit
         self.seed = seed
@@ -119,9 +127,11 @@ class AutoClusterer(Clusterer):
         for rows in members_of(components, self.component_limit):  # a larger one is one person
             within[rows] = average_linkage_tree_labels(X[rows])(self.threshold_)
         labels = np.unique(components * (int(within.max()) + 1) + within, return_inverse=True)[1]
-        labels = self._split_far_pairs(X, labels)
+        member = self._calibrated("member", self.member_distance, None)
+        self.member_distance_ = None if member is None or member >= 2.0 else member
+        labels = self._split_far_pairs(X, self._leave_unsupported(graph, labels))
         if self.attach_leftovers:
-            labels = self._attach_leftovers(X, labels, neighbours.indices)
+            labels = self._attach_leftovers(X, labels, neighbours.indices, graph)
         log.info(
             "auto clusterer: %d faces, threshold %.3f, %d clusters",
             len(X),
@@ -148,6 +158,29 @@ class AutoClusterer(Clusterer):
         calibrated = getattr(CALIBRATION.get(self.model), kind, None)
         return fallback if calibrated is None else calibrated
 
+    def _close_edges(self, graph) -> tuple[np.ndarray, np.ndarray]:
+        """Both ends of each graph edge within ``member_distance`` (all edges without a limit)."""
+        edges = graph.tocoo()
+        if self.member_distance_ is None:
+            return edges.row, edges.col
+        close = edges.data >= 1.0 - self.member_distance_
+        return edges.row[close], edges.col[close]
+
+    def _leave_unsupported(self, graph, labels: np.ndarray) -> np.ndarray:
+        """Each face of a cluster with no fellow member within ``member_distance``: alone.
+
+        One pass is enough: a face that leaves was no other face's close fellow member.
+        """
+        if self.member_distance_ is None:
+            return labels
+        rows, cols = self._close_edges(graph)
+        fellow = labels[rows] == labels[cols]
+        supported = np.bincount(rows[fellow], minlength=len(labels)) > 0
+        leaving = np.flatnonzero(~supported & (np.bincount(labels)[labels] > 1))
+        split = labels.copy()
+        split[leaving] = labels.max() + 1 + np.arange(len(leaving))
+        return np.unique(split, return_inverse=True)[1]
+
     def _split_far_pairs(self, X: np.ndarray, labels: np.ndarray) -> np.ndarray:
         """Each cluster of exactly two faces farther apart than ``lone_pair_distance``: both alone."""
         self.lone_pair_distance_ = self._calibrated("lone_pair", self.lone_pair_distance, None)
@@ -160,8 +193,9 @@ class AutoClusterer(Clusterer):
         split[pairs[far, 1]] = labels.max() + 1 + np.arange(int(far.sum()))
         return split
 
-    def _attach_leftovers(self, X: np.ndarray, labels: np.ndarray, neighbours: np.ndarray):
-        """Singletons moved to the nearest centre of their neighbours' clusters, if close enough."""
+    def _attach_leftovers(self, X: np.ndarray, labels: np.ndarray, neighbours: np.ndarray, graph):
+        """Singletons moved to the nearest centre of their neighbours' clusters, if close enough
+        and one of its members is within ``member_distance``."""
         self.leftover_distance_ = self._calibrated("leftover", self.leftover_distance, 0.0)
         sizes = np.bincount(labels)
         leftovers = np.flatnonzero(sizes[labels] == 1)
@@ -182,7 +216,18 @@ class AutoClusterer(Clusterer):
             best = np.argmax(similarity, axis=1)
             close = similarity[np.arange(len(block)), best] >= 1.0 - self.leftover_distance_
             joined[block[close]] = clusters[candidates[close, best[close]]]
-        return np.unique(joined, return_inverse=True)[1]
+        return np.unique(self._keep_supported(joined, labels, graph), return_inverse=True)[1]
+
+    def _keep_supported(self, joined: np.ndarray, labels: np.ndarray, graph) -> np.ndarray:
+        """``joined`` with each moved face back alone unless a member of its new cluster is
+        within ``member_distance``."""
+        if self.member_distance_ is None:
+            return joined
+        rows, cols = self._close_edges(graph)
+        moved = joined != labels
+        support = moved[rows] & (joined[rows] == labels[cols]) & ~moved[cols]
+        unsupported = moved & (np.bincount(rows[support], minlength=len(labels)) == 0)
+        return np.where(unsupported, labels, joined)
 
     def _reassign_distance(self, X: np.ndarray) -> float | None:
         return self.threshold_

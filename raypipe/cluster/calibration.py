@@ -36,6 +36,7 @@ class SamePerson:
     pair: float
     leftover: float | None = None  # None: not fitted for this model
     lone_pair: float | None = None  # a cluster of two faces only; None: not fitted, no limit
+    member: float | None = None  # to a face's nearest fellow member; None: not fitted, no limit
 
 
 #: ``average``: fitted on the fit identities of lfw, its crops (as they are; ArcFace also at 40 px)
