@@ -119,7 +119,9 @@ def test_default_auto_keeps_synthetic_strangers_apart_where_the_previous_default
         )
 
     default = scores()
-    previous = scores(threshold=0.66, lone_pair_distance=2.0, leftover_distance=0.60)
+    previous = scores(
+        threshold=0.66, lone_pair_distance=2.0, leftover_distance=0.60, member_distance=2.0
+    )
     assert default["merged"] <= 0.03 and default["people_f"] >= 0.97
     assert previous["merged"] >= 0.15
 
