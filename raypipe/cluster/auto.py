@@ -13,12 +13,11 @@ close to at least one other. A cluster of exactly two faces farther apart than t
 distance is split: two people seen once each (look-alike strangers) pair up at distances where a
 person with three or more photos still holds together. Last, each face left alone (a hard face:
 profile, blur, low resolution) joins the cluster whose centre is nearest among its neighbours'
-clusters, when that centre is within the ``leftover`` distance and, as above, one of its
-members within the ``member`` distance. Without a
-model of known calibration, the linkage distance is read off the data
-(:func:`raypipe.cluster.calibration.data_driven_threshold`) and no face left alone is attached:
-a data-driven attachment was neutral on held-out identities (-0.006 to +0.007 BCubed F per set),
-and a default that does not help is not kept.
+clusters, when that centre is within the ``leftover`` distance and one of its members within
+the ``member`` distance. Without a model of known calibration, the linkage distance is read
+off the data (:func:`raypipe.cluster.calibration.data_driven_threshold`) and no face left alone
+is attached: a data-driven attachment was neutral on held-out identities (-0.006 to +0.007
+BCubed F per set), and a default that does not help is not kept.
 """
 
 from __future__ import annotations
@@ -159,10 +158,8 @@ class AutoClusterer(Clusterer):
         return fallback if calibrated is None else calibrated
 
     def _close_edges(self, graph) -> tuple[np.ndarray, np.ndarray]:
-        """Both ends of each graph edge within ``member_distance`` (all edges without a limit)."""
+        """Both ends of each graph edge within ``member_distance`` (the graph is symmetric)."""
         edges = graph.tocoo()
-        if self.member_distance_ is None:
-            return edges.row, edges.col
         close = edges.data >= 1.0 - self.member_distance_
         return edges.row[close], edges.col[close]
 
