@@ -177,3 +177,38 @@ def test_a_close_face_of_another_cluster_does_not_keep_a_stranger_in_a_person():
     labels = AutoClusterer(member_distance=0.52, **settings).fit(X).labels_
     assert len(set(labels[:4])) == 1 and labels[5] == labels[6]
     assert labels[4] not in set(labels[:4]) | {labels[5]}
+
+
+def test_a_held_out_run_holds_every_face_of_its_photos_of_held_out_identities_only(tmp_path):
+    import pandas as pd
+
+    from bench.strangers import make_held_out_run
+    from raypipe.evaluation.protocol import identity_side
+
+    rows = []
+    for person in range(30):
+        for photo in range(3):
+            image = f"p{person}_{photo}"
+            for face in range(1 + (photo == 0)):  # the first photo also holds a small bystander
+                size = 100.0 - 60 * face
+                vector = np.random.default_rng(len(rows)).normal(size=8).tolist()
+                rows.append(
+                    {"face_id": f"{image}_{face}", "image_id": image, "face_index": face,
+                     "image_path": f"/lfw/person_{person}/{image}.jpg", "x1": 0.0, "y1": 0.0,
+                     "x2": size, "y2": size, "embedder": "arcface-512", "embedding": vector}
+                )  # fmt: skip
+    source = tmp_path / "lfw"
+    source.mkdir()
+    faces = pd.DataFrame(rows)
+    faces.to_parquet(source / "faces.parquet")
+    faces[["image_id", "image_path"]].drop_duplicates().to_parquet(source / "images.parquet")
+    make_held_out_run(source / "faces.parquet", tmp_path / "held", draw=0, share=0.5)
+    held = pd.read_parquet(tmp_path / "held" / "faces.parquet")
+    people = held["image_path"].str.split("/").str[2]
+    assert set(people.map(identity_side)) == {"held_out"}
+    photos = held.groupby(people)["image_id"].nunique()
+    assert set(photos) == {1, 3} and (photos == 1).any() and (photos == 3).any()
+    kept = faces[faces["image_id"].isin(held["image_id"])]
+    assert sorted(held["face_id"]) == sorted(kept["face_id"])  # bystanders come along
+    images = pd.read_parquet(tmp_path / "held" / "images.parquet")
+    assert set(images["image_id"]) == set(held["image_id"])
