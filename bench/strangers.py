@@ -28,8 +28,9 @@ photos, every other person one random photo (seed 27).
 
 writes OUT, a run folder of the HELD-OUT half's stranger draw ``D`` (identity split seed 0, never
 fitted on) for ``raypipe cluster OUT``: the rows of RUN's faces and images tables of those photos
-(no config: clustering takes the defaults). Extraction works photo by photo, so these are the rows ``raypipe run`` writes
-for those photos alone (checked: the CLI scenario's 1,975 faces equal RUN's, bit for bit).
+(no config: clustering takes the defaults). Extraction works photo by photo, so these are the
+rows ``raypipe run`` writes for those photos alone (checked: the CLI scenario's 1,975 faces
+equal RUN's, bit for bit).
 """
 
 from __future__ import annotations
