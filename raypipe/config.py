@@ -147,7 +147,7 @@ class Config:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Config:
-        return _build(cls, data, "")
+        return _build(cls, _renamed_settings(data), "")
 
     @classmethod
     def load(
@@ -179,6 +179,24 @@ class Config:
     def updated(self, path: str | Path | None = None, overrides: Sequence[str] = ()) -> Config:
         """A copy of this config with a file and overrides applied on top."""
         return Config.load(path, overrides, base=self.to_dict())
+
+
+#: Settings an earlier raypipe wrote under another name: (section, old key) -> (new key, old
+#: value -> new value). Run folders and config files of those versions stay readable.
+_RENAMED = {("comic", "mask_text"): ("text_mode", {True: "mask", False: "none"})}
+
+
+def _renamed_settings(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with every old setting name of :data:`_RENAMED` moved to its new name."""
+    data = dict(data)
+    for (section, old), (new, values) in _RENAMED.items():
+        node = data.get(section)
+        if isinstance(node, dict) and old in node:
+            node = dict(node)
+            value = node.pop(old)
+            node[new] = values.get(value, value)
+            data[section] = node
+    return data
 
 
 def _merge(base: dict[str, Any], patch: dict[str, Any]) -> None:

@@ -35,3 +35,11 @@ def test_round_trip_through_json():
 def test_bad_settings_are_named(override):
     with pytest.raises(ConfigError, match="unknown setting|not of the form"):
         Config.load(overrides=[override])
+
+
+@pytest.mark.parametrize("mask_text, text_mode", [(True, "mask"), (False, "none")])
+def test_config_of_a_run_written_before_text_mode_still_loads(mask_text, text_mode):
+    stored = Config().to_dict()
+    del stored["comic"]["text_mode"]
+    stored["comic"]["mask_text"] = mask_text
+    assert Config.from_dict(stored).comic.text_mode == text_mode
