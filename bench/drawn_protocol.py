@@ -15,9 +15,12 @@ For every fold and embedding, everything learned is learned on the fold's FIT ch
 
 Then the fold's REPORT characters are clustered without k (that setting) and with the true k
 (k-means). The table holds each embedding's mean and worst fold, and the mean fit-side F (the
-inner folds' best) that chose :data:`SHIPPED`. ``--ship`` fits that head on all 20 characters
-(``--fold NAME``: on that fold's fit characters), chooses its distances by the same inner folds
-and writes ``raypipe/features/weights/drawn_identity.npz`` (``--out``).
+inner folds' best) that chose :data:`SHIPPED`. ``--ship`` fits that head on the characters of
+the sources shipped weights may be trained on (:data:`drawn_features.SHIPPABLE_SOURCES`:
+``anime_fanart``; ``anime`` is evaluation only), or with ``--fold NAME`` on that fold's fit
+characters, chooses its distances by the same inner folds and writes
+``raypipe/features/weights/drawn_identity.npz`` (``--out``). The shipped head and
+``--fold report-anime`` are the same fit.
 
     nice -n 10 python bench/drawn_protocol.py --model-root ~/.raypipe/models
     nice -n 10 python bench/drawn_protocol.py --model-root ~/.raypipe/models --ship
@@ -32,7 +35,7 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
-from drawn_features import CACHE, load_features
+from drawn_features import CACHE, SHIPPABLE_SOURCES, load_features
 
 from raypipe.cluster import CLUSTERERS
 from raypipe.embed.base import l2_normalize
@@ -185,15 +188,17 @@ def print_table(results: dict[str, list[dict[str, float]]], folds: list[Characte
 
 
 def ship(fit, white, views, labels, source_of, projection, fold: CharacterFold | None, out) -> None:
-    """Fit the head on ``fold``'s fit characters (None: all 20), choose its distances on inner
-    folds of the same characters, write it to ``out``."""
-    train = fold.masks(labels)[0] if fold else np.ones(len(labels), bool)
+    """Fit the head on ``fold``'s fit characters (None: those of :data:`SHIPPABLE_SOURCES`),
+    choose its distances on inner folds of the same characters, write it to ``out``."""
+    shippable = [name for name, source in source_of.items() if source in SHIPPABLE_SOURCES]
+    train = fold.masks(labels)[0] if fold else np.isin(labels, shippable)
     average, leftover, _ = choose_distances(fit, white[train], views[:, train], labels[train], source_of)
     pair = choose_pair(fit, white[train], views[:, train], labels[train], source_of)
     head = fit(white[train], labels[train], views[:, train]).matrix
-    save_identity(out, projection, head)
-    print(f"wrote {out} (head {head.shape}), trained on {len(set(labels[train]))} characters "
-          f"({fold.name if fold else 'all'}); distances chosen on their inner folds: "
+    characters = sorted(set(labels[train]))
+    save_identity(out, projection, head, characters, [source_of[name] for name in characters])
+    print(f"wrote {out} (head {head.shape}), trained on {len(characters)} characters "
+          f"({fold.name if fold else ', '.join(SHIPPABLE_SOURCES)}); distances chosen on their inner folds: "
           f"average {average}, leftover {leftover}, pair (Chinese Whispers) {pair}")  # fmt: skip
 
 
@@ -204,7 +209,7 @@ def main() -> None:
     parser.add_argument("--views", type=int, default=1, help="augmented views per crop for training")
     parser.add_argument("--embeddings", nargs="*", choices=sorted(EMBEDDINGS), default=sorted(EMBEDDINGS))
     parser.add_argument("--folds", action="store_true", help="print every fold's scores too")
-    parser.add_argument("--ship", action="store_true", help="train on all 20 characters and write the head")
+    parser.add_argument("--ship", action="store_true", help="train on the shippable sources' characters and write the head")
     parser.add_argument("--fold", help="with --ship: train on this fold's fit characters only (e.g. report-anime_fanart)")
     parser.add_argument("--out", type=Path, default=IDENTITY, help="with --ship: where the head goes")
     parser.add_argument("--cache", default=CACHE)
