@@ -163,3 +163,21 @@ def test_identity_head_fitted_on_one_source_separates_the_other_sources_characte
     head = within_class_whitening(fit, fit_labels)
     untrained, trained = _same_character_auc(held, held_labels), _same_character_auc(held @ head, held_labels)
     assert trained >= untrained + 0.02, (untrained, trained)
+
+
+def test_auto_clusters_a_model_calibrated_with_communities_into_its_leiden_communities(monkeypatch):
+    from raypipe.cluster import calibration
+    from raypipe.cluster.auto import AutoClusterer
+    from raypipe.cluster.graph import Leiden
+    from raypipe.evaluation.metrics import score_clustering
+    from raypipe.testing.embeddings import make_faces
+
+    faces = make_faces(300, 64, mean_size=15, zipf_a=0.0, noise_fraction=0.0, seed=4)
+    communities = calibration.Communities(distance=0.6, k=20, resolution=1.0)
+    monkeypatch.setitem(calibration.CALIBRATION, "drawn-test", calibration.SamePerson(0.3, 0.5, communities=communities))
+    auto = AutoClusterer(model="drawn-test", cannot_link=False).fit(faces.X)
+    leiden = Leiden(threshold=0.6, k=20, resolution=1.0).fit(faces.X)
+    np.testing.assert_array_equal(auto.labels_, leiden.labels_)
+    assert auto.threshold_ == 0.6 and score_clustering(faces.labels, auto.labels_)["bcubed_f"] > 0.9
+    given = AutoClusterer(model="drawn-test", threshold=0.3, cannot_link=False).fit(faces.X)  # average linkage
+    np.testing.assert_array_equal(given.labels_, AutoClusterer(threshold=0.3, cannot_link=False).fit(faces.X).labels_)
