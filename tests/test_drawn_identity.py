@@ -181,3 +181,24 @@ def test_auto_clusters_a_model_calibrated_with_communities_into_its_leiden_commu
     assert auto.threshold_ == 0.6 and score_clustering(faces.labels, auto.labels_)["bcubed_f"] > 0.9
     given = AutoClusterer(model="drawn-test", threshold=0.3, cannot_link=False).fit(faces.X)  # average linkage
     np.testing.assert_array_equal(given.labels_, AutoClusterer(threshold=0.3, cannot_link=False).fit(faces.X).labels_)
+
+
+def test_protocol_ship_fits_the_head_on_shippable_sources_only(tmp_path, monkeypatch):
+    """``drawn_protocol.py --ship`` reads every labelled character but fits (and chooses its
+    clusterer) on ``anime_fanart`` only: the written file says so."""
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "bench"))
+    import drawn_protocol
+
+    projection = load_projection(PROJECTION)
+    dim = len(projection["components"])
+    rng = np.random.default_rng(0)
+    source_of = {**{f"anime_{i}": "anime" for i in range(6)}, **{f"fanart_{i}": "anime_fanart" for i in range(6)}}
+    labels = np.repeat(sorted(source_of), 8)
+    centres = {name: rng.normal(size=dim) * 3 for name in source_of}
+    white = np.stack([centres[name] + rng.normal(size=dim) for name in labels]).astype(np.float32)
+    views = (white + rng.normal(size=white.shape).astype(np.float32))[None]
+    out = tmp_path / "head.npz"
+    drawn_protocol.ship(drawn_protocol.fit_within_class_views, white, views, labels, source_of, projection, None, out)
+    assert fitted_on(out) == {"characters": [f"fanart_{i}" for i in range(6)], "sources": ["anime_fanart"] * 6}
