@@ -3,8 +3,8 @@
 Not every figure is of the comic defaults: the panel figures are the rules'
 (:func:`raypipe.comic.panels.extract_panels`; the hybrid default is scored by
 ``bench/manga_pages.py``), faces are found by the LBP cascade, not by ``drawn-faces``
-(``bench/drawn_faces_detect.py`` scores both), and the shipped drawn-face identity head was
-fitted on every ``anime`` character, so the character figures are in-sample (unseen characters:
+(``bench/drawn_faces_detect.py`` scores both). The shipped drawn-face identity head was fitted
+on ``anime_fanart`` only, so no ``anime`` character was seen by it (its protocol:
 ``bench/drawn_protocol.py``). docs/manga-pages.md quotes its balloon and reading-order figures.
 
 Figures:

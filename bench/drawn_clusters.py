@@ -1,17 +1,18 @@
 """Drawn-face clustering on labelled character crops: the drawn-face encoders vs colour histograms.
 
-Each image of ``../shared/data/anime/<character>/`` is one face, chipped and embedded exactly
-as a run with ``--domain comic --detector whole-image`` does it (the embedder's own ``align``).
-Characters are the fixed TRAINING or REPORTING half (:mod:`raypipe.features.drawn`): settings
-are chosen on ``--characters training`` and quoted on ``--characters reporting``. Printed per
-embedder: the default clusterer without k, k-means and Ward agglomerative told the true k (NMI,
-BCubed F, accuracy, clusters, unassigned share). ``--sweep`` prints the "same character"
-distance grid of the default clusterer (choose it on the training characters). The default
-DenseNet embedder's head was fitted on all 20 labelled characters, these included: its figures
-on unseen characters and its distances come from ``bench/drawn_protocol.py``.
+Each image of ``--data/<character>/`` (default ``../shared/data/anime``) is one face, chipped
+and embedded exactly as a run with ``--domain comic --detector whole-image`` does it (the
+embedder's own ``align``). ``--characters``: the fixed TRAINING or REPORTING half of ``anime``
+(:mod:`raypipe.features.drawn`), or ``all`` the folders under ``--data``. Printed per embedder:
+the default clusterer without k, k-means and Ward agglomerative told the true k (NMI, BCubed F,
+accuracy, clusters, unassigned share). ``--sweep`` prints the "same character" distance grid of
+the default clusterer and of Chinese Whispers (``average`` and ``pair``): shipped distances are chosen on ``anime_fanart`` (``anime`` is evaluation
+only), figures quoted on ``anime``, which no shipped drawn-face weights were fitted on. The
+DenseNet embedder's figures and distances come from ``bench/drawn_protocol.py``.
 
-    nice -n 10 python bench/drawn_clusters.py --characters reporting --model-root ~/.raypipe/models
-    nice -n 10 python bench/drawn_clusters.py --characters training --sweep --model-root ~/.raypipe/models
+    nice -n 10 python bench/drawn_clusters.py --characters all --embedders small-cnn colour
+    nice -n 10 python bench/drawn_clusters.py --data ../shared/data/anime_fanart --characters all \
+        --per-character 100 --embedders small-cnn --sweep
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from raypipe.evaluation.metrics import score_clustering
 from raypipe.features.drawn import REPORTING_CHARACTERS, TRAINING_CHARACTERS
 
 ANIME = Path(__file__).resolve().parents[2] / "shared" / "data" / "anime"
-SETS = {"training": TRAINING_CHARACTERS, "reporting": REPORTING_CHARACTERS}
+SETS = {"training": TRAINING_CHARACTERS, "reporting": REPORTING_CHARACTERS, "all": None}
 
 
 def load_images(root: Path, characters=None, per_character: int | None = None):
@@ -50,6 +51,9 @@ def load_images(root: Path, characters=None, per_character: int | None = None):
 def whole_image_chips(embedder, images) -> np.ndarray:
     """Each image as one face, chipped by ``embedder`` as a ``--detector whole-image`` run does."""
     return np.stack([embedder.align(image, Face((0.0, 0.0, image.shape[1], image.shape[0]), 1.0)) for image in images])
+
+
+EMBEDDERS_SHOWN = ["default", "small-cnn", "colour"]
 
 
 def score(X: np.ndarray, labels: np.ndarray, clusterer: dict) -> dict[str, float]:
@@ -75,11 +79,13 @@ def row(feature: str, method: str, s: dict[str, float]) -> str:
     )
 
 
-def embedders(model_root: str | None) -> dict[str, dict]:
-    """The default drawn-face embedder for ``model_root``, the small shipped CNN and colour."""
-    default = drawn_embedder(model_root, auto_fetch=False)
-    named = {"default": default, "drawn (small CNN)": {"name": "feature", "feature": "drawn"}}
-    return {**named, "color-hist": {"name": "feature", "feature": "color-hist"}}
+def embedders(model_root: str | None, names) -> dict[str, dict]:
+    """Of the default drawn-face embedder for ``model_root``, the small shipped CNN (the fallback)
+    and colour, those ``names``."""
+    every = {"default": lambda: drawn_embedder(model_root, auto_fetch=False),
+             "small-cnn": lambda: {"name": "feature", "feature": "drawn"},
+             "colour": lambda: {"name": "feature", "feature": "color-hist"}}  # fmt: skip
+    return {name: every[name]() for name in names}
 
 
 def main() -> None:
@@ -88,20 +94,24 @@ def main() -> None:
     parser.add_argument("--characters", choices=sorted(SETS), default="reporting")
     parser.add_argument("--model-root", help="folder with the drawn-face backbone (raypipe models fetch)")
     parser.add_argument("--sweep", action="store_true", help="distance grid of the default clusterer")
+    parser.add_argument("--embedders", nargs="+", choices=EMBEDDERS_SHOWN, default=EMBEDDERS_SHOWN)
+    parser.add_argument("--per-character", type=int, help="at most this many crops (first by name)")
     args = parser.parse_args()
-    images, labels = load_images(args.data, SETS[args.characters])
+    names = SETS[args.characters] or sorted(folder.name for folder in args.data.iterdir() if folder.is_dir())
+    images, labels = load_images(args.data, names, per_character=args.per_character)
     k = len(set(labels))
     print(f"{len(labels)} crops of {k} {args.characters} characters")
     print("| embedding | clusterer | NMI | BCubed F | accuracy | clusters | unassigned |")
     print("|---|---|---|---|---|---|---|")
-    for name, spec in embedders(args.model_root).items():
+    for name, spec in embedders(args.model_root, args.embedders).items():
         embedder = EMBEDDERS.build(spec)
         X = embedder.embed(whole_image_chips(embedder, images))
         label = f"{name}: {embedder.model_name}"
         if args.sweep:
-            for threshold in np.arange(0.4, 0.9, 0.02):
-                s = score(X, labels, {"name": "auto", "threshold": float(threshold)})
-                print(row(label, f"auto t={threshold:.2f}", s))
+            for threshold in np.arange(0.1, 0.9, 0.02):
+                for clusterer in ("auto", "chinese-whispers"):  # calibration's average and pair
+                    s = score(X, labels, {"name": clusterer, "threshold": float(threshold)})
+                    print(row(label, f"{clusterer} t={threshold:.2f}", s))
             continue
         for method, clusterer in clusterers(k, embedder.model_name).items():
             print(row(label, method, score(X, labels, clusterer)))

@@ -28,6 +28,8 @@ from raypipe.features.learn.augment import Augment
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 SOURCES = ("anime", "anime_fanart")
+#: Sources whose crops shipped weights may be fitted on (``SOURCES.md``: ``anime`` is evaluation only).
+SHIPPABLE_SOURCES = ("anime_fanart",)
 #: Crops used per character (the backbone takes 0.2 to 0.5 s a crop on one shared CPU core): all
 #: of anime/ (67 to 139), the first 100 of the 300 of each anime_fanart/ character.
 PER_CHARACTER = 100

@@ -8,16 +8,20 @@ For every fold and embedding, everything learned is learned on the fold's FIT ch
 - the identity head (:mod:`raypipe.features.learn.identity_head`): within-class whitening (of
   the crops, or of the crops and their augmented views), or that trained further with a
   supervised contrastive loss;
-- the "same character" distances of the default clusterer (``auto``: ``average`` and
-  ``leftover``): inner folds split the fit characters in halves, an embedding is fitted on one
-  half and the distance grid scored on the other; the setting of best mean BCubed F among those
-  leaving at most 15% of faces alone wins.
+- the clusterer and its "same character" distances: the default clusterer's average linkage
+  (``auto``: ``average`` and ``leftover``) or Leiden communities of the k-NN graph (edge
+  distance, ``k``, resolution): inner folds split the fit characters in halves, an embedding is
+  fitted on one half and the grid scored on the other; the setting of best mean BCubed F among
+  those leaving at most 15% of faces alone wins.
 
 Then the fold's REPORT characters are clustered without k (that setting) and with the true k
 (k-means). The table holds each embedding's mean and worst fold, and the mean fit-side F (the
-inner folds' best) that chose :data:`SHIPPED`. ``--ship`` fits that head on all 20 characters
-(``--fold NAME``: on that fold's fit characters), chooses its distances by the same inner folds
-and writes ``raypipe/features/weights/drawn_identity.npz`` (``--out``).
+inner folds' best) that chose :data:`SHIPPED`. ``--ship`` fits that head on the characters of
+the sources shipped weights may be trained on (:data:`drawn_features.SHIPPABLE_SOURCES`:
+``anime_fanart``; ``anime`` is evaluation only), or with ``--fold NAME`` on that fold's fit
+characters, chooses its distances by the same inner folds and writes
+``raypipe/features/weights/drawn_identity.npz`` (``--out``). The shipped head and
+``--fold report-anime`` are the same fit.
 
     nice -n 10 python bench/drawn_protocol.py --model-root ~/.raypipe/models
     nice -n 10 python bench/drawn_protocol.py --model-root ~/.raypipe/models --ship
@@ -26,13 +30,14 @@ and writes ``raypipe/features/weights/drawn_identity.npz`` (``--out``).
 from __future__ import annotations
 
 import argparse
+import itertools
 import time
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 import numpy as np
-from drawn_features import CACHE, load_features
+from drawn_features import CACHE, SHIPPABLE_SOURCES, load_features
 
 from raypipe.cluster import CLUSTERERS
 from raypipe.embed.base import l2_normalize
@@ -56,6 +61,8 @@ from raypipe.features.learn.identity_head import (
 #: the offsets (None: no face left alone is attached).
 AVERAGE_GRID = np.round(np.arange(0.30, 0.99, 0.04), 2)
 LEFTOVER_OFFSETS = (None, 0.05, 0.10)
+#: Leiden communities of the k-NN graph: edge distances, neighbours and resolutions.
+LEIDEN_GRID = {"threshold": (0.74, 0.78, 0.82, 0.86, 0.90), "k": (10, 20, 30), "resolution": (0.5, 1.0, 2.0)}
 MOST_ALONE = 0.15
 INNER_SPLITS = 2
 #: Shrinkage of the within-class covariance of the shipped head (``--shrinkage``).
@@ -99,10 +106,8 @@ EMBEDDINGS = {"projection (unlabelled)": fit_projection, "within-class whitening
 SHIPPED = "within-class whitening + views"
 
 
-def cluster_scores(Z: np.ndarray, labels: np.ndarray, average: float, leftover: float | None) -> dict[str, float]:
-    """Default clusterer (no k) at these distances: BCubed F, NMI, clusters, faces left alone."""
-    spec = {"name": "auto", "threshold": average, "attach_leftovers": leftover is not None,
-            "leftover_distance": leftover}  # fmt: skip
+def cluster_scores(Z: np.ndarray, labels: np.ndarray, spec: dict) -> dict[str, float]:
+    """Clusterer ``spec`` (no k): BCubed F, NMI, clusters, faces left alone."""
     predicted = CLUSTERERS.build(spec).fit(Z).labels_
     scores = score_clustering(labels, predicted)
     sizes = np.bincount(predicted[predicted >= 0])
@@ -112,9 +117,14 @@ def cluster_scores(Z: np.ndarray, labels: np.ndarray, average: float, leftover: 
 
 
 def settings_grid():
+    """Clusterer specs: ``auto`` (average linkage) at every distance, then Leiden communities."""
     for average in AVERAGE_GRID:
         for offset in LEFTOVER_OFFSETS:
-            yield float(average), None if offset is None else round(float(average + offset), 2)
+            leftover = None if offset is None else round(float(average + offset), 2)
+            yield {"name": "auto", "threshold": float(average), "attach_leftovers": leftover is not None,
+                   "leftover_distance": leftover}  # fmt: skip
+    for threshold, k, resolution in itertools.product(*LEIDEN_GRID.values()):
+        yield {"name": "leiden", "threshold": threshold, "k": k, "resolution": resolution}
 
 
 def inner_means(fit, white, views, labels, source_of, score) -> np.ndarray:
@@ -129,18 +139,18 @@ def inner_means(fit, white, views, labels, source_of, score) -> np.ndarray:
     return total / len(inner)
 
 
-def choose_distances(fit, white, views, labels, source_of) -> tuple[float, float | None, float]:
-    """``(average, leftover, F)``: the setting of best mean BCubed F ``F`` over inner folds of these
+def choose_clusterer(fit, white, views, labels, source_of) -> tuple[dict, float]:
+    """``(spec, F)``: the clusterer setting of best mean BCubed F ``F`` over inner folds of these
     characters only, among settings leaving at most :data:`MOST_ALONE` of the faces alone."""
     grid = list(settings_grid())
 
     def score(Z, truth):
-        return [[s["bcubed_f"], s["alone"]] for s in (cluster_scores(Z, truth, *setting) for setting in grid)]
+        return [[s["bcubed_f"], s["alone"]] for s in (cluster_scores(Z, truth, spec) for spec in grid)]
 
     means = inner_means(fit, white, views, labels, source_of, score)
     allowed = means[:, 1] <= MOST_ALONE
     best = int(np.argmax(np.where(allowed, means[:, 0], -1.0) if allowed.any() else means[:, 0]))
-    return (*grid[best], float(means[best, 0]))
+    return grid[best], float(means[best, 0])
 
 
 def choose_pair(fit, white, views, labels, source_of) -> float:
@@ -156,22 +166,24 @@ def choose_pair(fit, white, views, labels, source_of) -> float:
 
 def run_fold(fold: CharacterFold, fit, white, views, labels, source_of) -> dict[str, float]:
     train, report = fold.masks(labels)
-    average, leftover, inner_f = choose_distances(fit, white[train], views[:, train], labels[train], source_of)
+    spec, inner_f = choose_clusterer(fit, white[train], views[:, train], labels[train], source_of)
     embed = fit(white[train], labels[train], views[:, train])
     Z, truth = embed(white[report]), labels[report]
-    scores = cluster_scores(Z, truth, average, leftover)
+    scores = cluster_scores(Z, truth, spec)
     k = len(np.unique(truth))
     kmeans = CLUSTERERS.build({"name": "kmeans", "n_clusters": k, "n_init": 10}).fit(Z).labels_
-    return {**scores, "nmi_k": score_clustering(truth, kmeans)["nmi"], "average": average,
-            "leftover": -1.0 if leftover is None else leftover, "fit_side_f": inner_f}  # fmt: skip
+    leftover = spec.get("leftover_distance")
+    return {**scores, "nmi_k": score_clustering(truth, kmeans)["nmi"], "leiden": float(spec["name"] == "leiden"),
+            "distance": spec["threshold"], "leftover": -1.0 if leftover is None else leftover,
+            "fit_side_f": inner_f}  # fmt: skip
 
 
-COLUMNS = ("bcubed_f", "alone", "clusters", "nmi", "nmi_k", "average", "leftover", "fit_side_f")
+COLUMNS = ("bcubed_f", "alone", "clusters", "nmi", "nmi_k", "leiden", "distance", "leftover", "fit_side_f")
 
 
 def print_table(results: dict[str, list[dict[str, float]]], folds: list[CharacterFold]) -> None:
     print("| embedding | folds | summary | BCubed F (no k) | faces alone | clusters | NMI (no k) | NMI (true k) "
-          "| average | leftover | fit-side F |")  # fmt: skip
+          "| Leiden chosen | distance | leftover | fit-side F |")  # fmt: skip
     print("|---|---|---|" + "---|" * len(COLUMNS))
     groups = {"random splits": [f.name.startswith("random") for f in folds],
               "leave-one-source-out": [not f.name.startswith("random") for f in folds]}  # fmt: skip
@@ -185,16 +197,18 @@ def print_table(results: dict[str, list[dict[str, float]]], folds: list[Characte
 
 
 def ship(fit, white, views, labels, source_of, projection, fold: CharacterFold | None, out) -> None:
-    """Fit the head on ``fold``'s fit characters (None: all 20), choose its distances on inner
-    folds of the same characters, write it to ``out``."""
-    train = fold.masks(labels)[0] if fold else np.ones(len(labels), bool)
-    average, leftover, _ = choose_distances(fit, white[train], views[:, train], labels[train], source_of)
+    """Fit the head on ``fold``'s fit characters (None: those of :data:`SHIPPABLE_SOURCES`),
+    choose its distances on inner folds of the same characters, write it to ``out``."""
+    shippable = [name for name, source in source_of.items() if source in SHIPPABLE_SOURCES]
+    train = fold.masks(labels)[0] if fold else np.isin(labels, shippable)
+    spec, _ = choose_clusterer(fit, white[train], views[:, train], labels[train], source_of)
     pair = choose_pair(fit, white[train], views[:, train], labels[train], source_of)
     head = fit(white[train], labels[train], views[:, train]).matrix
-    save_identity(out, projection, head)
-    print(f"wrote {out} (head {head.shape}), trained on {len(set(labels[train]))} characters "
-          f"({fold.name if fold else 'all'}); distances chosen on their inner folds: "
-          f"average {average}, leftover {leftover}, pair (Chinese Whispers) {pair}")  # fmt: skip
+    characters = sorted(set(labels[train]))
+    save_identity(out, projection, head, characters, [source_of[name] for name in characters])
+    print(f"wrote {out} (head {head.shape}), trained on {len(characters)} characters "
+          f"({fold.name if fold else ', '.join(SHIPPABLE_SOURCES)}); chosen on their inner folds: "
+          f"clusterer {spec}, Chinese Whispers pair {pair}")  # fmt: skip
 
 
 def main() -> None:
@@ -204,7 +218,7 @@ def main() -> None:
     parser.add_argument("--views", type=int, default=1, help="augmented views per crop for training")
     parser.add_argument("--embeddings", nargs="*", choices=sorted(EMBEDDINGS), default=sorted(EMBEDDINGS))
     parser.add_argument("--folds", action="store_true", help="print every fold's scores too")
-    parser.add_argument("--ship", action="store_true", help="train on all 20 characters and write the head")
+    parser.add_argument("--ship", action="store_true", help="train on the shippable sources' characters and write the head")
     parser.add_argument("--fold", help="with --ship: train on this fold's fit characters only (e.g. report-anime_fanart)")
     parser.add_argument("--out", type=Path, default=IDENTITY, help="with --ship: where the head goes")
     parser.add_argument("--cache", default=CACHE)

@@ -1,10 +1,10 @@
 """Train the drawn-face encoder that raypipe ships (``raypipe/features/weights/drawn_face.npz``).
 
 Stage ``simclr``: SimCLR (colour-aware augmentations: no hue jitter, mild saturation) on the
-unlabelled drawn faces of ``../shared/data/anime_unlabelled`` plus the TRAINING characters of
-``../shared/data/anime`` (labels unused). Stage ``metric``: batch-hard triplets on the training
-characters' labels, starting from the SimCLR weights. The reporting characters
-(:data:`raypipe.features.drawn.REPORTING_CHARACTERS`) are never read.
+unlabelled drawn faces of ``../shared/data/anime_unlabelled`` plus the fan-art crops of
+``../shared/data/anime_fanart`` (labels unused). Stage ``metric``: batch-hard triplets on the
+fan-art characters' labels, starting from the SimCLR weights. ``../shared/data/anime`` is
+evaluation only (``SOURCES.md``) and never read: all its characters are unseen by the encoder.
 
     nice -n 10 python bench/train_drawn_encoder.py --stage simclr --seconds 600 --out /tmp/simclr.npz
     nice -n 10 python bench/train_drawn_encoder.py --stage metric --init /tmp/simclr.npz --seconds 150
@@ -18,14 +18,10 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from drawn_features import SHIPPABLE_SOURCES
 
 from raypipe.devices import torch_device
-from raypipe.features.drawn import (
-    TRAINING_CHARACTERS,
-    WEIGHTS,
-    DrawnFaceEncoder,
-    save_weights,
-)
+from raypipe.features.drawn import WEIGHTS, DrawnFaceEncoder, save_weights
 from raypipe.features.learn.backbone import chips_to_tensor
 from raypipe.features.learn.train import TrainLimits, train_metric, train_simclr
 
@@ -46,9 +42,9 @@ def read_rgb(paths: list[Path]) -> list[np.ndarray]:
 
 
 def training_characters(root: Path) -> tuple[list[np.ndarray], list[str]]:
-    """Crops and labels of the training characters only."""
+    """Crops and labels of every character folder under ``root``."""
     chips, labels = [], []
-    for name in TRAINING_CHARACTERS:
+    for name in sorted(folder.name for folder in root.iterdir() if folder.is_dir()):
         images = read_rgb(sorted((root / name).iterdir()))
         chips += images
         labels += [name] * len(images)
@@ -62,14 +58,17 @@ def main() -> None:
     parser.add_argument("--init", type=Path, help="weights to start from (.npz)")
     parser.add_argument("--seconds", type=float, default=600.0)
     parser.add_argument("--epochs", type=int, default=200)
-    parser.add_argument("--characters", nargs="*", help="subset of the training characters")
+    parser.add_argument("--characters", nargs="*", help="subset of the fan-art characters")
     parser.add_argument("--out", type=Path, default=WEIGHTS)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     encoder = DrawnFaceEncoder(weights=args.init) if args.init else DrawnFaceEncoder(weights=None)
     network = encoder.network_
     device = torch_device("auto")
-    chips, labels = training_characters(args.data / "anime")
+    chips, labels = [], []
+    for source in SHIPPABLE_SOURCES:
+        chips_of, labels_of = training_characters(args.data / source)
+        chips, labels = chips + chips_of, labels + labels_of
     if args.characters:
         keep = [label in args.characters for label in labels]
         chips = [c for c, k in zip(chips, keep) if k]
@@ -78,7 +77,7 @@ def main() -> None:
     if args.stage == "simclr":
         unlabelled = read_rgb(sorted((args.data / "anime_unlabelled").iterdir()))
         images = chips_to_tensor(unlabelled + chips, encoder.size)
-        log.info("SimCLR on %d unlabelled + %d training-character faces", len(unlabelled), len(chips))
+        log.info("SimCLR on %d unlabelled + %d fan-art faces", len(unlabelled), len(chips))
         train_simclr(network, images, device, limits, temperature=0.2)
     else:
         images = chips_to_tensor(chips, encoder.size)

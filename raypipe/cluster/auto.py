@@ -17,7 +17,9 @@ clusters, when that centre is within the ``leftover`` distance and one of its me
 the ``member`` distance. Without a model of known calibration, the linkage distance is read
 off the data (:func:`raypipe.cluster.calibration.data_driven_threshold`) and no face left alone
 is attached: a data-driven attachment was neutral on held-out identities (-0.006 to +0.007
-BCubed F per set), and a default that does not help is not kept.
+BCubed F per set), and a default that does not help is not kept. A model calibrated with
+:class:`~raypipe.cluster.calibration.Communities` (drawn faces) is clustered into the Leiden
+communities of its k-NN graph instead, when no ``threshold`` is given.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from scipy.spatial.distance import pdist
 
 from raypipe.cluster.base import Clusterer
 from raypipe.cluster.calibration import CALIBRATION
+from raypipe.cluster.graph import Leiden
 from raypipe.cluster.knn import EXACT_LIMIT, nearest_neighbours, neighbour_graph
 from raypipe.embed.base import l2_normalize
 
@@ -109,6 +112,9 @@ class AutoClusterer(Clusterer):
         self.seed = seed
 
     def _cluster(self, X: np.ndarray) -> np.ndarray:
+        communities = getattr(CALIBRATION.get(self.model), "communities", None)
+        if communities is not None and self.threshold is None:
+            return self._communities(X, communities)
         self.threshold_ = self._threshold(X, "average")
         neighbours = nearest_neighbours(
             X,
@@ -137,6 +143,16 @@ class AutoClusterer(Clusterer):
             self.threshold_,
             len(np.unique(labels)),
         )
+        return labels
+
+    def _communities(self, X: np.ndarray, communities) -> np.ndarray:
+        """Leiden communities of the k-NN graph, as calibrated for ``model``."""
+        self.threshold_ = communities.distance
+        leiden = Leiden(threshold=self.threshold_, k=communities.k, resolution=communities.resolution,
+                        knn_method=self.knn_method, exact_limit=self.exact_limit, seed=self.seed)  # fmt: skip
+        labels = leiden._cluster(X)
+        log.info("auto clusterer: %d faces, Leiden communities (%s), %d clusters", len(X), communities,
+                 len(np.unique(labels)))  # fmt: skip
         return labels
 
     def _split_large(self, graph, components: np.ndarray) -> np.ndarray:

@@ -5,9 +5,10 @@
 faces is ``(1 - colour_weight) * cnn + colour_weight * colour``. No fitting is needed.
 
 The weights (``weights/drawn_face.npz``, plain arrays, no pickle) come from
-``bench/train_drawn_encoder.py``: SimCLR on unlabelled drawn faces and the TRAINING characters
-below, then batch-hard triplets on those characters' labels. The REPORTING characters are never
-used for training or for choosing a setting; every figure quoted for this encoder is on them.
+``bench/train_drawn_encoder.py --stage simclr``: SimCLR on the unlabelled drawn faces of
+``anime_unlabelled`` and the ``anime_fanart`` crops, labels unused. ``anime`` is evaluation only:
+none of its characters was trained on or chose a setting; its fixed halves below are what
+``bench/drawn_clusters.py`` reports on (docs/drawn-faces.md).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from raypipe.features.base import FeatureExtractor
 from raypipe.features.classic import ColorHistogram
 
 WEIGHTS = Path(__file__).resolve().parent / "weights" / "drawn_face.npz"
-#: Fixed split of ../shared/data/anime (alternate characters in alphabetical order).
+#: Fixed halves of ../shared/data/anime (alternate characters in alphabetical order), for reports.
 TRAINING_CHARACTERS = (
     "akiyama_mio", "hakurei_reimu", "izumi_konata", "lelouch_lamperouge", "suzumiya_haruhi",
 )  # fmt: skip

@@ -10,9 +10,10 @@ raypipe ships plain arrays (no pickle) in two files:
   (``bench/fit_drawn_projection.py``); no labelled character shaped it;
 - ``weights/drawn_identity.npz`` (the default): that projection followed by an identity head,
   within-class whitening (:func:`raypipe.features.learn.identity_head.within_class_whitening`)
-  fitted on all 20 labelled characters of ``anime`` and ``anime_fanart`` and augmented views of
-  their crops (``bench/drawn_protocol.py --ship``). Its figures on unseen characters come from
-  heads fitted the same way on each protocol fold's fit characters only (docs/drawn-faces.md).
+  fitted on the 10 characters of ``anime_fanart`` and augmented views of their crops
+  (``bench/drawn_protocol.py --ship``; ``anime`` is evaluation only and all its characters are
+  unseen by it). The file records the characters and sources it was fitted on
+  (:func:`fitted_on`). Figures: docs/drawn-faces.md.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ INPUT_SIZE = 224
 CONTEXT = 0.15
 _PROJECTION_KEYS = ("mean", "components", "scale")
 _HEAD_KEY = "head"
+_PROVENANCE_KEYS = ("characters", "sources")
 
 
 def pooled_features_graph(path: str | Path):
@@ -63,11 +65,21 @@ def save_projection(path: Path, mean: np.ndarray, components: np.ndarray, varian
     np.savez_compressed(path, **dict(zip(_PROJECTION_KEYS, (a.astype(np.float32) for a in (mean, components, scale)))))
 
 
-def save_identity(path: Path, projection: dict[str, np.ndarray], head: np.ndarray) -> None:
+def save_identity(path: Path, projection: dict[str, np.ndarray], head: np.ndarray, characters, sources) -> None:
     """A whitening ``projection`` (:func:`load_projection`) and the ``(components, dim)`` identity
-    ``head`` applied after it, as one ``.npz``."""
+    ``head`` applied after it, as one ``.npz``, with the ``characters`` the head was fitted on
+    and their ``sources`` (plain string arrays, one entry per character)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(path, **{key: projection[key] for key in _PROJECTION_KEYS}, head=head.astype(np.float32))
+    provenance = dict(zip(_PROVENANCE_KEYS, (np.asarray(characters, str), np.asarray(sources, str))))
+    np.savez_compressed(path, **{key: projection[key] for key in _PROJECTION_KEYS}, head=head.astype(np.float32),
+                        **provenance)  # fmt: skip
+
+
+def fitted_on(path: str | Path = IDENTITY) -> dict[str, list[str]]:
+    """``{"characters": [...], "sources": [...]}`` an identity head of :func:`save_identity` was
+    fitted on (one entry per character)."""
+    with np.load(Path(path), allow_pickle=False) as stored:
+        return {key: stored[key].tolist() for key in _PROVENANCE_KEYS}
 
 
 def load_projection(path: str | Path = PROJECTION) -> dict[str, np.ndarray]:
