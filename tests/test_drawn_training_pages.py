@@ -71,3 +71,27 @@ def test_manga_face_truth_covers_every_page_with_each_box_inside_its_page():
         height, width = to_grey(cv2.imread(str(pages / f"{name}.jpg"))).shape
         for x1, y1, x2, y2 in boxes:
             assert 0 <= x1 < x2 <= width and 0 <= y1 < y2 <= height, (name, (x1, y1, x2, y2))
+
+
+def test_fine_tuning_starts_from_the_shipped_graph_exactly():
+    """``train_drawn_detector --init drawn_faces.onnx``: the folded graph comes back as a network
+    that gives the shipped graph's boxes and scores."""
+    import onnxruntime as ort
+    import torch
+
+    from bench.train_drawn_detector import DrawnFaceNet, Exported, freeze_norms, weights_from_onnx
+    from raypipe.detect.drawn import SHIPPED_MODEL
+
+    net = DrawnFaceNet()
+    net.load_state_dict(weights_from_onnx(SHIPPED_MODEL))
+    freeze_norms(net)
+    page = np.full((256, 384, 3), 255, np.uint8)
+    page[40:200, 20:180] = simple_face(160, np.random.default_rng(0))
+    page[100:180, 250:330] = simple_face(80, np.random.default_rng(1))
+    image = np.ascontiguousarray(page.transpose(2, 0, 1)[None] / 255, np.float32)
+    with torch.no_grad():
+        boxes, scores = Exported(net.eval())(torch.from_numpy(image))
+    shipped = ort.InferenceSession(str(SHIPPED_MODEL)).run(None, {"image": image})
+    assert shipped[1][0] > 0.5  # a face found, so the comparison is not of noise
+    np.testing.assert_allclose(scores.numpy()[:10], shipped[1][:10], atol=1e-4)
+    np.testing.assert_allclose(boxes.numpy()[:10], shipped[0][:10], atol=0.05)
