@@ -1,7 +1,8 @@
 """Train the drawn-face detector raypipe ships (``raypipe/detect/weights/drawn_faces.onnx``).
 
 A small CenterNet-style network (grey input, stride-8 heat map of face centres plus box size
-and offset), trained from scratch on synthetic grey page patches
+and offset), trained from scratch (or fine-tuned from weights it saved or exported, ``--init``)
+on synthetic grey page patches
 (:mod:`raypipe.testing.drawn_training_pages`) with these faces pasted in: the 6,087 unlabelled
 drawn faces of ``../shared/data/anime_unlabelled`` and the fan-art characters of
 :data:`FIT_FANART` (the first half of ``anime_fanart`` in name order). Never read: the other
@@ -10,6 +11,8 @@ The exported graph holds the grey conversion and the peak decoding: RGB in, the 
 :data:`TOP_K` boxes and scores out, so :class:`raypipe.detect.onnx_detector.OnnxDetector` runs it.
 
     nice -n 10 python bench/train_drawn_detector.py --seconds 600 --out /tmp/drawn_faces.onnx
+    nice -n 10 python bench/train_drawn_detector.py --seconds 300 --init raypipe/detect/weights/drawn_faces.onnx \
+        --lr 5e-4 --out /tmp/tuned.onnx
 """
 
 from __future__ import annotations
