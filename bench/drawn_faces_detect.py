@@ -37,7 +37,7 @@ from train_drawn_detector import load_scenes
 
 from raypipe.comic.split import TEXT_MODES, PageText, detect_in_panels, split_page
 from raypipe.detect import DETECTORS
-from raypipe.evaluation.comic import centre_scores
+from raypipe.evaluation.comic import centre_claims, centre_scores
 from raypipe.testing.comic_pages import compose_pages, load_characters, split_characters
 from raypipe.testing.drawn_training_pages import training_patch
 
@@ -117,6 +117,19 @@ def row(name: str, set_name: str, found: list[Found], truth: list[list], thresho
             f"| {s['recall']:.3f} | {s['precision']:.3f} |")  # fmt: skip
 
 
+def recall_by_size(found: list[Found], truth: list[list], threshold: float, edges=(40, 70, 120)) -> str:
+    """Recall of the true faces by the long side of their box (page pixels), bins split at ``edges``."""
+    hits, totals = np.zeros(len(edges) + 1), np.zeros(len(edges) + 1)
+    for boxes, faces in zip(above(found, threshold), truth):
+        claimed = set(centre_claims(boxes, faces)) - {None}
+        for i, (x1, y1, x2, y2) in enumerate(faces):
+            size_bin = int(np.digitize(max(x2 - x1, y2 - y1), edges))
+            totals[size_bin] += 1
+            hits[size_bin] += i in claimed
+    names = [f"< {edges[0]}"] + [f"{a}-{b}" for a, b in zip(edges, edges[1:])] + [f">= {edges[-1]}"]
+    return ", ".join(f"{n} px: {h / max(t, 1):.2f} of {int(t)}" for n, h, t in zip(names, hits, totals))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=20, help="composed pages per set")
@@ -156,6 +169,8 @@ def main() -> None:
         titles = [set_name for set_name in sets if set_name.startswith("manga")]
         if detector is learned:
             manga[mode] = {title: found[title] for title in titles}
+        for title in titles if detector is learned else []:
+            print(f"| {name} | {title}: recall by face size | | | {threshold:.2f} | {recall_by_size(found[title], sets[title][1], threshold)} | |")
         for title, other in zip(titles, titles[::-1]) if detector is learned else []:
             chosen = f1_threshold(found[other], sets[other][1])  # leave one title out
             print(row(name, title, found[title], sets[title][1], chosen, f" (best F1 on {other.split()[-1]})"))
