@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
+from itertools import pairwise
 from pathlib import Path
 
 import cv2
@@ -126,7 +127,7 @@ def recall_by_size(found: list[Found], truth: list[list], threshold: float, edge
             size_bin = int(np.digitize(max(x2 - x1, y2 - y1), edges))
             totals[size_bin] += 1
             hits[size_bin] += i in claimed
-    names = [f"< {edges[0]}"] + [f"{a}-{b}" for a, b in zip(edges, edges[1:])] + [f">= {edges[-1]}"]
+    names = [f"< {edges[0]}"] + [f"{a}-{b}" for a, b in pairwise(edges)] + [f">= {edges[-1]}"]
     return ", ".join(f"{n} px: {h / max(t, 1):.2f} of {int(t)}" for n, h, t in zip(names, hits, totals))
 
 
