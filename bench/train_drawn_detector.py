@@ -1,7 +1,8 @@
 """Train the drawn-face detector raypipe ships (``raypipe/detect/weights/drawn_faces.onnx``).
 
 A small CenterNet-style network (grey input, stride-8 heat map of face centres plus box size
-and offset), trained from scratch on synthetic grey page patches
+and offset), trained from scratch (or fine-tuned from weights it saved or exported, ``--init``)
+on synthetic grey page patches
 (:mod:`raypipe.testing.drawn_training_pages`) with these faces pasted in: the 6,087 unlabelled
 drawn faces of ``../shared/data/anime_unlabelled`` and the fan-art characters of
 :data:`FIT_FANART` (the first half of ``anime_fanart`` in name order). Never read: the other
@@ -10,6 +11,8 @@ The exported graph holds the grey conversion and the peak decoding: RGB in, the 
 :data:`TOP_K` boxes and scores out, so :class:`raypipe.detect.onnx_detector.OnnxDetector` runs it.
 
     nice -n 10 python bench/train_drawn_detector.py --seconds 600 --out /tmp/drawn_faces.onnx
+    nice -n 10 python bench/train_drawn_detector.py --seconds 300 --init raypipe/detect/weights/drawn_faces.onnx \
+        --lr 5e-4 --out /tmp/tuned.onnx
 """
 
 from __future__ import annotations
@@ -179,17 +182,49 @@ def flipped(image: np.ndarray, boxes: np.ndarray, flip: bool) -> tuple[np.ndarra
     return image[:, ::-1], np.stack([width - boxes[:, 2], boxes[:, 1], width - boxes[:, 0], boxes[:, 3]], 1)
 
 
-def train(images: np.ndarray, boxes: list[np.ndarray], seconds: float, batch: int, seed: int, init: str | None) -> DrawnFaceNet:
+def weights_from_onnx(path: Path) -> dict[str, torch.Tensor]:
+    """A :class:`DrawnFaceNet` state dict from a graph :func:`export` wrote, whose batch norms
+    the export folded into the convolutions: each norm comes back as the identity plus the
+    folded bias (so it must stay frozen, :func:`freeze_norms`)."""
+    import onnx
+    from onnx import numpy_helper
+
+    tensors = {t.name: torch.from_numpy(numpy_helper.to_array(t).copy()) for t in onnx.load(str(path)).graph.initializer}
+    folded = sorted((n for n in tensors if n.startswith("onnx::Conv_")), key=lambda n: int(n.rsplit("_", 1)[1]))
+    state = DrawnFaceNet().state_dict()
+    convs = [k[: -len(".0.weight")] for k in state if k.endswith(".0.weight") and state[k].dim() == 4]
+    assert len(folded) == 2 * len(convs), "not a graph of this network"
+    for block_name, weight, bias in zip(convs, folded[::2], folded[1::2]):
+        state[f"{block_name}.0.weight"] = tensors[weight]
+        norm = f"{block_name}.1"
+        state[f"{norm}.weight"], state[f"{norm}.bias"] = torch.ones_like(tensors[bias]), tensors[bias]
+        state[f"{norm}.running_mean"], state[f"{norm}.running_var"] = torch.zeros_like(tensors[bias]), torch.full_like(tensors[bias], 1 - 1e-5)
+    for name in ("lat16", "lat32", "heat", "box"):
+        state[f"{name}.weight"], state[f"{name}.bias"] = tensors[f"net.{name}.weight"], tensors[f"net.{name}.bias"]
+    return state
+
+
+def freeze_norms(net: DrawnFaceNet) -> None:
+    """Batch norms keep their running statistics (their scale and shift still learn)."""
+    for module in net.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            module.eval()
+
+
+def train(images: np.ndarray, boxes: list[np.ndarray], seconds: float, batch: int, seed: int, init: str | None, lr: float = 3e-3) -> DrawnFaceNet:
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     net = DrawnFaceNet()
-    if init:
+    if init and init.endswith(".onnx"):
+        net.load_state_dict(weights_from_onnx(Path(init)))
+        freeze_norms(net)
+    elif init:
         net.load_state_dict({k: torch.from_numpy(v) for k, v in np.load(init).items()})
-    optimiser = torch.optim.AdamW(net.parameters(), lr=3e-3, weight_decay=1e-4)
+    optimiser = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
     start, step = time.monotonic(), 0
     while (elapsed := time.monotonic() - start) < seconds:
         for group in optimiser.param_groups:  # cosine decay over the time budget
-            group["lr"] = 3e-3 * 0.5 * (1 + np.cos(np.pi * elapsed / seconds))
+            group["lr"] = lr * 0.5 * (1 + np.cos(np.pi * elapsed / seconds))
         pairs = [flipped(images[i], boxes[i], rng.random() < 0.5) for i in rng.integers(0, len(images), batch)]
         tensor = torch.from_numpy(np.stack([p[0] for p in pairs])[:, None].astype(np.float32) / 255)
         value = loss(net, tensor, *targets([p[1] for p in pairs], images.shape[1]))
@@ -219,8 +254,9 @@ def main() -> None:
     parser.add_argument("--patches", type=int, default=4000, help="patches made once, reused every epoch")
     parser.add_argument("--bank", type=Path, help="keep the patches here (.npz) and reuse them on the next run")
     parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (cosine decay)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--init", help="start from these weights (.npz written by --save)")
+    parser.add_argument("--init", help="start from these weights (.npz written by --save, or an .onnx written by this script)")
     parser.add_argument("--save", help="also keep the trained weights here (.npz)")
     parser.add_argument("--out", type=Path, default=WEIGHTS)
     parser.add_argument("--manga-title", help="experiment: also train on the boxed pages of this title (not shipped)")
@@ -239,7 +275,7 @@ def main() -> None:
             parser.error("--manga-title models are experiments: give --out outside the package")
         real, real_boxes = manga_patches(args.manga_title, len(images), args.size, args.seed)
         images, boxes = np.concatenate([images, real]), boxes + real_boxes
-    net = train(images, boxes, args.seconds, args.batch, args.seed, args.init)
+    net = train(images, boxes, args.seconds, args.batch, args.seed, args.init, args.lr)
     if args.save:
         np.savez(args.save, **{k: v.numpy() for k, v in net.state_dict().items()})
     export(net, args.out)

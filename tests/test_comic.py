@@ -284,11 +284,13 @@ def _faces_found(drawn_detector, text_mode: str | None, cover: float, seeds: ran
 
 def test_default_text_mode_keeps_faces_that_a_balloon_overlaps_where_masking_lost_them():
     """A balloon over the top 45% of a face: masking the balloon paints the face's hair and
-    eyes over (3 of 8 found when written); the default paints only the lettering, away from
-    the face, and keeps a face less than half under text (7 of 8)."""
+    eyes over (3 of 8 found with the stage-2 detector; 6 of 8 with stage 3, which trained on
+    half-covered faces); the default paints only the lettering, away from the face, and keeps
+    a face less than half under text (8 of 8)."""
     detector = DETECTORS.build("drawn-faces")
-    assert _faces_found(detector, None, 0.45, range(8)) >= 6
-    assert _faces_found(detector, "mask", 0.45, range(8)) <= 4
+    kept = _faces_found(detector, None, 0.45, range(8))
+    assert kept >= 7
+    assert _faces_found(detector, "mask", 0.45, range(8)) < kept
 
 
 def test_filter_drops_a_face_lying_inside_a_text_region():

@@ -1,6 +1,6 @@
 """Drawn (anime / manga) faces with the detector raypipe trains and ships, ``drawn_faces.onnx``.
 
-A small CenterNet-style network trained from scratch on synthetic grey pages with drawn faces
+A small CenterNet-style network trained here on synthetic grey pages with drawn faces
 pasted in (``bench/train_drawn_detector.py``; data, figures and commands in
 ``docs/drawn-detection.md``). It sees grey only, so colour pages, grey tones and black-and-white
 line art are all one input. The graph takes RGB in [0, 1] of any size and gives its best 100
@@ -34,8 +34,8 @@ class DrawnFaceDetector(Detector):
 
     ``long_sides``: the sizes the image's long side is resized to, one pass each (the first
     pass never scales by more than ``max_scale``, the others in proportion).
-    ``score_threshold``: best F1 on composed pages of the training characters and on each manga
-    title left out (docs/drawn-detection.md); ``nms_threshold``: a box is dropped when more than this share of it (or of the
+    ``score_threshold``: best F1 on the synthetic and composed pages of the training characters,
+    and on each manga title left out (docs/drawn-detection.md); ``nms_threshold``: a box is dropped when more than this share of it (or of the
     better box, the smaller of the two) lies in a better box, within a pass or across passes.
     """
 

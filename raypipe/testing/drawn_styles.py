@@ -1,6 +1,6 @@
 """How drawn things look in print, for the synthetic training pages of the drawn-face detector:
-grey, line art, screentone, blur (:func:`print_style`), and faces drawn in a few strokes
-(:func:`simple_face`).
+grey, line art, screentone, blur, inked outlines (:func:`print_style`), and faces drawn in a few
+strokes (:func:`simple_face`).
 """
 
 from __future__ import annotations
@@ -40,8 +40,10 @@ def _screen(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
 def print_style(grey: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """``grey`` rendered as a printed page might show it."""
     g = grey.astype(np.float32)
-    style = rng.choice(["grey", "lineart", "tone", "soft"], p=[0.3, 0.3, 0.25, 0.15])
-    if style == "lineart":
+    style = rng.choice(["grey", "lineart", "tone", "soft", "ink"], p=[0.2, 0.2, 0.2, 0.1, 0.3])
+    if style == "ink":
+        g = inked(grey, rng)
+    elif style == "lineart":
         block = int(rng.choice([7, 9, 11, 15]))
         ink = cv2.adaptiveThreshold(
             grey, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, block, rng.uniform(3, 10)
@@ -62,6 +64,21 @@ def print_style(grey: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return 255 * (np.clip(g, 0, 255) / 255) ** gamma
 
 
+def inked(grey: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``grey`` as manga inks it (float32, 0 or 255 but for tone): the outlines of an XDoG
+    edge filter (difference of Gaussians, thresholded), the darkest parts solid black and
+    sometimes the mid tones in screentone; no shading otherwise."""
+    g = grey.astype(np.float32)
+    sigma = rng.uniform(0.5, 1.3) * max(1.0, min(grey.shape) / 120)
+    dog = cv2.GaussianBlur(g, (0, 0), sigma) - 0.98 * cv2.GaussianBlur(g, (0, 0), 1.6 * sigma)
+    out = np.where(dog < -rng.uniform(1.0, 5.0), 0.0, 255.0).astype(np.float32)
+    out[g < rng.uniform(20, 70)] = 0.0
+    if rng.random() < 0.5:
+        mid = (g >= rng.uniform(70, 110)) & (g < rng.uniform(130, 180)) & (out > 0)
+        out[mid] = 255 * (1 - screentone(grey.shape, rng))[mid]
+    return out
+
+
 def simple_face(size: int, rng: np.random.Generator) -> np.ndarray:
     """A face drawn in a few strokes, as manga draws side characters and gag panels: a head
     outline (sometimes bald), dot, line or ring eyes, brows, a nose tick and a mouth; RGB."""
@@ -77,6 +94,7 @@ def simple_face(size: int, rng: np.random.Generator) -> np.ndarray:
         fringe = int(cy - ry * rng.uniform(0.1, 0.5))
         top[fringe:] = 0
         face[top > 0] = int(rng.choice([0, 60, 200]))
+    cx += rx * rng.uniform(-0.35, 0.35) * (rng.random() < 0.5)  # a turned head: features aside
     eye_y, gap = cy + ry * rng.uniform(-0.1, 0.15), rx * rng.uniform(0.35, 0.55)
     eye = max(2, int(s * rng.uniform(0.03, 0.12)))
     kind = rng.integers(4)

@@ -1,0 +1,97 @@
+"""The synthetic pages the drawn-face detector trains on, and the manga truth it is measured on."""
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from raypipe.testing.drawn_styles import inked, simple_face, to_grey
+from raypipe.testing.drawn_training_pages import SMALL_FACE, _cut_by_border, training_patch
+from tests.conftest import need_shared
+
+MANGA_FACES = Path(__file__).resolve().parents[1] / "bench" / "data" / "manga_faces.json"
+
+
+def test_inked_drawing_is_black_outlines_on_white_paper_with_no_grey():
+    grey = np.full((120, 120), 235, np.uint8)
+    cv2.circle(grey, (60, 60), 30, 120, -1)  # a mid-grey disc on light paper
+    for seed in range(6):
+        ink = inked(grey, np.random.default_rng(seed))
+        assert set(np.unique(ink)) <= {0.0, 255.0}  # ink or paper (screentone is dots of both)
+        assert (ink[:15] == 255).all()  # the paper far from the disc stays white
+        assert (ink[60, 26:34] == 0).any()  # the disc's left edge is inked
+
+
+def test_a_face_cut_by_a_panel_border_is_boxed_by_its_visible_part():
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        canvas = np.full((192, 192), 100, np.float32)
+        box = (50.0, 60.0, 130.0, 150.0)
+        x1, y1, x2, y2 = _cut_by_border(canvas, box, rng)
+        assert box[0] <= x1 < x2 <= box[2] and box[1] <= y1 < y2 <= box[3]
+        share = (x2 - x1) * (y2 - y1) / ((box[2] - box[0]) * (box[3] - box[1]))
+        assert 0.55 <= share <= 0.9 + 1e-6
+        hidden = canvas[int(box[1]) : int(box[3]), int(box[0]) : int(box[2])].copy()
+        hidden[
+            int(y1) - int(box[1]) : int(y2) - int(box[1]),
+            int(x1) - int(box[0]) : int(x2) - int(box[0]),
+        ] = 255
+        assert (hidden != 100).all()  # the rest of the face is gutter (white) or the frame line
+
+
+def test_training_patches_hold_many_small_faces_and_boxes_inside_the_patch():
+    rng = np.random.default_rng(0)
+    faces = [simple_face(160, rng) for _ in range(8)]
+    widths = []
+    for _ in range(40):
+        image, boxes = training_patch(192, rng, faces, 163)
+        assert image.shape == (192, 192) and image.dtype == np.uint8
+        assert ((boxes >= 0) & (boxes <= 192)).all()
+        widths += list(boxes[:, 2] - boxes[:, 0])
+    assert len(widths) >= 40
+    assert np.mean(np.asarray(widths) < SMALL_FACE) >= 0.5  # manga draws most faces small
+
+
+def test_manga_face_truth_lists_boxes_as_x1_y1_x2_y2_on_all_78_pages():
+    boxed = json.loads(MANGA_FACES.read_text())["pages"]
+    titles = sorted({page.rsplit("_", 1)[0] for page in boxed})
+    assert titles == ["balloon_dream", "tencho_isoro"] and len(boxed) == 78
+    boxes = np.asarray([box for page in boxed.values() for box in page])
+    assert len(boxes) >= 300 and (boxes[:, :2] < boxes[:, 2:]).all() and (boxes >= 0).all()
+
+
+@pytest.mark.shared
+def test_manga_face_truth_covers_every_page_with_each_box_inside_its_page():
+    pages = need_shared("data", "manga_pages", "pages")
+    boxed = json.loads(MANGA_FACES.read_text())["pages"]
+    assert set(boxed) == {path.stem for path in pages.glob("*.jpg")}
+    for name, boxes in boxed.items():
+        height, width = to_grey(cv2.imread(str(pages / f"{name}.jpg"))).shape
+        for x1, y1, x2, y2 in boxes:
+            assert 0 <= x1 < x2 <= width and 0 <= y1 < y2 <= height, (name, (x1, y1, x2, y2))
+
+
+def test_fine_tuning_starts_from_the_shipped_graph_exactly():
+    """``train_drawn_detector --init drawn_faces.onnx``: the folded graph comes back as a network
+    that gives the shipped graph's boxes and scores."""
+    import onnxruntime as ort
+    import torch
+
+    from bench.train_drawn_detector import DrawnFaceNet, Exported, freeze_norms, weights_from_onnx
+    from raypipe.detect.drawn import SHIPPED_MODEL
+
+    net = DrawnFaceNet()
+    net.load_state_dict(weights_from_onnx(SHIPPED_MODEL))
+    freeze_norms(net)
+    page = np.full((256, 384, 3), 255, np.uint8)
+    page[40:200, 20:180] = simple_face(160, np.random.default_rng(0))
+    page[100:180, 250:330] = simple_face(80, np.random.default_rng(1))
+    image = np.ascontiguousarray(page.transpose(2, 0, 1)[None] / 255, np.float32)
+    with torch.no_grad():
+        boxes, scores = Exported(net.eval())(torch.from_numpy(image))
+    shipped = ort.InferenceSession(str(SHIPPED_MODEL)).run(None, {"image": image})
+    assert shipped[1][0] > 0.5  # a face found, so the comparison is not of noise
+    np.testing.assert_allclose(scores.numpy()[:10], shipped[1][:10], atol=1e-4)
+    np.testing.assert_allclose(boxes.numpy()[:10], shipped[0][:10], atol=0.05)
