@@ -183,19 +183,16 @@ def synthetic_scores(net: PageNet, count: int, seed: int = SYNTHETIC_SEED) -> di
 
 
 def timing(root: Path, titles: list[str], count: int) -> None:
-    """Median seconds a page of the rules, the model's maps and the hybrid, on ``count`` pages of
-    each title, one thread; the rules are the baseline."""
-    seconds: dict[str, list[float]] = {"rules": [], "model": [], "hybrid": []}
+    """Median seconds a page of the rules, the learned model (the default) and the hybrid, on
+    ``count`` pages of each title, one thread; the rules are the baseline."""
+    seconds: dict[str, list[float]] = {"rules": [], "learned": [], "hybrid": []}
     for title in titles:
         for path, _, _ in islice(pages(root, title), count):
             rgb = cv2.cvtColor(cv2.imread(str(path), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
             predict_maps(rgb)  # loads the weights once
             for name, spent in seconds.items():
                 started = time.perf_counter()
-                if name == "model":
-                    predict_maps(rgb)
-                else:
-                    find_panels(rgb, True, [], name)
+                find_panels(rgb, True, [], name)
                 spent.append(time.perf_counter() - started)
     base = np.median(seconds["rules"])
     for name, values in seconds.items():

@@ -21,7 +21,12 @@ import numpy as np
 import torch
 
 from bench.train_page_model import ART, DATA, art_images
-from raypipe.comic.page_model import load_net, panel_boxes, predict_maps, refined_panels
+from raypipe.comic.page_model import (
+    load_net,
+    panel_boxes,
+    predict_maps,
+    refined_panels,
+)
 from raypipe.comic.panels import extract_panels
 from raypipe.comic.text import detect_balloons
 from raypipe.evaluation.comic import box_scores

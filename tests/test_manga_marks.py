@@ -6,7 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from bench.train_page_model import art_images, main as train_main
+from bench.train_page_model import art_images
+from bench.train_page_model import main as train_main
 from raypipe.comic.page_model import WEIGHTS
 from raypipe.testing.manga_layouts import compose_page
 from raypipe.testing.manga_marks import draw_balloon, draw_breakout, screentone

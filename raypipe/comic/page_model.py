@@ -3,10 +3,10 @@
 It labels each pixel of the page (resized to ``INPUT_SHAPE``) as paper, panel interior or panel
 edge (a band along each panel's outline, also where two panels touch or one overlaps another),
 and as lettering or not. Panels are the connected pieces of interior, cut along rows or columns
-that are mostly not interior, grown back by the band; :func:`find_panels` combines them with the
-rules' panels (the default "hybrid"). Trained by ``bench/train_page_model.py`` on synthetic
-pages of irregular layouts and one real manga title; weights ship as plain arrays
-(``weights/page_model.npz``). Figures: docs/manga-pages.md.
+that are mostly not interior, grown back by the band (the default); :func:`find_panels` can
+also combine them with the rules' panels ("hybrid"). Trained by ``bench/train_page_model.py``
+on synthetic pages only (no real page: the weights carry their training manifest); weights
+ship as plain arrays (``weights/page_model.npz``). Figures: docs/manga-pages.md.
 """
 
 from __future__ import annotations
@@ -113,7 +113,7 @@ def predict_maps(rgb: np.ndarray, net: PageNet | None = None) -> tuple[np.ndarra
 
 
 def panel_boxes(
-    classes: np.ndarray, page_shape: tuple[int, int], min_area: float = 0.03, cut: float = 0.6
+    classes: np.ndarray, page_shape: tuple[int, int], min_area: float = 0.03, cut: float = 0.5
 ) -> list[Box]:
     """Panels (page pixels) from the class probabilities: each piece of interior, cut along any
     row or column that is mostly not interior (``cut``: a panel edge crossed by art), grown by
@@ -193,25 +193,25 @@ def find_panels(
     rgb: np.ndarray,
     right_to_left: bool = False,
     balloons: list[Box] = (),
-    method: str = "hybrid",
+    method: str = "learned",
     net: PageNet | None = None,
 ) -> list[Panel]:
-    """Panels of an RGB page in reading order by ``method``: "rules"
-    (:func:`~raypipe.comic.panels.extract_panels`), "learned" (the page model) or "hybrid" (the
-    rules' panels cut and completed by the model, :func:`refined_panels`). A page without any is one panel."""
+    """Panels of an RGB page in reading order by ``method``: "learned" (the page model, the
+    default: chosen on synthetic validation pages, docs/manga-pages.md), "rules"
+    (:func:`~raypipe.comic.panels.extract_panels`) or "hybrid" (the rules' panels cut and
+    completed by the model, :func:`refined_panels`). A page without any is one panel."""
     if method not in PANEL_METHODS:
         raise ValueError(f"comic panels method must be one of {PANEL_METHODS}, not {method!r}")
-    rules = extract_panels(rgb, right_to_left, text_boxes=balloons)
     if method == "rules":
-        return rules
+        return extract_panels(rgb, right_to_left, text_boxes=balloons)
     classes = predict_maps(rgb, net)[0]
-    boxes = (
-        panel_boxes(classes, rgb.shape[:2])
-        if method == "learned"
-        else refined_panels(classes, [p.box for p in rules], rgb.shape[:2])
-    )
+    if method == "learned":
+        boxes = panel_boxes(classes, rgb.shape[:2])
+    else:
+        rules = extract_panels(rgb, right_to_left, text_boxes=balloons)
+        boxes = refined_panels(classes, [p.box for p in rules], rgb.shape[:2])
     if not boxes:
-        return rules
+        return extract_panels(rgb, right_to_left, text_boxes=balloons)
     return [Panel(i, box) for i, box in enumerate(reading_order(boxes, right_to_left))]
 
 
