@@ -1,15 +1,19 @@
 """Train the learned page model (:mod:`raypipe.comic.page_model`) on one CPU core.
 
 Training pages: synthetic pages of irregular layouts (:mod:`raypipe.testing.manga_layouts`) whose
-panels show TRAINING art (drawn faces of ``anime_fanart/`` and ``anime_unlabelled/``, and the
-panels of the fitted titles), plus the real pages of the ``--fit`` titles. The synthetic
-benchmark (``bench/manga_pages.py --synthetic``) uses other art (``anime/``, ``anime_pages/``)
-and another seed. Leave-one-title-out: fit on one title, report on the other.
+panels show TRAINING art (four in five of the drawn faces of ``anime_fanart/`` and
+``anime_unlabelled/``; the fifth is validation art, ``bench/manga_pages.py --validate``), and
+colour pages with pasted ``anime_fanart/`` faces. What ships is trained on these only (no real
+page: ``manga_pages/`` is evaluation only); the weights carry a manifest of their sources.
+``--fit TITLE`` adds the real pages of a title, for the leave-one-title-out experiment only
+(never written to the shipped weights). The synthetic benchmark (``bench/manga_pages.py
+--synthetic``) uses other art (``anime/``, ``anime_pages/``) and another seed.
 
-    python bench/train_page_model.py --fit tencho_isoro --out FOLDS/stage1_tencho_isoro.npz
-    python bench/train_page_model.py --fit tencho_isoro --init FOLDS/stage1_tencho_isoro.npz \
-        --steps 150 --synthetic 300 --colour 75 --seed 1 --out FOLDS/fit_tencho_isoro.npz
-    (the same with balloon_dream: the other fold; the tencho_isoro fold is what ships)
+    python bench/train_page_model.py --out FOLDS/stage1.npz                       # stage 1
+    python bench/train_page_model.py --init FOLDS/stage1.npz --steps 200 --synthetic 300 \
+        --colour 75 --seed 1 --out raypipe/comic/weights/page_model.npz           # shipped
+    python bench/train_page_model.py --fit tencho_isoro ... --out FOLDS/fit_tencho_isoro.npz
+        (leave-one-title-out experiment: the same stages with one real title; not shipped)
 """
 
 from __future__ import annotations
@@ -30,17 +34,23 @@ from raypipe.comic.page_model import (
     class_targets,
     load_net,
     save_weights,
+    training_manifest,
 )
 from raypipe.testing.comic_pages import compose_pages, load_characters
 from raypipe.testing.manga_layouts import compose_page
 
 DATA = MANGA.parent
+ART = ("anime_fanart", "anime_unlabelled")  # drawn crops that may be trained on (SOURCES.md)
 STORE_SHAPE = (320, 225)  # pages are kept at 1.25 x the model's input, for zoomed crops
 
 
-def art_images(folders: list[Path], count: int, rng: np.random.Generator) -> list[np.ndarray]:
-    """``count`` grey images drawn at random from the image files under ``folders``."""
+def art_images(
+    folders: list[Path], count: int, rng: np.random.Generator, part: str = "training"
+) -> list[np.ndarray]:
+    """``count`` grey images drawn at random from the image files under ``folders``: from four
+    in five of them (``part`` "training") or the fifth ("validation")."""
     files = sorted(p for f in folders for p in f.rglob("*") if p.suffix.lower() in {".jpg", ".png"})
+    files = [p for i, p in enumerate(files) if (i % 5 == 0) == (part == "validation")]
     chosen = rng.choice(len(files), size=min(count, len(files)), replace=False)
     return [cv2.imread(str(files[i]), cv2.IMREAD_GRAYSCALE) for i in chosen]
 
@@ -154,7 +164,7 @@ def train(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--fit", nargs="*", default=["tencho_isoro", "balloon_dream"])
+    parser.add_argument("--fit", nargs="*", default=[], help="real titles (experiment only)")
     parser.add_argument("--out", type=Path, default=WEIGHTS)
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--synthetic", type=int, default=400, help="synthetic training pages")
@@ -162,14 +172,25 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--init", type=Path, help="go on training these weights")
     args = parser.parse_args()
+    if args.fit and args.out.resolve() == WEIGHTS.resolve():
+        parser.error("the shipped weights are trained on synthetic pages only: drop --fit")
     torch.set_num_threads(1)
     rng = np.random.default_rng(args.seed)
     real_pages = [page for title in args.fit for page in title_pages(title)]
-    art = art_images([DATA / "anime_fanart", DATA / "anime_unlabelled"], 400, rng) + panel_art(real_pages)
+    art = art_images([DATA / name for name in ART], 400, rng) + panel_art(real_pages)
     synthetic = synthetic_pages(art, args.synthetic, args.colour, args.seed)
     real = [stored(grey, box_labels(grey.shape, panels), texts) for grey, panels, texts in real_pages]
     print(f"{len(real)} real pages ({', '.join(args.fit) or 'none'}), {len(synthetic)} synthetic, {len(art)} art")
-    save_weights(train(real, synthetic, args.steps, args.seed, args.init), args.out)
+    manifest = {
+        "sources": sorted(ART) + [f"manga_pages/{title}" for title in args.fit],
+        "real_titles": args.fit,
+        "synthetic_pages": args.synthetic,
+        "colour_pages": args.colour,
+        "steps": args.steps,
+        "seed": args.seed,
+        "init": training_manifest(args.init) if args.init else None,
+    }
+    save_weights(train(real, synthetic, args.steps, args.seed, args.init), args.out, manifest)
     print(f"weights: {args.out}")
 
 

@@ -96,9 +96,10 @@ class ComicConfig:
     #: lettering over), ``lettering`` (paint only), ``filter`` (drop only) or ``none``; see
     #: docs/drawn-detection.md.
     text_mode: str = "lettering-filter"
-    #: How panels are found: ``hybrid`` (the rules' panels cut and completed by the learned page
-    #: model), ``learned`` (the model alone) or ``rules`` (border lines and gutters only).
-    panels: str = "hybrid"
+    #: How panels are found: ``learned`` (the page model alone; chosen on synthetic validation
+    #: pages, docs/manga-pages.md), ``hybrid`` (the rules' panels cut and completed by the
+    #: model) or ``rules`` (border lines and gutters only).
+    panels: str = "learned"
 
     def __post_init__(self) -> None:
         if self.panels not in ("hybrid", "learned", "rules"):

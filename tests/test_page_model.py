@@ -19,6 +19,7 @@ from raypipe.comic.page_model import (
     predict_maps,
     refined_panels,
     save_weights,
+    training_manifest,
 )
 from raypipe.config import Config, ConfigError
 from raypipe.detect.boxes import box_iou
@@ -77,9 +78,25 @@ def test_shipped_weights_are_plain_arrays_and_load():
     assert text.shape == classes.shape[1:]
 
 
-def test_saved_weights_reload_to_the_same_outputs(tmp_path):
+TRAINABLE = {"anime_fanart", "anime_unlabelled"}  # SOURCES.md: may be trained on; manga_pages may not
+
+
+def test_shipped_weights_were_trained_on_synthetic_pages_only():
+    """The shipped model's manifest (and that of every stage it went on from) names no real
+    page: no manga title, only drawn crops that may be trained on."""
+    manifest = training_manifest()
+    assert manifest, "the shipped page model carries no training manifest"
+    while manifest:
+        assert manifest["real_titles"] == [], manifest
+        assert set(manifest["sources"]) <= TRAINABLE, manifest
+        assert not any("manga_pages" in source for source in manifest["sources"])
+        manifest = manifest["init"]
+
+
+def test_saved_weights_reload_to_the_same_outputs_and_manifest(tmp_path):
     net = PageNet().eval()
-    save_weights(net, tmp_path / "w.npz")
+    save_weights(net, tmp_path / "w.npz", {"sources": ["anime_fanart"], "real_titles": []})
+    assert training_manifest(tmp_path / "w.npz") == {"sources": ["anime_fanart"], "real_titles": []}
     grey = np.random.default_rng(0).integers(0, 255, (300, 200), dtype=np.uint8)
     assert np.allclose(predict_maps(grey, net)[0], predict_maps(grey, load_net(tmp_path / "w.npz"))[0])
 
@@ -100,19 +117,20 @@ def panel_scores(pages: list, method: str) -> dict[str, float]:
 
 @pytest.mark.parametrize("layout", ["borderless", "overlap", "full-bleed"])
 def test_default_panels_split_irregular_layouts_the_rules_miss(layout):
-    """Ten synthetic pages of a layout the rules miss, drawn with art the model never saw
-    (procedural strokes and shapes): the default (hybrid) finds far more of the true panels
-    than the rules (measured recall 0.62 / 0.65 / 0.93 against 0.29 / 0.53 / 0.55)."""
+    """Ten synthetic pages of a layout the rules miss (balloons and figures across the frames),
+    drawn with art the model never saw (procedural strokes and shapes): the default (the learned
+    model) finds far more of the true panels than the rules (measured recall 0.60 / 0.45 / 0.69
+    against 0.15 / 0.18 / 0.35; precision 0.86 / 0.77 / 0.81)."""
     pages = irregular_pages(layout)
-    rules, hybrid = panel_scores(pages, "rules"), panel_scores(pages, "hybrid")
-    assert hybrid["recall"] >= max(0.55, rules["recall"] + 0.1), (rules, hybrid)
-    assert hybrid["precision"] >= 0.55, hybrid
+    rules, learned = panel_scores(pages, "rules"), panel_scores(pages, "learned")
+    assert learned["recall"] >= max(0.38, rules["recall"] + 0.2), (rules, learned)
+    assert learned["precision"] >= 0.55, learned
 
 
 def test_learned_model_splits_full_bleed_pages_into_their_true_panels():
     """Panels running off the page (no paper frame: the rules call the page one panel)."""
-    scores = panel_scores(irregular_pages("full-bleed"), "learned")  # measured 0.98 / 0.95
-    assert scores["recall"] >= 0.9 and scores["precision"] >= 0.9, scores
+    scores = panel_scores(irregular_pages("full-bleed"), "learned")  # measured 0.69 / 0.81
+    assert scores["recall"] >= 0.6 and scores["precision"] >= 0.65, scores
 
 
 def test_hybrid_cuts_merged_rule_panels_at_model_edges_and_adds_missed_ones():
@@ -130,6 +148,7 @@ def test_hybrid_cuts_merged_rule_panels_at_model_edges_and_adds_missed_ones():
     assert (iou.max(axis=1) >= 0.8).all()
     kept = [(50, 50, 330, 600), (370, 50, 650, 600), (50, 700, 650, 950)]
     assert refined_panels(classes, kept, page) == kept  # rule panels the model agrees with stay
+    assert len(refined_panels(classes, rules, page, missed=False)) == 2  # cut, nothing added
 
 
 def test_unknown_panel_method_is_a_config_error():

@@ -3,14 +3,15 @@
 It labels each pixel of the page (resized to ``INPUT_SHAPE``) as paper, panel interior or panel
 edge (a band along each panel's outline, also where two panels touch or one overlaps another),
 and as lettering or not. Panels are the connected pieces of interior, cut along rows or columns
-that are mostly not interior, grown back by the band; :func:`find_panels` combines them with the
-rules' panels (the default "hybrid"). Trained by ``bench/train_page_model.py`` on synthetic
-pages of irregular layouts and one real manga title; weights ship as plain arrays
-(``weights/page_model.npz``). Figures: docs/manga-pages.md.
+that are mostly not interior, grown back by the band (the default); :func:`find_panels` can
+also combine them with the rules' panels ("hybrid"). Trained by ``bench/train_page_model.py``
+on synthetic pages only (no real page: the weights carry their training manifest); weights
+ship as plain arrays (``weights/page_model.npz``). Figures: docs/manga-pages.md.
 """
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
 
@@ -27,6 +28,7 @@ EDGE_BAND = 2  # pixels of the model's input each side of a panel outline labell
 PAPER, INTERIOR, EDGE = 0, 1, 2
 PANEL_METHODS = ("rules", "learned", "hybrid")
 WEIGHTS = Path(__file__).with_name("weights") / "page_model.npz"
+MANIFEST = "training_manifest"  # the array of the weights file naming what they were trained on
 
 
 def _block(cin: int, cout: int, dilation: int = 1) -> nn.Sequential:
@@ -67,16 +69,24 @@ def _up(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     return nn.functional.interpolate(x, size=like.shape[2:], mode="nearest")
 
 
-def save_weights(net: PageNet, path: Path) -> None:
-    """The net's parameters and batch-norm statistics as plain arrays (no pickle)."""
+def save_weights(net: PageNet, path: Path, manifest: dict | None = None) -> None:
+    """The net's parameters and batch-norm statistics as plain arrays (no pickle), with the
+    training ``manifest`` (what it was trained on) as a JSON string array."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(path, **{k: v.detach().cpu().numpy() for k, v in net.state_dict().items()})
+    arrays = {k: v.detach().cpu().numpy() for k, v in net.state_dict().items()}
+    np.savez_compressed(path, **arrays, **{MANIFEST: np.array(json.dumps(manifest or {}, sort_keys=True))})
+
+
+def training_manifest(path: Path = WEIGHTS) -> dict:
+    """What the weights at ``path`` were trained on ({} when they carry no manifest)."""
+    with np.load(path, allow_pickle=False) as arrays:
+        return json.loads(str(arrays[MANIFEST])) if MANIFEST in arrays.files else {}
 
 
 def load_net(path: Path = WEIGHTS) -> PageNet:
     """A :class:`PageNet` in evaluation mode with the weights at ``path``."""
     with np.load(path, allow_pickle=False) as arrays:
-        state = {k: torch.from_numpy(arrays[k]) for k in arrays.files}
+        state = {k: torch.from_numpy(arrays[k]) for k in arrays.files if k != MANIFEST}
     net = PageNet()
     net.load_state_dict(state)
     return net.eval()
@@ -103,7 +113,7 @@ def predict_maps(rgb: np.ndarray, net: PageNet | None = None) -> tuple[np.ndarra
 
 
 def panel_boxes(
-    classes: np.ndarray, page_shape: tuple[int, int], min_area: float = 0.03, cut: float = 0.6
+    classes: np.ndarray, page_shape: tuple[int, int], min_area: float = 0.03, cut: float = 0.5
 ) -> list[Box]:
     """Panels (page pixels) from the class probabilities: each piece of interior, cut along any
     row or column that is mostly not interior (``cut``: a panel edge crossed by art), grown by
@@ -183,34 +193,35 @@ def find_panels(
     rgb: np.ndarray,
     right_to_left: bool = False,
     balloons: list[Box] = (),
-    method: str = "hybrid",
+    method: str = "learned",
     net: PageNet | None = None,
 ) -> list[Panel]:
-    """Panels of an RGB page in reading order by ``method``: "rules"
-    (:func:`~raypipe.comic.panels.extract_panels`), "learned" (the page model) or "hybrid" (the
-    rules' panels cut and completed by the model, :func:`refined_panels`). A page without any is one panel."""
+    """Panels of an RGB page in reading order by ``method``: "learned" (the page model, the
+    default: chosen on synthetic validation pages, docs/manga-pages.md), "rules"
+    (:func:`~raypipe.comic.panels.extract_panels`) or "hybrid" (the rules' panels cut and
+    completed by the model, :func:`refined_panels`). A page without any is one panel."""
     if method not in PANEL_METHODS:
         raise ValueError(f"comic panels method must be one of {PANEL_METHODS}, not {method!r}")
-    rules = extract_panels(rgb, right_to_left, text_boxes=balloons)
     if method == "rules":
-        return rules
+        return extract_panels(rgb, right_to_left, text_boxes=balloons)
     classes = predict_maps(rgb, net)[0]
-    boxes = (
-        panel_boxes(classes, rgb.shape[:2])
-        if method == "learned"
-        else refined_panels(classes, [p.box for p in rules], rgb.shape[:2])
-    )
+    if method == "learned":
+        boxes = panel_boxes(classes, rgb.shape[:2])
+    else:
+        rules = extract_panels(rgb, right_to_left, text_boxes=balloons)
+        boxes = refined_panels(classes, [p.box for p in rules], rgb.shape[:2])
     if not boxes:
-        return rules
+        return extract_panels(rgb, right_to_left, text_boxes=balloons)
     return [Panel(i, box) for i, box in enumerate(reading_order(boxes, right_to_left))]
 
 
 def refined_panels(
     classes: np.ndarray, rules: list[Box], page_shape: tuple[int, int], cut: float = 0.6,
-    min_area: float = 0.03,
+    min_area: float = 0.03, missed: bool = True,
 ) -> list[Box]:
     """The rules' panels, each cut where the model sees panel edges across it (panels the rules
-    merged), plus the model's panels lying mostly outside every rule panel (panels they missed)."""
+    merged), plus (``missed``) the model's panels lying mostly outside every rule panel (panels
+    they missed)."""
     interior = classes.argmax(0) == INTERIOR
     sy, sx = interior.shape[0] / page_shape[0], interior.shape[1] / page_shape[1]
     refined = []
@@ -222,11 +233,12 @@ def refined_panels(
             refined.extend(_scaled_boxes(pieces, interior.shape, page_shape, EDGE_BAND, min_area))
         else:
             refined.append((x1, y1, x2, y2))
-    missed = [
+    if not missed:
+        return refined
+    return refined + [
         box for box in panel_boxes(classes, page_shape, min_area, cut)
         if all(_intersection(box, rule) < 0.5 * _area(box) for rule in rules)
     ]
-    return refined + missed
 
 
 def _intersection(a: Box, b: Box) -> int:

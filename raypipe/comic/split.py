@@ -64,7 +64,7 @@ def split_page(
     right_to_left: bool = False,
     text_mode: str = "lettering-filter",
     text: PageText | None = None,
-    panels: str = "hybrid",
+    panels: str = "learned",
 ) -> list[PanelCrop]:
     """The panels of an RGB page in reading order, their text handled as ``text_mode`` says
     (:data:`TEXT_MODES`); ``text``: the page's text regions, found when None; ``panels``: how

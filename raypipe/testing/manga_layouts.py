@@ -2,10 +2,12 @@
 
 Layouts the hand-written panel rules miss: borderless panels whose art nearly touches, panels
 laid over others (insets), full-bleed panels running off the page, slanted gutters, and plain
-grids. Panel art is drawn from given art images (styled as grey shading, ink line art or
-screentone), balloons and free lettering are drawn as columns of stroke glyphs. Everything is
-recorded as drawn: each panel's full box, the page's panel label map (which panel each pixel
-shows) and the lettering boxes.
+grids. Panel art is drawn from given art images (styled as grey shading, ink line art,
+screentone or hard black and white, sometimes with speed lines); over the panels go figures
+breaking out across frames, sound effects, and balloons of stroke-glyph lettering, many across a
+panel's border (:mod:`raypipe.testing.manga_marks`). Everything is recorded as drawn: each
+panel's full box, the page's panel label map (which panel each pixel shows; marks over the
+panels do not change it) and the lettering boxes.
 """
 
 from __future__ import annotations
@@ -16,6 +18,13 @@ import cv2
 import numpy as np
 
 from raypipe.comic.reading import Box
+from raypipe.testing.manga_marks import (
+    draw_balloon,
+    draw_breakout,
+    draw_sound_effect,
+    screentone,
+    speed_lines,
+)
 
 LAYOUTS = ("grid", "borderless", "overlap", "full-bleed", "slant")
 
@@ -43,8 +52,12 @@ def compose_page(
     page.labels = np.zeros(size, np.int32)
     for polygon in _layout_polygons(layout, width, height, rng):
         _draw_panel(page, polygon, art, rng, border=_has_border(layout, rng))
-    for _ in range(int(rng.integers(1, 6))):
-        _draw_lettering(page, rng)
+    for _ in range(int(rng.integers(0, 3))):
+        draw_breakout(page.grey, page.panels, art, rng)
+    for _ in range(int(rng.integers(0, 3))):
+        draw_sound_effect(page.grey, rng)
+    for _ in range(int(rng.integers(2, 9))):
+        page.lettering.append(draw_balloon(page.grey, page.panels, rng))
     return page
 
 
@@ -126,9 +139,11 @@ def _draw_panel(page: MangaPage, polygon: np.ndarray, art, rng, border: bool) ->
     x2, y2 = np.clip(corners.max(axis=0) + thickness // 2 + 1, 0, [width, height])
     if x2 - x1 < 8 or y2 - y1 < 8:
         return
-    filled = _panel_art(art[int(rng.integers(len(art)))], (y2 - y1, x2 - x1), rng)
+    filled = _panel_art(art[int(rng.integers(len(art)))], (y2 - y1, x2 - x1), rng, border)
     region = inside[y1:y2, x1:x2] > 0
     page.grey[y1:y2, x1:x2][region] = filled[region]
+    if rng.random() < 0.15:
+        speed_lines(page.grey, inside > 0, rng)
     if page.layout == "overlap" and len(page.panels) and rng.random() < 0.6:
         cv2.polylines(page.grey, [corners], True, 255, int(rng.integers(6, 14)))
     if border:
@@ -137,8 +152,9 @@ def _draw_panel(page: MangaPage, polygon: np.ndarray, art, rng, border: bool) ->
     page.labels[inside > 0] = len(page.panels)
 
 
-def _panel_art(image: np.ndarray, shape: tuple[int, int], rng) -> np.ndarray:
-    """``image`` cropped to cover ``shape`` and styled as shading, ink lines or screentone."""
+def _panel_art(image: np.ndarray, shape: tuple[int, int], rng, border: bool) -> np.ndarray:
+    """``image`` cropped to cover ``shape`` and styled as screentone, ink lines, shading or
+    black and white (never as bare lines on paper without a border: such a panel has no edge)."""
     h, w = shape
     ih, iw = image.shape
     scale = max(h / ih, w / iw) * rng.uniform(1.0, 1.6)
@@ -146,36 +162,12 @@ def _panel_art(image: np.ndarray, shape: tuple[int, int], rng) -> np.ndarray:
     y, x = int(rng.integers(0, big.shape[0] - h + 1)), int(rng.integers(0, big.shape[1] - w + 1))
     crop = big[y : y + h, x : x + w]
     style = rng.random()
-    if style < 0.45:  # ink line art: mostly paper, black strokes
-        lines = cv2.adaptiveThreshold(crop, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, 15, 6)
-        if rng.random() < 0.5:
-            tone = (np.indices((h, w)).sum(axis=0) % 4 == 0) & (crop < np.median(crop))
-            lines[tone] = 60
-        return lines
-    if style < 0.8:
+    if not border and 0.35 <= style < 0.65:
+        style = rng.uniform(0.65, 1.0)
+    if style < 0.35:
+        return screentone(crop, rng)
+    if style < 0.65:  # ink line art: mostly paper, black strokes
+        return cv2.adaptiveThreshold(crop, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, 15, 6)
+    if style < 0.85:
         return np.clip(crop.astype(np.float32) * rng.uniform(0.7, 1.3) + rng.uniform(-30, 30), 0, 255).astype(np.uint8)
     return np.where(crop < rng.uniform(60, 140), 20, 250).astype(np.uint8)
-
-
-def _draw_lettering(page: MangaPage, rng) -> None:
-    """A balloon (or bare text on the art) holding a block of vertical glyph columns."""
-    height, width = page.grey.shape
-    glyph = int(rng.uniform(0.018, 0.03) * width)
-    columns, rows = int(rng.integers(1, 5)), int(rng.integers(2, 9))
-    w, h = columns * int(glyph * 1.4), rows * glyph
-    x, y = int(rng.integers(0, width - w - 40)) + 20, int(rng.integers(0, height - h - 40)) + 20
-    if rng.random() < 0.8:
-        centre, axes = (x + w // 2, y + h // 2), (int(w * 0.75) + 8, int(h * 0.7) + 8)
-        cv2.ellipse(page.grey, centre, axes, 0, 0, 360, 255, -1)
-        cv2.ellipse(page.grey, centre, axes, 0, 0, 360, 0, int(rng.integers(1, 4)))
-    ink, longest = int(rng.integers(0, 50)), 1
-    for c in range(columns):
-        gx = x + w - (c + 1) * int(glyph * 1.4)
-        length = rows if c == 0 else int(rng.integers(1, rows + 1))
-        longest = max(longest, length)
-        for r in range(length):
-            gy = y + r * glyph
-            for _ in range(int(rng.integers(2, 6))):
-                p, q = rng.integers(0, glyph - 3, 2), rng.integers(0, glyph - 3, 2)
-                cv2.line(page.grey, (gx + p[0], gy + p[1]), (gx + q[0], gy + q[1]), ink, max(1, glyph // 10))
-    page.lettering.append((x, y, x + w, y + longest * glyph))

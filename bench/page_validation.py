@@ -1,0 +1,95 @@
+"""Choose the page model and the panel settings on synthetic VALIDATION pages only.
+
+Validation pages are synthetic pages of irregular layouts (:mod:`raypipe.testing.manga_layouts`,
+every layout in turn) whose art is the validation fifth of the trainable drawn crops
+(``anime_fanart/``, ``anime_unlabelled/``: no training page shows it), drawn with their own seed.
+No real page is read. Each weights file, method and setting is scored (panels, IoU 0.5) and the
+one whose WORSE of recall and precision is highest is chosen (ties: F1); real titles are then
+only reported (``bench/manga_pages.py``).
+
+    nice -n 10 python bench/page_validation.py --pages 60 --weights A.npz B.npz
+"""
+
+from __future__ import annotations
+
+import argparse
+from itertools import product
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from bench.train_page_model import ART, DATA, art_images
+from raypipe.comic.page_model import (
+    load_net,
+    panel_boxes,
+    predict_maps,
+    refined_panels,
+)
+from raypipe.comic.panels import extract_panels
+from raypipe.comic.text import detect_balloons
+from raypipe.evaluation.comic import box_scores
+from raypipe.testing.manga_layouts import LAYOUTS, compose_page
+
+VALIDATION_SEED = 4242  # training pages use seeds 0 and 1, the synthetic benchmark 2026
+CUTS = (0.5, 0.6, 0.7)
+MIN_AREAS = (0.03, 0.05)
+
+
+def validation_pages(count: int, seed: int = VALIDATION_SEED) -> list:
+    """``count`` synthetic pages drawn with validation art, the layouts in turn."""
+    rng = np.random.default_rng(seed)
+    art = art_images([DATA / name for name in ART], 200, rng, part="validation")
+    return [compose_page(art, rng, LAYOUTS[n % len(LAYOUTS)]) for n in range(count)]
+
+
+def candidates(rgb: np.ndarray, classes: np.ndarray, rules: list) -> dict[str, list]:
+    """{setting name: panel boxes} of the model alone and of the hybrid, every setting."""
+    found = {}
+    for cut, min_area in product(CUTS, MIN_AREAS):
+        found[f"learned cut {cut} min_area {min_area}"] = panel_boxes(classes, rgb.shape[:2], min_area, cut)
+        for missed in (True, False):
+            found[f"hybrid cut {cut} min_area {min_area} missed {missed}"] = refined_panels(
+                classes, rules, rgb.shape[:2], cut, min_area, missed
+            )
+    return found
+
+
+def validate(pages: list, weights: list[Path]) -> dict[str, dict]:
+    """{"weights: setting": scores} over ``pages``, and the rules' own scores."""
+    found: dict[str, list] = {}
+    nets = {path.name: load_net(path) for path in weights}
+    for page in pages:
+        rgb = cv2.cvtColor(page.grey, cv2.COLOR_GRAY2RGB)
+        rules = [p.box for p in extract_panels(rgb, True, text_boxes=detect_balloons(rgb))]
+        found.setdefault("rules", []).append(rules)
+        for name, net in nets.items():
+            for setting, boxes in candidates(rgb, predict_maps(rgb, net)[0], rules).items():
+                found.setdefault(f"{name}: {setting}", []).append(boxes)
+    truth = [page.panels for page in pages]
+    return {name: box_scores(boxes, truth) for name, boxes in found.items()}
+
+
+def worse_then_f1(scores: dict) -> tuple[float, float]:
+    """The choosing key: the worse of recall and precision, then F1."""
+    r, p = scores["recall"], scores["precision"]
+    return min(r, p), 2 * r * p / max(r + p, 1e-9)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pages", type=int, default=60)
+    parser.add_argument("--weights", type=Path, nargs="+", required=True)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    results = validate(validation_pages(args.pages), args.weights)
+    for name, scores in sorted(results.items(), key=lambda item: worse_then_f1(item[1])):
+        worse, f1 = worse_then_f1(scores)
+        print(f"{name}: recall {scores['recall']:.3f} precision {scores['precision']:.3f} "
+              f"worse {worse:.3f} F1 {f1:.3f}")
+    print("chosen:", max(results, key=lambda name: worse_then_f1(results[name])))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+"""Marks drawn over synthetic manga pages, and how the page model's training art is split."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from bench.train_page_model import art_images
+from bench.train_page_model import main as train_main
+from raypipe.comic.page_model import WEIGHTS
+from raypipe.testing.manga_layouts import compose_page
+from raypipe.testing.manga_marks import draw_balloon, draw_breakout, screentone
+
+
+def test_screentone_prints_dark_tones_as_dots_and_leaves_light_ones_paper():
+    ramp = np.tile(np.linspace(0, 255, 200).astype(np.uint8), (120, 1))
+    printed = screentone(ramp, np.random.default_rng(0))
+    assert set(np.unique(printed)) <= {int(printed.min()), 255}  # two inks: black and paper
+    dark, light = printed[:, 20:60], printed[:, 170:]
+    assert 0.3 < (dark < 128).mean() < 1.0  # dots, not a solid fill
+    assert (light < 128).mean() < 0.05
+
+
+def test_balloon_across_a_panel_border_holds_its_lettering_in_the_page():
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        grey = np.full((1170, 826), 255, np.uint8)
+        x1, y1, x2, y2 = draw_balloon(grey, [(100, 100, 500, 600)], rng)
+        assert 0 <= x1 < x2 <= 826 and 0 <= y1 < y2 <= 1170
+        assert (grey[y1:y2, x1:x2] < 128).any()  # the glyphs are drawn inside the box
+
+
+def test_breakout_figure_changes_the_picture_across_the_gutter_but_not_the_truth():
+    rng = np.random.default_rng(4)
+    art = [np.tile(np.linspace(0, 255, 64).astype(np.uint8), (64, 1))]
+    grey = np.full((600, 400), 250, np.uint8)
+    draw_breakout(grey, [(20, 20, 190, 580)], art, rng)
+    assert (grey != 250).any()
+    page = compose_page(art, np.random.default_rng(5), "grid")
+    assert page.labels.max() == len(page.panels)  # marks never add a panel to the label map
+
+
+def test_training_and_validation_art_are_disjoint_and_cover_the_files(tmp_path):
+    for i in range(10):  # each file's pixels carry its index
+        cv2.imwrite(str(tmp_path / f"{i:02d}.png"), np.full((8, 8), 20 * i, np.uint8))
+    rng = np.random.default_rng(0)
+    training = {int(a[0, 0]) // 20 for a in art_images([tmp_path], 10, rng)}
+    validation = {int(a[0, 0]) // 20 for a in art_images([tmp_path], 10, rng, part="validation")}
+    assert validation == {0, 5} and training == set(range(10)) - validation
+
+
+def test_training_refuses_real_titles_into_the_shipped_weights(monkeypatch):
+    monkeypatch.setattr("sys.argv", ["train", "--fit", "tencho_isoro", "--out", str(WEIGHTS)])
+    with pytest.raises(SystemExit) as exit_info:
+        train_main()
+    assert exit_info.value.code == 2
