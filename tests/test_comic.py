@@ -276,7 +276,7 @@ def _faces_found(drawn_detector, text_mode: str | None, cover: float, seeds: ran
     for seed in seeds:
         page, text, face = _face_under_a_balloon(seed, cover)
         mode = {} if text_mode is None else {"text_mode": text_mode}
-        crops = split_page(page, text=text, **mode)
+        crops = split_page(page, text=text, panels="rules", **mode)  # the same panels for every mode
         boxes = [f.box for _, f in detect_in_panels(crops, drawn_detector)]
         found += centre_scores([boxes], [[face]])["true_positives"]
     return found
