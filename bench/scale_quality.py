@@ -10,6 +10,10 @@ On realistic synthetic faces (:func:`raypipe.testing.realistic_faces.make_realis
   leftovers attached), what a library run does;
 - ``ivf-probes8``, ``ivf-probes16``: the same visiting 8 or 16 IVF cells per query (the default
   :data:`raypipe.cluster.ivf.IVF_PROBES` is 32; it was 8);
+- ``ivf-probes128``: 128 cells, in process (the IVF's missed neighbours at sizes where exact
+  k-NN cannot run cost about ``ivf-probes128 - ivf`` and more);
+- ``ivf-no-leftovers``: the default IVF path, in process, without the leftover cut (its share at
+  any size);
 - ``hnsw``: the same with faiss HNSW k-NN (``knn_method="hnsw"``, efSearch 64);
 - ``exact``: the same with exact k-NN (the IVF's missed neighbours cost ``exact - ivf``);
 - ``exact-whole``: exact k-NN and components of any size kept for the linkage when they fit in
@@ -53,6 +57,8 @@ VARIANTS = {
     "ivf": {"exact_limit": 0},
     "ivf-probes8": {"exact_limit": 0, "probes": 8},
     "ivf-probes16": {"exact_limit": 0, "probes": 16},
+    "ivf-probes128": {"knn_method": "ivf", "probes": 128},
+    "ivf-no-leftovers": {"knn_method": "ivf", "attach_leftovers": False},
     "hnsw": {"knn_method": "hnsw"},
     "exact": {"knn_method": "exact"},
     "exact-whole": {"knn_method": "exact", "component_limit": None},
@@ -129,12 +135,18 @@ def main() -> None:
         "--linkage-limit", type=int, default=15_000, help="largest component linked whole"
     )
     parser.add_argument("--recall", action="store_true", help="only the IVF's edge recall")
+    parser.add_argument(
+        "--skip-components", action="store_true", help="--recall without the largest component"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     if args.recall:
         for n in map(parse_size, args.sizes.split(",")):
             X = make_realistic_faces(n, 128, seed=n + 128).X
             recall = ", ".join(f"{p} cells {r:.3f}" for p, r in edge_recall(X).items())
+            if args.skip_components:
+                print(f"{n:,} faces: edges found with {recall}", flush=True)
+                continue
             graph = knn.neighbour_graph(
                 knn.nearest_neighbours(X, 10, exact_limit=0), CALIBRATION[MODEL].average
             )
