@@ -131,7 +131,7 @@ def child_cpu() -> float:
 
 def raypipe(args: list[str], code: Path, env: dict[str, str]) -> tuple[float, float, float]:
     """``raypipe ARGS`` run with the code under ``code``: (seconds, driver peak MiB, CPU seconds
-    of the command and the processes it waited for)."""
+    of the command's process and those it waited for: Ray's workers are not among them)."""
     env = {**env, "PYTHONPATH": str(code)}
     started, cpu = time.perf_counter(), child_cpu()
     done = subprocess.run([sys.executable, "-c", CALL, *args], env=env, cwd=code, capture_output=True, text=True, check=False)

@@ -11,7 +11,7 @@ placeholder chips, markers), in shards of 1,024 photos (``extract.max_shard_size
 command in its own process as in ``bench/library_scale.py``: ``raypipe cluster`` (the first
 clustering), ``raypipe correct`` (merge the two largest clusters), ``raypipe cluster`` again (the
 re-cluster, corrections applied) and ``raypipe export --folders``. Per step: wall and CPU seconds
-(the command and the processes it waited for), the driver's peak RSS, the run folder's files and
+(the command's own process: Ray's workers are not counted), the driver's peak RSS, the run folder's files and
 bytes, the object-store requests (``--store s3``: moto on loopback) and, after each clustering,
 BCubed F against the synthetic identities. The sizes run in one invocation are each other's
 baseline: files and requests should follow the shards, time and memory the faces.
