@@ -2,6 +2,8 @@
 
     nice -n 10 python bench/scale_quality.py --sizes 10k,30k,100k
     nice -n 10 python bench/scale_quality.py --sizes 100k,300k --recall
+    nice -n 10 python bench/scale_quality.py --sizes 1M --variants previous,ivf
+    nice -n 10 python bench/scale_quality.py --sizes 1M --recall --skip-components
 
 On realistic synthetic faces (:func:`raypipe.testing.realistic_faces.make_realistic_faces`, 128-d,
 5.2% of faces seen once), each size is clustered by ``auto`` (ArcFace's calibrated distances):
@@ -29,8 +31,9 @@ the fair measure on a shared machine. Scores: BCubed F over every face, the F of
 2+ faces, the share of the faces seen once whose cluster holds another face
 (:mod:`raypipe.evaluation.strangers`), clusters found vs people. ``--recall``: instead, the share
 of the true 10 nearest neighbours closer than the same-person distance (the graph's edges) that
-the IVF finds, on 2,000 sampled faces, per number of cells visited; and the largest component of
-the k-NN graph cut at that distance (above 5,000 faces Chinese Whispers splits it).
+the IVF finds, on 2,000 sampled faces, per number of cells visited (``--cells``: for these
+numbers of IVF cells instead of the default); and, unless ``--skip-components``, the largest
+component of the k-NN graph cut at that distance (above 5,000 faces Chinese Whispers splits it).
 """
 
 from __future__ import annotations
