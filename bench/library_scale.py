@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import socket
 import subprocess
 import sys
@@ -123,16 +124,22 @@ def local_objects(run: Path) -> tuple[int, int, int]:
     return len(files), sum(p.lstat().st_size for p in files), sum(p.is_relative_to(run / REPORT_FILES) for p in files)
 
 
-def raypipe(args: list[str], code: Path, env: dict[str, str]) -> tuple[float, float]:
-    """``raypipe ARGS`` run with the code under ``code``: (seconds, driver peak MiB)."""
+def child_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def raypipe(args: list[str], code: Path, env: dict[str, str]) -> tuple[float, float, float]:
+    """``raypipe ARGS`` run with the code under ``code``: (seconds, driver peak MiB, CPU seconds
+    of the command's process and those it waited for: Ray's workers are not among them)."""
     env = {**env, "PYTHONPATH": str(code)}
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), child_cpu()
     done = subprocess.run([sys.executable, "-c", CALL, *args], env=env, cwd=code, capture_output=True, text=True, check=False)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, child_cpu() - cpu
     if done.returncode != 0:
         raise RuntimeError(f"raypipe {' '.join(args)}: exit {done.returncode}\n{done.stderr[-3000:]}")
     peak = next(line for line in reversed(done.stderr.splitlines()) if line.startswith("peak_rss_kib"))
-    return seconds, int(peak.split()[1]) / 1024
+    return seconds, int(peak.split()[1]) / 1024, cpu
 
 
 def library_steps(run: str, photos: Path, shard_size: int) -> list[tuple[str, list[str]]]:
@@ -151,26 +158,27 @@ def measure(photos: Path, images: int, shards: int, code: Path, work: Path, s3: 
     """Every step on ``photos`` with the code under ``code``: one row of figures per step."""
     name = f"{code.name}-{images}"
     run = f"s3://{BUCKET}/{name}" if s3 else str(work / name)
+    commands = [(step, args) for step, args in library_steps(run, photos, -(-images // shards)) if step in steps]
+    return [run_step(step, args, code, s3, name, run, f"{code.name} N={images}") for step, args in commands]
+
+
+def run_step(step: str, args: list[str], code: Path, s3: S3Server | None, name: str, run: str, label: str) -> dict:
+    """One command on the run folder ``run`` (``name`` in the bucket): its row of figures."""
     env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "PYTHONPATH")}
     env.update(s3.env if s3 else {}, RAYPIPE_AUTO_FETCH="0")
-    rows = []
-    for step, args in library_steps(run, photos, -(-images // shards)):
-        if step not in steps:
-            continue
-        if s3:
-            s3.reset()
-        seconds, peak = raypipe(args, code, env)
-        row = {"step": step, "seconds": seconds, "peak_mib": peak}
-        if s3:
-            requests = s3.requests()
-            row.update(requests=sum(v for k, v in requests.items() if k != "report_files"), by_method=requests)
-            row["files"], row["bytes"], row["report_files"] = s3.objects(name)
-        else:
-            row["files"], row["bytes"], row["report_files"] = local_objects(Path(run))
-        rows.append(row)
-        print(f"  {code.name} N={images} {step:9s} {seconds:7.1f}s  driver {peak:6.0f} MiB  files {row['files']:7d} ({row['report_files']} report)  "
-              f"{row['bytes'] / 2**20:8.1f} MiB  requests {row.get('requests', '-')} {row.get('by_method', '')}", flush=True)  # fmt: skip
-    return rows
+    if s3:
+        s3.reset()
+    seconds, peak, cpu = raypipe(args, code, env)
+    row = {"step": step, "seconds": seconds, "cpu_seconds": cpu, "peak_mib": peak}
+    if s3:
+        requests = s3.requests()
+        row.update(requests=sum(v for k, v in requests.items() if k != "report_files"), by_method=requests)
+        row["files"], row["bytes"], row["report_files"] = s3.objects(name)
+    else:
+        row["files"], row["bytes"], row["report_files"] = local_objects(Path(run))
+    print(f"  {label} {step:9s} {seconds:7.1f}s  CPU {cpu:7.1f}s  driver {peak:6.0f} MiB  files {row['files']:7d} ({row['report_files']} report)  "
+          f"{row['bytes'] / 2**20:8.1f} MiB  requests {row.get('requests', '-')} {row.get('by_method', '')}", flush=True)  # fmt: skip
+    return row
 
 
 @contextmanager

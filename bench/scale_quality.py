@@ -2,6 +2,8 @@
 
     nice -n 10 python bench/scale_quality.py --sizes 10k,30k,100k
     nice -n 10 python bench/scale_quality.py --sizes 100k,300k --recall
+    nice -n 10 python bench/scale_quality.py --sizes 1M --variants previous,ivf
+    nice -n 10 python bench/scale_quality.py --sizes 1M --recall --skip-components
 
 On realistic synthetic faces (:func:`raypipe.testing.realistic_faces.make_realistic_faces`, 128-d,
 5.2% of faces seen once), each size is clustered by ``auto`` (ArcFace's calibrated distances):
@@ -10,6 +12,10 @@ On realistic synthetic faces (:func:`raypipe.testing.realistic_faces.make_realis
   leftovers attached), what a library run does;
 - ``ivf-probes8``, ``ivf-probes16``: the same visiting 8 or 16 IVF cells per query (the default
   :data:`raypipe.cluster.ivf.IVF_PROBES` is 32; it was 8);
+- ``ivf-probes128``: 128 cells, in process (the IVF's missed neighbours at sizes where exact
+  k-NN cannot run cost about ``ivf-probes128 - ivf`` and more);
+- ``ivf-no-leftovers``: the default IVF path, in process, without the leftover cut (its share at
+  any size);
 - ``hnsw``: the same with faiss HNSW k-NN (``knn_method="hnsw"``, efSearch 64);
 - ``exact``: the same with exact k-NN (the IVF's missed neighbours cost ``exact - ivf``);
 - ``exact-whole``: exact k-NN and components of any size kept for the linkage when they fit in
@@ -25,8 +31,9 @@ the fair measure on a shared machine. Scores: BCubed F over every face, the F of
 2+ faces, the share of the faces seen once whose cluster holds another face
 (:mod:`raypipe.evaluation.strangers`), clusters found vs people. ``--recall``: instead, the share
 of the true 10 nearest neighbours closer than the same-person distance (the graph's edges) that
-the IVF finds, on 2,000 sampled faces, per number of cells visited; and the largest component of
-the k-NN graph cut at that distance (above 5,000 faces Chinese Whispers splits it).
+the IVF finds, on 2,000 sampled faces, per number of cells visited (``--cells``: for these
+numbers of IVF cells instead of the default); and, unless ``--skip-components``, the largest
+component of the k-NN graph cut at that distance (above 5,000 faces Chinese Whispers splits it).
 """
 
 from __future__ import annotations
@@ -53,6 +60,8 @@ VARIANTS = {
     "ivf": {"exact_limit": 0},
     "ivf-probes8": {"exact_limit": 0, "probes": 8},
     "ivf-probes16": {"exact_limit": 0, "probes": 16},
+    "ivf-probes128": {"knn_method": "ivf", "probes": 128},
+    "ivf-no-leftovers": {"knn_method": "ivf", "attach_leftovers": False},
     "hnsw": {"knn_method": "hnsw"},
     "exact": {"knn_method": "exact"},
     "exact-whole": {"knn_method": "exact", "component_limit": None},
@@ -104,20 +113,23 @@ def run_variant(X: np.ndarray, labels: np.ndarray, name: str, limit: int) -> np.
         ivf.IVF_PROBES = probes
 
 
-def edge_recall(X: np.ndarray, probes: tuple = (8, 16, 32, 64, 128), k: int = 10) -> dict:
-    """Per number of IVF cells visited: the share of the exact neighbours within the graph's
-    distance that it finds, over 2,000 sampled rows."""
+def edge_recall(X: np.ndarray, probes: tuple = (8, 16, 32, 64, 128), k: int = 10, cells: tuple = (None,)) -> dict:
+    """Per number of IVF cells (None: the default) and of cells visited: the share of the exact
+    neighbours within the graph's distance that it finds, over 2,000 sampled rows."""
     queries = np.random.default_rng(0).choice(len(X), 2000, replace=False)
-    exact = knn.nearest_neighbours(X, k + 1, queries=X[queries], method="exact")
-    close = exact.distances[:, 1:] < CALIBRATION[MODEL].average  # column 0: the row itself
-    true = [set(row[1:][keep]) for row, keep in zip(exact.indices, close)]
-    index = ivf.ivf_index(X, seed=0)
-    index.add(X)
+    true = []
+    for start in range(0, len(queries), 100):  # 100 x n similarities at a time (1M: 0.4 GB)
+        exact = knn.nearest_neighbours(X, k + 1, queries=X[queries[start : start + 100]], method="exact")
+        close = exact.distances[:, 1:] < CALIBRATION[MODEL].average  # column 0: the row itself
+        true += [set(row[1:][keep]) for row, keep in zip(exact.indices, close)]
     found = {}
-    for nprobe in probes:
-        index.nprobe = nprobe
-        rows = index.search(X[queries], k + 1)[1]
-        found[nprobe] = sum(len(t & set(r)) for t, r in zip(true, rows)) / sum(map(len, true))
+    for n_lists in cells:
+        index = ivf.ivf_index(X, seed=0, n_lists=n_lists)
+        index.add(X)
+        for nprobe in probes:
+            index.nprobe = nprobe
+            rows = index.search(X[queries], k + 1)[1]
+            found[index.nlist, nprobe] = sum(len(t & set(r)) for t, r in zip(true, rows)) / sum(map(len, true))
     return found
 
 
@@ -129,17 +141,25 @@ def main() -> None:
         "--linkage-limit", type=int, default=15_000, help="largest component linked whole"
     )
     parser.add_argument("--recall", action="store_true", help="only the IVF's edge recall")
+    parser.add_argument("--cells", help="--recall with these IVF cell counts, e.g. 1000,2000")
+    parser.add_argument(
+        "--skip-components", action="store_true", help="--recall without the largest component"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     if args.recall:
         for n in map(parse_size, args.sizes.split(",")):
             X = make_realistic_faces(n, 128, seed=n + 128).X
-            recall = ", ".join(f"{p} cells {r:.3f}" for p, r in edge_recall(X).items())
+            cells = tuple(map(int, args.cells.split(","))) if args.cells else (None,)
+            for (n_lists, nprobe), share in edge_recall(X, cells=cells).items():
+                print(f"{n:,} faces, {n_lists} IVF cells, {nprobe} visited: {share:.3f} of the edges found", flush=True)
+            if args.skip_components:
+                continue
             graph = knn.neighbour_graph(
                 knn.nearest_neighbours(X, 10, exact_limit=0), CALIBRATION[MODEL].average
             )
             largest = np.bincount(connected_components(graph, directed=False)[1]).max()
-            print(f"{n:,} faces: edges found with {recall}; largest component {largest:,}")
+            print(f"{n:,} faces: largest component {largest:,}")
         return
     print(
         "| n | variant | seconds | CPU s | BCubed F | people F | strangers merged | clusters | people |"

@@ -17,6 +17,11 @@ def face_id(image_id_: str, index: int) -> str:
     return f"{image_id_}_{index:03d}"
 
 
+def panel_id(image_id_: str, panel_index: int) -> str:
+    """Id of a comic page's ``panel_index``-th panel (reading order): the key of its crop."""
+    return f"{image_id_}_{panel_index:03d}"
+
+
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]+")
 
 

@@ -4,7 +4,7 @@
 input: status ``faces`` / ``no_face`` / ``error``), ``faces.parquet/``, ``errors.parquet/``,
 ``chips.parquet/`` (each face's aligned chip as JPEG bytes, see :mod:`raypipe.chips`; run folders
 of earlier versions hold ``chips/<face_id>.jpg`` instead) (and for comics ``panels.parquet/``,
-``texts.parquet/``), ``clusters.csv`` and ``clusters.parquet``, ``corrections.yaml`` (people's
+``texts.parquet/`` and ``panel_crops.parquet/``, earlier ``panels/<panel_id>.jpg``), ``clusters.csv`` and ``clusters.parquet``, ``corrections.yaml`` (people's
 corrections, see :mod:`raypipe.corrections`), ``suggestions.csv``, ``metrics.json``,
 ``report.html`` (with the images it makes in ``report_files/``), ``aggregate/<cluster>.png``
 (faces decoded by ``raypipe aggregate``) and, only when exported (``raypipe export RUN
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 #: The tables of an extraction, each a folder of Parquet files (see the module docstring).
-TABLES = ("faces", "images", "errors", "chips", "panels", "texts")
+TABLES = ("faces", "images", "errors", "chips", "panels", "panel_crops", "texts")
 CLUSTERS_CSV_COLUMNS = ["face_id", "image_path", "x1", "y1", "x2", "y2", "det_score", "cluster", "person"]
 
 
@@ -80,10 +80,13 @@ class RunLayout:
 
     @property
     def panel_crops(self) -> Path:
-        return self.root / "panels"
+        """Comic panel crops: panel_id, jpeg (bytes); read them with ``ChipStore(layout, panels=True)``."""
+        return self.root / "panel_crops.parquet"
 
-    def panel_crop(self, image_id: str, panel_index: int) -> Path:
-        return self.panel_crops / f"{image_id}_{panel_index:03d}.jpg"
+    @property
+    def panel_crop_files(self) -> Path:
+        """Panel crops of run folders written before ``panel_crops.parquet/``: ``<panel_id>.jpg``."""
+        return self.root / "panels"
 
     @property
     def chips(self) -> Path:
@@ -152,10 +155,6 @@ class RunLayout:
     @property
     def tune(self) -> Path:
         return self.root / "tune"
-
-    def chip(self, face_id: str) -> Path:
-        """A face's chip file in a run folder of an earlier version (see :attr:`chip_files`)."""
-        return self.chip_files / f"{face_id}.jpg"
 
 
 def read_clusters(layout: RunLayout) -> pd.DataFrame:

@@ -7,10 +7,12 @@ import cv2
 import pandas as pd
 import pytest
 
+from raypipe.chips import ChipStore
 from raypipe.cli import main
 from raypipe.comic.split import PageText
 from raypipe.evaluation.comic import box_scores, centre_scores
-from raypipe.ids import image_id
+from raypipe.ids import image_id, panel_id
+from raypipe.layout import RunLayout
 from raypipe.testing.comic_pages import compose_pages, load_characters, split_characters
 from tests.conftest import need_shared
 
@@ -69,8 +71,9 @@ def test_comic_run_extracts_panels_texts_and_faces(comic_inputs, tmp_path, ray_s
         assert kinds == {"balloon": len(found.balloons), "lettering": len(found.lettering)}
     assert set(faces.panel_index) <= set(panels.panel_index)
     assert set(faces.embedder) == {"feature:drawn"}
-    for row in panels.itertuples():
-        assert (out / "panels" / f"{row.image_id}_{row.panel_index:03d}.jpg").exists()
+    crops = ChipStore(RunLayout.at(out), panels=True)  # in the shards, one decodable crop per panel
+    assert crops.sharded and not (out / "panels").exists()
+    assert len(crops.images([panel_id(r.image_id, r.panel_index) for r in panels.itertuples()])) == len(panels)
     assert image_id(next(iter(truth))) in set(images.image_id)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["cluster"]["clusters"] >= 2

@@ -32,10 +32,11 @@ def face_table(run) -> pd.DataFrame:
 def make_legacy(run) -> dict[str, bytes]:
     """Turn ``run`` into a run folder of an earlier version: one ``chips/<face_id>.jpg`` per face."""
     layout = RunLayout.at(run)
-    chips = ChipStore(layout).read(pd.read_parquet(run / "faces.parquet").face_id)
+    store = ChipStore(layout)
+    chips = store.read(pd.read_parquet(run / "faces.parquet").face_id)
     layout.chip_files.mkdir()
     for face, jpeg in chips.items():
-        layout.chip(face).write_bytes(jpeg)
+        store.legacy_file(face).write_bytes(jpeg)
     shutil.rmtree(layout.chips)
     return chips
 
@@ -99,3 +100,50 @@ def test_legacy_run_folder_with_chip_files_reads_and_exports(run_copy):
     assert main(["export", str(run_copy), "--folders"]) == 0
     exported = sorted(p.read_bytes() for p in (run_copy / "clustered_faces").rglob("*.jpg"))
     assert exported == sorted(chips.values())
+
+
+def comic_shard(layout: RunLayout) -> dict[str, bytes]:
+    """Write one comic shard (two pages, three panels, one face) as a worker does; its crops by id."""
+    import cv2
+    import numpy as np
+
+    from raypipe.ids import panel_id
+    from raypipe.pipeline.shards import write_shard
+    from raypipe.pipeline.work import ShardWork
+
+    def jpeg(value: int) -> bytes:
+        return cv2.imencode(".jpg", np.full((20, 30, 3), value, np.uint8))[1].tobytes()
+
+    work = ShardWork.start("s0", ["a.jpg", "b.jpg"], ["aaaa", "bbbb"])
+    work.images.update(width=[100, 100], height=[80, 80])
+    work.panels = {"image": [0, 0, 1], "panel_index": [0, 1, 0], "box": [[0, 0, 50, 80]] * 3,
+                   "chip_jpeg": [jpeg(40), jpeg(120), jpeg(200)]}  # fmt: skip
+    work.faces = {"image": [0], "face_index": [0], "panel_index": [1], "box": [[1, 2, 3, 4]], "det_score": [0.9],
+                  "landmarks": [np.zeros(10, np.float32)], "embedding": np.ones((1, 4), np.float32),
+                  "face_px": [2.0], "sharpness": [1.0], "yaw": [0.0], "chip_jpeg": [jpeg(90)]}  # fmt: skip
+    write_shard(layout, work, {"detector": "d", "embedder": "e"}, save_chips=True, node="n")
+    ids = [panel_id("aaaa", 0), panel_id("aaaa", 1), panel_id("bbbb", 0)]
+    return dict(zip(ids, work.panels["chip_jpeg"]))
+
+
+def test_panel_crops_live_in_the_shards_and_read_by_panel_id(tmp_path):
+    layout = RunLayout.at(tmp_path / "run")
+    crops = comic_shard(layout)
+    tables = ("faces", "images", "errors", "chips", "panels", "panel_crops")
+    assert run_files(layout.root) == {f"{t}.parquet/s0.parquet" for t in tables} | {"_shards/s0.done.json"}
+    store = ChipStore(layout, panels=True)
+    assert store.sharded and store.read(list(crops)) == crops
+    assert [round(image[0, 0, 0] / 40) for image in store.images(list(crops))] == [1, 3, 5]  # decoded, in order
+    with pytest.raises(FileNotFoundError, match="panel aaaa_007"):
+        store.images(["aaaa_007"])
+
+
+def test_legacy_run_folder_with_panel_files_reads(tmp_path):
+    layout = RunLayout.at(tmp_path / "run")
+    crops = comic_shard(layout)
+    shutil.rmtree(layout.panel_crops)
+    layout.panel_crop_files.mkdir()
+    for panel, jpeg in crops.items():
+        (layout.panel_crop_files / f"{panel}.jpg").write_bytes(jpeg)
+    store = ChipStore(layout, panels=True)
+    assert not store.sharded and store.read(list(crops)) == crops

@@ -16,12 +16,13 @@ IVF_TRAIN_PER_LIST = 20
 IVF_PROBES = 32
 
 
-def ivf_index(index_X: np.ndarray, seed: int):
-    """An empty IVF over ``4 sqrt(n)`` spherical k-means cells, trained briefly on a sample."""
+def ivf_index(index_X: np.ndarray, seed: int, n_lists: int | None = None):
+    """An empty IVF over ``n_lists`` (None: ``4 sqrt(n)``) spherical k-means cells, trained
+    briefly on a sample."""
     import faiss
 
     n, dim = index_X.shape
-    n_lists = int(np.clip(4 * np.sqrt(n), 16, max(16, n // 40)))
+    n_lists = n_lists or int(np.clip(4 * np.sqrt(n), 16, max(16, n // 40)))
     sample = np.random.default_rng(seed).choice(
         n, min(n, IVF_TRAIN_PER_LIST * n_lists), replace=False
     )

@@ -1,8 +1,8 @@
 """Shards: the unit of atomic output and of resume, written by the worker that processed them.
 
 A shard's rows go to one file per table, ``<table>.parquet/<key>.parquet`` (each written
-atomically; its faces' chips are the table ``chips.parquet/``, comic panel crops go to
-``panels/``), and then, last, its marker ``_shards/<key>.done.json`` with its counts, stage
+atomically; its faces' chips are the table ``chips.parquet/``, comic panel crops the table
+``panel_crops.parquet/``), and then, last, its marker ``_shards/<key>.done.json`` with its counts, stage
 timings and the id of the node that wrote it. A table is the folder of its shards' files: a
 Parquet dataset. A restarted run skips shards with a marker and deletes
 the files of shards without one (a run killed while writing them), so finished work is never
@@ -18,15 +18,15 @@ import numpy as np
 import pyarrow as pa
 
 from raypipe import storage
-from raypipe.chips import chips_table
-from raypipe.ids import face_id
+from raypipe.chips import chips_table, panel_crops_table
+from raypipe.ids import face_id, panel_id
 from raypipe.layout import TABLES, RunLayout, atomic_write_text
 from raypipe.pipeline.work import ShardWork
 
 log = logging.getLogger(__name__)
 
 TIMING_COLUMNS = ("decode_s", "detect_s", "align_s", "embed_s")
-COMIC_TABLES = ("panels", "texts")
+COMIC_TABLES = ("panels", "panel_crops", "texts")
 NO_FACE = "no_face"
 
 
@@ -80,8 +80,8 @@ def write_shard(layout: RunLayout, work: ShardWork, models: dict[str, str], save
     if save_chips:
         tables["chips"] = chips_table(ids, faces["chip_jpeg"])
         panels = work.panels
-        crops = [layout.panel_crop(images["image_id"][i], p) for i, p in zip(panels["image"], panels.get("panel_index", []))]
-        storage.write_files(crops, panels.get("chip_jpeg", []))
+        crops = [panel_id(images["image_id"][i], p) for i, p in zip(panels["image"], panels.get("panel_index", []))]
+        tables["panel_crops"] = panel_crops_table(crops, panels.get("chip_jpeg", []))
     for name, table in tables.items():
         if table.num_rows or name not in COMIC_TABLES:  # photos have no panels or text regions
             write_table_part(layout, name, work.key, table)
