@@ -150,7 +150,7 @@ class AutoClusterer(Clusterer):
         self.threshold_ = communities.distance
         leiden = Leiden(threshold=self.threshold_, k=communities.k, resolution=communities.resolution,
                         knn_method=self.knn_method, exact_limit=self.exact_limit, seed=self.seed)  # fmt: skip
-        labels = leiden._cluster(X)
+        labels = leiden.fit(X).labels_
         log.info("auto clusterer: %d faces, Leiden communities (%s), %d clusters", len(X), communities,
                  len(np.unique(labels)))  # fmt: skip
         return labels

@@ -12,7 +12,7 @@ ship as plain arrays (``weights/page_model.npz``). Figures: docs/manga-pages.md.
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 
 import cv2
@@ -202,16 +202,16 @@ def find_panels(
     completed by the model, :func:`refined_panels`). A page without any is one panel."""
     if method not in PANEL_METHODS:
         raise ValueError(f"comic panels method must be one of {PANEL_METHODS}, not {method!r}")
+    rules = partial(extract_panels, rgb, right_to_left, text_boxes=balloons)
     if method == "rules":
-        return extract_panels(rgb, right_to_left, text_boxes=balloons)
+        return rules()
     classes = predict_maps(rgb, net)[0]
     if method == "learned":
         boxes = panel_boxes(classes, rgb.shape[:2])
     else:
-        rules = extract_panels(rgb, right_to_left, text_boxes=balloons)
-        boxes = refined_panels(classes, [p.box for p in rules], rgb.shape[:2])
+        boxes = refined_panels(classes, [p.box for p in rules()], rgb.shape[:2])
     if not boxes:
-        return extract_panels(rgb, right_to_left, text_boxes=balloons)
+        return rules()
     return [Panel(i, box) for i, box in enumerate(reading_order(boxes, right_to_left))]
 
 
