@@ -37,7 +37,7 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
-from drawn_features import CACHE, SHIPPABLE_SOURCES, load_features
+from drawn_features import CACHE, SHIPPABLE_SOURCES, TEST_VIEWS, load_features, test_view_features
 
 from raypipe.cluster import CLUSTERERS
 from raypipe.embed.base import l2_normalize
@@ -62,7 +62,7 @@ from raypipe.features.learn.identity_head import (
 AVERAGE_GRID = np.round(np.arange(0.30, 0.99, 0.04), 2)
 LEFTOVER_OFFSETS = (None, 0.05, 0.10)
 #: Leiden communities of the k-NN graph: edge distances, neighbours and resolutions.
-LEIDEN_GRID = {"threshold": (0.74, 0.78, 0.82, 0.86, 0.90), "k": (10, 20, 30), "resolution": (0.5, 1.0, 2.0)}
+LEIDEN_GRID = {"threshold": (0.74, 0.78, 0.82, 0.86, 0.90, 0.94, 0.98), "k": (10, 20, 30), "resolution": (0.5, 1.0, 2.0)}
 MOST_ALONE = 0.15
 INNER_SPLITS = 2
 #: Shrinkage of the within-class covariance of the shipped head (``--shrinkage``).
@@ -71,12 +71,20 @@ SHRINKAGE = 0.3
 
 @dataclass
 class Fitted:
-    """An embedding fitted on some characters: whitened features -> unit vectors."""
+    """An embedding fitted on some characters: whitened features -> unit vectors; ``run``: what
+    is then done to the unit vectors of the faces clustered together (``"centre"`` on their own
+    mean, ``"standardise"`` each dimension too), unit length again."""
 
     matrix: np.ndarray | None
+    run: str | None = None
 
     def __call__(self, white: np.ndarray) -> np.ndarray:
-        return l2_normalize(white if self.matrix is None else white @ self.matrix).astype(np.float32)
+        z = l2_normalize(white if self.matrix is None else white @ self.matrix)
+        if self.run:
+            z = z - z.mean(axis=0)
+            z = z / np.maximum(z.std(axis=0), 1e-6) if self.run == "standardise" else z
+            z = l2_normalize(z)
+        return z.astype(np.float32)
 
 
 def fit_projection(white, labels, views) -> Fitted:
@@ -94,6 +102,11 @@ def fit_within_class_views(white, labels, views, shrinkage: float = SHRINKAGE) -
     return Fitted(within_class_whitening(white, labels, shrinkage, views=views))
 
 
+def fit_within_class_views_run(white, labels, views, shrinkage: float = SHRINKAGE, run: str = "centre") -> Fitted:
+    """The shipped head, the run's unit vectors centred (or standardised) on their own mean."""
+    return Fitted(within_class_whitening(white, labels, shrinkage, views=views), run)
+
+
 def fit_head(white, labels, views) -> Fitted:
     """The identity head: within-class whitening, then supervised contrastive training on the
     crops and their augmented views."""
@@ -101,7 +114,9 @@ def fit_head(white, labels, views) -> Fitted:
 
 
 EMBEDDINGS = {"projection (unlabelled)": fit_projection, "within-class whitening": fit_within_class,
-              "within-class whitening + views": fit_within_class_views, "identity head": fit_head}  # fmt: skip
+              "within-class whitening + views": fit_within_class_views, "identity head": fit_head,
+              "within-class whitening + views, run-centred": fit_within_class_views_run,
+              "within-class whitening + views, run-standardised": partial(fit_within_class_views_run, run="standardise")}  # fmt: skip
 #: What ``--ship`` writes: the embedding of best mean fit-side F (inner folds), never a report score.
 SHIPPED = "within-class whitening + views"
 
@@ -222,6 +237,9 @@ def main() -> None:
     parser.add_argument("--fold", help="with --ship: train on this fold's fit characters only (e.g. report-anime_fanart)")
     parser.add_argument("--out", type=Path, default=IDENTITY, help="with --ship: where the head goes")
     parser.add_argument("--cache", default=CACHE)
+    parser.add_argument("--test-view", choices=sorted(TEST_VIEWS), help="average each crop's features with this view's")
+    parser.add_argument("--train-views", nargs="*", choices=sorted(TEST_VIEWS), default=[],
+                        help="these views count as more augmented views in training")  # fmt: skip
     parser.add_argument("--shrinkage", type=float, default=SHRINKAGE, help="of the shipped head's covariance")
     args = parser.parse_args()
     EMBEDDINGS[SHIPPED] = partial(fit_within_class_views, shrinkage=args.shrinkage)
@@ -229,6 +247,10 @@ def main() -> None:
 
     torch.set_num_threads(1)
     features, augmented, labels, sources = load_features(args.model_root, args.views, cache=args.cache)
+    extra = [test_view_features(args.model_root, view, cache=args.cache) for view in args.train_views]
+    augmented = np.concatenate([augmented, np.stack(extra)]) if extra else augmented
+    if args.test_view:
+        features = (features + test_view_features(args.model_root, args.test_view, cache=args.cache)) / 2
     projection = load_projection(PROJECTION)
     white = whitened(features, projection).astype(np.float32)
     views = np.stack([whitened(v, projection) for v in augmented]).astype(np.float32) if len(augmented) else augmented
