@@ -40,6 +40,7 @@ import numpy as np
 from drawn_features import CACHE, SHIPPABLE_SOURCES, TEST_VIEWS, load_features, test_view_features
 
 from raypipe.cluster import CLUSTERERS
+from raypipe.cluster.base import run_standardised
 from raypipe.embed.base import l2_normalize
 from raypipe.evaluation.metrics import score_clustering
 from raypipe.evaluation.protocol import CharacterFold, character_folds, mean_and_worst
@@ -80,11 +81,9 @@ class Fitted:
 
     def __call__(self, white: np.ndarray) -> np.ndarray:
         z = l2_normalize(white if self.matrix is None else white @ self.matrix)
-        if self.run:
-            z = z - z.mean(axis=0)
-            z = z / np.maximum(z.std(axis=0), 1e-6) if self.run == "standardise" else z
-            z = l2_normalize(z)
-        return z.astype(np.float32)
+        if self.run == "centre":
+            z = l2_normalize(z - z.mean(axis=0))
+        return run_standardised(z) if self.run == "standardise" else z
 
 
 def fit_projection(white, labels, views) -> Fitted:
@@ -211,16 +210,17 @@ def print_table(results: dict[str, list[dict[str, float]]], folds: list[Characte
                 print(f"| {name} | {group} ({sum(chosen)}) | {kind} | {cells} |")
 
 
-def ship(fit, white, views, labels, source_of, projection, fold: CharacterFold | None, out) -> None:
+def ship(fit, white, views, labels, source_of, projection, fold: CharacterFold | None, out, mirrored=False) -> None:
     """Fit the head on ``fold``'s fit characters (None: those of :data:`SHIPPABLE_SOURCES`),
-    choose its distances on inner folds of the same characters, write it to ``out``."""
+    choose its distances on inner folds of the same characters, write it to ``out``
+    (``mirrored``: ``white`` are the mean features of each crop and its mirror image)."""
     shippable = [name for name, source in source_of.items() if source in SHIPPABLE_SOURCES]
     train = fold.masks(labels)[0] if fold else np.isin(labels, shippable)
     spec, _ = choose_clusterer(fit, white[train], views[:, train], labels[train], source_of)
     pair = choose_pair(fit, white[train], views[:, train], labels[train], source_of)
     head = fit(white[train], labels[train], views[:, train]).matrix
     characters = sorted(set(labels[train]))
-    save_identity(out, projection, head, characters, [source_of[name] for name in characters])
+    save_identity(out, projection, head, characters, [source_of[name] for name in characters], mirrored)
     print(f"wrote {out} (head {head.shape}), trained on {len(characters)} characters "
           f"({fold.name if fold else ', '.join(SHIPPABLE_SOURCES)}); chosen on their inner folds: "
           f"clusterer {spec}, Chinese Whispers pair {pair}")  # fmt: skip
@@ -258,7 +258,7 @@ def main() -> None:
     folds = character_folds(source_of, splits=args.splits)
     if args.ship:
         fold = next(f for f in folds if f.name == args.fold) if args.fold else None
-        ship(EMBEDDINGS[SHIPPED], white, views, labels, source_of, projection, fold, args.out)
+        ship(EMBEDDINGS[SHIPPED], white, views, labels, source_of, projection, fold, args.out, args.test_view == "mirror")
         return
     assert np.allclose(fit_projection(white, labels, views)(white[:4]), projected(features[:4], projection), atol=1e-5)
     print(f"{len(labels)} crops of {len(source_of)} characters; {len(folds)} folds; {len(views)} augmented views")

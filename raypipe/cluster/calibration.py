@@ -34,11 +34,13 @@ log = logging.getLogger(__name__)
 class Communities:
     """Leiden modularity communities of the k-NN graph (``k`` neighbours, edges within cosine
     ``distance``) at ``resolution``: what ``auto`` clusters a model's vectors into instead of
-    average linkage."""
+    average linkage; ``standardised``: of the vectors standardised over the faces clustered
+    together (:func:`raypipe.cluster.base.run_standardised`)."""
 
     distance: float
     k: int
     resolution: float
+    standardised: bool = False
 
 
 @dataclass(frozen=True)
