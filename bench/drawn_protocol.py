@@ -117,7 +117,7 @@ EMBEDDINGS = {"projection (unlabelled)": fit_projection, "within-class whitening
               "within-class whitening + views, run-centred": fit_within_class_views_run,
               "within-class whitening + views, run-standardised": partial(fit_within_class_views_run, run="standardise")}  # fmt: skip
 #: What ``--ship`` writes: the embedding of best mean fit-side F (inner folds), never a report score.
-SHIPPED = "within-class whitening + views"
+SHIPPED = "within-class whitening + views, run-standardised"
 
 
 def cluster_scores(Z: np.ndarray, labels: np.ndarray, spec: dict) -> dict[str, float]:
@@ -242,7 +242,7 @@ def main() -> None:
                         help="these views count as more augmented views in training")  # fmt: skip
     parser.add_argument("--shrinkage", type=float, default=SHRINKAGE, help="of the shipped head's covariance")
     args = parser.parse_args()
-    EMBEDDINGS[SHIPPED] = partial(fit_within_class_views, shrinkage=args.shrinkage)
+    EMBEDDINGS[SHIPPED] = partial(EMBEDDINGS[SHIPPED], shrinkage=args.shrinkage)
     import torch
 
     torch.set_num_threads(1)

@@ -228,6 +228,21 @@ def test_drawn_densenet_embeds_a_face_and_its_mirror_alike_only_with_a_head_fitt
     assert np.allclose(face, mirror, atol=1e-6) is mirrored
 
 
+def test_shipped_identity_head_was_fitted_on_crops_and_their_mirror_images():
+    assert bool(load_projection(IDENTITY)["mirrored"])
+
+
+@pytest.mark.registry
+def test_shipped_drawn_embedding_is_the_same_for_a_face_and_its_mirror(faceplugin_models):
+    from raypipe.features.drawn_densenet import BACKBONE_FILE, DrawnFaceDenseNet
+
+    extractor = DrawnFaceDenseNet(model_path=faceplugin_models / BACKBONE_FILE)
+    chip = np.random.default_rng(2).integers(0, 256, size=(224, 224, 3), dtype=np.uint8)
+    face, mirror = extractor.transform([chip, np.ascontiguousarray(chip[:, ::-1])])
+    np.testing.assert_allclose(face, mirror, atol=1e-5)
+    assert abs(float(face @ mirror) - 1.0) < 1e-5
+
+
 def test_auto_standardises_the_run_before_leiden_when_calibrated_so(monkeypatch):
     """Faces that all share one offset (a source's drawing style) look alike to cosine distance:
     Leiden on the raw vectors merges characters, on the run-standardised ones it separates them."""
