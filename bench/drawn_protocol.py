@@ -15,7 +15,11 @@ For every fold and embedding, everything learned is learned on the fold's FIT ch
   those leaving at most 15% of faces alone wins.
 
 Then the fold's REPORT characters are clustered without k (that setting) and with the true k
-(k-means). The table holds each embedding's mean and worst fold, and the mean fit-side F (the
+(k-means). Candidates besides the embeddings: ``--test-view mirror`` (each crop's features
+averaged with its mirror image's, in fitting and in use), ``--train-views grey`` (the grey crops
+as more augmented views), and the ``run-centred`` / ``run-standardised`` embeddings (the unit
+vectors of the faces clustered together centred on their mean, or standardised, as ``auto``
+does before Leiden when :class:`raypipe.cluster.calibration.Communities` says so). The table holds each embedding's mean and worst fold, and the mean fit-side F (the
 inner folds' best) that chose :data:`SHIPPED`. ``--ship`` fits that head on the characters of
 the sources shipped weights may be trained on (:data:`drawn_features.SHIPPABLE_SOURCES`:
 ``anime_fanart``; ``anime`` is evaluation only), or with ``--fold NAME`` on that fold's fit
@@ -24,7 +28,7 @@ characters, chooses its distances by the same inner folds and writes
 ``--fold report-anime`` are the same fit.
 
     nice -n 10 python bench/drawn_protocol.py --model-root ~/.raypipe/models
-    nice -n 10 python bench/drawn_protocol.py --model-root ~/.raypipe/models --ship
+    nice -n 10 python bench/drawn_protocol.py --model-root ~/.raypipe/models --test-view mirror --ship
 """
 
 from __future__ import annotations

@@ -263,3 +263,18 @@ def test_auto_standardises_the_run_before_leiden_when_calibrated_so(monkeypatch)
     np.testing.assert_array_equal(on, Leiden(threshold=0.6, k=20, resolution=1.0).fit(run_standardised(styled)).labels_)
     assert score_clustering(faces.labels, on)["bcubed_f"] > 0.9
     assert score_clustering(faces.labels, off)["bcubed_f"] < 0.85
+
+
+def test_drawn_densenet_faces_are_standardised_over_the_run_before_their_leiden_communities():
+    from raypipe.cluster.auto import AutoClusterer
+    from raypipe.cluster.base import run_standardised
+    from raypipe.cluster.calibration import CALIBRATION
+    from raypipe.cluster.graph import Leiden
+    from raypipe.testing.embeddings import make_faces
+
+    faces = make_faces(200, 64, mean_size=10, zipf_a=0.0, noise_fraction=0.0, seed=6)
+    shipped = CALIBRATION["feature:drawn-densenet"].communities
+    auto = AutoClusterer(model="feature:drawn-densenet", cannot_link=False).fit(faces.X)
+    leiden = Leiden(threshold=shipped.distance, k=shipped.k, resolution=shipped.resolution)
+    np.testing.assert_array_equal(auto.labels_, leiden.fit(run_standardised(faces.X)).labels_)
+    assert not np.array_equal(auto.labels_, leiden.fit(faces.X).labels_)

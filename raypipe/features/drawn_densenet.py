@@ -13,7 +13,9 @@ raypipe ships plain arrays (no pickle) in two files:
   fitted on the 10 characters of ``anime_fanart`` and augmented views of their crops
   (``bench/drawn_protocol.py --ship``; ``anime`` is evaluation only and all its characters are
   unseen by it). The file records the characters and sources it was fitted on
-  (:func:`fitted_on`). Figures: docs/drawn-faces.md.
+  (:func:`fitted_on`), and whether it was fitted on the mean features of each crop and its
+  mirror image (the shipped one was: a face is then embedded the same way, two backbone
+  passes). Figures: docs/drawn-faces.md.
 """
 
 from __future__ import annotations
