@@ -9,7 +9,8 @@ views 1.. are augmented copies (:data:`AUGMENT`: crop, pose, mirror, colour
 balance, grey, line weight), the same for every run (seeded by character and view).
 
 Features are cached as ``<cache>/<source>/<character>.view<v>.npz`` (plain arrays), so the
-protocol and the head training rerun in seconds. Warm the cache with
+protocol and the head training rerun in seconds; ``--test-views mirror grey`` adds each crop
+mirrored and in grey (:data:`TEST_VIEWS`, ``<character>.mirror.npz``, ``<character>.grey.npz``). Warm the cache with
 
     nice -n 10 python bench/drawn_features.py --model-root ~/.raypipe/models --views 2
 """
