@@ -9,7 +9,8 @@ views 1.. are augmented copies (:data:`AUGMENT`: crop, pose, mirror, colour
 balance, grey, line weight), the same for every run (seeded by character and view).
 
 Features are cached as ``<cache>/<source>/<character>.view<v>.npz`` (plain arrays), so the
-protocol and the head training rerun in seconds. Warm the cache with
+protocol and the head training rerun in seconds; ``--test-views mirror grey`` adds each crop
+mirrored and in grey (:data:`TEST_VIEWS`, ``<character>.mirror.npz``, ``<character>.grey.npz``). Warm the cache with
 
     nice -n 10 python bench/drawn_features.py --model-root ~/.raypipe/models --views 2
 """
@@ -38,6 +39,12 @@ CACHE = Path.home() / ".cache" / "raypipe" / "bench" / "drawn-densenet"
 #: (a black-and-white page) and thicker or thinner lines.
 AUGMENT = Augment(min_scale=0.7, max_shift=0.1, max_rotation_deg=12.0, brightness=0.2, contrast=0.25,
                   saturation=0.3, grey_probability=0.3, blur_probability=0.2, line_weight_probability=0.4)  # fmt: skip
+#: Deterministic views of every crop, for test-time use (each one backbone pass, cached as
+#: ``<character>.<view>.npz``): the crop mirrored left to right, and the crop in grey.
+TEST_VIEWS = {
+    "mirror": lambda chips: chips[:, :, ::-1],
+    "grey": lambda chips: np.repeat(np.round(chips @ np.array([0.299, 0.587, 0.114])).astype(np.uint8)[..., None], 3, axis=3),
+}
 log = logging.getLogger("drawn_features")
 
 
@@ -66,9 +73,10 @@ def augmented(chips: np.ndarray, seed: int) -> np.ndarray:
     return (views.mul_(255.0).round_().byte().permute(0, 2, 3, 1).numpy()).copy()
 
 
-def character_features(embedder, data: Path, source: str, name: str, view: int, cache: Path) -> np.ndarray:
-    """Backbone features of one character's crops in ``view`` (0: as they are), cached."""
-    path = cache / source / f"{name}.view{view}.npz"
+def character_features(embedder, data: Path, source: str, name: str, view: int | str, cache: Path) -> np.ndarray:
+    """Backbone features of one character's crops in ``view`` (0: as they are; a name of
+    :data:`TEST_VIEWS`), cached."""
+    path = cache / source / (f"{name}.{view}.npz" if isinstance(view, str) else f"{name}.view{view}.npz")
     if path.is_file():
         with np.load(path, allow_pickle=False) as stored:
             return stored["features"][:PER_CHARACTER]
@@ -76,12 +84,14 @@ def character_features(embedder, data: Path, source: str, name: str, view: int, 
 
     images, _ = load_images(data / source, [name], per_character=PER_CHARACTER)
     chips = whole_image_chips(embedder, images)
-    if view:
+    if isinstance(view, str):
+        chips = np.ascontiguousarray(TEST_VIEWS[view](chips))
+    elif view:
         seed = int.from_bytes(hashlib.sha256(f"{source}/{name}/{view}".encode()).digest()[:4], "little")
         chips = augmented(chips, seed)
     started = time.perf_counter()
     features = embedder.extractor.pooled(list(chips)).astype(np.float32)
-    log.info("%s/%s view %d: %d crops in %.0f s", source, name, view, len(chips), time.perf_counter() - started)
+    log.info("%s/%s view %s: %d crops in %.0f s", source, name, view, len(chips), time.perf_counter() - started)
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(path, features=features)
     return features
@@ -103,14 +113,28 @@ def load_features(model_root: str | None, views: int = 0, data: Path = SHARED, c
     return np.concatenate(rows), np.concatenate(augmented_rows, axis=1), np.array(labels), np.array(sources)
 
 
+def test_view_features(model_root: str | None, view: str, data: Path = SHARED, cache: Path = CACHE) -> np.ndarray:
+    """``(N, D)`` features of :data:`TEST_VIEWS` ``view`` of every crop, in :func:`load_features`'
+    row order; backbone run only for what the cache lacks."""
+    embedder, rows = None, []
+    for source, name in characters(data):
+        if embedder is None and not (cache / source / f"{name}.{view}.npz").is_file():
+            embedder = _embedder(model_root)
+        rows.append(character_features(embedder, data, source, name, view, cache))
+    return np.concatenate(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model-root", help="folder holding the drawn-face backbone")
     parser.add_argument("--views", type=int, default=2, help="augmented views besides the crop itself")
+    parser.add_argument("--test-views", nargs="*", choices=sorted(TEST_VIEWS), default=[], help="also these views")
     parser.add_argument("--cache", type=Path, default=CACHE)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     X, A, labels, _ = load_features(args.model_root, args.views, cache=args.cache)
+    for view in args.test_views:
+        assert len(test_view_features(args.model_root, view, cache=args.cache)) == len(X)
     print(f"{len(X)} crops of {len(set(labels))} characters, {A.shape[0]} augmented views, cached in {args.cache}")
 
 

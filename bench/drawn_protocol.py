@@ -15,7 +15,11 @@ For every fold and embedding, everything learned is learned on the fold's FIT ch
   those leaving at most 15% of faces alone wins.
 
 Then the fold's REPORT characters are clustered without k (that setting) and with the true k
-(k-means). The table holds each embedding's mean and worst fold, and the mean fit-side F (the
+(k-means). Candidates besides the embeddings: ``--test-view mirror`` (each crop's features
+averaged with its mirror image's, in fitting and in use), ``--train-views grey`` (the grey crops
+as more augmented views), and the ``run-centred`` / ``run-standardised`` embeddings (the unit
+vectors of the faces clustered together centred on their mean, or standardised, as ``auto``
+does before Leiden when :class:`raypipe.cluster.calibration.Communities` says so). The table holds each embedding's mean and worst fold, and the mean fit-side F (the
 inner folds' best) that chose :data:`SHIPPED`. ``--ship`` fits that head on the characters of
 the sources shipped weights may be trained on (:data:`drawn_features.SHIPPABLE_SOURCES`:
 ``anime_fanart``; ``anime`` is evaluation only), or with ``--fold NAME`` on that fold's fit
@@ -24,7 +28,7 @@ characters, chooses its distances by the same inner folds and writes
 ``--fold report-anime`` are the same fit.
 
     nice -n 10 python bench/drawn_protocol.py --model-root ~/.raypipe/models
-    nice -n 10 python bench/drawn_protocol.py --model-root ~/.raypipe/models --ship
+    nice -n 10 python bench/drawn_protocol.py --model-root ~/.raypipe/models --test-view mirror --ship
 """
 
 from __future__ import annotations
@@ -37,9 +41,10 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
-from drawn_features import CACHE, SHIPPABLE_SOURCES, load_features
+from drawn_features import CACHE, SHIPPABLE_SOURCES, TEST_VIEWS, load_features, test_view_features
 
 from raypipe.cluster import CLUSTERERS
+from raypipe.cluster.base import run_standardised
 from raypipe.embed.base import l2_normalize
 from raypipe.evaluation.metrics import score_clustering
 from raypipe.evaluation.protocol import CharacterFold, character_folds, mean_and_worst
@@ -62,7 +67,7 @@ from raypipe.features.learn.identity_head import (
 AVERAGE_GRID = np.round(np.arange(0.30, 0.99, 0.04), 2)
 LEFTOVER_OFFSETS = (None, 0.05, 0.10)
 #: Leiden communities of the k-NN graph: edge distances, neighbours and resolutions.
-LEIDEN_GRID = {"threshold": (0.74, 0.78, 0.82, 0.86, 0.90), "k": (10, 20, 30), "resolution": (0.5, 1.0, 2.0)}
+LEIDEN_GRID = {"threshold": (0.74, 0.78, 0.82, 0.86, 0.90, 0.94, 0.98), "k": (10, 20, 30), "resolution": (0.5, 1.0, 2.0)}
 MOST_ALONE = 0.15
 INNER_SPLITS = 2
 #: Shrinkage of the within-class covariance of the shipped head (``--shrinkage``).
@@ -71,12 +76,18 @@ SHRINKAGE = 0.3
 
 @dataclass
 class Fitted:
-    """An embedding fitted on some characters: whitened features -> unit vectors."""
+    """An embedding fitted on some characters: whitened features -> unit vectors; ``run``: what
+    is then done to the unit vectors of the faces clustered together (``"centre"`` on their own
+    mean, ``"standardise"`` each dimension too), unit length again."""
 
     matrix: np.ndarray | None
+    run: str | None = None
 
     def __call__(self, white: np.ndarray) -> np.ndarray:
-        return l2_normalize(white if self.matrix is None else white @ self.matrix).astype(np.float32)
+        z = l2_normalize(white if self.matrix is None else white @ self.matrix)
+        if self.run == "centre":
+            z = l2_normalize(z - z.mean(axis=0))
+        return run_standardised(z) if self.run == "standardise" else z
 
 
 def fit_projection(white, labels, views) -> Fitted:
@@ -94,6 +105,11 @@ def fit_within_class_views(white, labels, views, shrinkage: float = SHRINKAGE) -
     return Fitted(within_class_whitening(white, labels, shrinkage, views=views))
 
 
+def fit_within_class_views_run(white, labels, views, shrinkage: float = SHRINKAGE, run: str = "centre") -> Fitted:
+    """The shipped head, the run's unit vectors centred (or standardised) on their own mean."""
+    return Fitted(within_class_whitening(white, labels, shrinkage, views=views), run)
+
+
 def fit_head(white, labels, views) -> Fitted:
     """The identity head: within-class whitening, then supervised contrastive training on the
     crops and their augmented views."""
@@ -101,9 +117,11 @@ def fit_head(white, labels, views) -> Fitted:
 
 
 EMBEDDINGS = {"projection (unlabelled)": fit_projection, "within-class whitening": fit_within_class,
-              "within-class whitening + views": fit_within_class_views, "identity head": fit_head}  # fmt: skip
+              "within-class whitening + views": fit_within_class_views, "identity head": fit_head,
+              "within-class whitening + views, run-centred": fit_within_class_views_run,
+              "within-class whitening + views, run-standardised": partial(fit_within_class_views_run, run="standardise")}  # fmt: skip
 #: What ``--ship`` writes: the embedding of best mean fit-side F (inner folds), never a report score.
-SHIPPED = "within-class whitening + views"
+SHIPPED = "within-class whitening + views, run-standardised"
 
 
 def cluster_scores(Z: np.ndarray, labels: np.ndarray, spec: dict) -> dict[str, float]:
@@ -196,16 +214,17 @@ def print_table(results: dict[str, list[dict[str, float]]], folds: list[Characte
                 print(f"| {name} | {group} ({sum(chosen)}) | {kind} | {cells} |")
 
 
-def ship(fit, white, views, labels, source_of, projection, fold: CharacterFold | None, out) -> None:
+def ship(fit, white, views, labels, source_of, projection, fold: CharacterFold | None, out, mirrored=False) -> None:
     """Fit the head on ``fold``'s fit characters (None: those of :data:`SHIPPABLE_SOURCES`),
-    choose its distances on inner folds of the same characters, write it to ``out``."""
+    choose its distances on inner folds of the same characters, write it to ``out``
+    (``mirrored``: ``white`` are the mean features of each crop and its mirror image)."""
     shippable = [name for name, source in source_of.items() if source in SHIPPABLE_SOURCES]
     train = fold.masks(labels)[0] if fold else np.isin(labels, shippable)
     spec, _ = choose_clusterer(fit, white[train], views[:, train], labels[train], source_of)
     pair = choose_pair(fit, white[train], views[:, train], labels[train], source_of)
     head = fit(white[train], labels[train], views[:, train]).matrix
     characters = sorted(set(labels[train]))
-    save_identity(out, projection, head, characters, [source_of[name] for name in characters])
+    save_identity(out, projection, head, characters, [source_of[name] for name in characters], mirrored)
     print(f"wrote {out} (head {head.shape}), trained on {len(characters)} characters "
           f"({fold.name if fold else ', '.join(SHIPPABLE_SOURCES)}); chosen on their inner folds: "
           f"clusterer {spec}, Chinese Whispers pair {pair}")  # fmt: skip
@@ -222,13 +241,20 @@ def main() -> None:
     parser.add_argument("--fold", help="with --ship: train on this fold's fit characters only (e.g. report-anime_fanart)")
     parser.add_argument("--out", type=Path, default=IDENTITY, help="with --ship: where the head goes")
     parser.add_argument("--cache", default=CACHE)
+    parser.add_argument("--test-view", choices=sorted(TEST_VIEWS), help="average each crop's features with this view's")
+    parser.add_argument("--train-views", nargs="*", choices=sorted(TEST_VIEWS), default=[],
+                        help="these views count as more augmented views in training")  # fmt: skip
     parser.add_argument("--shrinkage", type=float, default=SHRINKAGE, help="of the shipped head's covariance")
     args = parser.parse_args()
-    EMBEDDINGS[SHIPPED] = partial(fit_within_class_views, shrinkage=args.shrinkage)
+    EMBEDDINGS[SHIPPED] = partial(EMBEDDINGS[SHIPPED], shrinkage=args.shrinkage)
     import torch
 
     torch.set_num_threads(1)
     features, augmented, labels, sources = load_features(args.model_root, args.views, cache=args.cache)
+    extra = [test_view_features(args.model_root, view, cache=args.cache) for view in args.train_views]
+    augmented = np.concatenate([augmented, np.stack(extra)]) if extra else augmented
+    if args.test_view:
+        features = (features + test_view_features(args.model_root, args.test_view, cache=args.cache)) / 2
     projection = load_projection(PROJECTION)
     white = whitened(features, projection).astype(np.float32)
     views = np.stack([whitened(v, projection) for v in augmented]).astype(np.float32) if len(augmented) else augmented
@@ -236,7 +262,7 @@ def main() -> None:
     folds = character_folds(source_of, splits=args.splits)
     if args.ship:
         fold = next(f for f in folds if f.name == args.fold) if args.fold else None
-        ship(EMBEDDINGS[SHIPPED], white, views, labels, source_of, projection, fold, args.out)
+        ship(EMBEDDINGS[SHIPPED], white, views, labels, source_of, projection, fold, args.out, args.test_view == "mirror")
         return
     assert np.allclose(fit_projection(white, labels, views)(white[:4]), projected(features[:4], projection), atol=1e-5)
     print(f"{len(labels)} crops of {len(source_of)} characters; {len(folds)} folds; {len(views)} augmented views")

@@ -202,3 +202,79 @@ def test_protocol_ship_fits_the_head_on_shippable_sources_only(tmp_path, monkeyp
     out = tmp_path / "head.npz"
     drawn_protocol.ship(drawn_protocol.fit_within_class_views, white, views, labels, source_of, projection, None, out)
     assert fitted_on(out) == {"characters": [f"fanart_{i}" for i in range(6)], "sources": ["anime_fanart"] * 6}
+
+
+def _left_heavy_pooled(self, chips):
+    """Stand-in backbone features that tell a chip from its mirror image (column-weighted means)."""
+    weights = np.linspace(0.0, 1.0, chips[0].shape[1])
+    per_chip = [np.abs(np.einsum("hwc,w->c", chip.astype(np.float64), weights)) for chip in chips]
+    dim = len(load_projection(PROJECTION)["mean"])
+    return np.stack([np.resize(np.sqrt(f), dim) * np.linspace(0.5, 1.5, dim) for f in per_chip]).astype(np.float32)
+
+
+@pytest.mark.parametrize("mirrored", [True, False])
+def test_drawn_densenet_embeds_a_face_and_its_mirror_alike_only_with_a_head_fitted_mirrored(tmp_path, monkeypatch, mirrored):
+    from raypipe.features.drawn_densenet import DrawnFaceDenseNet
+
+    projection = load_projection(PROJECTION)
+    head = np.random.default_rng(0).normal(size=(len(projection["components"]), 16)).astype(np.float32)
+    save_identity(tmp_path / "head.npz", projection, head, ["a"], ["anime_fanart"], mirrored=mirrored)
+    (tmp_path / "backbone.onnx").write_bytes(b"unused: pooled is replaced")
+    monkeypatch.setattr(DrawnFaceDenseNet, "pooled", _left_heavy_pooled)
+    extractor = DrawnFaceDenseNet(model_path=tmp_path / "backbone.onnx", projection=tmp_path / "head.npz")
+    chip = np.random.default_rng(1).integers(0, 256, size=(32, 32, 3), dtype=np.uint8)
+    face, mirror = extractor.transform([chip, chip[:, ::-1]])
+    assert extractor.mirrored is mirrored
+    assert np.allclose(face, mirror, atol=1e-6) is mirrored
+
+
+def test_shipped_identity_head_was_fitted_on_crops_and_their_mirror_images():
+    assert bool(load_projection(IDENTITY)["mirrored"])
+
+
+@pytest.mark.registry
+def test_shipped_drawn_embedding_is_the_same_for_a_face_and_its_mirror(faceplugin_models):
+    from raypipe.features.drawn_densenet import BACKBONE_FILE, DrawnFaceDenseNet
+
+    extractor = DrawnFaceDenseNet(model_path=faceplugin_models / BACKBONE_FILE)
+    chip = np.random.default_rng(2).integers(0, 256, size=(224, 224, 3), dtype=np.uint8)
+    face, mirror = extractor.transform([chip, np.ascontiguousarray(chip[:, ::-1])])
+    np.testing.assert_allclose(face, mirror, atol=1e-5)
+    assert abs(float(face @ mirror) - 1.0) < 1e-5
+
+
+def test_auto_standardises_the_run_before_leiden_when_calibrated_so(monkeypatch):
+    """Faces that all share one offset (a source's drawing style) look alike to cosine distance:
+    Leiden on the raw vectors merges characters, on the run-standardised ones it separates them."""
+    from raypipe.cluster import calibration
+    from raypipe.cluster.auto import AutoClusterer
+    from raypipe.cluster.base import run_standardised
+    from raypipe.cluster.graph import Leiden
+    from raypipe.evaluation.metrics import score_clustering
+    from raypipe.testing.embeddings import make_faces
+
+    faces = make_faces(300, 64, mean_size=15, zipf_a=0.0, noise_fraction=0.0, seed=4)
+    styled = faces.X + 3.0 * np.random.default_rng(5).normal(size=64).astype(np.float32) / 8.0
+    for standardised in (True, False):
+        communities = calibration.Communities(distance=0.6, k=20, resolution=1.0, standardised=standardised)
+        monkeypatch.setitem(calibration.CALIBRATION, f"drawn-{standardised}", calibration.SamePerson(0.3, 0.5, communities=communities))  # fmt: skip
+    on = AutoClusterer(model="drawn-True", cannot_link=False).fit(styled).labels_
+    off = AutoClusterer(model="drawn-False", cannot_link=False).fit(styled).labels_
+    np.testing.assert_array_equal(on, Leiden(threshold=0.6, k=20, resolution=1.0).fit(run_standardised(styled)).labels_)
+    assert score_clustering(faces.labels, on)["bcubed_f"] > 0.9
+    assert score_clustering(faces.labels, off)["bcubed_f"] < 0.85
+
+
+def test_drawn_densenet_faces_are_standardised_over_the_run_before_their_leiden_communities():
+    from raypipe.cluster.auto import AutoClusterer
+    from raypipe.cluster.base import run_standardised
+    from raypipe.cluster.calibration import CALIBRATION
+    from raypipe.cluster.graph import Leiden
+    from raypipe.testing.embeddings import make_faces
+
+    faces = make_faces(200, 64, mean_size=10, zipf_a=0.0, noise_fraction=0.0, seed=6)
+    shipped = CALIBRATION["feature:drawn-densenet"].communities
+    auto = AutoClusterer(model="feature:drawn-densenet", cannot_link=False).fit(faces.X)
+    leiden = Leiden(threshold=shipped.distance, k=shipped.k, resolution=shipped.resolution)
+    np.testing.assert_array_equal(auto.labels_, leiden.fit(run_standardised(faces.X)).labels_)
+    assert not np.array_equal(auto.labels_, leiden.fit(faces.X).labels_)

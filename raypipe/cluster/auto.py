@@ -32,7 +32,7 @@ from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial.distance import pdist
 
-from raypipe.cluster.base import Clusterer
+from raypipe.cluster.base import Clusterer, run_standardised
 from raypipe.cluster.calibration import CALIBRATION
 from raypipe.cluster.graph import Leiden
 from raypipe.cluster.knn import EXACT_LIMIT, nearest_neighbours, neighbour_graph
@@ -148,6 +148,7 @@ class AutoClusterer(Clusterer):
     def _communities(self, X: np.ndarray, communities) -> np.ndarray:
         """Leiden communities of the k-NN graph, as calibrated for ``model``."""
         self.threshold_ = communities.distance
+        X = run_standardised(X) if communities.standardised else X
         leiden = Leiden(threshold=self.threshold_, k=communities.k, resolution=communities.resolution,
                         knn_method=self.knn_method, exact_limit=self.exact_limit, seed=self.seed)  # fmt: skip
         labels = leiden.fit(X).labels_

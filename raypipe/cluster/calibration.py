@@ -34,11 +34,13 @@ log = logging.getLogger(__name__)
 class Communities:
     """Leiden modularity communities of the k-NN graph (``k`` neighbours, edges within cosine
     ``distance``) at ``resolution``: what ``auto`` clusters a model's vectors into instead of
-    average linkage."""
+    average linkage; ``standardised``: of the vectors standardised over the faces clustered
+    together (:func:`raypipe.cluster.base.run_standardised`)."""
 
     distance: float
     k: int
     resolution: float
+    standardised: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,8 +86,11 @@ CALIBRATION: dict[str, SamePerson] = {
     # Leiden settings leaving at most 15% of faces alone; ``average``/``leftover`` the best of
     # average linkage alone (used when a threshold is given), ``pair`` the best of Chinese
     # Whispers. Figures on the unseen anime characters: docs/drawn-faces.md.
+    # ``communities`` were chosen again with the head fitted on crops averaged with their mirror
+    # images and the run standardised (the best mean fit-side F of the protocol's candidates);
+    # ``average``, ``leftover`` and ``pair`` are those of the previous head, not chosen again.
     "feature:drawn-densenet": SamePerson(average=0.82, pair=0.74, leftover=0.92,
-                                         communities=Communities(distance=0.82, k=20, resolution=1.0)),
+                                         communities=Communities(distance=0.94, k=30, resolution=1.0, standardised=True)),
 }
 #: Background spreads (robust z) above the median random-pair similarity, per threshold kind;
 #: ``average`` fitted as above with each model weighing the same. ``pair``: no z serves both

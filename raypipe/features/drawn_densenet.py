@@ -13,7 +13,9 @@ raypipe ships plain arrays (no pickle) in two files:
   fitted on the 10 characters of ``anime_fanart`` and augmented views of their crops
   (``bench/drawn_protocol.py --ship``; ``anime`` is evaluation only and all its characters are
   unseen by it). The file records the characters and sources it was fitted on
-  (:func:`fitted_on`). Figures: docs/drawn-faces.md.
+  (:func:`fitted_on`), and whether it was fitted on the mean features of each crop and its
+  mirror image (the shipped one was: a face is then embedded the same way, two backbone
+  passes). Figures: docs/drawn-faces.md.
 """
 
 from __future__ import annotations
@@ -39,6 +41,9 @@ INPUT_SIZE = 224
 CONTEXT = 0.15
 _PROJECTION_KEYS = ("mean", "components", "scale")
 _HEAD_KEY = "head"
+#: True when the head was fitted on the mean features of each crop and its mirror image, so
+#: faces are embedded the same way (a 0-d bool array; absent in older files: False).
+_MIRRORED_KEY = "mirrored"
 _PROVENANCE_KEYS = ("characters", "sources")
 
 
@@ -65,14 +70,17 @@ def save_projection(path: Path, mean: np.ndarray, components: np.ndarray, varian
     np.savez_compressed(path, **dict(zip(_PROJECTION_KEYS, (a.astype(np.float32) for a in (mean, components, scale)))))
 
 
-def save_identity(path: Path, projection: dict[str, np.ndarray], head: np.ndarray, characters, sources) -> None:
+def save_identity(
+    path: Path, projection: dict[str, np.ndarray], head: np.ndarray, characters, sources, mirrored: bool = False
+) -> None:
     """A whitening ``projection`` (:func:`load_projection`) and the ``(components, dim)`` identity
     ``head`` applied after it, as one ``.npz``, with the ``characters`` the head was fitted on
-    and their ``sources`` (plain string arrays, one entry per character)."""
+    and their ``sources`` (plain string arrays, one entry per character); ``mirrored``: the head
+    was fitted on the mean features of each crop and its mirror image."""
     path.parent.mkdir(parents=True, exist_ok=True)
     provenance = dict(zip(_PROVENANCE_KEYS, (np.asarray(characters, str), np.asarray(sources, str))))
     np.savez_compressed(path, **{key: projection[key] for key in _PROJECTION_KEYS}, head=head.astype(np.float32),
-                        **provenance)  # fmt: skip
+                        mirrored=np.asarray(bool(mirrored)), **provenance)  # fmt: skip
 
 
 def fitted_on(path: str | Path = IDENTITY) -> dict[str, list[str]]:
@@ -83,9 +91,10 @@ def fitted_on(path: str | Path = IDENTITY) -> dict[str, list[str]]:
 
 
 def load_projection(path: str | Path = PROJECTION) -> dict[str, np.ndarray]:
-    """The arrays of :func:`save_projection` or :func:`save_identity` (``head`` only in the latter)."""
+    """The arrays of :func:`save_projection` or :func:`save_identity` (``head`` and ``mirrored``
+    only in the latter)."""
     with np.load(Path(path), allow_pickle=False) as stored:
-        return {key: stored[key] for key in (*_PROJECTION_KEYS, _HEAD_KEY) if key in stored.files}
+        return {key: stored[key] for key in (*_PROJECTION_KEYS, _HEAD_KEY, _MIRRORED_KEY) if key in stored.files}
 
 
 def whitened(features: np.ndarray, projection: dict[str, np.ndarray]) -> np.ndarray:
@@ -146,8 +155,16 @@ class DrawnFaceDenseNet(FeatureExtractor):
             out.append(features.reshape(len(batch), -1).clamp_(min=0).sqrt_().cpu().numpy())
         return np.concatenate(out) if out else np.zeros((0, 1024), np.float32)
 
+    @property
+    def mirrored(self) -> bool:
+        """Whether a face is embedded by the mean features of its chip and the chip's mirror
+        image, as the identity head was fitted (:func:`save_identity`)."""
+        return self._projection is not None and bool(self._projection.get(_MIRRORED_KEY, False))
+
     def transform(self, chips: Sequence[np.ndarray]) -> np.ndarray:
         features = self.pooled(list(chips))
+        if self.mirrored:
+            features = (features + self.pooled([chip[:, ::-1] for chip in chips])) / 2
         if self._projection is None:
             return features.astype(np.float32)
         return projected(features, self._projection)
