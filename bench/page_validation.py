@@ -27,6 +27,7 @@ from raypipe.comic.page_model import (
     predict_maps,
     refined_panels,
 )
+from raypipe.comic.panel_checks import drop_blank, joined_fragments
 from raypipe.comic.panels import extract_panels
 from raypipe.comic.text import detect_balloons
 from raypipe.evaluation.comic import box_scores
@@ -35,6 +36,8 @@ from raypipe.testing.manga_layouts import LAYOUTS, compose_page
 VALIDATION_SEED = 4242  # training pages use seeds 0 and 1, the synthetic benchmark 2026
 CUTS = (0.5, 0.6, 0.7)
 MIN_AREAS = (0.03, 0.05)
+BLANKS = (0.0, 0.005, 0.01, 0.02, 0.04)  # least drawn share of a kept panel (0: no check)
+JOINS = (0.0, 0.3, 0.5, 0.7)  # share of a seam a straight line must span to part fragments (0: no join)
 
 
 def validation_pages(count: int, seed: int = VALIDATION_SEED) -> list:
@@ -45,7 +48,9 @@ def validation_pages(count: int, seed: int = VALIDATION_SEED) -> list:
 
 
 def candidates(rgb: np.ndarray, classes: np.ndarray, rules: list) -> dict[str, list]:
-    """{setting name: panel boxes} of the model alone and of the hybrid, every setting."""
+    """{setting name: panel boxes} of the model alone and of the hybrid, every setting, each
+    with blank panels dropped at every ``BLANKS`` level and (the model's) fragments joined at
+    every ``JOINS`` level."""
     found = {}
     for cut, min_area in product(CUTS, MIN_AREAS):
         found[f"learned cut {cut} min_area {min_area}"] = panel_boxes(classes, rgb.shape[:2], min_area, cut)
@@ -53,7 +58,12 @@ def candidates(rgb: np.ndarray, classes: np.ndarray, rules: list) -> dict[str, l
             found[f"hybrid cut {cut} min_area {min_area} missed {missed}"] = refined_panels(
                 classes, rules, rgb.shape[:2], cut, min_area, missed
             )
-    return found
+    grey = rgb[:, :, 0]
+    checked = {f"{name} blank {least}": drop_blank(boxes, grey, least) if least else boxes
+               for name, boxes in found.items() for least in BLANKS}
+    return {f"{name} join {share}": joined_fragments(boxes, grey, share) if share else boxes
+            for name, boxes in checked.items() for share in JOINS
+            if not share or name.startswith("learned")}
 
 
 def validate(pages: list, weights: list[Path]) -> dict[str, dict]:
