@@ -4,8 +4,10 @@ Validation pages are synthetic pages of irregular layouts (:mod:`raypipe.testing
 every layout in turn) whose art is the validation fifth of the trainable drawn crops
 (``anime_fanart/``, ``anime_unlabelled/``: no training page shows it), drawn with their own seed.
 No real page is read. Each weights file, method and setting is scored (panels, IoU 0.5) and the
-one whose WORSE of recall and precision is highest is chosen (ties: F1); real titles are then
-only reported (``bench/manga_pages.py``).
+one whose WORSE of recall and precision is highest is chosen (ties: F1); the level of the blank
+check (:func:`~raypipe.comic.panel_checks.drop_blank`) on the default setting is the one of
+highest precision losing at most 0.005 recall. Real titles are then only reported
+(``bench/manga_pages.py``).
 
     nice -n 10 python bench/page_validation.py --pages 60 --weights A.npz B.npz
 """
@@ -27,7 +29,7 @@ from raypipe.comic.page_model import (
     predict_maps,
     refined_panels,
 )
-from raypipe.comic.panel_checks import drop_blank, joined_fragments
+from raypipe.comic.panel_checks import drop_blank
 from raypipe.comic.panels import extract_panels
 from raypipe.comic.text import detect_balloons
 from raypipe.evaluation.comic import box_scores
@@ -37,7 +39,6 @@ VALIDATION_SEED = 4242  # training pages use seeds 0 and 1, the synthetic benchm
 CUTS = (0.5, 0.6, 0.7)
 MIN_AREAS = (0.03, 0.05)
 BLANKS = (0.0, 0.005, 0.01, 0.02, 0.04)  # least drawn share of a kept panel (0: no check)
-JOINS = (0.0, 0.3, 0.5, 0.7)  # share of a seam a straight line must span to part fragments (0: no join)
 
 
 def validation_pages(count: int, seed: int = VALIDATION_SEED) -> list:
@@ -49,8 +50,7 @@ def validation_pages(count: int, seed: int = VALIDATION_SEED) -> list:
 
 def candidates(rgb: np.ndarray, classes: np.ndarray, rules: list) -> dict[str, list]:
     """{setting name: panel boxes} of the model alone and of the hybrid, every setting, each
-    with blank panels dropped at every ``BLANKS`` level and (the model's) fragments joined at
-    every ``JOINS`` level."""
+    with blank panels dropped at every ``BLANKS`` level."""
     found = {}
     for cut, min_area in product(CUTS, MIN_AREAS):
         found[f"learned cut {cut} min_area {min_area}"] = panel_boxes(classes, rgb.shape[:2], min_area, cut)
@@ -59,11 +59,8 @@ def candidates(rgb: np.ndarray, classes: np.ndarray, rules: list) -> dict[str, l
                 classes, rules, rgb.shape[:2], cut, min_area, missed
             )
     grey = rgb[:, :, 0]
-    checked = {f"{name} blank {least}": drop_blank(boxes, grey, least) if least else boxes
-               for name, boxes in found.items() for least in BLANKS}
-    return {f"{name} join {share}": joined_fragments(boxes, grey, share) if share else boxes
-            for name, boxes in checked.items() for share in JOINS
-            if not share or name.startswith("learned")}
+    return {f"{name} blank {least}": drop_blank(boxes, grey, least) if least else boxes
+            for name, boxes in found.items() for least in BLANKS}
 
 
 def validate(pages: list, weights: list[Path]) -> dict[str, dict]:
@@ -99,6 +96,17 @@ def main() -> None:
         print(f"{name}: recall {scores['recall']:.3f} precision {scores['precision']:.3f} "
               f"worse {worse:.3f} F1 {f1:.3f}")
     print("chosen:", max(results, key=lambda name: worse_then_f1(results[name])))
+    for path in args.weights:
+        print(f"blank level for {path.name}, learned cut 0.5 min_area 0.03:", blank_level(results, path.name))
+
+
+def blank_level(results: dict[str, dict], weights: str, setting: str = "learned cut 0.5 min_area 0.03",
+                most_lost: float = 0.005) -> float:
+    """The ``BLANKS`` level for ``setting`` (the default's) of ``weights``: the highest precision
+    losing at most ``most_lost`` recall against no check; ties, the milder level."""
+    scores = {least: results[f"{weights}: {setting} blank {least}"] for least in BLANKS}
+    allowed = [least for least in BLANKS if scores[least]["recall"] >= scores[0.0]["recall"] - most_lost]
+    return max(allowed, key=lambda least: (scores[least]["precision"], -least))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Checks of found panels against the page: blank boxes dropped, fragments of a panel joined."""
+"""Checks of found panels against the page: boxes that show nothing are not panels."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 from raypipe.comic.page_model import INPUT_SHAPE, INTERIOR, PAPER, find_panels
-from raypipe.comic.panel_checks import drawn_share, drop_blank, joined_fragments
+from raypipe.comic.panel_checks import drawn_share, drop_blank
 
 
 def page_with_frames(frames: list, size: tuple[int, int] = (1000, 700)) -> np.ndarray:
@@ -37,42 +37,6 @@ def test_a_box_grown_over_a_neighbours_border_is_still_blank():
     grey = page_with_frames([(40, 40, 660, 900)])
     strip = (40, 890, 660, 1000)  # the foot margin, grown 10 px up over the panel's border
     assert drawn_share(grey, strip) < 0.01
-
-
-def art_page(panels: list, size: tuple[int, int] = (1000, 700), frame: int = 4) -> np.ndarray:
-    """A white page with each box of ``panels`` full of smooth mid-to-dark tone (drawn art that
-    no row crosses as paper), framed by ``frame`` pixels of ink (0: borderless)."""
-    rng = np.random.default_rng(1)
-    grey = np.full(size, 250, np.uint8)
-    for x1, y1, x2, y2 in panels:
-        blobs = rng.integers(40, 200, (8, 8)).astype(np.uint8)
-        grey[y1:y2, x1:x2] = cv2.resize(blobs, (x2 - x1, y2 - y1), interpolation=cv2.INTER_CUBIC)
-        if frame:
-            cv2.rectangle(grey, (x1, y1), (x2 - 1, y2 - 1), 0, frame)
-    return grey
-
-
-def test_fragments_of_one_panel_are_joined_across_a_seam_of_art():
-    grey = art_page([(100, 100, 600, 500)])
-    halves = [(100, 100, 600, 296), (100, 304, 600, 500)]  # cut across a balloon, say
-    assert joined_fragments(halves, grey, 0.5) == [(100, 100, 600, 500)]
-    side_by_side = [(100, 100, 340, 500), (350, 100, 600, 500)]
-    assert joined_fragments(side_by_side, grey, 0.5) == [(100, 100, 600, 500)]
-
-
-def test_panels_apart_across_a_gutter_or_a_shared_frame_stay_apart():
-    gutter = [(100, 100, 600, 290), (100, 310, 600, 500)]  # a 20 px paper gutter
-    assert sorted(joined_fragments(gutter, art_page(gutter), 0.5)) == gutter
-    borderless = art_page(gutter, frame=0)  # no frames, only the paper between
-    assert sorted(joined_fragments(gutter, borderless, 0.5)) == gutter
-    shared = [(100, 100, 600, 300), (100, 300, 600, 500)]  # one border line, no gutter
-    assert sorted(joined_fragments(shared, art_page(shared), 0.5)) == shared
-
-
-def test_boxes_of_different_spans_are_not_joined():
-    grey = art_page([(100, 100, 600, 500)])
-    boxes = [(100, 100, 600, 296), (100, 304, 350, 500)]  # the lower one half as wide
-    assert joined_fragments(boxes, grey, 0.5) == boxes
 
 
 class FixedMaps(torch.nn.Module):
