@@ -56,7 +56,6 @@ from raypipe.comic.page_model import (
     refined_panels,
     training_manifest,
 )
-from raypipe.comic.panel_checks import BLANK_LEAST, drop_blank
 from raypipe.comic.panels import Box, extract_panels
 from raypipe.comic.split import PageText
 from raypipe.comic.text import detect_balloons
@@ -111,13 +110,12 @@ def page_boxes(rgb: np.ndarray, net: PageNet | None) -> dict[str, dict[str, list
     methods = {"rules": {"panels": rules, "text": text.lettering}}
     if net is not None:
         classes, lettering = predict_maps(rgb, net)
-        grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
         methods["learned"] = {
-            "panels": drop_blank(panel_boxes(classes, rgb.shape[:2]), grey, BLANK_LEAST),
+            "panels": panel_boxes(classes, rgb.shape[:2]),
             "text": learned_lettering(lettering, rgb.shape[:2]),
         }
         methods["hybrid"] = {
-            "panels": drop_blank(refined_panels(classes, rules, rgb.shape[:2]), grey, BLANK_LEAST),
+            "panels": refined_panels(classes, rules, rgb.shape[:2]),
             "text": text.lettering,
         }
     return methods

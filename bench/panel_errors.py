@@ -33,9 +33,13 @@ import torch
 from bench.manga_pages import MANGA, REPORTING_TITLE, TUNING_TITLE, pages
 from raypipe.comic.cuts import area
 from raypipe.comic.page_model import PANEL_METHODS, WEIGHTS, find_panels, load_net
-from raypipe.comic.panel_checks import intersection
 from raypipe.comic.panels import Box
 from raypipe.detect.boxes import box_iou
+
+
+def intersection(a: Box, b: Box) -> int:
+    """Pixels two boxes share."""
+    return area((max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])))
 
 
 def error_kinds(found: list[Box], truth: list[Box]) -> tuple[list[str | None], list[str | None]]:

@@ -20,8 +20,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from raypipe.comic.cuts import area
-from raypipe.comic.panel_checks import BLANK_LEAST, drop_blank, intersection
 from raypipe.comic.panels import Panel, extract_panels
 from raypipe.comic.reading import Box, reading_order
 
@@ -115,7 +113,7 @@ def predict_maps(rgb: np.ndarray, net: PageNet | None = None) -> tuple[np.ndarra
 
 
 def panel_boxes(
-    classes: np.ndarray, page_shape: tuple[int, int], min_area: float = 0.03, cut: float = 0.5
+    classes: np.ndarray, page_shape: tuple[int, int], min_area: float = 0.03, cut: float = 0.6
 ) -> list[Box]:
     """Panels (page pixels) from the class probabilities: each piece of interior, cut along any
     row or column that is mostly not interior (``cut``: a panel edge crossed by art), grown by
@@ -201,9 +199,7 @@ def find_panels(
     """Panels of an RGB page in reading order by ``method``: "learned" (the page model, the
     default: chosen on synthetic validation pages, docs/manga-pages.md), "rules"
     (:func:`~raypipe.comic.panels.extract_panels`) or "hybrid" (the rules' panels cut and
-    completed by the model, :func:`refined_panels`); the model's ways drop boxes that show
-    nothing (a blank margin, :func:`~raypipe.comic.panel_checks.drop_blank`). A page without
-    any is one panel."""
+    completed by the model, :func:`refined_panels`). A page without any is one panel."""
     if method not in PANEL_METHODS:
         raise ValueError(f"comic panels method must be one of {PANEL_METHODS}, not {method!r}")
     rules = partial(extract_panels, rgb, right_to_left, text_boxes=balloons)
@@ -214,7 +210,6 @@ def find_panels(
         boxes = panel_boxes(classes, rgb.shape[:2])
     else:
         boxes = refined_panels(classes, [p.box for p in rules()], rgb.shape[:2])
-    boxes = drop_blank(boxes, cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), BLANK_LEAST)
     if not boxes:
         return rules()
     return [Panel(i, box) for i, box in enumerate(reading_order(boxes, right_to_left))]
@@ -242,6 +237,13 @@ def refined_panels(
         return refined
     return refined + [
         box for box in panel_boxes(classes, page_shape, min_area, cut)
-        if all(intersection(box, rule) < 0.5 * area(box) for rule in rules)
+        if all(_intersection(box, rule) < 0.5 * _area(box) for rule in rules)
     ]
 
+
+def _intersection(a: Box, b: Box) -> int:
+    return _area((max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])))
+
+
+def _area(box: Box) -> int:
+    return max(0, box[2] - box[0]) * max(0, box[3] - box[1])

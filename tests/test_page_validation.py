@@ -1,13 +1,11 @@
-"""Checks of found panels against the page: boxes that show nothing are not panels."""
+"""The blank check scored on validation pages: a found panel that shows nothing is a margin."""
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
-import torch
 
-from raypipe.comic.page_model import INPUT_SHAPE, INTERIOR, PAPER, find_panels
-from raypipe.comic.panel_checks import drawn_share, drop_blank
+from bench.page_validation import drawn_share, drop_blank
 
 
 def page_with_frames(frames: list, size: tuple[int, int] = (1000, 700)) -> np.ndarray:
@@ -37,27 +35,3 @@ def test_a_box_grown_over_a_neighbours_border_is_still_blank():
     grey = page_with_frames([(40, 40, 660, 900)])
     strip = (40, 890, 660, 1000)  # the foot margin, grown 10 px up over the panel's border
     assert drawn_share(grey, strip) < 0.01
-
-
-class FixedMaps(torch.nn.Module):
-    """A stand-in page model whose interior is exactly the given boxes of its input map."""
-
-    def __init__(self, boxes: list) -> None:
-        super().__init__()
-        self.logits = torch.zeros(1, 4, *INPUT_SHAPE)
-        self.logits[0, PAPER] = 5.0
-        for x1, y1, x2, y2 in boxes:
-            self.logits[0, PAPER, y1:y2, x1:x2] = 0.0
-            self.logits[0, INTERIOR, y1:y2, x1:x2] = 5.0
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.logits
-
-
-def test_learned_panels_leave_out_a_blank_foot_margin_the_model_calls_a_panel():
-    """The model's two panels on a page (map pixels: 180 x 256 map of a 700 x 1000 page): the
-    drawn one is kept, the blank margin at the foot is not a panel."""
-    grey = page_with_frames([(40, 40, 660, 900)])
-    net = FixedMaps([(12, 12, 168, 228), (12, 236, 168, 254)])
-    found = [p.box for p in find_panels(np.repeat(grey[:, :, None], 3, axis=2), net=net)]
-    assert len(found) == 1 and found[0][3] < 920, found
