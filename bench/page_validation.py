@@ -42,11 +42,12 @@ MIN_AREAS = (0.03, 0.05)
 BLANKS = (0.0, 0.005, 0.01, 0.02, 0.04)  # least drawn share of a kept panel (0: no check)
 
 
-def validation_pages(count: int, seed: int = VALIDATION_SEED) -> list:
+def validation_pages(count: int, seed: int = VALIDATION_SEED, straight_art: float = 0.0) -> list:
     """``count`` synthetic pages drawn with validation art, the layouts in turn."""
     rng = np.random.default_rng(seed)
     art = art_images([DATA / name for name in ART], 200, rng, part="validation")
-    return [compose_page(art, rng, LAYOUTS[n % len(LAYOUTS)]) for n in range(count)]
+    return [compose_page(art, rng, LAYOUTS[n % len(LAYOUTS)], straight_art=straight_art)
+            for n in range(count)]
 
 
 def drawn_share(grey: np.ndarray, box: tuple[int, int, int, int]) -> float:
@@ -106,9 +107,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=60)
     parser.add_argument("--weights", type=Path, nargs="+", required=True)
+    parser.add_argument("--straight-art", type=float, default=0.0, help="share of panels with straight lines")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    results = validate(validation_pages(args.pages), args.weights)
+    results = validate(validation_pages(args.pages, straight_art=args.straight_art), args.weights)
     for name, scores in sorted(results.items(), key=lambda item: worse_then_f1(item[1])):
         worse, f1 = worse_then_f1(scores)
         print(f"{name}: recall {scores['recall']:.3f} precision {scores['precision']:.3f} "

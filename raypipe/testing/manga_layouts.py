@@ -44,9 +44,10 @@ class MangaPage:
 
 def compose_page(
     art: list[np.ndarray], rng: np.random.Generator, layout: str | None = None,
-    size: tuple[int, int] = (1170, 826),
+    size: tuple[int, int] = (1170, 826), straight_art: float = 0.0,
 ) -> MangaPage:
-    """A page of ``layout`` (random when None) whose panels show crops of the grey ``art``."""
+    """A page of ``layout`` (random when None) whose panels show crops of the grey ``art``;
+    ``straight_art`` of the panels get long straight lines across their art (doors, poles)."""
     layout = layout or LAYOUTS[int(rng.integers(len(LAYOUTS)))]
     height, width = size
     dark = rng.random() < DARK_PAGES
@@ -54,7 +55,7 @@ def compose_page(
     page = MangaPage(np.full(size, paper, np.uint8), layout)
     page.labels = np.zeros(size, np.int32)
     for polygon in _layout_polygons(layout, width, height, rng):
-        _draw_panel(page, polygon, art, rng, border=_has_border(layout, rng) and not dark)
+        _draw_panel(page, polygon, art, rng, _has_border(layout, rng) and not dark, straight_art)
     if rng.random() < 0.5:
         _page_number(page.grey, rng, 255 - paper)
     for _ in range(int(rng.integers(0, 3))):
@@ -152,7 +153,7 @@ def _tilt(polygon: np.ndarray, rng, gutter: int) -> np.ndarray:
     return polygon + rng.uniform(-0.45, 0.45, polygon.shape) * gutter
 
 
-def _draw_panel(page: MangaPage, polygon: np.ndarray, art, rng, border: bool) -> None:
+def _draw_panel(page: MangaPage, polygon: np.ndarray, art, rng, border: bool, straight_art: float) -> None:
     height, width = page.grey.shape
     corners = np.round(polygon).astype(np.int32)
     inside = np.zeros((height, width), np.uint8)
@@ -167,12 +168,31 @@ def _draw_panel(page: MangaPage, polygon: np.ndarray, art, rng, border: bool) ->
     page.grey[y1:y2, x1:x2][region] = filled[region]
     if rng.random() < 0.15:
         speed_lines(page.grey, inside > 0, rng)
+    if straight_art and rng.random() < straight_art:
+        _straight_lines(page.grey, inside > 0, (x1, y1, x2, y2), rng)
     if page.layout == "overlap" and len(page.panels) and rng.random() < 0.6:
         cv2.polylines(page.grey, [corners], True, 255, int(rng.integers(6, 14)))
     if border:
         cv2.polylines(page.grey, [corners], True, int(rng.integers(0, 40)), thickness)
     page.panels.append((int(x1), int(y1), int(x2), int(y2)))
     page.labels[inside > 0] = len(page.panels)
+
+
+def _straight_lines(grey: np.ndarray, inside: np.ndarray, box, rng) -> None:
+    """One to three long straight dark lines across the art (a door frame, a pole, a wall's
+    edge), upright or level, over most of the panel: lines that are not panel edges."""
+    x1, y1, x2, y2 = box
+    layer = np.full(grey.shape, 255, np.uint8)
+    for _ in range(int(rng.integers(1, 4))):
+        if rng.random() < 0.7:  # upright
+            x = int(rng.uniform(x1 + 0.1 * (x2 - x1), x2 - 0.1 * (x2 - x1)))
+            ends = sorted(rng.uniform(y1, y2, 2)) if rng.random() < 0.5 else (y1, y2)
+            cv2.line(layer, (x, int(ends[0])), (x, int(ends[1])), 0, int(rng.integers(1, 5)))
+        else:
+            y = int(rng.uniform(y1 + 0.1 * (y2 - y1), y2 - 0.1 * (y2 - y1)))
+            cv2.line(layer, (x1, y), (x2, y), 0, int(rng.integers(1, 5)))
+    mask = inside & (layer == 0)
+    grey[mask] = int(rng.integers(0, 60))
 
 
 def _panel_art(image: np.ndarray, shape: tuple[int, int], rng, border: bool) -> np.ndarray:
