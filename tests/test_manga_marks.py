@@ -41,6 +41,26 @@ def test_breakout_figure_changes_the_picture_across_the_gutter_but_not_the_truth
     assert page.labels.max() == len(page.panels)  # marks never add a panel to the label map
 
 
+def test_straight_art_draws_long_lines_inside_panels_and_only_when_asked():
+    """Straight lines across the art (doors, poles) are drawn inside the panels, never as new
+    panels; at the default share 0 the page is the same as before the option existed."""
+    art = [np.full((64, 64), 200, np.uint8)]  # flat light art: only frames and lines are dark
+
+    def long_upright_ink(page):
+        inner = np.zeros(page.grey.shape, bool)
+        for x1, y1, x2, y2 in page.panels:  # each panel's art less a band along its frame
+            inner[y1 + 12 : y2 - 12, x1 + 12 : x2 - 12] = True
+        ink = ((page.grey < 80) & inner).astype(np.uint8)
+        return cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((60, 1), np.uint8)).sum()
+
+    lined = compose_page(art, np.random.default_rng(6), "grid", straight_art=1.0)
+    plain = compose_page(art, np.random.default_rng(6), "grid")
+    assert long_upright_ink(lined) > 0 and long_upright_ink(plain) == 0
+    assert lined.labels.max() == len(lined.panels)
+    again = compose_page(art, np.random.default_rng(6), "grid", straight_art=0.0)
+    assert np.array_equal(again.grey, plain.grey)
+
+
 def test_training_and_validation_art_are_disjoint_and_cover_the_files(tmp_path):
     for i in range(10):  # each file's pixels carry its index
         cv2.imwrite(str(tmp_path / f"{i:02d}.png"), np.full((8, 8), 20 * i, np.uint8))

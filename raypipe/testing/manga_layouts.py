@@ -27,6 +27,7 @@ from raypipe.testing.manga_marks import (
 )
 
 LAYOUTS = ("grid", "borderless", "overlap", "full-bleed", "slant")
+DARK_PAGES = 0.08  # share of pages printed on black (flashbacks): black margins and gutters
 
 
 @dataclass
@@ -43,15 +44,20 @@ class MangaPage:
 
 def compose_page(
     art: list[np.ndarray], rng: np.random.Generator, layout: str | None = None,
-    size: tuple[int, int] = (1170, 826),
+    size: tuple[int, int] = (1170, 826), straight_art: float = 0.0,
 ) -> MangaPage:
-    """A page of ``layout`` (random when None) whose panels show crops of the grey ``art``."""
+    """A page of ``layout`` (random when None) whose panels show crops of the grey ``art``;
+    ``straight_art`` of the panels get long straight lines across their art (doors, poles)."""
     layout = layout or LAYOUTS[int(rng.integers(len(LAYOUTS)))]
     height, width = size
-    page = MangaPage(np.full(size, int(rng.integers(235, 256)), np.uint8), layout)
+    dark = rng.random() < DARK_PAGES
+    paper = int(rng.integers(0, 40)) if dark else int(rng.integers(235, 256))
+    page = MangaPage(np.full(size, paper, np.uint8), layout)
     page.labels = np.zeros(size, np.int32)
     for polygon in _layout_polygons(layout, width, height, rng):
-        _draw_panel(page, polygon, art, rng, border=_has_border(layout, rng))
+        _draw_panel(page, polygon, art, rng, _has_border(layout, rng) and not dark, straight_art)
+    if rng.random() < 0.5:
+        _page_number(page.grey, rng, 255 - paper)
     for _ in range(int(rng.integers(0, 3))):
         draw_breakout(page.grey, page.panels, art, rng)
     for _ in range(int(rng.integers(0, 3))):
@@ -66,13 +72,15 @@ def _has_border(layout: str, rng: np.random.Generator) -> bool:
 
 
 def _layout_polygons(layout: str, width: int, height: int, rng) -> list[np.ndarray]:
-    margin = 0 if layout == "full-bleed" and rng.random() < 0.5 else int(rng.uniform(0.03, 0.07) * width)
+    bleed = layout == "full-bleed" and rng.random() < 0.5
+    margins = (0, 0, 0, 0) if bleed else _margins(width, height, rng)
     gutter = int(rng.uniform(0.003, 0.012) * width) if layout == "borderless" else int(
         rng.uniform(0.01, 0.035) * width
     )
-    rects = _split((margin, margin, width - margin, height - margin), gutter, rng, depth=0)
+    left, top, right, bottom = margins
+    rects = _split((left, top, width - right, height - bottom), gutter, rng, depth=0)
     if layout == "full-bleed":
-        rects = [_bleed(r, width, height, margin, rng) for r in rects]
+        rects = [_bleed(r, width, height, margins, rng) for r in rects]
     polygons = [_quad(r) for r in rects]
     if layout == "slant":
         polygons = [_tilt(p, rng, gutter) for p in polygons]
@@ -82,6 +90,22 @@ def _layout_polygons(layout: str, width: int, height: int, rng) -> list[np.ndarr
             x, y = rng.uniform(0, width - w), rng.uniform(0, height - h)
             polygons.append(_quad((x, y, x + w, y + h)))
     return polygons
+
+
+def _margins(width: int, height: int, rng) -> tuple[int, int, int, int]:
+    """Paper round the panels (left, top, right, bottom) as printed pages have it: sides
+    apart, the foot often deeper than the head."""
+    side = rng.uniform(0.03, 0.08, 2) * width
+    head, foot = rng.uniform(0.02, 0.07) * height, rng.uniform(0.03, 0.10) * height
+    return int(side[0]), int(head), int(side[1]), int(foot)
+
+
+def _page_number(grey: np.ndarray, rng, ink: int) -> None:
+    """A page number in small type at the foot of the page, in the middle or a corner."""
+    height, width = grey.shape
+    x = int(rng.choice([0.06, 0.48, 0.88]) * width)
+    cv2.putText(grey, str(int(rng.integers(1, 200))), (x, int(height * rng.uniform(0.975, 0.99))),
+                cv2.FONT_HERSHEY_SIMPLEX, rng.uniform(0.5, 0.8), ink, 1, cv2.LINE_AA)
 
 
 def _split(rect, gutter: int, rng, depth: int) -> list[tuple[float, float, float, float]]:
@@ -106,16 +130,16 @@ def _split(rect, gutter: int, rng, depth: int) -> list[tuple[float, float, float
     return pieces
 
 
-def _bleed(rect, width: int, height: int, margin: int, rng):
+def _bleed(rect, width: int, height: int, margins: tuple[int, int, int, int], rng):
     """``rect`` stretched to the page edge on the sides it borders (sometimes)."""
     x1, y1, x2, y2 = rect
-    near = max(margin, 1) + 2
+    left, top, right, bottom = (max(m, 1) + 2 for m in margins)
     stretch = rng.random() < 0.6
     return (
-        0 if stretch and x1 <= near else x1,
-        0 if stretch and y1 <= near else y1,
-        width if stretch and x2 >= width - near else x2,
-        height if stretch and y2 >= height - near else y2,
+        0 if stretch and x1 <= left else x1,
+        0 if stretch and y1 <= top else y1,
+        width if stretch and x2 >= width - right else x2,
+        height if stretch and y2 >= height - bottom else y2,
     )
 
 
@@ -129,7 +153,7 @@ def _tilt(polygon: np.ndarray, rng, gutter: int) -> np.ndarray:
     return polygon + rng.uniform(-0.45, 0.45, polygon.shape) * gutter
 
 
-def _draw_panel(page: MangaPage, polygon: np.ndarray, art, rng, border: bool) -> None:
+def _draw_panel(page: MangaPage, polygon: np.ndarray, art, rng, border: bool, straight_art: float) -> None:
     height, width = page.grey.shape
     corners = np.round(polygon).astype(np.int32)
     inside = np.zeros((height, width), np.uint8)
@@ -144,12 +168,31 @@ def _draw_panel(page: MangaPage, polygon: np.ndarray, art, rng, border: bool) ->
     page.grey[y1:y2, x1:x2][region] = filled[region]
     if rng.random() < 0.15:
         speed_lines(page.grey, inside > 0, rng)
+    if straight_art and rng.random() < straight_art:
+        _straight_lines(page.grey, inside > 0, (x1, y1, x2, y2), rng)
     if page.layout == "overlap" and len(page.panels) and rng.random() < 0.6:
         cv2.polylines(page.grey, [corners], True, 255, int(rng.integers(6, 14)))
     if border:
         cv2.polylines(page.grey, [corners], True, int(rng.integers(0, 40)), thickness)
     page.panels.append((int(x1), int(y1), int(x2), int(y2)))
     page.labels[inside > 0] = len(page.panels)
+
+
+def _straight_lines(grey: np.ndarray, inside: np.ndarray, box, rng) -> None:
+    """One to three long straight dark lines across the art (a door frame, a pole, a wall's
+    edge), upright or level, over most of the panel: lines that are not panel edges."""
+    x1, y1, x2, y2 = box
+    layer = np.full(grey.shape, 255, np.uint8)
+    for _ in range(int(rng.integers(1, 4))):
+        if rng.random() < 0.7:  # upright
+            x = int(rng.uniform(x1 + 0.1 * (x2 - x1), x2 - 0.1 * (x2 - x1)))
+            ends = sorted(rng.uniform(y1, y2, 2)) if rng.random() < 0.5 else (y1, y2)
+            cv2.line(layer, (x, int(ends[0])), (x, int(ends[1])), 0, int(rng.integers(1, 5)))
+        else:
+            y = int(rng.uniform(y1 + 0.1 * (y2 - y1), y2 - 0.1 * (y2 - y1)))
+            cv2.line(layer, (x1, y), (x2, y), 0, int(rng.integers(1, 5)))
+    mask = inside & (layer == 0)
+    grey[mask] = int(rng.integers(0, 60))
 
 
 def _panel_art(image: np.ndarray, shape: tuple[int, int], rng, border: bool) -> np.ndarray:
