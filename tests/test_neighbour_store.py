@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from raypipe.cluster import ivf, knn
+from raypipe.cluster.neighbour_store import RunNeighbourStore
 from raypipe.cluster.step import cluster_run
 from raypipe.config import Config
 from raypipe.layout import RunLayout
@@ -119,3 +120,15 @@ def test_an_exact_search_is_not_stored(tmp_path):
     write_synthetic_run(tmp_path / "run", 600, shard_size=300)
     cluster_run(str(tmp_path / "run"), Config())  # 600 faces: exact k-NN
     assert not (tmp_path / "run" / "neighbours").exists()
+
+
+def test_an_object_store_run_keeps_one_table_and_reads_it_back(tmp_path):
+    store = RunNeighbourStore(RunLayout.at(f"memory://neighbour-store/{tmp_path.name}"))
+    saved = knn.Neighbours(np.arange(30).reshape(10, 3), np.linspace(0, 1, 30, dtype=np.float32).reshape(10, 3))
+    store.save("ab" * 32, saved, {"k": 3})
+    store.save("cd" * 32, saved, {"k": 3})
+    assert [p.name for p in store.folder.glob("*")] == ["cdcdcdcdcdcdcdcd-00000.parquet", "manifest.json"]
+    assert store.load("ab" * 32) is None
+    found = store.load("cd" * 32)
+    np.testing.assert_array_equal(found.indices, saved.indices)
+    np.testing.assert_array_equal(found.distances, saved.distances)
