@@ -139,7 +139,7 @@ def test_cut_tree_at_gives_fclusters_partition_at_every_merge_height_ties_includ
     from scipy.cluster.hierarchy import fcluster, linkage
     from scipy.spatial.distance import pdist
 
-    from raypipe.cluster.auto import cut_tree_at
+    from raypipe.cluster.tree_cut import cut_tree_at
 
     rng = np.random.default_rng(0)
     for trial in range(60):

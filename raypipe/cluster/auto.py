@@ -36,6 +36,7 @@ from raypipe.cluster.base import Clusterer
 from raypipe.cluster.calibration import CALIBRATION
 from raypipe.cluster.graph import Leiden
 from raypipe.cluster.knn import EXACT_LIMIT, nearest_neighbours, neighbour_graph
+from raypipe.cluster.tree_cut import cut_tree_at
 from raypipe.embed.base import l2_normalize
 
 log = logging.getLogger(__name__)
@@ -51,28 +52,6 @@ def average_linkage_tree_labels(X: np.ndarray):
         return lambda threshold: np.zeros(len(X), np.int64)
     tree = linkage(pdist(X.astype(np.float64), "cosine"), method="average")
     return lambda threshold: cut_tree_at(tree, threshold)
-
-
-def cut_tree_at(tree: np.ndarray, threshold: float) -> np.ndarray:
-    """The flat clusters of ``fcluster(tree, threshold, "distance")`` (numbered from 0, in
-    another order): the rows under each merge whose subtree merges nowhere above ``threshold``. Written
-    out because ``fcluster`` checks its tree at each call (0.5 ms, most of the linkage of the
-    tens of thousands of small communities of 1M faces)."""
-    n = len(tree) + 1
-    children = tree[:, :2].astype(np.int64).tolist()
-    highest = tree[:, 2].tolist()
-    for merge, (a, b) in enumerate(children):  # the highest merge of each subtree
-        highest[merge] = max(
-            highest[merge],
-            highest[a - n] if a >= n else -np.inf,
-            highest[b - n] if b >= n else -np.inf,
-        )
-    flat = list(range(2 * n - 1))  # each node's flat cluster: the highest merge within threshold
-    for merge in range(n - 2, -1, -1):
-        node = n + merge
-        if flat[node] != node or highest[merge] <= threshold:
-            flat[children[merge][0]] = flat[children[merge][1]] = flat[node]
-    return np.unique(flat[:n], return_inverse=True)[1].astype(np.int64)
 
 
 def members_of(labels: np.ndarray, max_size: int | None, min_size: int = 2):
