@@ -4,6 +4,7 @@
     nice -n 10 python bench/scale_quality.py --sizes 100k,300k --recall
     nice -n 10 python bench/scale_quality.py --sizes 1M --variants previous,ivf
     nice -n 10 python bench/scale_quality.py --sizes 1M --recall --skip-components
+    nice -n 10 python bench/scale_quality.py --sizes 1M --recall --skip-components --codes flat,fp16,sq8
 
 On realistic synthetic faces (:func:`raypipe.testing.realistic_faces.make_realistic_faces`, 128-d,
 5.2% of faces seen once), each size is clustered by ``auto`` (ArcFace's calibrated distances):
@@ -33,7 +34,9 @@ the fair measure on a shared machine. Scores: BCubed F over every face, the F of
 (:mod:`raypipe.evaluation.strangers`), clusters found vs people. ``--recall``: instead, the share
 of the true 10 nearest neighbours closer than the same-person distance (the graph's edges) that
 the IVF finds, on 2,000 sampled faces, per number of cells visited (``--cells``: for these
-numbers of IVF cells instead of the default); and, unless ``--skip-components``, the largest
+numbers of IVF cells instead of the default; ``--codes flat,fp16,sq8``: with the IVF's vectors
+stored as they are, in float16 or in 8 bits per dimension, and the search's CPU per query);
+and, unless ``--skip-components``, the largest
 component of the k-NN graph cut at that distance (above 5,000 faces Chinese Whispers splits it).
 """
 
@@ -115,9 +118,29 @@ def run_variant(X: np.ndarray, labels: np.ndarray, name: str, limit: int) -> np.
         ivf.IVF_PROBES = probes
 
 
-def edge_recall(X: np.ndarray, probes: tuple = (8, 16, 32, 64, 128), k: int = 10, cells: tuple = (None,)) -> dict:
-    """Per number of IVF cells (None: the default) and of cells visited: the share of the exact
-    neighbours within the graph's distance that it finds, over 2,000 sampled rows."""
+#: How the IVF stores its vectors (``--codes``): as they are, in float16, or in 8 bits per dim.
+CODES = {"flat": None, "fp16": "QT_fp16", "sq8": "QT_8bit"}
+
+
+def ivf_with_codes(base, code: str, X: np.ndarray):
+    """``base`` (an empty IVF) filled with ``X``, its vectors stored as ``code``; same cells."""
+    import faiss
+
+    index = base
+    if CODES[code]:
+        quantizer = getattr(faiss.ScalarQuantizer, CODES[code])
+        index = faiss.IndexIVFScalarQuantizer(base.quantizer, X.shape[1], base.nlist, quantizer, faiss.METRIC_INNER_PRODUCT)
+        index.referenced_objects = [base]  # holds the cells' quantizer
+        index.train(X[np.random.default_rng(0).choice(len(X), min(len(X), 100_000), replace=False)])
+    index.add(X)
+    return index
+
+
+def edge_recall(X: np.ndarray, probes: tuple = (8, 16, 32, 64, 128), k: int = 10, cells: tuple = (None,),
+                codes: tuple = ("flat",)) -> dict:  # fmt: skip
+    """Per number of IVF cells (None: the default), storage code and cells visited: the share of
+    the exact neighbours within the graph's distance that it finds, over 2,000 sampled rows, and
+    the search's CPU seconds per 1,000 queries."""
     queries = np.random.default_rng(0).choice(len(X), 2000, replace=False)
     true = []
     for start in range(0, len(queries), 100):  # 100 x n similarities at a time (1M: 0.4 GB)
@@ -126,12 +149,16 @@ def edge_recall(X: np.ndarray, probes: tuple = (8, 16, 32, 64, 128), k: int = 10
         true += [set(row[1:][keep]) for row, keep in zip(exact.indices, close)]
     found = {}
     for n_lists in cells:
-        index = ivf.ivf_index(X, seed=0, n_lists=n_lists)
-        index.add(X)
-        for nprobe in probes:
-            index.nprobe = nprobe
-            rows = index.search(X[queries], k + 1)[1]
-            found[index.nlist, nprobe] = sum(len(t & set(r)) for t, r in zip(true, rows)) / sum(map(len, true))
+        for code in codes:
+            index = ivf_with_codes(ivf.ivf_index(X, seed=0, n_lists=n_lists), code, X)
+            for nprobe in probes:
+                index.nprobe = nprobe
+                cpu = time.process_time()
+                rows = index.search(X[queries], k + 1)[1]
+                cpu = (time.process_time() - cpu) / len(queries) * 1000
+                share = sum(len(t & set(r)) for t, r in zip(true, rows)) / sum(map(len, true))
+                found[index.nlist, code, nprobe] = share, cpu
+            del index
     return found
 
 
@@ -147,14 +174,17 @@ def main() -> None:
     parser.add_argument(
         "--skip-components", action="store_true", help="--recall without the largest component"
     )
+    parser.add_argument("--codes", default="flat", help=f"--recall with the IVF's vectors stored as: {','.join(CODES)}")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     if args.recall:
         for n in map(parse_size, args.sizes.split(",")):
             X = make_realistic_faces(n, 128, seed=n + 128).X
             cells = tuple(map(int, args.cells.split(","))) if args.cells else (None,)
-            for (n_lists, nprobe), share in edge_recall(X, cells=cells).items():
-                print(f"{n:,} faces, {n_lists} IVF cells, {nprobe} visited: {share:.3f} of the edges found", flush=True)
+            codes = tuple(args.codes.split(","))
+            for (n_lists, code, nprobe), (share, cpu) in edge_recall(X, cells=cells, codes=codes).items():
+                print(f"{n:,} faces, {n_lists} IVF cells ({code}), {nprobe} visited: {share:.3f} of the edges found, "
+                      f"{cpu:.3f} CPU s per 1,000 queries", flush=True)  # fmt: skip
             if args.skip_components:
                 continue
             graph = knn.neighbour_graph(

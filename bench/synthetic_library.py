@@ -13,7 +13,8 @@ clustering), ``raypipe correct`` (merge the two largest clusters), ``raypipe clu
 re-cluster, corrections applied) and ``raypipe export --folders``. Per step: wall and CPU seconds
 (the command's own process: Ray's workers are not counted), the driver's peak RSS, the run folder's files and
 bytes, the object-store requests (``--store s3``: moto on loopback) and, after each clustering,
-BCubed F against the synthetic identities. The sizes run in one invocation are each other's
+BCubed F against the synthetic identities and whether it searched the k-NN or read the table
+the clustering before kept in ``RUN/neighbours/`` (the line of ``RUN/raypipe.log``). The sizes run in one invocation are each other's
 baseline: files and requests should follow the shards, time and memory the faces.
 """
 
@@ -24,6 +25,7 @@ import json
 import os
 import tempfile
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +53,13 @@ def bcubed_f(run: str, labels: np.ndarray) -> float:
     return score_clustering(labels, clusters.to_numpy())["bcubed_f"]
 
 
+def knn_source(run: str) -> str:
+    """What the last clustering of ``run`` did for its k-NN, from the run's log."""
+    lines = (storage.location(run) / "raypipe.log").read_text().splitlines()
+    said = [line for line in lines if "k-NN: reusing" in line or "k-NN: neighbours of" in line]
+    return "read from neighbours/" if said and "reusing" in said[-1] else "searched"
+
+
 def library(faces: int, work: Path, s3: S3Server | None) -> list[dict]:
     name = f"synthetic-{faces}"
     run = f"s3://{BUCKET}/{name}" if s3 else str(work / name)
@@ -64,7 +73,8 @@ def library(faces: int, work: Path, s3: S3Server | None) -> list[dict]:
         row = run_step(step, args, REPO, s3, name, run, f"N={faces}")
         if step.endswith("cluster"):
             row["bcubed_f"] = bcubed_f(run, labels)
-            print(f"  N={faces} {step:9s} BCubed F {row['bcubed_f']:.4f}", flush=True)
+            row["knn"] = knn_source(run)
+            print(f"  N={faces} {step:9s} BCubed F {row['bcubed_f']:.4f}  k-NN {row['knn']}", flush=True)
         rows.append({**row, "shards": shards})
     return rows
 
@@ -74,9 +84,11 @@ def main() -> None:
     parser.add_argument("--faces", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--store", choices=["s3", "local"], default="local")
     parser.add_argument("--work", type=Path, help="folder of the run folders (default: a temporary one)")
+    parser.add_argument("--keep", action="store_true", help="keep the run folders (their raypipe.log)")
     args = parser.parse_args()
     results = {}
-    with tempfile.TemporaryDirectory(dir=args.work) as tmp:
+    kept = nullcontext(tempfile.mkdtemp(dir=args.work)) if args.keep else None
+    with kept or tempfile.TemporaryDirectory(dir=args.work) as tmp:
         s3 = S3Server(Path(tmp)) if args.store == "s3" else None
         if s3:
             os.environ.update(s3.env)  # the build writes into the bucket too

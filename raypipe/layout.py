@@ -4,7 +4,8 @@
 input: status ``faces`` / ``no_face`` / ``error``), ``faces.parquet/``, ``errors.parquet/``,
 ``chips.parquet/`` (each face's aligned chip as JPEG bytes, see :mod:`raypipe.chips`; run folders
 of earlier versions hold ``chips/<face_id>.jpg`` instead) (and for comics ``panels.parquet/``,
-``texts.parquet/`` and ``panel_crops.parquet/``, earlier ``panels/<panel_id>.jpg``), ``clusters.csv`` and ``clusters.parquet``, ``corrections.yaml`` (people's
+``texts.parquet/`` and ``panel_crops.parquet/``, earlier ``panels/<panel_id>.jpg``), ``clusters.csv`` and ``clusters.parquet``, ``neighbours/`` (the k-NN table of an approximate
+search, reused by the next clustering of the same faces), ``corrections.yaml`` (people's
 corrections, see :mod:`raypipe.corrections`), ``suggestions.csv``, ``metrics.json``,
 ``report.html`` (with the images it makes in ``report_files/``), ``aggregate/<cluster>.png``
 (faces decoded by ``raypipe aggregate``) and, only when exported (``raypipe export RUN
@@ -118,6 +119,11 @@ class RunLayout:
     def clusters_table(self) -> Path:
         """The clusters as Parquet (same columns as ``clusters.csv``)."""
         return self.root / "clusters.parquet"
+
+    @property
+    def neighbours(self) -> Path:
+        """The k nearest neighbours of the last clustering, for the next (:mod:`raypipe.cluster.neighbour_store`)."""
+        return self.root / "neighbours"
 
     @property
     def clustered_faces(self) -> Path:

@@ -133,3 +133,21 @@ def test_k_nn_tasks_read_a_whole_npy_memmap_in_place_and_a_reversed_view_from_a_
     copied = knn_shards.embeddings_file(mapped[::-1], tmp_path)
     assert copied != tmp_path / "x.npy"
     np.testing.assert_array_equal(np.load(copied), mapped[::-1])
+
+
+def test_cut_tree_at_gives_fclusters_partition_at_every_merge_height_ties_included():
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.spatial.distance import pdist
+
+    from raypipe.cluster.tree_cut import cut_tree_at
+
+    rng = np.random.default_rng(0)
+    for trial in range(60):
+        X = rng.normal(size=(int(rng.integers(2, 40)), 8))
+        X = np.round(X) + 0.5 if trial % 3 == 0 else X  # equal distances: tied merges
+        tree = linkage(pdist(X, "cosine"), method="average")
+        for threshold in [0.0, *tree[:, 2], *rng.uniform(0, 1.5, 3)]:
+            ours, theirs = cut_tree_at(tree, threshold), fcluster(tree, threshold, "distance")
+            pairs = set(zip(ours.tolist(), theirs.tolist()))  # one-to-one: the same partition
+            assert len(pairs) == len(set(ours.tolist())) == len(set(theirs.tolist()))
+            assert sorted(set(ours.tolist())) == list(range(len(pairs)))

@@ -28,7 +28,7 @@ import logging
 
 import numpy as np
 from scipy import sparse
-from scipy.cluster.hierarchy import fcluster, linkage
+from scipy.cluster.hierarchy import linkage
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial.distance import pdist
 
@@ -36,6 +36,7 @@ from raypipe.cluster.base import Clusterer, run_standardised
 from raypipe.cluster.calibration import CALIBRATION
 from raypipe.cluster.graph import Leiden
 from raypipe.cluster.knn import EXACT_LIMIT, nearest_neighbours, neighbour_graph
+from raypipe.cluster.tree_cut import cut_tree_at
 from raypipe.embed.base import l2_normalize
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ def average_linkage_tree_labels(X: np.ndarray):
     if len(X) < 2:
         return lambda threshold: np.zeros(len(X), np.int64)
     tree = linkage(pdist(X.astype(np.float64), "cosine"), method="average")
-    return lambda threshold: fcluster(tree, t=threshold, criterion="distance") - 1
+    return lambda threshold: cut_tree_at(tree, threshold)
 
 
 def members_of(labels: np.ndarray, max_size: int | None, min_size: int = 2):

@@ -108,8 +108,10 @@ def relabel_by_size(labels: np.ndarray) -> np.ndarray:
     valid = labels >= 0
     if not valid.any():
         return out
-    ids, first, counts = np.unique(labels[valid], return_index=True, return_counts=True)
-    order = sorted(range(len(ids)), key=lambda i: (-counts[i], first[i]))
-    mapping = {ids[i]: rank for rank, i in enumerate(order)}
-    out[valid] = [mapping[v] for v in labels[valid]]
+    _, first, inverse, counts = np.unique(
+        labels[valid], return_index=True, return_inverse=True, return_counts=True
+    )
+    rank = np.empty(len(counts), dtype=np.int64)
+    rank[np.lexsort((first, -counts))] = np.arange(len(counts))
+    out[valid] = rank[inverse.ravel()]
     return out

@@ -11,6 +11,7 @@ import logging
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from raypipe.cluster.knn import nearest_neighbours
 from raypipe.embed.base import l2_normalize
@@ -19,13 +20,23 @@ log = logging.getLogger(__name__)
 
 #: Nearest other clusters tried for a face that has to leave its cluster.
 CANDIDATES = 8
+#: Rows summed at a time into the cluster centres.
+CENTROID_BLOCK = 65_536
 
 
 def centroids(X: np.ndarray, labels: np.ndarray, n_clusters: int) -> np.ndarray:
-    """L2-normalised mean of each cluster ``0 .. n_clusters-1`` (noise rows ignored)."""
+    """L2-normalised mean of each cluster ``0 .. n_clusters-1`` (noise rows ignored).
+
+    Summed in float64 by a sparse cluster-by-row product, :data:`CENTROID_BLOCK` rows at a
+    time (``np.add.at`` took 15 s for 1M faces)."""
     sums = np.zeros((n_clusters, X.shape[1]), dtype=np.float64)
-    assigned = labels >= 0
-    np.add.at(sums, labels[assigned], X[assigned])
+    for start in range(0, len(X), CENTROID_BLOCK):
+        block = labels[start : start + CENTROID_BLOCK]
+        rows = np.flatnonzero(block >= 0)
+        member = sparse.csr_matrix(
+            (np.ones(len(rows)), (block[rows], rows)), shape=(n_clusters, len(block))
+        )
+        sums += member @ np.asarray(X[start : start + CENTROID_BLOCK], dtype=np.float64)
     return l2_normalize(sums)
 
 

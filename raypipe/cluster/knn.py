@@ -6,16 +6,26 @@ Below ``exact_limit`` points the search is exact (blocked matrix products, never
 search runs in parallel Ray tasks over an index on disk (:mod:`raypipe.cluster.knn_shards`).
 No n x n matrix is ever built.
 Rows must be L2-normalised, so inner product = cosine similarity and distance = 1 - similarity.
+
+Within :func:`reusing_neighbours` (the clustering step, with its run's store), an approximate
+search of a set among itself is first looked up by its fingerprint (:func:`search_fingerprint`:
+the vectors and the search's settings) and, when not found, kept for the next clustering.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 from scipy import sparse
 
+from raypipe.cluster import ivf
 from raypipe.cluster.ivf import ivf_index
 
 log = logging.getLogger(__name__)
@@ -25,6 +35,10 @@ EXACT_LIMIT = 20_000
 SHARD_LIMIT = 500_000
 BLOCK_ROWS = 2048
 METHODS = ("auto", "exact", "ivf", "hnsw", "ivf-shards")
+#: Bump when a search gives other neighbours for the same vectors and settings (stored ones expire).
+SEARCH_VERSION = 1
+#: Rows hashed at a time by :func:`search_fingerprint`.
+HASH_BLOCK = 65_536
 
 
 @dataclass(frozen=True)
@@ -33,6 +47,45 @@ class Neighbours:
 
     indices: np.ndarray
     distances: np.ndarray
+
+
+class NeighbourStore(Protocol):
+    """Where :func:`reusing_neighbours` keeps searches (:mod:`raypipe.cluster.neighbour_store`)."""
+
+    def load(self, fingerprint: str) -> Neighbours | None: ...
+
+    def save(self, fingerprint: str, neighbours: Neighbours, settings: dict) -> None: ...
+
+
+_store: ContextVar[NeighbourStore | None] = ContextVar("raypipe_neighbour_store", default=None)
+
+
+@contextmanager
+def reusing_neighbours(store: NeighbourStore):
+    """Within: each approximate search of a set among itself (``queries=None``, not ``exact``)
+    is read from ``store`` when it holds one of the same fingerprint, else searched and saved."""
+    token = _store.set(store)
+    try:
+        yield
+    finally:
+        _store.reset(token)
+
+
+def search_settings(X: np.ndarray, k: int, method: str, seed: int) -> dict:
+    """What a search's neighbours depend on besides the vectors' values."""
+    return {
+        "version": SEARCH_VERSION, "rows": len(X), "dim": X.shape[1], "k": k, "method": method, "seed": seed,
+        "ivf_probes": ivf.IVF_PROBES, "ivf_train_per_list": ivf.IVF_TRAIN_PER_LIST,
+    }  # fmt: skip
+
+
+def search_fingerprint(X: np.ndarray, settings: dict) -> str:
+    """SHA-256 of the float32 rows of ``X`` in order and of ``settings``: a face added, removed,
+    moved or embedded again, or another k, method or IVF setting, gives another fingerprint."""
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
+    for start in range(0, len(X), HASH_BLOCK):
+        digest.update(np.ascontiguousarray(X[start : start + HASH_BLOCK], dtype=np.float32).data)
+    return digest.hexdigest()
 
 
 def _exact_search(
@@ -93,6 +146,23 @@ def nearest_neighbours(
         method = method if self_search or method != "ivf-shards" else "ivf"
     wanted = k + 1 if self_search else k
     log.debug("k-NN: %d points, k=%d, method=%s", len(X), k, method)
+    store = _store.get()
+    if store is None or not self_search or method == "exact":
+        return _search(X, queries, wanted, method, seed)
+    settings = search_settings(X, k, method, seed)
+    fingerprint = search_fingerprint(X, settings)
+    found = store.load(fingerprint)
+    if found is None:
+        found = _search(X, None, wanted, method, seed)
+        store.save(fingerprint, found, settings)
+    return found
+
+
+def _search(
+    X: np.ndarray, queries: np.ndarray | None, wanted: int, method: str, seed: int
+) -> Neighbours:
+    """The search of :func:`nearest_neighbours` by a resolved ``method``."""
+    self_search = queries is None
     if method == "ivf-shards":
         if not self_search:
             raise ValueError("the ivf-shards k-NN method searches a set among itself: queries=None")

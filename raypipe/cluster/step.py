@@ -13,6 +13,8 @@ import pyarrow as pa
 from raypipe import storage
 from raypipe.cluster import CLUSTERERS
 from raypipe.cluster.base import relabel_by_size
+from raypipe.cluster.knn import reusing_neighbours
+from raypipe.cluster.neighbour_store import RunNeighbourStore
 from raypipe.cluster.stream import STREAM_LIMIT, face_count, stream_embeddings
 from raypipe.config import Config
 from raypipe.corrections.clustering import correct_labels, faces_to_cluster, write_suggestions
@@ -154,7 +156,8 @@ def cluster_run(run: str, config: Config, into: str | None = None) -> ClusterRes
     if len(inputs.rows) and into is not None:
         labels[inputs.rows] = join_existing(RunLayout.at(into), faces, inputs, spec)
     elif len(inputs.rows):
-        labels[inputs.rows] = assign_clusters(inputs, spec, settings.reducer)
+        with reusing_neighbours(RunNeighbourStore(layout)):  # a re-cluster reads the k-NN table
+            labels[inputs.rows] = assign_clusters(inputs, spec, settings.reducer)
     fixed = correct_labels(
         corrections, faces, inputs.rows, inputs.X, labels[inputs.rows], reasons=reasons,
         model=embedding_model(faces) if plain_embedding else None,
