@@ -17,7 +17,7 @@ from raypipe.summary import format_summary, update_summary
 from raypipe.tracking import Tracker, tracked_run
 
 if TYPE_CHECKING:
-    from raypipe.aggregate.train import AggregateSettings
+    from raypipe.aggregate.settings import AggregateSettings
     from raypipe.report import ReportOptions
     from raypipe.sweep.settings import SweepSettings
     from raypipe.sweep.tuner import TrialRecord

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -13,9 +15,11 @@ import torch
 from PIL import Image
 
 from raypipe.aggregate.cvae import ConditionalVAE
-from raypipe.aggregate.train import AggregateSettings, aggregate_run
+from raypipe.aggregate.settings import AggregateSettings
+from raypipe.aggregate.train import aggregate_run
 from raypipe.cli import main
 from raypipe.report import write_report
+from tests.conftest import REPO
 
 
 @pytest.fixture
@@ -59,3 +63,10 @@ def test_decoder_shapes_and_image_size_check():
     assert model.aggregate(torch.arange(3)).shape == (3, 3, 48, 48)
     with pytest.raises(ValueError, match="multiple of 16"):
         ConditionalVAE(n_clusters=3, image_size=40)
+
+
+def test_the_cli_parser_is_built_without_importing_torch():
+    """Every command builds the whole parser; torch costs seconds, so only the VAE's code may import it."""
+    probe = "import sys; from raypipe.cli import build_parser; build_parser(); print('torch' in sys.modules)"
+    found = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=REPO)
+    assert found.stdout.strip() == "False"

@@ -15,25 +15,13 @@ from PIL import Image
 from raypipe import storage
 from raypipe.aggregate.cvae import ConditionalVAE, check_image_size, vae_loss
 from raypipe.aggregate.mean import load_chip
+from raypipe.aggregate.settings import AggregateSettings
 from raypipe.chips import ChipStore
 from raypipe.devices import torch_device
 from raypipe.layout import RunLayout, atomic_write_bytes
 from raypipe.training import train_epochs
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class AggregateSettings:
-    epochs: int = 40
-    image_size: int = 64
-    device: str = "auto"
-    batch_size: int = 16
-    learning_rate: float = 2e-3
-    beta: float = 1.0
-    #: Chips per cluster used for training, drawn at random (bounds time and memory on big runs).
-    max_per_cluster: int = 300
-    seed: int = 0
 
 
 @dataclass

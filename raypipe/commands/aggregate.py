@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from raypipe.aggregate.settings import AggregateSettings
 from raypipe.commands.common import add_config_arguments, load_config
 from raypipe.layout import RunLayout
 from raypipe.workflow import aggregate_step, finish
@@ -13,8 +14,6 @@ HELP = "train a conditional VAE on a clustered run's chips; write RUN/aggregate/
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from raypipe.aggregate.train import AggregateSettings
-
     defaults = AggregateSettings()
     parser.add_argument("run", help="clustered run folder")
     parser.add_argument(
@@ -37,8 +36,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from raypipe.aggregate.train import AggregateSettings
-
     settings = AggregateSettings(
         epochs=args.epochs,
         image_size=args.image_size,
