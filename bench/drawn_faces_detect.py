@@ -77,11 +77,18 @@ def evaluation_sets(n_pages: int, seed: int) -> dict[str, tuple[list[np.ndarray]
                              ("anime/ characters", load_characters(SHARED / "data" / "anime"))]:  # fmt: skip
         pages = compose_pages(characters, n_pages, seed=seed)
         sets[f"composed: {name}"] = ([p.image for p in pages], [p.faces for p in pages])
-    boxed = json.loads(MANGA_FACES.read_text())
-    for title in sorted({page.rsplit("_", 1)[0] for page in boxed["pages"]}):
-        names = sorted(page for page in boxed["pages"] if page.startswith(title))
+    for title, (_, images, truth) in manga_sets().items():
+        sets[f"manga: {title}"] = (images, truth)
+    return sets
+
+
+def manga_sets() -> dict[str, tuple[list[str], list[np.ndarray], list[list]]]:
+    """``title -> (page names, images, faces boxed by eye per page)``."""
+    boxed, sets = json.loads(MANGA_FACES.read_text())["pages"], {}
+    for title in sorted({page.rsplit("_", 1)[0] for page in boxed}):
+        names = sorted(page for page in boxed if page.startswith(title))
         images = [read_rgb(SHARED / "data" / "manga_pages" / "pages" / f"{n}.jpg") for n in names]
-        sets[f"manga: {title}"] = (images, [boxed["pages"][n] for n in names])
+        sets[title] = (names, images, [boxed[n] for n in names])
     return sets
 
 
