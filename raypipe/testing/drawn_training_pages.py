@@ -193,16 +193,18 @@ def training_patch(
     faces: list[np.ndarray],
     max_face: int = 220,
     scenes: list[np.ndarray] = (),
+    simple_faces: float = SIMPLE_FACES,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(grey uint8 size x size patch, (n, 4) float32 xyxy face boxes)``; ``faces`` are RGB crops
-    whose face fills the crop but for :data:`FACE_INSET`; ``scenes``: see :func:`background`."""
+    whose face fills the crop but for :data:`FACE_INSET`; ``scenes``: see :func:`background`;
+    ``simple_faces``: share of the faces drawn in a few strokes instead."""
     canvas = background(size, rng, faces, scenes)
     boxes: list[tuple[float, ...]] = []
     n_faces = int(rng.choice([0, 1, 1, 2, 2, 3, 4]))
     for _ in range(n_faces):
         crop = (
             faces[int(rng.integers(len(faces)))]
-            if rng.random() > SIMPLE_FACES
+            if rng.random() > simple_faces
             else simple_face(160, rng)
         )
         largest = SMALL_FACE if rng.random() < SMALL_FACES else min(max_face, size * 0.8)
