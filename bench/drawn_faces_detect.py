@@ -148,9 +148,11 @@ def main() -> None:
     parser.add_argument("--text", nargs="+", choices=TEXT_MODES, default=["lettering-filter"], help="text modes (--on panels; default: a comic run's)")
     parser.add_argument("--model", nargs="+", default=[""], help="ONNX models to score in one run ('': the shipped one)")
     parser.add_argument("--long-sides", type=int, nargs="+", help="drawn-faces passes (default: the detector's)")
+    parser.add_argument("--sets", nargs="+", help="score only the sets whose name starts so (synthetic, composed, manga)")
     parser.add_argument("--cascade", default=str(SHARED / "models" / "lbpcascade_animeface.xml"))
     args = parser.parse_args()
     sets = evaluation_sets(args.pages, args.seed)
+    sets = {name: s for name, s in sets.items() if not args.sets or name.startswith(tuple(args.sets))}
     modes = args.text if args.on == "panels" else ["none"]
     detectors = {}
     for model in args.model:

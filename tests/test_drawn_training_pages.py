@@ -77,6 +77,19 @@ def test_training_patches_hold_many_small_faces_and_boxes_inside_the_patch():
     assert np.mean(np.asarray(widths) < SMALL_FACE) >= 0.5  # manga draws most faces small
 
 
+def test_simple_faces_share_decides_whether_crops_or_few_stroke_faces_are_pasted():
+    black = [np.zeros((160, 160, 3), np.uint8)]  # crops that print black in every style but flat
+
+    def mean_in_boxes(share: float) -> float:
+        rng, values = np.random.default_rng(3), []
+        for _ in range(30):
+            image, boxes = training_patch(192, rng, black, 163, simple_faces=share)
+            values += [image[int(y1) : int(y2), int(x1) : int(x2)].mean() for x1, y1, x2, y2 in boxes]
+        return float(np.mean(values))
+
+    assert mean_in_boxes(1.0) > mean_in_boxes(0.0) + 40  # few-stroke faces are mostly paper
+
+
 def test_manga_face_truth_lists_boxes_as_x1_y1_x2_y2_on_all_78_pages():
     boxed = json.loads(MANGA_FACES.read_text())["pages"]
     titles = sorted({page.rsplit("_", 1)[0] for page in boxed})
