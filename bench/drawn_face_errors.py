@@ -43,6 +43,10 @@ def annotations() -> dict[str, tuple[list, list]]:
             for book in books for p in book["pages"]}  # fmt: skip
 
 
+def centre_in(box, face) -> bool:
+    return face[0] <= (box[0] + box[2]) / 2 < face[2] and face[1] <= (box[1] + box[3]) / 2 < face[3]
+
+
 def near(box, face, grow: float = 0.5) -> bool:
     """Whether ``box``'s centre lies in ``face`` grown by ``grow`` of its size on each side."""
     cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
@@ -75,7 +79,7 @@ def miss_reason(face, found_all, whole_page: list) -> tuple[str, float]:
     """Why ``face`` was missed, and the best score found on it: see the module docstring
     (``found_all``: comic-path boxes and scores at any score; ``whole_page``: boxes found on the
     whole page at the threshold)."""
-    inside = [s for b, s in found_all if face[0] <= (b[0] + b[2]) / 2 < face[2] and face[1] <= (b[1] + b[3]) / 2 < face[3]]
+    inside = [s for b, s in found_all if centre_in(b, face)]
     if inside:
         return "low score", max(inside)
     if any(near(b, face, 0.25) for b, _ in found_all if _ >= 0.3):
@@ -131,8 +135,7 @@ def main() -> None:
             wrong = []
             for (b, s), claim in zip(kept, claims):
                 if claim is None:
-                    inside = any(f[0] <= (b[0] + b[2]) / 2 < f[2] and f[1] <= (b[1] + b[3]) / 2 < f[3] for f in faces)
-                    kind = false_positive_kind(b, faces, inside, panels, lettering, balloons)
+                    kind = false_positive_kind(b, faces, any(centre_in(b, f) for f in faces), panels, lettering, balloons)
                     fps[kind] += 1
                     wrong.append((b, s, kind))
             if args.overlays:
