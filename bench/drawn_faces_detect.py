@@ -18,9 +18,11 @@ Each detector runs as a comic run runs it (``--on panels``: in the panel crops o
 :func:`raypipe.comic.split.split_page`, text handled as ``--text`` says, one or several of
 :data:`raypipe.comic.split.TEXT_MODES`) or on whole pages (``--on pages``). With several text
 modes, each manga title in turn chooses the mode of best F1 (shipped threshold), reported on the
-other title.
+other title. ``--model`` takes several graphs ('' for the shipped one), scored in one run on the
+same pages.
 
     python bench/drawn_faces_detect.py --pages 20 --on panels --text mask lettering-filter
+    python bench/drawn_faces_detect.py --pages 20 --on panels --model '' /tmp/candidate.onnx
 """
 
 from __future__ import annotations
@@ -77,11 +79,18 @@ def evaluation_sets(n_pages: int, seed: int) -> dict[str, tuple[list[np.ndarray]
                              ("anime/ characters", load_characters(SHARED / "data" / "anime"))]:  # fmt: skip
         pages = compose_pages(characters, n_pages, seed=seed)
         sets[f"composed: {name}"] = ([p.image for p in pages], [p.faces for p in pages])
-    boxed = json.loads(MANGA_FACES.read_text())
-    for title in sorted({page.rsplit("_", 1)[0] for page in boxed["pages"]}):
-        names = sorted(page for page in boxed["pages"] if page.startswith(title))
+    for title, (_, images, truth) in manga_sets().items():
+        sets[f"manga: {title}"] = (images, truth)
+    return sets
+
+
+def manga_sets() -> dict[str, tuple[list[str], list[np.ndarray], list[list]]]:
+    """``title -> (page names, images, faces boxed by eye per page)``."""
+    boxed, sets = json.loads(MANGA_FACES.read_text())["pages"], {}
+    for title in sorted({page.rsplit("_", 1)[0] for page in boxed}):
+        names = sorted(page for page in boxed if page.startswith(title))
         images = [read_rgb(SHARED / "data" / "manga_pages" / "pages" / f"{n}.jpg") for n in names]
-        sets[f"manga: {title}"] = (images, [boxed["pages"][n] for n in names])
+        sets[title] = (names, images, [boxed[n] for n in names])
     return sets
 
 
@@ -137,42 +146,47 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--on", choices=["panels", "pages"], default="panels")
     parser.add_argument("--text", nargs="+", choices=TEXT_MODES, default=["lettering-filter"], help="text modes (--on panels; default: a comic run's)")
-    parser.add_argument("--model", help="an ONNX model other than the shipped one")
+    parser.add_argument("--model", nargs="+", default=[""], help="ONNX models to score in one run ('': the shipped one)")
     parser.add_argument("--long-sides", type=int, nargs="+", help="drawn-faces passes (default: the detector's)")
+    parser.add_argument("--sets", nargs="+", help="score only the sets whose name starts so (synthetic, composed, manga)")
     parser.add_argument("--cascade", default=str(SHARED / "models" / "lbpcascade_animeface.xml"))
     args = parser.parse_args()
     sets = evaluation_sets(args.pages, args.seed)
-    settings = {"model_path": args.model, "long_sides": args.long_sides}
-    learned = DETECTORS.build({"name": "drawn-faces", **{k: v for k, v in settings.items() if v}})
-    default = learned.score_threshold
-    learned.score_threshold = 0.05  # scores kept; each threshold applied below
+    sets = {name: s for name, s in sets.items() if not args.sets or name.startswith(tuple(args.sets))}
     modes = args.text if args.on == "panels" else ["none"]
-    detectors = {f"drawn-faces (learned), text {mode}": (learned, default, mode) for mode in modes}
+    detectors = {}
+    for model in args.model:
+        settings = {"model_path": model, "long_sides": args.long_sides}
+        drawn = DETECTORS.build({"name": "drawn-faces", **{k: v for k, v in settings.items() if v}})
+        default = drawn.score_threshold
+        drawn.score_threshold = 0.05  # scores kept; each threshold applied below
+        for mode in modes:
+            detectors[f"drawn-faces ({Path(model).stem or 'shipped'}), text {mode}"] = (drawn, default, mode)
     if Path(args.cascade).is_file():
         cascade = DETECTORS.build({"name": "anime-cascade", "cascade_path": args.cascade})
         detectors[f"anime-cascade (baseline), text {modes[0]}"] = (cascade, 0.0, modes[0])
     texts: dict[int, PageText] = {}
-    manga: dict[str, dict[str, list[Found]]] = {}  # text mode -> title -> found (learned)
+    manga: dict[str, dict[str, list[Found]]] = {}  # learned detector, text mode -> title -> found
     illustrations = sorted(COUNTED_FACES)
     drawings = [read_rgb(SHARED / "data" / "anime_pages" / n) for n in illustrations]  # kept: texts are by id
     print(f"| detector ({args.on}) | set | images | faces | threshold | recall | precision |")
     print("|---|---|---|---|---|---|---|")
     for name, (detector, threshold, mode) in detectors.items():
-        find = finder(detector, args.on, mode, texts)
+        find, learned = finder(detector, args.on, mode, texts), name.startswith("drawn-faces")
         found = {set_name: [find(image) for image in images] for set_name, (images, _) in sets.items()}
         for set_name, (_, truth) in sets.items():
-            print(row(name, set_name, found[set_name], truth, threshold, " (default)" if detector is learned else ""), flush=True)
-        if detector is learned:  # how the shipped default was chosen: best F1 on the fit characters
+            print(row(name, set_name, found[set_name], truth, threshold, " (default)" if learned else ""), flush=True)
+        if learned:  # how the shipped default was chosen: best F1 on the fit characters
             for fit in [set_name for set_name in sets if "fit fan art" in set_name]:
                 chosen, truth = f1_threshold(found[fit], sets[fit][1]), sets[fit][1]
                 print(f"| {name} | {fit}: threshold of best F1 | | | {chosen:.2f} | F1 {f1(found[fit], truth, chosen):.3f} "
                       f"(at the default: {f1(found[fit], truth, threshold):.3f}) | |")  # fmt: skip
         titles = [set_name for set_name in sets if set_name.startswith("manga")]
-        if detector is learned:
-            manga[mode] = {title: found[title] for title in titles}
-        for title in titles if detector is learned else []:
+        if learned:
+            manga[name] = {title: found[title] for title in titles}
+        for title in titles if learned else []:
             print(f"| {name} | {title}: recall by face size | | | {threshold:.2f} | {recall_by_size(found[title], sets[title][1], threshold)} | |")
-        for title, other in zip(titles, titles[::-1]) if detector is learned else []:
+        for title, other in zip(titles, titles[::-1]) if learned else []:
             chosen = f1_threshold(found[other], sets[other][1])  # leave one title out
             print(row(name, title, found[title], sets[title][1], chosen, f" (best F1 on {other.split()[-1]})"))
         counts = [len(above([find(image)], threshold)[0]) for image in drawings]
@@ -180,9 +194,9 @@ def main() -> None:
         print(f"| {name} | anime_pages: found / counted | {len(counts)} | {sum(COUNTED_FACES.values())} | {threshold:.2f} "
               f"| found {sum(counts)} ({', '.join(map(str, counts))}) | right count on {right} |")  # fmt: skip
     for fit, title in zip(titles, titles[::-1]) if len(manga) > 1 else []:  # leave one title out
-        chosen = max(manga, key=lambda mode: f1(manga[mode][fit], sets[fit][1], default))
-        note = f" (text {chosen}: best F1 on {fit.split()[-1]})"
-        print(row("drawn-faces (learned), text chosen", title, manga[chosen][title], sets[title][1], default, note))
+        chosen = max(manga, key=lambda choice: f1(manga[choice][fit], sets[fit][1], default))
+        note = f" ({chosen}: best F1 on {fit.split()[-1]})"
+        print(row("drawn-faces, setting chosen", title, manga[chosen][title], sets[title][1], default, note))
 
 
 if __name__ == "__main__":

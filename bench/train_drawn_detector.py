@@ -30,7 +30,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from raypipe.testing.comic_pages import load_characters, split_characters
-from raypipe.testing.drawn_training_pages import training_patch
+from raypipe.testing.drawn_training_pages import SIMPLE_FACES, training_patch
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 WEIGHTS = Path(__file__).resolve().parents[1] / "raypipe" / "detect" / "weights" / "drawn_faces.onnx"
@@ -144,12 +144,13 @@ def load_scenes() -> list[np.ndarray]:
     return [cv2.imread(str(path), cv2.IMREAD_GRAYSCALE) for path in paths]
 
 
-def patch_bank(n: int, size: int, seed: int) -> tuple[np.ndarray, list[np.ndarray]]:
-    """``n`` training patches and their face boxes, made once and reused every epoch."""
+def patch_bank(n: int, size: int, seed: int, simple_faces: float = SIMPLE_FACES) -> tuple[np.ndarray, list[np.ndarray]]:
+    """``n`` training patches and their face boxes, made once and reused every epoch;
+    ``simple_faces``: share of the faces drawn in a few strokes."""
     rng = np.random.default_rng(seed)
     faces, scenes = load_faces(), load_scenes()
     log.info("%d training face crops, %d scenes; making %d patches", len(faces), len(scenes), n)
-    patches = [training_patch(size, rng, faces, int(size * 0.85), scenes) for _ in range(n)]
+    patches = [training_patch(size, rng, faces, int(size * 0.85), scenes, simple_faces) for _ in range(n)]
     return np.stack([p[0] for p in patches]), [p[1] for p in patches]
 
 
@@ -252,6 +253,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=600)
     parser.add_argument("--size", type=int, default=192, help="side of a training patch")
     parser.add_argument("--patches", type=int, default=4000, help="patches made once, reused every epoch")
+    parser.add_argument("--simple-faces", type=float, default=SIMPLE_FACES, help="share of faces drawn in a few strokes")
     parser.add_argument("--bank", type=Path, help="keep the patches here (.npz) and reuse them on the next run")
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (cosine decay)")
@@ -267,7 +269,7 @@ def main() -> None:
         stored = np.load(args.bank)
         images, boxes = stored["images"], [stored[f"boxes_{i}"] for i in range(len(stored["images"]))]
     else:
-        images, boxes = patch_bank(args.patches, args.size, args.seed)
+        images, boxes = patch_bank(args.patches, args.size, args.seed, args.simple_faces)
         if args.bank:
             np.savez(args.bank, images=images, **{f"boxes_{i}": b for i, b in enumerate(boxes)})
     if args.manga_title:

@@ -7,7 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
-from raypipe.testing.drawn_styles import inked, simple_face, to_grey
+from raypipe.testing.drawn_negatives import hand, sound_effect, sparkle
+from raypipe.testing.drawn_styles import flat_greys, inked, simple_face, to_grey
 from raypipe.testing.drawn_training_pages import SMALL_FACE, _cut_by_border, training_patch
 from tests.conftest import need_shared
 
@@ -22,6 +23,28 @@ def test_inked_drawing_is_black_outlines_on_white_paper_with_no_grey():
         assert set(np.unique(ink)) <= {0.0, 255.0}  # ink or paper (screentone is dots of both)
         assert (ink[:15] == 255).all()  # the paper far from the disc stays white
         assert (ink[60, 26:34] == 0).any()  # the disc's left edge is inked
+
+
+def test_flat_greys_are_black_outlines_over_at_most_three_flat_fills():
+    grey = np.full((120, 120), 240, np.uint8)
+    cv2.circle(grey, (60, 60), 30, 120, -1)
+    cv2.circle(grey, (60, 60), 12, 10, -1)
+    for seed in range(6):
+        flat = flat_greys(grey, np.random.default_rng(seed))
+        assert len(np.unique(flat)) <= 4  # black lines and at most three fills
+        assert (flat[:15] == 255).all()  # the paper stays white
+        assert (flat[60, 26:36] == 0).any()  # the disc's left edge is inked
+
+
+@pytest.mark.parametrize("draw", [sound_effect, sparkle, hand])
+def test_hard_negatives_draw_black_and_white_marks_inside_the_canvas(draw):
+    for seed in range(10):
+        canvas = np.full((192, 192), 128, np.float32)
+        draw(canvas, np.random.default_rng(seed))
+        changed = canvas != 128
+        assert changed.sum() >= 20  # something was drawn
+        assert canvas.min() >= 0 and canvas.max() <= 255
+        assert (canvas[changed] < 100).any()  # with black ink
 
 
 def test_a_face_cut_by_a_panel_border_is_boxed_by_its_visible_part():
@@ -52,6 +75,19 @@ def test_training_patches_hold_many_small_faces_and_boxes_inside_the_patch():
         widths += list(boxes[:, 2] - boxes[:, 0])
     assert len(widths) >= 40
     assert np.mean(np.asarray(widths) < SMALL_FACE) >= 0.5  # manga draws most faces small
+
+
+def test_simple_faces_share_decides_whether_crops_or_few_stroke_faces_are_pasted():
+    black = [np.zeros((160, 160, 3), np.uint8)]  # crops that print black in every style but flat
+
+    def mean_in_boxes(share: float) -> float:
+        rng, values = np.random.default_rng(3), []
+        for _ in range(30):
+            image, boxes = training_patch(192, rng, black, 163, simple_faces=share)
+            values += [image[int(y1) : int(y2), int(x1) : int(x2)].mean() for x1, y1, x2, y2 in boxes]
+        return float(np.mean(values))
+
+    assert mean_in_boxes(1.0) > mean_in_boxes(0.0) + 40  # few-stroke faces are mostly paper
 
 
 def test_manga_face_truth_lists_boxes_as_x1_y1_x2_y2_on_all_78_pages():

@@ -1,5 +1,5 @@
 """How drawn things look in print, for the synthetic training pages of the drawn-face detector:
-grey, line art, screentone, blur, inked outlines (:func:`print_style`), and faces drawn in a few
+grey, line art, screentone, blur, inked outlines, flat greys (:func:`print_style`), and faces drawn in a few
 strokes (:func:`simple_face`).
 """
 
@@ -40,9 +40,13 @@ def _screen(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
 def print_style(grey: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """``grey`` rendered as a printed page might show it."""
     g = grey.astype(np.float32)
-    style = rng.choice(["grey", "lineart", "tone", "soft", "ink"], p=[0.2, 0.2, 0.2, 0.1, 0.3])
+    style = rng.choice(
+        ["grey", "lineart", "tone", "soft", "ink", "flat"], p=[0.15, 0.15, 0.15, 0.1, 0.25, 0.2]
+    )
     if style == "ink":
         g = inked(grey, rng)
+    elif style == "flat":
+        g = flat_greys(grey, rng)
     elif style == "lineart":
         block = int(rng.choice([7, 9, 11, 15]))
         ink = cv2.adaptiveThreshold(
@@ -69,14 +73,32 @@ def inked(grey: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     edge filter (difference of Gaussians, thresholded), the darkest parts solid black and
     sometimes the mid tones in screentone; no shading otherwise."""
     g = grey.astype(np.float32)
-    sigma = rng.uniform(0.5, 1.3) * max(1.0, min(grey.shape) / 120)
-    dog = cv2.GaussianBlur(g, (0, 0), sigma) - 0.98 * cv2.GaussianBlur(g, (0, 0), 1.6 * sigma)
-    out = np.where(dog < -rng.uniform(1.0, 5.0), 0.0, 255.0).astype(np.float32)
+    out = np.where(_outlines(g, rng), 0.0, 255.0).astype(np.float32)
     out[g < rng.uniform(20, 70)] = 0.0
     if rng.random() < 0.5:
         mid = (g >= rng.uniform(70, 110)) & (g < rng.uniform(130, 180)) & (out > 0)
         out[mid] = 255 * (1 - screentone(grey.shape, rng))[mid]
     return out
+
+
+def flat_greys(grey: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``grey`` as digital manga prints it (float32): thin black outlines (:func:`_outlines`) over
+    two or three flat fills: white paper, a light grey and a darker grey or solid black."""
+    g = cv2.GaussianBlur(grey.astype(np.float32), (0, 0), 1.0)
+    low, high = np.sort(rng.uniform(40, 190, 2))
+    dark = 0.0 if rng.random() < 0.4 else rng.uniform(60, 150)
+    out = np.where(g < low, dark, np.where(g < high, rng.uniform(165, 235), 255.0)).astype(
+        np.float32
+    )
+    out[_outlines(grey.astype(np.float32), rng)] = 0.0
+    return out
+
+
+def _outlines(g: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Where an XDoG edge filter (difference of Gaussians, thresholded) inks a line."""
+    sigma = rng.uniform(0.5, 1.3) * max(1.0, min(g.shape) / 120)
+    dog = cv2.GaussianBlur(g, (0, 0), sigma) - 0.98 * cv2.GaussianBlur(g, (0, 0), 1.6 * sigma)
+    return dog < -rng.uniform(1.0, 5.0)
 
 
 def simple_face(size: int, rng: np.random.Generator) -> np.ndarray:

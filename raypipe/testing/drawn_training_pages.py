@@ -15,6 +15,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from raypipe.testing.drawn_negatives import hard_negative
 from raypipe.testing.drawn_styles import print_style, screentone, simple_face, to_grey
 
 #: Part of a face crop's side trimmed from each edge to box the face itself.
@@ -26,6 +27,8 @@ SMALL_FACES = 0.5
 SMALL_FACE = 64
 #: Share of pasted faces cut by a panel border (the gutter hides the rest).
 CUT_FACES = 0.15
+#: At most this many hard negatives (:mod:`raypipe.testing.drawn_negatives`) per background.
+HARD_NEGATIVES = 3
 
 
 def background(
@@ -112,6 +115,8 @@ def background(
             if fill:
                 cv2.ellipse(canvas, (int(x), int(y)), axes, 0, 0, 360, 0.0, int(rng.integers(1, 4)))
                 _glyphs(canvas, (int(x), int(y)), axes, rng)
+    for _ in range(int(rng.integers(0, HARD_NEGATIVES + 1))):  # sound effects, sparkles, hands
+        hard_negative(canvas, rng)
     if rng.random() < 0.5:  # panel borders
         for _ in range(int(rng.integers(1, 3))):
             x1, y1 = rng.integers(-size // 2, size // 2, 2)
@@ -188,16 +193,18 @@ def training_patch(
     faces: list[np.ndarray],
     max_face: int = 220,
     scenes: list[np.ndarray] = (),
+    simple_faces: float = SIMPLE_FACES,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(grey uint8 size x size patch, (n, 4) float32 xyxy face boxes)``; ``faces`` are RGB crops
-    whose face fills the crop but for :data:`FACE_INSET`; ``scenes``: see :func:`background`."""
+    whose face fills the crop but for :data:`FACE_INSET`; ``scenes``: see :func:`background`;
+    ``simple_faces``: share of the faces drawn in a few strokes instead."""
     canvas = background(size, rng, faces, scenes)
     boxes: list[tuple[float, ...]] = []
     n_faces = int(rng.choice([0, 1, 1, 2, 2, 3, 4]))
     for _ in range(n_faces):
         crop = (
             faces[int(rng.integers(len(faces)))]
-            if rng.random() > SIMPLE_FACES
+            if rng.random() > simple_faces
             else simple_face(160, rng)
         )
         largest = SMALL_FACE if rng.random() < SMALL_FACES else min(max_face, size * 0.8)
