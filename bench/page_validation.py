@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 import torch
 
+from bench.panel_slivers import join_slivers
 from bench.train_page_model import ART, DATA, art_images
 from raypipe.comic.page_model import (
     load_net,
@@ -30,7 +31,6 @@ from raypipe.comic.page_model import (
     refined_panels,
 )
 from raypipe.comic.panels import extract_panels
-from raypipe.comic.slivers import join_slivers
 from raypipe.comic.text import detect_balloons
 from raypipe.evaluation.comic import box_scores
 from raypipe.testing.manga_layouts import LAYOUTS, compose_page

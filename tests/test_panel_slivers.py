@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from raypipe.comic.slivers import join_slivers
+from bench.panel_slivers import join_slivers
 
 
 def framed_art_page(gutter_at: int | None) -> np.ndarray:
