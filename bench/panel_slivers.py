@@ -4,7 +4,7 @@ Where a white balloon or a straight line in the art (a door frame, a pole) cross
 page model may cut the panel there and report a thin strip beside the rest of it. Such a strip
 runs along the whole side of its neighbour and no gutter (a line of plain paper) separates
 them; two real panels side by side have a gutter between them. A candidate scored on the
-synthetic validation pages (``bench/page_validation.py``); rule A did not choose it, so no run
+synthetic validation pages (``bench/page_validation.py``); rule A never chose it (at best a tie), so no run
 uses it. Figures: docs/manga-pages.md.
 """
 
