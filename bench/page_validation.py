@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 import torch
 
+from bench.panel_slivers import join_slivers
 from bench.train_page_model import ART, DATA, art_images
 from raypipe.comic.page_model import (
     load_net,
@@ -40,6 +41,7 @@ VALIDATION_SEED = 4242  # training pages use seeds 0 and 1, the synthetic benchm
 CUTS = (0.5, 0.6, 0.7)
 MIN_AREAS = (0.03, 0.05)
 BLANKS = (0.0, 0.005, 0.01, 0.02, 0.04)  # least drawn share of a kept panel (0: no check)
+SLIVERS = (0.0, 0.3, 0.5)  # widest strip joined into the panel beside it, as a share of its width (0: none)
 
 
 def validation_pages(count: int, seed: int = VALIDATION_SEED, straight_art: float = 0.0) -> list:
@@ -69,7 +71,8 @@ def drop_blank(boxes: list, grey: np.ndarray, least: float) -> list:
 
 def candidates(rgb: np.ndarray, classes: np.ndarray, rules: list) -> dict[str, list]:
     """{setting name: panel boxes} of the model alone and of the hybrid, every setting, each
-    with blank panels dropped at every ``BLANKS`` level."""
+    with slivers joined at every ``SLIVERS`` level (:func:`join_slivers`), then blank panels
+    dropped at every ``BLANKS`` level."""
     found = {}
     for cut, min_area in product(CUTS, MIN_AREAS):
         found[f"learned cut {cut} min_area {min_area}"] = panel_boxes(classes, rgb.shape[:2], min_area, cut)
@@ -78,8 +81,10 @@ def candidates(rgb: np.ndarray, classes: np.ndarray, rules: list) -> dict[str, l
                 classes, rules, rgb.shape[:2], cut, min_area, missed
             )
     grey = rgb[:, :, 0]
+    joined = {f"{name} sliver {thin}": join_slivers(boxes, grey, thin) if thin else boxes
+              for name, boxes in found.items() for thin in SLIVERS}
     return {f"{name} blank {least}": drop_blank(boxes, grey, least) if least else boxes
-            for name, boxes in found.items() for least in BLANKS}
+            for name, boxes in joined.items() for least in BLANKS}
 
 
 def validate(pages: list, weights: list[Path]) -> dict[str, dict]:
@@ -117,10 +122,10 @@ def main() -> None:
               f"worse {worse:.3f} F1 {f1:.3f}")
     print("chosen:", max(results, key=lambda name: worse_then_f1(results[name])))
     for path in args.weights:
-        print(f"blank level for {path.name}, learned cut 0.5 min_area 0.03:", blank_level(results, path.name))
+        print(f"blank level for {path.name}, learned cut 0.5 min_area 0.03 sliver 0.0:", blank_level(results, path.name))
 
 
-def blank_level(results: dict[str, dict], weights: str, setting: str = "learned cut 0.5 min_area 0.03",
+def blank_level(results: dict[str, dict], weights: str, setting: str = "learned cut 0.5 min_area 0.03 sliver 0.0",
                 most_lost: float = 0.005) -> float:
     """The ``BLANKS`` level for ``setting`` (the default's) of ``weights``: the highest precision
     losing at most ``most_lost`` recall against no check; ties, the milder level."""

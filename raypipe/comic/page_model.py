@@ -113,7 +113,7 @@ def predict_maps(rgb: np.ndarray, net: PageNet | None = None) -> tuple[np.ndarra
 
 
 def panel_boxes(
-    classes: np.ndarray, page_shape: tuple[int, int], min_area: float = 0.03, cut: float = 0.6
+    classes: np.ndarray, page_shape: tuple[int, int], min_area: float = 0.03, cut: float = 0.5
 ) -> list[Box]:
     """Panels (page pixels) from the class probabilities: each piece of interior, cut along any
     row or column that is mostly not interior (``cut``: a panel edge crossed by art), grown by

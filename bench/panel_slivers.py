@@ -1,0 +1,74 @@
+"""Joining slivers: thin strips the page model cut off a panel.
+
+Where a white balloon or a straight line in the art (a door frame, a pole) crosses a panel, the
+page model may cut the panel there and report a thin strip beside the rest of it. Such a strip
+runs along the whole side of its neighbour and no gutter (a line of plain paper) separates
+them; two real panels side by side have a gutter between them. A candidate scored on the
+synthetic validation pages (``bench/page_validation.py``); rule A never chose it (at best a tie), so no run
+uses it. Figures: docs/manga-pages.md.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from raypipe.comic.reading import Box
+
+GAP = 0.02  # most space or overlap between a strip and its panel, as a share of the page's side
+SHARED = 0.8  # least share of the longer of the two sides that both boxes run along
+TONE = 24  # grey levels from the paper tone that still count as paper
+FLAT = 0.95  # share of a seam line that must be paper for it to be a gutter
+
+
+def join_slivers(boxes: list[Box], grey: np.ndarray, thin: float) -> list[Box]:
+    """``boxes`` with every strip at most ``thin`` as wide (across the shared side) as the box
+    beside it, sharing most of its side and with no gutter between them, joined into it."""
+    boxes = list(boxes)
+    paper = _paper_tone(grey)
+    joined = True
+    while joined:
+        joined = False
+        for i, j in ((i, j) for i in range(len(boxes)) for j in range(len(boxes)) if i != j):
+            strip, panel = boxes[i], boxes[j]
+            if _sliver_beside(strip, panel, grey, paper, thin) or _sliver_beside(
+                _flip(strip), _flip(panel), grey.T, paper, thin
+            ):
+                boxes[j] = (min(strip[0], panel[0]), min(strip[1], panel[1]),
+                            max(strip[2], panel[2]), max(strip[3], panel[3]))
+                del boxes[i]
+                joined = True
+                break
+    return boxes
+
+
+def _sliver_beside(strip: Box, panel: Box, grey: np.ndarray, paper: float, thin: float) -> bool:
+    """Whether ``strip`` lies left or right of ``panel`` as a sliver of it (x across, y along)."""
+    sx1, sy1, sx2, sy2 = strip
+    px1, py1, px2, py2 = panel
+    if sx2 - sx1 > thin * (px2 - px1):
+        return False
+    shared = min(sy2, py2) - max(sy1, py1)
+    if shared < SHARED * max(sy2 - sy1, py2 - py1):
+        return False
+    middle = (sx1 + sx2) / 2
+    if px1 <= middle <= px2:
+        return False
+    lo, hi = sorted((sx2, px1) if middle < px1 else (px2, sx1))
+    pad = GAP * grey.shape[1]
+    if hi - lo > pad:
+        return False
+    start, end = max(0, int(lo - pad / 4)), min(grey.shape[1], int(np.ceil(hi + pad / 4)))
+    seam = grey[max(sy1, py1) : min(sy2, py2), start:end].astype(np.int16)
+    return seam.size > 0 and not bool(((np.abs(seam - paper) <= TONE).mean(axis=0) >= FLAT).any())
+
+
+def _flip(box: Box) -> Box:
+    return box[1], box[0], box[3], box[2]
+
+
+def _paper_tone(grey: np.ndarray) -> float:
+    """The page's paper grey: the median of its outermost 1% on every side."""
+    h, w = grey.shape
+    dy, dx = max(1, h // 100), max(1, w // 100)
+    frame = np.concatenate([grey[:dy].ravel(), grey[-dy:].ravel(), grey[:, :dx].ravel(), grey[:, -dx:].ravel()])
+    return float(np.median(frame))
