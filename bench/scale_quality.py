@@ -123,10 +123,12 @@ CODES = {"flat": None, "fp16": "QT_fp16", "sq8": "QT_8bit"}
 
 
 def ivf_with_codes(base, code: str, X: np.ndarray):
-    """``base`` (an empty IVF) filled with ``X``, its vectors stored as ``code``; same cells."""
+    """An IVF over the cells of ``base`` (an empty IVF) filled with ``X``, its vectors stored as
+    ``code`` (not re-scored: the codes' own recall)."""
     import faiss
 
-    index = base
+    index = faiss.IndexIVFFlat(base.quantizer, X.shape[1], base.nlist, faiss.METRIC_INNER_PRODUCT)
+    index.referenced_objects = [base]  # holds the cells' quantizer (``base`` stores float16)
     if CODES[code]:
         quantizer = getattr(faiss.ScalarQuantizer, CODES[code])
         index = faiss.IndexIVFScalarQuantizer(base.quantizer, X.shape[1], base.nlist, quantizer, faiss.METRIC_INNER_PRODUCT)
