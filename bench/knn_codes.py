@@ -55,24 +55,31 @@ def same_clusters(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.mean((together == np.bincount(ia)[ia]) & (together == np.bincount(ib)[ib])))
 
 
-def search_and_cluster(X: np.ndarray, codes: str, queries: np.ndarray, true: list, cluster: bool) -> dict:
-    ivf.IVF_CODES = codes
-    started, cpu = time.perf_counter(), time.process_time()
-    found = knn.nearest_neighbours(X, K, exact_limit=0)
-    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
-    hits = sum(len(t & set(found.indices[q])) for q, t in zip(queries, true))
-    labels = None
-    if cluster:
-        with knn.reusing_neighbours(GivenNeighbours(found)):
-            labels = AutoClusterer(model=MODEL, cannot_link=False, exact_limit=0).fit(X).labels_
-    return {"found": found, "labels": labels, "seconds": seconds, "cpu": cpu,
-            "recall": hits / sum(map(len, true))}  # fmt: skip
+def timed_searches(X: np.ndarray, codes: tuple, repeats: int) -> dict:
+    """Each storage's search ``repeats`` times, the storages taking turns (the same load):
+    {codes: (neighbours, median wall s, median CPU s)}."""
+    times = {c: [] for c in codes}
+    found = {}
+    for _ in range(repeats):
+        for c in codes:
+            ivf.IVF_CODES = c
+            started, cpu = time.perf_counter(), time.process_time()
+            found[c] = knn.nearest_neighbours(X, K, exact_limit=0)
+            times[c].append((time.perf_counter() - started, time.process_time() - cpu))
+    return {c: (found[c], *np.median(times[c], axis=0)) for c in codes}
+
+
+def default_clusters(X: np.ndarray, found: knn.Neighbours) -> np.ndarray:
+    """The default clustering of ``X`` over the neighbours ``found``."""
+    with knn.reusing_neighbours(GivenNeighbours(found)):
+        return AutoClusterer(model=MODEL, cannot_link=False, exact_limit=0).fit(X).labels_
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100k,300k")
     parser.add_argument("--search-only", action="store_true", help="no clustering (1M: memory, time)")
+    parser.add_argument("--repeats", type=int, default=1, help="searches per storage (medians)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     default = ivf.IVF_CODES
@@ -84,20 +91,23 @@ def main() -> None:
         queries, true = true_edges(data.X, K)
         if n > knn.SHARD_LIMIT:
             ensure_ray()  # its start-up not in the first search's wall time
-        runs = {}
-        for codes in ("flat", default):
-            run = runs[codes] = search_and_cluster(data.X, codes, queries, true, not args.search_only)
-            f, clusters = ("-", "-") if args.search_only else (
-                f"{score_clustering(data.labels, run['labels'])['bcubed_f']:.4f}", f"{len(np.unique(run['labels'])):,}")
-            print(f"| {n:,} | {codes} | {run['seconds']:.1f} | {run['cpu']:.1f} | {run['recall']:.4f} | "
-                  f"{f} | {clusters} |", flush=True)  # fmt: skip
+        searches = timed_searches(data.X, ("flat", default), args.repeats)
+        labels = {}
+        for codes, (found, seconds, cpu) in searches.items():
+            recall = sum(len(t & set(found.indices[q])) for q, t in zip(queries, true)) / sum(map(len, true))
+            f, clusters = "-", "-"
+            if not args.search_only:
+                labels[codes] = default_clusters(data.X, found)
+                f = f"{score_clustering(data.labels, labels[codes])['bcubed_f']:.4f}"
+                clusters = f"{len(np.unique(labels[codes])):,}"
+            print(f"| {n:,} | {codes} | {seconds:.1f} | {cpu:.1f} | {recall:.4f} | {f} | {clusters} |", flush=True)
         ivf.IVF_CODES = default
-        a, b = runs["flat"]["found"], runs[default]["found"]
+        a, b = searches["flat"][0], searches[default][0]
         same_set = np.mean([set(x) == set(y) for x, y in zip(a.indices, b.indices)])
         shared = a.indices == b.indices
         agreement = ""
         if not args.search_only:
-            la, lb = runs["flat"]["labels"], runs[default]["labels"]
+            la, lb = labels["flat"], labels[default]
             agreement = (f", labels ARI {pairwise_scores(contingency(la, lb))['ari']:.5f}, "
                          f"faces in an identical cluster {same_clusters(la, lb):.5f}")  # fmt: skip
         print(f"{n:,} faces, flat vs {default}: identical neighbour sets {same_set:.5f}, "
