@@ -8,7 +8,8 @@ per storage of the IVF's vectors (:data:`raypipe.cluster.ivf.IVF_CODES`: ``flat`
 baseline, then ``fp16``, the default, in the same process): the k-NN search of the default
 clustering (k = 10, 32 cells visited; in process up to 500k faces, in Ray tasks above, where
 ``CPU s`` counts this process only), its wall and CPU seconds, the share of the exact graph edges
-it finds on 2,000 sampled faces, and the default clustering of those neighbours (BCubed F,
+it finds on 2,000 sampled faces (wall and CPU: medians of ``--repeats`` searches, the two
+storages taking turns), and the default clustering of those neighbours (BCubed F,
 clusters). Then how far the two searches' results differ: faces whose neighbour sets (and
 order) are identical, the largest distance difference of a neighbour both found, and the
 agreement of the two clusterings (adjusted Rand index, faces whose cluster holds the same faces;
