@@ -21,7 +21,7 @@ IVF_PROBES = 32
 #: How the lists store the vectors: ``fp16`` (re-scored exactly) or ``flat`` (float32).
 IVF_CODES = "fp16"
 #: Candidates the float16 lists return beyond the k wanted, re-scored exactly (on 100k faces
-#: 2 extra gave the float32 lists' neighbours for all but one face, 0 for 99.46%).
+#: 2 extra gave the float32 lists' neighbours for all faces but one, at a tie; 0 for 99.46%).
 RESCORE_EXTRA = 4
 #: Queries re-scored at a time (their candidates' float32 vectors in memory).
 RESCORE_BLOCK = 8192
