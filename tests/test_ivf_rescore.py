@@ -20,7 +20,9 @@ def exact_distances(X: np.ndarray, indices: np.ndarray) -> np.ndarray:
     return 1.0 - np.einsum("qd,qkd->qk", X, X[indices])
 
 
-def test_the_default_ivf_stores_float16_and_returns_the_exact_float32_distances_of_its_neighbours(X):
+def test_the_default_ivf_stores_float16_and_returns_the_exact_float32_distances_of_its_neighbours(
+    X,
+):
     assert ivf.approximate(ivf.ivf_index(X, seed=0))
     found = nearest_neighbours(X, 8, method="ivf")
     np.testing.assert_allclose(found.distances, exact_distances(X, found.indices), atol=1e-6)
