@@ -123,10 +123,12 @@ CODES = {"flat": None, "fp16": "QT_fp16", "sq8": "QT_8bit"}
 
 
 def ivf_with_codes(base, code: str, X: np.ndarray):
-    """``base`` (an empty IVF) filled with ``X``, its vectors stored as ``code``; same cells."""
+    """An IVF over the cells of ``base`` (an empty IVF) filled with ``X``, its vectors stored as
+    ``code`` (not re-scored: the codes' own recall)."""
     import faiss
 
-    index = base
+    index = faiss.IndexIVFFlat(base.quantizer, X.shape[1], base.nlist, faiss.METRIC_INNER_PRODUCT)
+    index.referenced_objects = [base]  # holds the cells' quantizer (``base`` stores float16)
     if CODES[code]:
         quantizer = getattr(faiss.ScalarQuantizer, CODES[code])
         index = faiss.IndexIVFScalarQuantizer(base.quantizer, X.shape[1], base.nlist, quantizer, faiss.METRIC_INNER_PRODUCT)
@@ -136,17 +138,24 @@ def ivf_with_codes(base, code: str, X: np.ndarray):
     return index
 
 
-def edge_recall(X: np.ndarray, probes: tuple = (8, 16, 32, 64, 128), k: int = 10, cells: tuple = (None,),
-                codes: tuple = ("flat",)) -> dict:  # fmt: skip
-    """Per number of IVF cells (None: the default), storage code and cells visited: the share of
-    the exact neighbours within the graph's distance that it finds, over 2,000 sampled rows, and
-    the search's CPU seconds per 1,000 queries."""
-    queries = np.random.default_rng(0).choice(len(X), 2000, replace=False)
+def true_edges(X: np.ndarray, k: int = 10, samples: int = 2000) -> tuple[np.ndarray, list[set]]:
+    """``samples`` rows drawn at random (seed 0) and, for each, its exact ``k`` nearest
+    neighbours closer than the same-person distance (the graph's edges)."""
+    queries = np.random.default_rng(0).choice(len(X), samples, replace=False)
     true = []
     for start in range(0, len(queries), 100):  # 100 x n similarities at a time (1M: 0.4 GB)
         exact = knn.nearest_neighbours(X, k + 1, queries=X[queries[start : start + 100]], method="exact")
         close = exact.distances[:, 1:] < CALIBRATION[MODEL].average  # column 0: the row itself
         true += [set(row[1:][keep]) for row, keep in zip(exact.indices, close)]
+    return queries, true
+
+
+def edge_recall(X: np.ndarray, probes: tuple = (8, 16, 32, 64, 128), k: int = 10, cells: tuple = (None,),
+                codes: tuple = ("flat",)) -> dict:  # fmt: skip
+    """Per number of IVF cells (None: the default), storage code and cells visited: the share of
+    the exact neighbours within the graph's distance that it finds, over 2,000 sampled rows, and
+    the search's CPU seconds per 1,000 queries."""
+    queries, true = true_edges(X, k)
     found = {}
     for n_lists in cells:
         for code in codes:

@@ -42,13 +42,17 @@ def test_sharded_knn_probing_every_cell_equals_the_exact_knn(ray_session, small_
     np.testing.assert_allclose(sims, 1.0 - exact.distances, atol=1e-5)
 
 
-def test_sharded_knn_with_default_probes_finds_095_of_the_same_person_neighbours(
+def test_sharded_knn_with_default_probes_finds_095_of_the_same_person_neighbours_at_exact_distances(
     ray_session, small_shards, faces
 ):
     found = nearest_neighbours(faces.X, 5, method="ivf-shards")
     exact = nearest_neighbours(faces.X, 5, method="exact")
     assert found.indices.shape == (len(faces.X), 5)
     assert not (found.indices == np.arange(len(faces.X))[:, None]).any()  # itself excluded
+    exact_of_found = 1.0 - np.einsum("qd,qkd->qk", faces.X, faces.X[found.indices])
+    np.testing.assert_allclose(found.distances, exact_of_found, atol=1e-6)  # float16 re-scored
+    in_process = nearest_neighbours(faces.X, 5, method="ivf")
+    assert np.mean([set(a) == set(b) for a, b in zip(found.indices, in_process.indices)]) >= 0.999
     close = exact.distances <= CALIBRATION["arcface-512"].average  # the edges the graph keeps
     hits = [
         np.isin(e[c], f).mean() for e, c, f in zip(exact.indices, close, found.indices) if c.any()

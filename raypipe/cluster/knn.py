@@ -36,7 +36,7 @@ SHARD_LIMIT = 500_000
 BLOCK_ROWS = 2048
 METHODS = ("auto", "exact", "ivf", "hnsw", "ivf-shards")
 #: Bump when a search gives other neighbours for the same vectors and settings (stored ones expire).
-SEARCH_VERSION = 1
+SEARCH_VERSION = 2
 #: Rows hashed at a time by :func:`search_fingerprint`.
 HASH_BLOCK = 65_536
 
@@ -76,6 +76,7 @@ def search_settings(X: np.ndarray, k: int, method: str, seed: int) -> dict:
     return {
         "version": SEARCH_VERSION, "rows": len(X), "dim": X.shape[1], "k": k, "method": method, "seed": seed,
         "ivf_probes": ivf.IVF_PROBES, "ivf_train_per_list": ivf.IVF_TRAIN_PER_LIST,
+        "ivf_codes": ivf.IVF_CODES, "ivf_rescore_extra": ivf.RESCORE_EXTRA,
     }  # fmt: skip
 
 
@@ -117,7 +118,10 @@ def _hnsw_index(dim: int):
 def _faiss_search(index_X: np.ndarray, queries: np.ndarray, k: int, method: str, seed: int):
     index = _hnsw_index(index_X.shape[1]) if method == "hnsw" else ivf_index(index_X, seed)
     index.add(index_X)
-    return index.search(queries, k)
+    if method == "hnsw" or not ivf.approximate(index):
+        return index.search(queries, k)
+    idx = index.search(queries, ivf.candidates(index, k))[1]
+    return ivf.rescore(index_X, queries, idx, k)
 
 
 def nearest_neighbours(

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from raypipe.cluster import ivf
 from raypipe.cluster.ivf import ivf_index
 
 log = logging.getLogger(__name__)
@@ -62,12 +63,16 @@ def _assign_shard(index_path: str, rows_path: str, start: int, stop: int) -> np.
 
 
 def _search_shard(index_path: str, rows_path: str, start: int, cells: np.ndarray, k: int):
-    """Top-``k`` (similarities float32, indices int32) of rows ``start:start+len(cells)``."""
+    """Top-``k`` (similarities float32, indices int32) of rows ``start:start+len(cells)``,
+    re-scored exactly when the index stores its vectors in float16."""
     from faiss.contrib.ivf_tools import search_preassigned
 
     index = _read_index(index_path, mmap=True)
-    X = np.ascontiguousarray(np.load(rows_path, mmap_mode="r")[start : start + len(cells)])
-    sims, idx = search_preassigned(index, X, k, cells.astype(np.int64))
+    rows = np.load(rows_path, mmap_mode="r")
+    X = np.ascontiguousarray(rows[start : start + len(cells)])
+    sims, idx = search_preassigned(index, X, ivf.candidates(index, k), cells.astype(np.int64))
+    if ivf.approximate(index):
+        sims, idx = ivf.rescore(rows, X, idx, k)
     return sims.astype(np.float32), idx.astype(np.int32)
 
 
