@@ -111,7 +111,8 @@ def has_room_outside(shape: tuple[int, int], panels: list[Box]) -> bool:
         uncovered[max(y1, 0) : y2, max(x1, 0) : x2] = 0
     if not uncovered.any():
         return False
-    half_side = cv2.distanceTransform(uncovered, cv2.DIST_C, 3).max()  # chessboard: half a square
+    framed = cv2.copyMakeBorder(uncovered, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)  # the page ends
+    half_side = cv2.distanceTransform(framed, cv2.DIST_C, 3).max()  # chessboard: half a square
     return 2 * half_side >= ROOM_FOR_A_FACE * max(shape)
 
 
