@@ -101,7 +101,7 @@ def test_the_page_is_searched_again_only_where_the_panels_leave_room_for_a_face(
     assert not has_room_outside(shape, [(room - 2, 0, 1000, 1400)])
 
 
-def test_the_panels_table_lists_found_panels_only_and_faces_outside_them_are_minus_two(
+def test_readme_comic_run_finds_faces_outside_the_found_panels_of_the_sample_page(
     tmp_path, ray_session
 ):
     """The README's comic quick start on the bundled page (36 borderless pictures; the page
