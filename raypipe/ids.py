@@ -17,6 +17,10 @@ def face_id(image_id_: str, index: int) -> str:
     return f"{image_id_}_{index:03d}"
 
 
+#: ``panel_index`` of a face found on a comic page outside every found panel (photos' faces: -1).
+OUTSIDE_PANELS = -2
+
+
 def panel_id(image_id_: str, panel_index: int) -> str:
     """Id of a comic page's ``panel_index``-th panel (reading order): the key of its crop."""
     return f"{image_id_}_{panel_index:03d}"

@@ -48,3 +48,21 @@ def test_cannot_link_of_a_table_without_panels_is_per_image():
 
     faces = pd.DataFrame({"image_id": ["a", "a", "b"], "embedding": [np.ones(4, np.float32)] * 3})
     assert list(cluster_inputs(None, faces, np.ones(3, bool), None).groups) == ["a", "a", "b"]
+
+
+def test_faces_outside_every_panel_of_a_page_are_not_kept_apart():
+    """Two faces outside the panels of one page may be one character drawn in two unboxed
+    pictures: each is a cannot-link group of its own, apart from the panels' groups too."""
+    import numpy as np
+
+    from raypipe.cluster.step import cannot_link_groups
+    from raypipe.ids import OUTSIDE_PANELS
+
+    faces = pd.DataFrame({
+        "image_id": ["page", "page", "page", "page", "photo", "photo"],
+        "panel_index": [0, 0, OUTSIDE_PANELS, OUTSIDE_PANELS, -1, -1],
+    })  # fmt: skip
+    groups = cannot_link_groups(faces)
+    assert groups[0] == groups[1] and groups[4] == groups[5]
+    assert len(set(groups[[0, 2, 3]])) == 3
+    assert np.array_equal(groups, cannot_link_groups(faces))  # the same on every call

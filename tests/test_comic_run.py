@@ -11,7 +11,7 @@ from raypipe.chips import ChipStore
 from raypipe.cli import main
 from raypipe.comic.split import PageText
 from raypipe.evaluation.comic import box_scores, centre_scores
-from raypipe.ids import image_id, panel_id
+from raypipe.ids import OUTSIDE_PANELS, image_id, panel_id
 from raypipe.layout import RunLayout
 from raypipe.testing.comic_pages import compose_pages, load_characters, split_characters
 from tests.conftest import need_shared
@@ -70,7 +70,7 @@ def test_comic_run_extracts_panels_texts_and_faces(comic_inputs, tmp_path, ray_s
         found = PageText.find(cv2.imread(uri)[:, :, ::-1].copy())
         kinds = texts.loc[texts.image_path == uri, "kind"].value_counts().to_dict()
         assert kinds == {"balloon": len(found.balloons), "lettering": len(found.lettering)}
-    assert set(faces.panel_index) <= set(panels.panel_index)
+    assert set(faces.panel_index) - {OUTSIDE_PANELS} <= set(panels.panel_index)
     assert set(faces.embedder) == {"feature:drawn"}
     crops = ChipStore(RunLayout.at(out), panels=True)  # in the shards, one decodable crop per panel
     assert crops.sharded and not (out / "panels").exists()

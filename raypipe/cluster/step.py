@@ -21,6 +21,7 @@ from raypipe.corrections.clustering import correct_labels, faces_to_cluster, wri
 from raypipe.corrections.store import load as load_corrections
 from raypipe.errors import UsageError
 from raypipe.features.store import FeatureStore
+from raypipe.ids import OUTSIDE_PANELS
 from raypipe.layout import CLUSTERS_CSV_COLUMNS, RunLayout, atomic_write_text, read_clusters
 from raypipe.quality import Quality, verdict
 from raypipe.registry import split_spec
@@ -72,12 +73,17 @@ def load_faces(layout: RunLayout, embeddings: bool | None = None) -> pd.DataFram
 
 def cannot_link_groups(faces: pd.DataFrame) -> np.ndarray:
     """The cannot-link group of each face: its photo, or on a comic page its panel (one
-    character appears in many panels of a page, but a person once in a photo). Tables without
-    panels (research runs of labelled crops) group by image."""
+    character appears in many panels of a page, but a person once in a photo). A face found
+    outside every panel of a page is a group of its own: two such faces may be one character
+    drawn in two unboxed pictures. Tables without panels (research runs of labelled crops)
+    group by image."""
     if "panel_index" not in faces:
         return faces["image_id"].to_numpy()
-    panels = faces["panel_index"].fillna(-1).astype(int).astype(str)
-    return (faces["image_id"].astype(str) + "#" + panels).to_numpy()
+    panels = faces["panel_index"].fillna(-1).astype(int)
+    groups = (faces["image_id"].astype(str) + "#" + panels.astype(str)).to_numpy()
+    alone = np.flatnonzero(panels.to_numpy() == OUTSIDE_PANELS)
+    groups[alone] = [f"{group}#{row}" for group, row in zip(groups[alone], alone)]
+    return groups
 
 
 def cluster_inputs(layout: RunLayout, faces: pd.DataFrame, fit: np.ndarray, feature: str | None) -> ClusterInputs:

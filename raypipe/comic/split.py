@@ -7,23 +7,38 @@ How the text inside a panel is kept from face detectors is the ``text_mode`` (:d
 ``filter`` leaves the crop whole and drops a face whose box lies mostly in text,
 ``lettering-filter`` (the default) paints the lettering and drops faces mostly in text, ``none``
 does neither. Faces found in a crop go back to page coordinates with :func:`face_to_page`.
+
+What the panels leave uncovered is searched too, so that a panel the finder missed loses no
+face: when the uncovered area holds room for a face (:data:`ROOM_FOR_A_FACE`), the whole page
+is one more crop (text handled the same way) whose faces count only when their centre lies
+outside every found panel and they are not a face a panel crop found already; their panel index
+is :data:`~raypipe.ids.OUTSIDE_PANELS`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from raypipe.comic.page_model import find_panels
 from raypipe.comic.panels import Box
 from raypipe.comic.text import detect_balloons, detect_text_regions, mask_regions
 from raypipe.detect.base import Detector, Face
+from raypipe.ids import OUTSIDE_PANELS
 
 #: How text is kept from the face detector (see the module docstring).
 TEXT_MODES = ("mask", "lettering", "filter", "lettering-filter", "none")
 #: Under ``filter``, a face is dropped when more than this share of its box is text.
 MOST_IN_TEXT = 0.5
+#: The page outside the found panels is searched when it holds a square of this share of the
+#: page's long side (room for a face; fixed before measuring, docs/comic.md): the margins and
+#: gutters of a page whose panels were all found hold none.
+ROOM_FOR_A_FACE = 0.05
+#: A face found outside the panels is the one a panel crop found when more than this share of
+#: the smaller of the two boxes lies in the other (a face cut by the panel's border).
+SAME_FACE = 0.5
 
 
 @dataclass(frozen=True)
@@ -42,6 +57,11 @@ class PanelCrop:
     def origin(self) -> tuple[int, int]:
         """Page coordinates of the crop's top-left pixel."""
         return self.box[0], self.box[1]
+
+    @property
+    def is_panel(self) -> bool:
+        """False for the crop of what the panels leave uncovered (the whole page)."""
+        return self.index != OUTSIDE_PANELS
 
 
 @dataclass(frozen=True)
@@ -68,34 +88,46 @@ def split_page(
 ) -> list[PanelCrop]:
     """The panels of an RGB page in reading order, their text handled as ``text_mode`` says
     (:data:`TEXT_MODES`); ``text``: the page's text regions, found when None; ``panels``: how
-    panels are found (see :func:`raypipe.comic.page_model.find_panels`).
+    panels are found (see :func:`raypipe.comic.page_model.find_panels`). Last, when what the
+    panels leave uncovered has room for a face, the whole page (index ``OUTSIDE_PANELS``).
 
     A page without detectable panels gives one crop: the whole page.
     """
     text = PageText.find(rgb) if text is None else text
-    regions = text.balloons + text.lettering
     if text_mode not in TEXT_MODES:
         raise ValueError(f"text_mode must be one of {', '.join(TEXT_MODES)}, not {text_mode!r}")
-    lettering_only = text.lettering if text_mode.startswith("lettering") else []
-    painted = regions if text_mode == "mask" else lettering_only
-    crops = []
-    for panel in find_panels(rgb, right_to_left, text.balloons, panels):
-        x1, y1, x2, y2 = panel.box
-        inside = [box for box in regions if _overlaps(box, panel.box)]
-        image = rgb[y1:y2, x1:x2]
-        paint = [_shift(box, -x1, -y1) for box in painted if _overlaps(box, panel.box)]
-        if paint:
-            image = mask_regions(image, paint)
-        crops.append(
-            PanelCrop(
-                panel.index,
-                panel.box,
-                np.ascontiguousarray(image),
-                inside,
-                text_mode.endswith("filter"),
-            )
-        )
-    return crops
+    found = find_panels(rgb, right_to_left, text.balloons, panels)
+    boxes = [(panel.index, panel.box) for panel in found]
+    if has_room_outside(rgb.shape[:2], [box for _, box in boxes]):
+        boxes.append((OUTSIDE_PANELS, (0, 0, rgb.shape[1], rgb.shape[0])))
+    return [_crop(rgb, index, box, text, text_mode) for index, box in boxes]
+
+
+def has_room_outside(shape: tuple[int, int], panels: list[Box]) -> bool:
+    """Whether the part of a page of ``shape`` (height, width) that no box of ``panels`` covers
+    holds a square of side :data:`ROOM_FOR_A_FACE` times the page's long side."""
+    uncovered = np.ones(shape, np.uint8)
+    for x1, y1, x2, y2 in (tuple(round(v) for v in box) for box in panels):
+        uncovered[max(y1, 0) : y2, max(x1, 0) : x2] = 0
+    if not uncovered.any():
+        return False
+    framed = cv2.copyMakeBorder(uncovered, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)  # the page ends
+    half_side = cv2.distanceTransform(framed, cv2.DIST_C, 3).max()  # chessboard: half a square
+    return 2 * half_side >= ROOM_FOR_A_FACE * max(shape)
+
+
+def _crop(rgb: np.ndarray, index: int, box: Box, text: PageText, text_mode: str) -> PanelCrop:
+    """The crop ``box`` of a page, its text handled as ``text_mode`` says."""
+    regions = text.balloons + text.lettering
+    painted = text.lettering if text_mode.startswith("lettering") else []
+    painted = regions if text_mode == "mask" else painted
+    x1, y1, x2, y2 = box
+    image = rgb[y1:y2, x1:x2]
+    paint = [_shift(region, -x1, -y1) for region in painted if _overlaps(region, box)]
+    if paint:
+        image = mask_regions(image, paint)
+    inside = [region for region in regions if _overlaps(region, box)]
+    return PanelCrop(index, box, np.ascontiguousarray(image), inside, text_mode.endswith("filter"))
 
 
 def face_to_page(face: Face, crop: PanelCrop) -> Face:
@@ -112,14 +144,21 @@ def face_to_page(face: Face, crop: PanelCrop) -> Face:
 
 def detect_in_panels(crops: list[PanelCrop], detector: Detector) -> list[tuple[int, Face]]:
     """``(panel index, face in page coordinates)`` of every face ``detector`` finds in ``crops``,
-    less those mostly in text where a crop says so (``drop_faces_in_text``)."""
+    less those mostly in text where a crop says so (``drop_faces_in_text``). In the crop of the
+    uncovered area (not :attr:`PanelCrop.is_panel`) only faces centred outside every panel
+    count, and not one a panel crop found (:data:`SAME_FACE`)."""
+    panels = [crop.box for crop in crops if crop.is_panel]
     found = []
-    for crop in crops:
+    for crop in sorted(crops, key=lambda c: not c.is_panel):  # the panels' faces first
         for face in (face_to_page(f, crop) for f in detector.detect(crop.image)):
-            if not (
-                crop.drop_faces_in_text and text_share(face.box, crop.text_boxes) > MOST_IN_TEXT
+            if crop.drop_faces_in_text and text_share(face.box, crop.text_boxes) > MOST_IN_TEXT:
+                continue
+            if not crop.is_panel and (
+                any(_contains(panel, _centre(face.box)) for panel in panels)
+                or any(_smaller_share(face.box, other.box) > SAME_FACE for _, other in found)
             ):
-                found.append((crop.index, face))
+                continue
+            found.append((crop.index, face))
     return found
 
 
@@ -136,6 +175,22 @@ def text_share(box, text_boxes: list[Box]) -> float:
 
 def _overlaps(a: Box, b: Box) -> bool:
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _centre(box) -> tuple[float, float]:
+    return (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+
+
+def _contains(box: Box, point: tuple[float, float]) -> bool:
+    return box[0] <= point[0] < box[2] and box[1] <= point[1] < box[3]
+
+
+def _smaller_share(a, b) -> float:
+    """Share of the smaller of boxes ``a`` and ``b`` that lies in the other."""
+    width = min(a[2], b[2]) - max(a[0], b[0])
+    height = min(a[3], b[3]) - max(a[1], b[1])
+    smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return max(width, 0) * max(height, 0) / max(smaller, 1e-9)
 
 
 def _shift(box: Box, dx: int, dy: int) -> Box:

@@ -13,8 +13,9 @@ log = logging.getLogger(__name__)
 
 
 class PageSplitStage(Stage):
-    """Gives each page's panel crops (``images.pages``, searched by the detect stage), one
-    ``panels`` row per panel (its crop as JPEG) and one ``texts`` row per text region of the page
+    """Gives each page's panel crops (``images.pages``, searched by the detect stage; with the
+    whole page when the panels leave room for a face outside them), one ``panels`` row per
+    panel (its crop as JPEG) and one ``texts`` row per text region of the page
     (its kind: a "balloon", or the "lettering" in or outside one).
     A page that cannot be split fails at ``detect``."""
 
@@ -44,8 +45,9 @@ class PageSplitStage(Stage):
                 work.fail(index, "detect", failure(err))
                 continue
             work.images["pages"][index] = crops
-            append_rows(work.panels, image=[index] * len(crops), panel_index=[c.index for c in crops],
-                        box=[scaled_box(c.box, scale) for c in crops], chip_jpeg=[jpeg(c.image) for c in crops])  # fmt: skip
+            found = [crop for crop in crops if crop.is_panel]  # not the page searched around them
+            append_rows(work.panels, image=[index] * len(found), panel_index=[c.index for c in found],
+                        box=[scaled_box(c.box, scale) for c in found], chip_jpeg=[jpeg(c.image) for c in found])  # fmt: skip
             kinds = ["balloon"] * len(text.balloons) + ["lettering"] * len(text.lettering)
             boxes = [scaled_box(box, scale) for box in text.balloons + text.lettering]
             append_rows(work.texts, image=[index] * len(boxes), kind=kinds, box=boxes)

@@ -24,7 +24,8 @@ def guarded(work: ShardWork, index: int, stage: str, function, *args):
 
 
 class DetectStage(ModelStage):
-    """Gives one ``faces`` row per face found: its image, its panel (``-1`` off comic pages) and
+    """Gives one ``faces`` row per face found: its image, its panel (``-1`` off comic pages,
+    :data:`~raypipe.ids.OUTSIDE_PANELS` outside every panel of a comic page) and
     the :class:`~raypipe.detect.base.Face` in decoded pixels. Images go to the detector
     ``extract.detect_batch_size`` at a time; a batch that fails is retried image by image, so
     only the image at fault fails (at ``detect``)."""
