@@ -20,7 +20,7 @@ Each detector runs as a comic run runs it (``--on panels``: in the panel crops o
 modes, each manga title in turn chooses the mode of best F1 (shipped threshold), reported on the
 other title. ``--model`` takes several graphs ('' for the shipped one) and ``--flip`` several
 test-time flip modes, each pair scored in one run on the same pages; ``--threshold`` scores them
-at another threshold than the shipped one. With both choosing sets scored, the threshold of best
+at another threshold than the shipped one (one for all, or one per flip mode). With both choosing sets scored, the threshold of best
 mean F1 over the two is printed too.
 
     python bench/drawn_faces_detect.py --pages 20 --on panels --text mask lettering-filter
@@ -159,7 +159,7 @@ def main() -> None:
     parser.add_argument("--model", nargs="+", default=[""], help="ONNX models to score in one run ('': the shipped one)")
     parser.add_argument("--long-sides", type=int, nargs="+", help="drawn-faces passes (default: the detector's)")
     parser.add_argument("--flip", nargs="+", choices=FLIP_MODES, help="drawn-faces test-time flip modes (default: the detector's)")
-    parser.add_argument("--threshold", type=float, help="score drawn-faces at this threshold (default: the detector's)")
+    parser.add_argument("--threshold", type=float, nargs="+", help="score drawn-faces at this threshold, or one per --flip mode (default: the detector's)")
     parser.add_argument("--sets", nargs="+", help="score only the sets whose name starts so (synthetic, composed, manga)")
     parser.add_argument("--cascade", default=str(SHARED / "models" / "lbpcascade_animeface.xml"))
     args = parser.parse_args()
@@ -167,10 +167,12 @@ def main() -> None:
     sets = {name: s for name, s in sets.items() if not args.sets or name.startswith(tuple(args.sets))}
     modes = args.text if args.on == "panels" else ["none"]
     detectors = {}
-    for model, flip in [(model, flip) for model in args.model for flip in args.flip or [None]]:
+    flips = args.flip or [None]
+    thresholds = dict(zip(flips, args.threshold if args.threshold and len(args.threshold) > 1 else [None] * len(flips)))
+    for model, flip in [(model, flip) for model in args.model for flip in flips]:
         settings = {"model_path": model, "long_sides": args.long_sides, "flip": flip}
         drawn = DETECTORS.build({"name": "drawn-faces", **{k: v for k, v in settings.items() if v}})
-        default = args.threshold or drawn.score_threshold
+        default = thresholds[flip] or (args.threshold or [drawn.score_threshold])[0]
         drawn.score_threshold = 0.05  # scores kept; each threshold applied below
         for mode in modes:
             flipped = f", flip {flip}" if flip else ""
