@@ -40,20 +40,20 @@ class DrawnFaceDetector(Detector):
 
     ``long_sides``: the sizes the image's long side is resized to, one pass each (the first
     pass never scales by more than ``max_scale``, the others in proportion).
-    ``score_threshold``: best F1 on the synthetic and composed pages of the training characters,
-    and on each manga title left out (docs/drawn-detection.md); ``nms_threshold``: a box is dropped when more than this share of it (or of the
+    ``flip`` (one of :data:`FLIP_MODES`, :func:`merge_flipped`) and ``score_threshold``: best
+    mean F1 on the synthetic and composed pages of the training characters (docs/drawn-detection.md,
+    "Stage 5"); ``nms_threshold``: a box is dropped when more than this share of it (or of the
     better box, the smaller of the two) lies in a better box, within a pass or across passes.
-    ``flip``: one of :data:`FLIP_MODES` (:func:`merge_flipped`).
     """
 
     def __init__(
         self,
         model_path: str | None = None,
         long_sides: Sequence[int] = (640, 320),
-        score_threshold: float = 0.55,
+        score_threshold: float = 0.50,
         nms_threshold: float = 0.5,
         max_scale: float = 0.55,
-        flip: str = "none",
+        flip: str = "mean",
         device: str = "cpu",
     ):
         import onnxruntime as ort
