@@ -1,6 +1,6 @@
 """How drawn things look in print, for the synthetic training pages of the drawn-face detector:
-grey, line art, screentone, blur, inked outlines (sometimes broken), flat greys, halftone dots
-(:func:`print_style`), and faces drawn in a few strokes (:func:`simple_face`).
+grey, line art, screentone, blur, inked outlines, flat greys (:func:`print_style`), and faces drawn in a few
+strokes (:func:`simple_face`).
 """
 
 from __future__ import annotations
@@ -41,12 +41,9 @@ def print_style(grey: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """``grey`` rendered as a printed page might show it."""
     g = grey.astype(np.float32)
     style = rng.choice(
-        ["grey", "lineart", "tone", "soft", "ink", "flat", "halftone"],
-        p=[0.1, 0.12, 0.13, 0.08, 0.25, 0.2, 0.12],
+        ["grey", "lineart", "tone", "soft", "ink", "flat"], p=[0.15, 0.15, 0.15, 0.1, 0.25, 0.2]
     )
-    if style == "halftone":
-        g = halftone(grey, rng)
-    elif style == "ink":
+    if style == "ink":
         g = inked(grey, rng)
     elif style == "flat":
         g = flat_greys(grey, rng)
@@ -97,30 +94,11 @@ def flat_greys(grey: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
-def halftone(grey: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """``grey`` printed in halftone (float32, 0 or 255): a fine dot screen whose dots grow with
-    the darkness, as a grey page looks printed and scanned; under thin outlines half the time."""
-    g = cv2.GaussianBlur(grey.astype(np.float32), (0, 0), 0.8)
-    pitch, angle = rng.uniform(2.5, 5.0), rng.uniform(0, np.pi)
-    yy, xx = np.mgrid[0 : g.shape[0], 0 : g.shape[1]].astype(np.float32)
-    u = (xx * np.cos(angle) + yy * np.sin(angle)) / pitch
-    v = (-xx * np.sin(angle) + yy * np.cos(angle)) / pitch
-    ink = np.hypot(u - np.round(u), v - np.round(v)) < 0.62 * np.sqrt(np.clip(1 - g / 255, 0, 1))
-    if rng.random() < 0.5:
-        ink |= _outlines(grey.astype(np.float32), rng)
-    return np.where(ink, 0.0, 255.0).astype(np.float32)
-
-
 def _outlines(g: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Where an XDoG edge filter (difference of Gaussians, thresholded) inks a line; a third of
-    the time the line is broken in places, as thin pen lines print."""
+    """Where an XDoG edge filter (difference of Gaussians, thresholded) inks a line."""
     sigma = rng.uniform(0.5, 1.3) * max(1.0, min(g.shape) / 120)
     dog = cv2.GaussianBlur(g, (0, 0), sigma) - 0.98 * cv2.GaussianBlur(g, (0, 0), 1.6 * sigma)
-    lines = dog < -rng.uniform(1.0, 5.0)
-    if rng.random() < 0.33:
-        gaps = cv2.GaussianBlur(rng.random(g.shape).astype(np.float32), (0, 0), 1.5)
-        lines &= gaps > np.quantile(gaps, rng.uniform(0.1, 0.35))
-    return lines
+    return dog < -rng.uniform(1.0, 5.0)
 
 
 def simple_face(size: int, rng: np.random.Generator) -> np.ndarray:

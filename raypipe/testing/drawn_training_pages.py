@@ -3,9 +3,8 @@
 Each patch is a manga-like background (:mod:`raypipe.testing.drawn_backgrounds`) with 0-4
 drawn face crops pasted at random scale (half of them small, as manga draws most faces),
 rotation and width (a narrowed face looks turned), each rendered in a random print style
-(grey, line art, inked outlines, posterised with screentone, blurred, flat greys, halftone), with
-soft or hard edges, sometimes overlapping, partly covered, shaded by screentone or cut by a
-panel border. The truth is where each face
+(grey, line art, inked outlines, posterised with screentone, blurred), with soft or hard edges,
+sometimes overlapping, partly covered or cut by a panel border. The truth is where each face
 was pasted (its visible part when cut), never a detector's output. Pieces that are not faces
 are pasted with the same edges, so that a pasted rectangle is no cue.
 """
@@ -16,7 +15,7 @@ import cv2
 import numpy as np
 
 from raypipe.testing.drawn_backgrounds import background, paste
-from raypipe.testing.drawn_styles import print_style, screentone, simple_face, to_grey
+from raypipe.testing.drawn_styles import print_style, simple_face, to_grey
 
 #: Part of a face crop's side trimmed from each edge to box the face itself.
 FACE_INSET = 0.06
@@ -27,8 +26,6 @@ SMALL_FACES = 0.5
 SMALL_FACE = 64
 #: Share of pasted faces cut by a panel border (the gutter hides the rest).
 CUT_FACES = 0.15
-#: Share of pasted faces partly shaded by a screentone laid over the art (a shadow, a mood).
-SHADED_FACES = 0.15
 
 
 def training_patch(
@@ -71,8 +68,6 @@ def training_patch(
         box = (at[0] + dx, at[1] + dy, at[0] + w - dx, at[1] + h - dy)
         if rng.random() < 0.3:
             _occlude(canvas, box, rng)
-        if rng.random() < SHADED_FACES:
-            _shade(canvas, box, rng)
         if rng.random() < CUT_FACES:
             box = _cut_by_border(canvas, box, rng)
         boxes.append(box)
@@ -131,29 +126,6 @@ def _occlude(canvas: np.ndarray, box, rng: np.random.Generator) -> None:
     fill = float(rng.choice([255.0, 0.0, rng.uniform(0, 255)]))
     cv2.ellipse(canvas, (int(cx + w / 2 * (side < 2)), int(cy)), axes, 0, 0, 360, fill, -1)
     cv2.ellipse(canvas, (int(cx + w / 2 * (side < 2)), int(cy)), axes, 0, 0, 360, 0.0, 2)
-
-
-def _shade(canvas: np.ndarray, box, rng: np.random.Generator) -> None:
-    """Lay a screentone over part of the face in ``box`` and around it (only darkening), as a
-    shadow is toned across a face: a band from one side, 30-100% of the face's extent."""
-    x1, y1, x2, y2 = (int(v) for v in box)
-    w, h, size = x2 - x1, y2 - y1, canvas.shape[0]
-    margin = int(0.3 * max(w, h))
-    extent = rng.uniform(0.3, 1.0)
-    region = [max(0, x1 - margin), max(0, y1 - margin), min(size, x2 + margin), min(size, y2 + margin)]
-    side = int(rng.integers(4))  # the band starts at the left, top, right or bottom
-    if side == 0:
-        region[2] = min(region[2], x1 + int(extent * w))
-    elif side == 1:
-        region[3] = min(region[3], y1 + int(extent * h))
-    elif side == 2:
-        region[0] = max(region[0], x2 - int(extent * w))
-    else:
-        region[1] = max(region[1], y2 - int(extent * h))
-    rx1, ry1, rx2, ry2 = region
-    if rx2 > rx1 and ry2 > ry1:
-        dots = 255 * (1 - screentone((ry2 - ry1, rx2 - rx1), rng))
-        canvas[ry1:ry2, rx1:rx2] = np.minimum(canvas[ry1:ry2, rx1:rx2], dots)
 
 
 def _degrade(canvas: np.ndarray, rng: np.random.Generator) -> np.ndarray:
