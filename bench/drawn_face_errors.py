@@ -15,6 +15,7 @@ Per title, at the detector's threshold, as a comic run detects (panel crops, ``-
 setting is chosen here and the overlays stay outside the repository.
 
     python bench/drawn_face_errors.py --overlays /tmp/errors
+    python bench/drawn_face_errors.py --flip none --threshold 0.55   # stage 4 before flips
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from manga_pages import xywh_boxes
 
 from raypipe.comic.split import TEXT_MODES, text_share
 from raypipe.detect import DETECTORS
+from raypipe.detect.drawn import FLIP_MODES
 from raypipe.evaluation.comic import centre_claims
 
 SIZES, ASPECTS = (40, 70, 120), (0.8, 1.25)
@@ -109,10 +111,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--text", choices=TEXT_MODES, default="lettering-filter")
     parser.add_argument("--model", help="an ONNX model other than the shipped one")
+    parser.add_argument("--flip", choices=FLIP_MODES, help="test-time flip mode (default: the detector's)")
+    parser.add_argument("--threshold", type=float, help="score threshold (default: the detector's)")
     parser.add_argument("--overlays", type=Path, help="write annotated pages here (outside the repository)")
     args = parser.parse_args()
-    detector = DETECTORS.build({"name": "drawn-faces", **({"model_path": args.model} if args.model else {})})
-    threshold, detector.score_threshold = detector.score_threshold, 0.05
+    settings = {"model_path": args.model, "flip": args.flip}
+    detector = DETECTORS.build({"name": "drawn-faces", **{k: v for k, v in settings.items() if v}})
+    threshold, detector.score_threshold = args.threshold or detector.score_threshold, 0.05
     truth_pages, texts = annotations(), {}
     comic, whole = finder(detector, "panels", args.text, texts), finder(detector, "pages", "none", texts)
     for title, (names, images, truth) in manga_sets().items():

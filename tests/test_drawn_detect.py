@@ -1,5 +1,6 @@
 """The drawn-face detector raypipe trains and ships (``drawn-faces``, the comic default)."""
 
+import cv2
 import numpy as np
 import pytest
 
@@ -86,3 +87,65 @@ def test_drawn_detector_finds_pasted_faces_of_unseen_characters_with_boxes_on_th
         if claim is not None
     ]
     assert np.median(overlaps) >= 0.5, overlaps
+
+
+class _SeesDarkBlobs:
+    """A stand-in for the network: a box (score 0.9) on each dark blob of its input, only in the
+    input's left half unless ``everywhere``, so a test knows what each orientation finds."""
+
+    def __init__(self, everywhere: bool):
+        self.everywhere = everywhere
+
+    def run(self, names, feeds):
+        grey = feeds["image"][0].mean(0)
+        _, _, stats, _ = cv2.connectedComponentsWithStats((grey < 0.5).astype(np.uint8))
+        boxes = [
+            (x, y, x + w, y + h)
+            for x, y, w, h, _ in stats[1:]
+            if self.everywhere or x + w / 2 < grey.shape[1] / 2
+        ]
+        return np.float32(boxes).reshape(-1, 4), np.full(len(boxes), 0.9, np.float32)
+
+
+def _page_with_a_face_on_the_right() -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    page = np.full((300, 400, 3), 255, np.uint8)
+    face = (280, 100, 340, 160)  # the truth: where the dark "face" is pasted
+    page[face[1] : face[3], face[0] : face[2]] = 20
+    return page, face
+
+
+def _flip_detector(flip: str, everywhere: bool, threshold: float = 0.55):
+    drawn = DETECTORS.build(
+        {"name": "drawn-faces", "flip": flip, "long_sides": [320], "score_threshold": threshold}
+    )
+    drawn._session = _SeesDarkBlobs(everywhere)
+    return drawn
+
+
+def test_flip_union_keeps_a_face_only_the_mirrored_pass_finds_at_its_place():
+    page, face = _page_with_a_face_on_the_right()
+    assert _flip_detector("none", everywhere=False).detect(page) == []
+    found = _flip_detector("union", everywhere=False).detect(page)
+    assert len(found) == 1 and found[0].score == pytest.approx(0.9)
+    assert box_iou(np.array([found[0].box]), np.array([face]))[0, 0] > 0.8
+
+
+def test_flip_mean_halves_the_score_of_a_face_one_orientation_misses():
+    page, face = _page_with_a_face_on_the_right()
+    assert _flip_detector("mean", everywhere=False).detect(page) == []  # 0.45 < 0.55
+    found = _flip_detector("mean", everywhere=False, threshold=0.4).detect(page)
+    assert len(found) == 1 and found[0].score == pytest.approx(0.45)
+    assert box_iou(np.array([found[0].box]), np.array([face]))[0, 0] > 0.8
+
+
+@pytest.mark.parametrize("flip", ["union", "mean"])
+def test_flip_merges_the_two_orientations_boxes_of_one_face_into_one(flip):
+    page, face = _page_with_a_face_on_the_right()
+    found = _flip_detector(flip, everywhere=True).detect(page)
+    assert len(found) == 1 and found[0].score == pytest.approx(0.9)
+    assert box_iou(np.array([found[0].box]), np.array([face]))[0, 0] > 0.8
+
+
+def test_drawn_detector_with_an_unknown_flip_mode_is_a_clear_error():
+    with pytest.raises(ComponentError, match="flip must be one of"):
+        DETECTORS.build({"name": "drawn-faces", "flip": "sideways"})

@@ -8,7 +8,9 @@ boxes with scores; the image is run at two sizes (its long side at 640 and at 32
 that a face from about 2% to about half of the image's long side falls in the range it was
 trained on) and the boxes of both are merged. An image smaller than a page (a panel crop) is
 not enlarged past ``max_scale``, the scale a 1,164-pixel page is seen at, so that a panel's
-faces look as big to the network as on the whole page.
+faces look as big to the network as on the whole page. With ``flip`` each pass also runs on the
+mirrored image (test-time augmentation): ``union`` keeps the boxes of both, ``mean`` pairs each
+box with the one the other orientation found there and scores it by the mean of the two.
 """
 
 from __future__ import annotations
@@ -20,13 +22,17 @@ import cv2
 import numpy as np
 
 from raypipe.detect.base import Detector, Face
-from raypipe.detect.boxes import clip_boxes, nms
+from raypipe.detect.boxes import box_iou, clip_boxes, nms
 from raypipe.onnx import onnx_providers
 from raypipe.registry import ComponentError
 
 SHIPPED_MODEL = Path(__file__).parent / "weights" / "drawn_faces.onnx"
 #: The network's smallest input side: its stride-32 features need a few cells.
 MIN_SIDE = 128
+#: How the passes on the mirrored image are merged (``flip``): not at all, all boxes, averaged.
+FLIP_MODES = ("none", "union", "mean")
+#: The overlap (IoU) at which a box of one orientation is the same face as one of the other.
+FLIP_MATCH_IOU = 0.5
 
 
 class DrawnFaceDetector(Detector):
@@ -34,8 +40,9 @@ class DrawnFaceDetector(Detector):
 
     ``long_sides``: the sizes the image's long side is resized to, one pass each (the first
     pass never scales by more than ``max_scale``, the others in proportion).
-    ``score_threshold``: best F1 on the synthetic and composed pages of the training characters,
-    and on each manga title left out (docs/drawn-detection.md); ``nms_threshold``: a box is dropped when more than this share of it (or of the
+    ``flip`` (one of :data:`FLIP_MODES`, :func:`merge_flipped`) and ``score_threshold``: best
+    mean F1 on the synthetic and composed pages of the training characters (docs/drawn-detection.md,
+    "Stage 5"); ``nms_threshold``: a box is dropped when more than this share of it (or of the
     better box, the smaller of the two) lies in a better box, within a pass or across passes.
     """
 
@@ -43,13 +50,16 @@ class DrawnFaceDetector(Detector):
         self,
         model_path: str | None = None,
         long_sides: Sequence[int] = (640, 320),
-        score_threshold: float = 0.55,
+        score_threshold: float = 0.50,
         nms_threshold: float = 0.5,
         max_scale: float = 0.55,
+        flip: str = "mean",
         device: str = "cpu",
     ):
         import onnxruntime as ort
 
+        if flip not in FLIP_MODES:
+            raise ComponentError(f"drawn-faces flip must be one of {', '.join(FLIP_MODES)}, not {flip!r}")
         path = Path(model_path).expanduser() if model_path else SHIPPED_MODEL
         if not path.is_file():
             raise ComponentError(f"drawn-face detector model not found: {path}")
@@ -63,6 +73,7 @@ class DrawnFaceDetector(Detector):
         self.max_scale = float(max_scale)
         self.score_threshold = float(score_threshold)
         self.nms_threshold = float(nms_threshold)
+        self.flip = flip
 
     def detect(self, image: np.ndarray) -> list[Face]:
         height, width = image.shape[:2]
@@ -70,6 +81,12 @@ class DrawnFaceDetector(Detector):
         for side in self.long_sides:
             scale = min(side / max(height, width), self.max_scale * side / self.long_sides[0])
             found, found_scores = self._pass(image, scale)
+            if self.flip != "none":
+                mirrored, mirrored_scores = self._pass(np.ascontiguousarray(image[:, ::-1]), scale)
+                mirrored[:, [0, 2]] = width - mirrored[:, [2, 0]]
+                found, found_scores = merge_flipped(
+                    found, found_scores, mirrored, mirrored_scores, self.flip == "mean"
+                )
             boxes.append(found)
             scores.append(found_scores)
         boxes, scores = np.concatenate(boxes), np.concatenate(scores)
@@ -92,3 +109,34 @@ class DrawnFaceDetector(Detector):
         return np.asarray(boxes, np.float64).reshape(-1, 4) / scale, np.asarray(
             scores, np.float64
         ).reshape(-1)
+
+
+def merge_flipped(
+    boxes: np.ndarray, scores: np.ndarray, mirrored: np.ndarray, mirrored_scores: np.ndarray, mean: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """The boxes of a pass on the image and of one on its mirror image (mapped back), merged.
+
+    Without ``mean``, all boxes of both (non-maximum suppression later keeps the better of two
+    on one face). With ``mean``, each box of either pass is paired with the box of the other that
+    overlaps it most (IoU >= :data:`FLIP_MATCH_IOU`): its score becomes the mean of the two
+    scores (a box with no partner is averaged with 0: the other orientation saw nothing there)
+    and its box their score-weighted mean; a pair comes out twice, which suppression merges.
+    """
+    if not mean:
+        return np.concatenate([boxes, mirrored]), np.concatenate([scores, mirrored_scores])
+    if not len(boxes) or not len(mirrored):
+        return np.concatenate([boxes, mirrored]), np.concatenate([scores, mirrored_scores]) / 2
+    overlap = box_iou(boxes, mirrored)
+    merged_boxes, merged_scores = [], []
+    for own, own_scores, other, other_scores, iou in [
+        (boxes, scores, mirrored, mirrored_scores, overlap),
+        (mirrored, mirrored_scores, boxes, scores, overlap.T),
+    ]:
+        best = iou.argmax(1)
+        paired = iou[np.arange(len(own)), best] >= FLIP_MATCH_IOU
+        partner_scores = np.where(paired, other_scores[best], 0.0)
+        partners = np.where(paired[:, None], other[best], own)
+        weight = (own_scores / np.maximum(own_scores + partner_scores, 1e-12))[:, None]
+        merged_boxes.append(weight * own + (1 - weight) * partners)
+        merged_scores.append((own_scores + partner_scores) / 2)
+    return np.concatenate(merged_boxes), np.concatenate(merged_scores)
