@@ -106,11 +106,14 @@ def test_readme_comic_run_finds_faces_outside_the_found_panels_of_the_sample_pag
 ):
     """The README's comic quick start on the bundled page (36 borderless pictures; the page
     model finds 12 panels covering 58% of it): 19 faces before the uncovered area was searched,
-    34 after, in 34 of the 36 pictures (the rules' one whole-page panel: 35)."""
+    34 after, in 32 to 34 of the 36 pictures, none twice (the rules' one whole-page panel: 35)."""
     out = tmp_path / "run"
     assert main(["run", str(REPO / "sample" / "comic"), "--out", str(out), "--domain", "comic", "--no-tracking"]) == 0
     faces, panels = pd.read_parquet(out / "faces.parquet"), pd.read_parquet(out / "panels.parquet")
     assert len(faces) >= 32 and (faces.panel_index == OUTSIDE_PANELS).sum() >= 12
     cells = set(zip(((faces.x1 + faces.x2) / 2 * 6 // 1024), ((faces.y1 + faces.y2) / 2 * 6 // 1024)))
-    assert len(cells) == len(faces)  # one face per picture: none found twice
+    assert len(cells) >= 32  # faces in 32 of the 36 pictures at least (two hold two characters)
+    boxes = faces[["x1", "y1", "x2", "y2"]].to_numpy()
+    for i, box in enumerate(boxes):  # none found twice: no box lies mostly in another
+        assert all(split._smaller_share(box, other) <= split.SAME_FACE for other in boxes[i + 1 :])
     assert (panels.panel_index >= 0).all() and len(panels) < 36
