@@ -6,7 +6,7 @@
     nice -n 10 python bench/scale_quality.py --sizes 1M --recall --skip-components
     nice -n 10 python bench/scale_quality.py --sizes 1M --recall --skip-components --codes flat,fp16,sq8
     nice -n 10 python bench/scale_quality.py --sizes 300k --searches 32:0,32:1,32:2,64:0
-    nice -n 10 python bench/scale_quality.py --sizes 300k --variants ivf-refine0,ivf,ivf-refine2,ivf-probes64-refine0
+    nice -n 10 python bench/scale_quality.py --sizes 300k --variants ivf-refine0,ivf-refine1,ivf-probes64-refine0,ivf-refine2
 
 On realistic synthetic faces (:func:`raypipe.testing.realistic_faces.make_realistic_faces`, 128-d,
 5.2% of faces seen once), each size is clustered by ``auto`` (ArcFace's calibrated distances):
@@ -15,8 +15,9 @@ On realistic synthetic faces (:func:`raypipe.testing.realistic_faces.make_realis
   leftovers attached), what a library run does;
 - ``ivf-probes8``, ``ivf-probes16``: the same visiting 8 or 16 IVF cells per query (the default
   :data:`raypipe.cluster.ivf.IVF_PROBES` is 32; it was 8);
-- ``ivf-refine0``, ``ivf-refine2``: the default IVF search refined by its neighbours' neighbours
-  in no round (as before) or two (:data:`raypipe.cluster.ivf.REFINE_ROUNDS` is 1);
+- ``ivf-refine0``, ``ivf-refine1``, ``ivf-refine2``: the default IVF search refined by its
+  neighbours' neighbours in no round, one or two (:data:`raypipe.cluster.ivf.REFINE_ROUNDS`:
+  0 by default);
   ``ivf-probes64-refine0``: 64 cells visited instead, not refined;
 - ``ivf-probes128``: 128 cells, in process (the IVF's missed neighbours at sizes where exact
   k-NN cannot run cost about ``ivf-probes128 - ivf`` and more);
@@ -74,6 +75,7 @@ SUB_POPULATION = 10_000
 VARIANTS = {
     "ivf": {"exact_limit": 0},
     "ivf-refine0": {"exact_limit": 0, "refine": 0},
+    "ivf-refine1": {"exact_limit": 0, "refine": 1},
     "ivf-refine2": {"exact_limit": 0, "refine": 2},
     "ivf-probes64-refine0": {"exact_limit": 0, "probes": 64, "refine": 0},
     "ivf-probes8": {"exact_limit": 0, "probes": 8},

@@ -61,3 +61,18 @@ def test_refinement_finds_neighbours_a_two_cell_ivf_search_missed(X, monkeypatch
     assert (refined.distances <= plain.distances + 1e-6).all()
     np.testing.assert_allclose(refined.distances, 1.0 - exact_sims(X, refined.indices), atol=1e-6)
     assert not (refined.indices == np.arange(len(X))[:, None]).any()  # itself excluded
+
+
+def test_refinement_in_ray_tasks_gives_the_in_process_refined_neighbours(X, ray_session, monkeypatch):
+    from raypipe.cluster import knn_shards
+
+    monkeypatch.setattr(knn_shards, "SHARD_ROWS", 700)  # five shards, each refined by a task
+    monkeypatch.setattr(ivf, "IVF_PROBES", 2)
+    monkeypatch.setattr(ivf, "REFINE_ROUNDS", 0)
+    plain = nearest_neighbours(X, 8, method="ivf-shards")
+    monkeypatch.setattr(ivf, "REFINE_ROUNDS", 2)
+    sharded = nearest_neighbours(X, 8, method="ivf-shards")
+    in_process = nearest_neighbours(X, 8, method="ivf")
+    assert np.mean([set(a) == set(b) for a, b in zip(sharded.indices, in_process.indices)]) >= 0.999
+    assert (sharded.distances <= plain.distances + 1e-6).all()
+    assert (sharded.distances < plain.distances - 1e-6).any(axis=1).mean() > 0.1

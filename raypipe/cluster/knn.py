@@ -36,7 +36,7 @@ SHARD_LIMIT = 500_000
 BLOCK_ROWS = 2048
 METHODS = ("auto", "exact", "ivf", "hnsw", "ivf-shards")
 #: Bump when a search gives other neighbours for the same vectors and settings (stored ones expire).
-SEARCH_VERSION = 3
+SEARCH_VERSION = 2
 #: Rows hashed at a time by :func:`search_fingerprint`.
 HASH_BLOCK = 65_536
 
@@ -72,13 +72,13 @@ def reusing_neighbours(store: NeighbourStore):
 
 
 def search_settings(X: np.ndarray, k: int, method: str, seed: int) -> dict:
-    """What a search's neighbours depend on besides the vectors' values."""
+    """What a search's neighbours depend on besides the vectors' values (refinement rounds
+    only when there are some: the tables of searches before refinement existed stay valid)."""
     return {
         "version": SEARCH_VERSION, "rows": len(X), "dim": X.shape[1], "k": k, "method": method, "seed": seed,
         "ivf_probes": ivf.IVF_PROBES, "ivf_train_per_list": ivf.IVF_TRAIN_PER_LIST,
         "ivf_codes": ivf.IVF_CODES, "ivf_rescore_extra": ivf.RESCORE_EXTRA,
-        "ivf_refine_rounds": ivf.REFINE_ROUNDS,
-    }  # fmt: skip
+    } | ({"ivf_refine_rounds": ivf.REFINE_ROUNDS} if ivf.REFINE_ROUNDS else {})  # fmt: skip
 
 
 def search_fingerprint(X: np.ndarray, settings: dict) -> str:
