@@ -63,7 +63,9 @@ def test_refinement_finds_neighbours_a_two_cell_ivf_search_missed(X, monkeypatch
     assert not (refined.indices == np.arange(len(X))[:, None]).any()  # itself excluded
 
 
-def test_refinement_in_ray_tasks_gives_the_in_process_refined_neighbours(X, ray_session, monkeypatch):
+def test_refinement_in_ray_tasks_gives_the_in_process_refined_neighbours(
+    X, ray_session, monkeypatch
+):
     from raypipe.cluster import knn_shards
 
     monkeypatch.setattr(knn_shards, "SHARD_ROWS", 700)  # five shards, each refined by a task
