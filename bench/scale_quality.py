@@ -5,6 +5,8 @@
     nice -n 10 python bench/scale_quality.py --sizes 1M --variants previous,ivf
     nice -n 10 python bench/scale_quality.py --sizes 1M --recall --skip-components
     nice -n 10 python bench/scale_quality.py --sizes 1M --recall --skip-components --codes flat,fp16,sq8
+    nice -n 10 python bench/scale_quality.py --sizes 300k --searches 32:0,32:1,32:2,64:0
+    nice -n 10 python bench/scale_quality.py --sizes 300k --variants ivf-refine0,ivf-refine1,ivf-probes64-refine0,ivf-refine2
 
 On realistic synthetic faces (:func:`raypipe.testing.realistic_faces.make_realistic_faces`, 128-d,
 5.2% of faces seen once), each size is clustered by ``auto`` (ArcFace's calibrated distances):
@@ -13,6 +15,10 @@ On realistic synthetic faces (:func:`raypipe.testing.realistic_faces.make_realis
   leftovers attached), what a library run does;
 - ``ivf-probes8``, ``ivf-probes16``: the same visiting 8 or 16 IVF cells per query (the default
   :data:`raypipe.cluster.ivf.IVF_PROBES` is 32; it was 8);
+- ``ivf-refine0``, ``ivf-refine1``, ``ivf-refine2``: the default IVF search refined by its
+  neighbours' neighbours in no round, one or two (:data:`raypipe.cluster.ivf.REFINE_ROUNDS`:
+  0 by default);
+  ``ivf-probes64-refine0``: 64 cells visited instead, not refined;
 - ``ivf-probes128``: 128 cells, in process (the IVF's missed neighbours at sizes where exact
   k-NN cannot run cost about ``ivf-probes128 - ivf`` and more);
 - ``ivf-no-leftovers``: the default IVF path, in process, without the leftover cut (its share at
@@ -38,13 +44,18 @@ numbers of IVF cells instead of the default; ``--codes flat,fp16,sq8``: with the
 stored as they are, in float16 or in 8 bits per dimension, and the search's CPU per query);
 and, unless ``--skip-components``, the largest
 component of the k-NN graph cut at that distance (above 5,000 faces Chinese Whispers splits it).
+``--searches 32:0,32:1``: instead, the same edge recall of the whole default search
+(float16 lists re-scored, in Ray tasks above 500k faces) per ``cells visited:refinement rounds``,
+with its wall and CPU seconds (this process's: not the Ray tasks').
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import time
+from contextlib import contextmanager
 
 import numpy as np
 from scipy.sparse.csgraph import connected_components
@@ -55,6 +66,7 @@ from raypipe.cluster.calibration import CALIBRATION
 from raypipe.evaluation.compare import LabelledFaces
 from raypipe.evaluation.metrics import score_clustering
 from raypipe.evaluation.strangers import seen_once, stranger_scores
+from raypipe.ray_session import ensure_ray
 from raypipe.testing.realistic_faces import make_realistic_faces
 
 MODEL = "arcface-512"
@@ -62,6 +74,10 @@ MODEL = "arcface-512"
 SUB_POPULATION = 10_000
 VARIANTS = {
     "ivf": {"exact_limit": 0},
+    "ivf-refine0": {"exact_limit": 0, "refine": 0},
+    "ivf-refine1": {"exact_limit": 0, "refine": 1},
+    "ivf-refine2": {"exact_limit": 0, "refine": 2},
+    "ivf-probes64-refine0": {"exact_limit": 0, "probes": 64, "refine": 0},
     "ivf-probes8": {"exact_limit": 0, "probes": 8},
     "ivf-probes16": {"exact_limit": 0, "probes": 16},
     "ivf-probes128": {"knn_method": "ivf", "probes": 128},
@@ -78,6 +94,7 @@ VARIANTS = {
         "lone_pair_distance": 2.0,
         "member_distance": 2.0,
         "leftover_distance": 0.60,
+        "refine": 0,
     },
 }
 
@@ -110,12 +127,36 @@ def run_variant(X: np.ndarray, labels: np.ndarray, name: str, limit: int) -> np.
         return sub_population_labels(X, labels, settings, seed=len(X))
     if settings.get("component_limit", 0) is None:
         settings["component_limit"] = limit
-    probes = ivf.IVF_PROBES
-    ivf.IVF_PROBES = settings.pop("probes", probes)  # the IVF reads it when it builds its index
-    try:
+    probes, rounds = settings.pop("probes", ivf.IVF_PROBES), settings.pop("refine", ivf.REFINE_ROUNDS)
+    with ivf_search(probes, rounds):
         return AutoClusterer(model=MODEL, cannot_link=False, **settings).fit(X).labels_
+
+
+@contextmanager
+def ivf_search(probes: int, rounds: int):
+    """Within: the IVF search visits ``probes`` cells and refines in ``rounds`` rounds."""
+    default = ivf.IVF_PROBES, ivf.REFINE_ROUNDS
+    ivf.IVF_PROBES, ivf.REFINE_ROUNDS = probes, rounds  # read when the search runs
+    try:
+        yield
     finally:
-        ivf.IVF_PROBES = probes
+        ivf.IVF_PROBES, ivf.REFINE_ROUNDS = default
+
+
+def search_recall(X: np.ndarray, searches: list[tuple[int, int]], k: int = 10):
+    """Per (cells visited, refinement rounds): the default search's share of the graph's edges
+    over 2,000 sampled rows, in their own rows and in the symmetric graph (an edge found from
+    either end), its wall and CPU seconds."""
+    queries, true = true_edges(X, k)
+    for probes, rounds in searches:
+        with ivf_search(probes, rounds):
+            started, cpu = time.perf_counter(), time.process_time()
+            found = knn.nearest_neighbours(X, k, exact_limit=0).indices
+            seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        edges = sum(map(len, true))
+        own = sum(len(t & set(found[q])) for q, t in zip(queries, true)) / edges
+        graph = sum(j in found[q] or q in found[j] for q, t in zip(queries, true) for j in t) / edges
+        yield probes, rounds, own, graph, seconds, cpu
 
 
 #: How the IVF stores its vectors (``--codes``): as they are, in float16, or in 8 bits per dim.
@@ -184,8 +225,21 @@ def main() -> None:
         "--skip-components", action="store_true", help="--recall without the largest component"
     )
     parser.add_argument("--codes", default="flat", help=f"--recall with the IVF's vectors stored as: {','.join(CODES)}")
+    parser.add_argument("--searches", help="recall of the whole search per cells:rounds, e.g. 32:0,32:1")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    if args.searches:
+        searches = [tuple(map(int, s.split(":"))) for s in args.searches.split(",")]
+        print(f"load average at start: {os.getloadavg()}")
+        for n in map(parse_size, args.sizes.split(",")):
+            X = make_realistic_faces(n, 128, seed=n + 128).X
+            if n > knn.SHARD_LIMIT:
+                ensure_ray()  # its start-up not in the first search's wall time
+            for probes, rounds, own, graph, seconds, cpu in search_recall(X, searches):
+                print(f"{n:,} faces, {probes} cells visited, {rounds} refinement rounds: {own:.4f} of the "
+                      f"edges found ({graph:.4f} from either end), {seconds:.1f} s, {cpu:.1f} CPU s; "
+                      f"load {os.getloadavg()}", flush=True)  # fmt: skip
+        return
     if args.recall:
         for n in map(parse_size, args.sizes.split(",")):
             X = make_realistic_faces(n, 128, seed=n + 128).X

@@ -100,7 +100,7 @@ def test_a_damaged_or_half_written_table_is_ignored_with_a_warning_and_searched_
     assert searches == [FACES, FACES, FACES]
 
 
-def test_fingerprint_follows_the_vectors_their_order_and_the_search_settings_ivf_codes_included(monkeypatch):
+def test_fingerprint_follows_the_vectors_their_order_and_the_search_settings_codes_and_refinement_included(monkeypatch):
     X = make_realistic_faces(300, 32, seed=1).X
 
     def fingerprint(X, k=10, method="ivf"):
@@ -115,7 +115,9 @@ def test_fingerprint_follows_the_vectors_their_order_and_the_search_settings_ivf
     monkeypatch.setattr(ivf, "IVF_PROBES", 64)
     probes = fingerprint(X)
     monkeypatch.setattr(ivf, "IVF_CODES", "flat")  # float32 lists: another search
-    assert len({base, probes, fingerprint(X)}) == 3
+    flat = fingerprint(X)
+    monkeypatch.setattr(ivf, "REFINE_ROUNDS", ivf.REFINE_ROUNDS + 1)  # refined again: another
+    assert len({base, probes, flat, fingerprint(X)}) == 4
 
 
 def test_an_exact_search_is_not_stored(tmp_path):

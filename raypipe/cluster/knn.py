@@ -72,12 +72,13 @@ def reusing_neighbours(store: NeighbourStore):
 
 
 def search_settings(X: np.ndarray, k: int, method: str, seed: int) -> dict:
-    """What a search's neighbours depend on besides the vectors' values."""
+    """What a search's neighbours depend on besides the vectors' values (refinement rounds
+    only when there are some: the tables of searches before refinement existed stay valid)."""
     return {
         "version": SEARCH_VERSION, "rows": len(X), "dim": X.shape[1], "k": k, "method": method, "seed": seed,
         "ivf_probes": ivf.IVF_PROBES, "ivf_train_per_list": ivf.IVF_TRAIN_PER_LIST,
         "ivf_codes": ivf.IVF_CODES, "ivf_rescore_extra": ivf.RESCORE_EXTRA,
-    }  # fmt: skip
+    } | ({"ivf_refine_rounds": ivf.REFINE_ROUNDS} if ivf.REFINE_ROUNDS else {})  # fmt: skip
 
 
 def search_fingerprint(X: np.ndarray, settings: dict) -> str:
@@ -115,13 +116,22 @@ def _hnsw_index(dim: int):
     return index
 
 
-def _faiss_search(index_X: np.ndarray, queries: np.ndarray, k: int, method: str, seed: int):
+def _faiss_search(index_X: np.ndarray, queries: np.ndarray | None, k: int, method: str, seed: int):
+    """HNSW or IVF (its float16 candidates re-scored; searching ``index_X`` among itself,
+    ``queries=None``, refined by neighbours of neighbours)."""
     index = _hnsw_index(index_X.shape[1]) if method == "hnsw" else ivf_index(index_X, seed)
     index.add(index_X)
-    if method == "hnsw" or not ivf.approximate(index):
-        return index.search(queries, k)
-    idx = index.search(queries, ivf.candidates(index, k))[1]
-    return ivf.rescore(index_X, queries, idx, k)
+    Q = index_X if queries is None else queries
+    if method == "hnsw":
+        return index.search(Q, k)
+    if ivf.approximate(index):
+        sims, idx = ivf.rescore(index_X, Q, index.search(Q, ivf.candidates(index, k))[1], k)
+    else:
+        sims, idx = index.search(Q, k)
+    del index
+    for _ in range(ivf.REFINE_ROUNDS if queries is None else 0):
+        sims, idx = ivf.refine(index_X, idx, 0, len(idx))
+    return sims, idx
 
 
 def nearest_neighbours(
@@ -181,7 +191,7 @@ def _search(
     if method == "exact":
         sims, idx = _exact_search(X, Q, wanted)
     else:
-        sims, idx = _faiss_search(X, Q, min(wanted, len(X)), method, seed)
+        sims, idx = _faiss_search(X, None if self_search else Q, min(wanted, len(X)), method, seed)
     if self_search:
         sims, idx = _drop_self(sims, idx)
     return _neighbours(sims, idx)

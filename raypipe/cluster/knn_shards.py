@@ -4,7 +4,9 @@ The driver trains the IVF cells on a sample (:func:`raypipe.cluster.ivf.ivf_inde
 the empty index; Ray tasks assign their shard of rows to the ``nprobe`` nearest cells (the
 costly part, done once for adding and searching); the driver fills the inverted lists from the
 first cell of each row and writes the index; Ray tasks memory-map it and search their shard in
-the cells already found. Tasks read the rows from a ``.npy`` file memory-mapped by every worker
+the cells already found; then (:data:`raypipe.cluster.ivf.REFINE_ROUNDS` times) the driver
+writes the k-NN table and Ray tasks refine their shard by the neighbours of its neighbours
+(:func:`raypipe.cluster.ivf.refine`), reading the table memory-mapped. Tasks read the rows from a ``.npy`` file memory-mapped by every worker
 (the caller's memmap when it has one), so no process holds more than one copy of the vectors and
 the index is shared through the page cache. The tasks run on the driver's machine unless
 ``scratch`` (or ``RAYPIPE_SCRATCH``) names a folder every node of the cluster sees (a shared
@@ -74,6 +76,13 @@ def _search_shard(index_path: str, rows_path: str, start: int, cells: np.ndarray
     if ivf.approximate(index):
         sims, idx = ivf.rescore(rows, X, idx, k)
     return sims.astype(np.float32), idx.astype(np.int32)
+
+
+def _refine_shard(rows_path: str, table_path: str, start: int, stop: int):
+    """One round of neighbour-of-neighbour refinement of rows ``start:stop`` (int32 indices)."""
+    rows = np.load(rows_path, mmap_mode="r")
+    sims, idx = ivf.refine(rows, np.load(table_path, mmap_mode="r"), start, stop)
+    return sims, idx.astype(np.int32)
 
 
 def _placement(scratch: str | Path | None) -> dict:
@@ -164,4 +173,14 @@ def sharded_ivf_search(
             search.remote(index_path, rows_path, s, cells[s : s + SHARD_ROWS], k): s for s in bounds
         }
         _gather(refs, put_neighbours)
+        refine = ray.remote(_refine_shard).options(**options)
+        for round_ in range(ivf.REFINE_ROUNDS):
+            table_path = Path(folder) / f"neighbours-{round_}.npy"
+            np.save(table_path, idx)  # the tasks read the table before this round
+            refs = {
+                refine.remote(rows_path, str(table_path), s, min(s + SHARD_ROWS, n)): s
+                for s in bounds
+            }
+            _gather(refs, put_neighbours)
+            log.info("k-NN: refinement round %d done", round_ + 1)
     return sims, idx
