@@ -7,6 +7,7 @@ vectors of the same shape, for ``bench/drawn_protocol.py`` to compare (docs/draw
 
 - :func:`run_whitened`: PCA-whitening of the run's own vectors (their covariance shrunk towards
   a multiple of the identity), the full-covariance version of ``run_standardised``;
+  (or of its leading principal components only);
 - :func:`neighbour_averaged`: each vector replaced by the mean of itself and its ``k`` nearest
   neighbours, weighted by similarity cubed (alpha query expansion, Radenovic et al. 2018);
 - :func:`reciprocal_averaged`: each vector replaced by the mean of itself and its k-reciprocal
@@ -22,15 +23,18 @@ from raypipe.cluster.knn import nearest_neighbours
 from raypipe.embed.base import l2_normalize
 
 
-def run_whitened(X: np.ndarray, shrinkage: float = 0.3) -> np.ndarray:
+def run_whitened(X: np.ndarray, shrinkage: float = 0.3, components: int | None = None) -> np.ndarray:
     """Unit rows of ``X`` centred and whitened by their own covariance (shrunk by ``shrinkage``
-    towards its mean eigenvalue times the identity), then unit length again."""
+    towards its mean eigenvalue times the identity; ``components``: its leading principal
+    components only, None: all), then unit length again."""
     X = unit_rows(X).astype(np.float64)
     centred = X - X.mean(axis=0)
     covariance = centred.T @ centred / len(X)
     scale = np.trace(covariance) / len(covariance)
     values, vectors = np.linalg.eigh((1 - shrinkage) * covariance + shrinkage * scale * np.eye(len(covariance)))
-    return l2_normalize((centred @ (vectors / np.sqrt(np.maximum(values, 1e-12)))).astype(np.float32))
+    keep = slice(-components if components else 0, None)  # eigh sorts ascending
+    whitening = vectors[:, keep] / np.sqrt(np.maximum(values[keep], 1e-12))
+    return l2_normalize((centred @ whitening).astype(np.float32))
 
 
 def neighbour_averaged(X: np.ndarray, k: int = 10, power: float = 3.0) -> np.ndarray:
