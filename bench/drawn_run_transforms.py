@@ -23,7 +23,9 @@ from raypipe.cluster.knn import nearest_neighbours
 from raypipe.embed.base import l2_normalize
 
 
-def run_whitened(X: np.ndarray, shrinkage: float = 0.3, components: int | None = None) -> np.ndarray:
+def run_whitened(
+    X: np.ndarray, shrinkage: float = 0.3, components: int | None = None
+) -> np.ndarray:
     """Unit rows of ``X`` centred and whitened by their own covariance (shrunk by ``shrinkage``
     towards its mean eigenvalue times the identity; ``components``: its leading principal
     components only, None: all), then unit length again."""
@@ -31,7 +33,9 @@ def run_whitened(X: np.ndarray, shrinkage: float = 0.3, components: int | None =
     centred = X - X.mean(axis=0)
     covariance = centred.T @ centred / len(X)
     scale = np.trace(covariance) / len(covariance)
-    values, vectors = np.linalg.eigh((1 - shrinkage) * covariance + shrinkage * scale * np.eye(len(covariance)))
+    values, vectors = np.linalg.eigh(
+        (1 - shrinkage) * covariance + shrinkage * scale * np.eye(len(covariance))
+    )
     keep = slice(-components if components else 0, None)  # eigh sorts ascending
     whitening = vectors[:, keep] / np.sqrt(np.maximum(values[keep], 1e-12))
     return l2_normalize((centred @ whitening).astype(np.float32))
@@ -53,4 +57,6 @@ def reciprocal_averaged(X: np.ndarray, k: int = 10) -> np.ndarray:
     indices = nearest_neighbours(X, min(k, len(X) - 1)).indices
     rows = np.arange(len(X))
     reciprocal = np.array([[j >= 0 and i in indices[j] for j in indices[i]] for i in rows])
-    return l2_normalize(X + np.einsum("nk,nkd->nd", reciprocal.astype(np.float32), X[np.maximum(indices, 0)]))
+    return l2_normalize(
+        X + np.einsum("nk,nkd->nd", reciprocal.astype(np.float32), X[np.maximum(indices, 0)])
+    )
