@@ -19,7 +19,9 @@ Then the fold's REPORT characters are clustered without k (that setting) and wit
 averaged with its mirror image's, in fitting and in use), ``--train-views grey`` (the grey crops
 as more augmented views), and the ``run-centred`` / ``run-standardised`` embeddings (the unit
 vectors of the faces clustered together centred on their mean, or standardised, as ``auto``
-does before Leiden when :class:`raypipe.cluster.calibration.Communities` says so). The table holds each embedding's mean and worst fold, and the mean fit-side F (the
+does before Leiden when :class:`raypipe.cluster.calibration.Communities` says so), and the
+``run: ...`` embeddings: the per-run transforms of ``drawn_run_transforms`` (:data:`RUN_TRANSFORMS`);
+each fold also prints its fit-side NMI with the true k (k-means on the inner folds). The table holds each embedding's mean and worst fold, and the mean fit-side F (the
 inner folds' best) that chose :data:`SHIPPED`. ``--ship`` fits that head on the characters of
 the sources shipped weights may be trained on (:data:`drawn_features.SHIPPABLE_SOURCES`:
 ``anime_fanart``; ``anime`` is evaluation only), or with ``--fold NAME`` on that fold's fit
