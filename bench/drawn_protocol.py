@@ -19,7 +19,9 @@ Then the fold's REPORT characters are clustered without k (that setting) and wit
 averaged with its mirror image's, in fitting and in use), ``--train-views grey`` (the grey crops
 as more augmented views), and the ``run-centred`` / ``run-standardised`` embeddings (the unit
 vectors of the faces clustered together centred on their mean, or standardised, as ``auto``
-does before Leiden when :class:`raypipe.cluster.calibration.Communities` says so). The table holds each embedding's mean and worst fold, and the mean fit-side F (the
+does before Leiden when :class:`raypipe.cluster.calibration.Communities` says so), and the
+``run: ...`` embeddings: the per-run transforms of ``drawn_run_transforms`` (:data:`RUN_TRANSFORMS`);
+each fold also prints its fit-side NMI with the true k (k-means on the inner folds). The table holds each embedding's mean and worst fold, and the mean fit-side F (the
 inner folds' best) that chose :data:`SHIPPED`. ``--ship`` fits that head on the characters of
 the sources shipped weights may be trained on (:data:`drawn_features.SHIPPABLE_SOURCES`:
 ``anime_fanart``; ``anime`` is evaluation only), or with ``--fold NAME`` on that fold's fit
@@ -42,6 +44,7 @@ from pathlib import Path
 
 import numpy as np
 from drawn_features import CACHE, SHIPPABLE_SOURCES, TEST_VIEWS, load_features, test_view_features
+from drawn_run_transforms import neighbour_averaged, reciprocal_averaged, run_whitened
 
 from raypipe.cluster import CLUSTERERS
 from raypipe.cluster.base import run_standardised
@@ -70,24 +73,33 @@ LEFTOVER_OFFSETS = (None, 0.05, 0.10)
 LEIDEN_GRID = {"threshold": (0.74, 0.78, 0.82, 0.86, 0.90, 0.94, 0.98), "k": (10, 20, 30), "resolution": (0.5, 1.0, 2.0)}
 MOST_ALONE = 0.15
 INNER_SPLITS = 2
-#: Shrinkage of the within-class covariance of the shipped head (``--shrinkage``).
-SHRINKAGE = 0.3
+#: Shrinkage of the within-class covariance of the shipped head (``--shrinkage``; issue 25,
+#: second set: 0.15 of best mean fit-side F, docs/drawn-faces.md).
+SHRINKAGE = 0.15
 
 
 @dataclass
 class Fitted:
     """An embedding fitted on some characters: whitened features -> unit vectors; ``run``: what
-    is then done to the unit vectors of the faces clustered together (``"centre"`` on their own
-    mean, ``"standardise"`` each dimension too), unit length again."""
+    is then done to the unit vectors of the faces clustered together (a key of
+    :data:`RUN_TRANSFORMS`: ``"centre"`` on their own mean, ``"standardise"`` each dimension too,
+    ...), unit length again."""
 
     matrix: np.ndarray | None
     run: str | None = None
 
     def __call__(self, white: np.ndarray) -> np.ndarray:
         z = l2_normalize(white if self.matrix is None else white @ self.matrix)
-        if self.run == "centre":
-            z = l2_normalize(z - z.mean(axis=0))
-        return run_standardised(z) if self.run == "standardise" else z
+        return RUN_TRANSFORMS[self.run](z) if self.run else z
+
+
+#: Per-run transforms (no labels) of the unit vectors of the faces clustered together.
+RUN_TRANSFORMS = {"centre": lambda z: l2_normalize(z - z.mean(axis=0)), "standardise": run_standardised,
+                  "whiten": run_whitened,
+                  "standardise, neighbour-averaged": lambda z: neighbour_averaged(run_standardised(z)),
+                  "standardise, reciprocal-averaged": lambda z: reciprocal_averaged(run_standardised(z)),
+                  "whiten, neighbour-averaged": lambda z: neighbour_averaged(run_whitened(z)),
+                  "whiten 64 components": lambda z: run_whitened(z, components=64)}  # fmt: skip
 
 
 def fit_projection(white, labels, views) -> Fitted:
@@ -120,6 +132,9 @@ EMBEDDINGS = {"projection (unlabelled)": fit_projection, "within-class whitening
               "within-class whitening + views": fit_within_class_views, "identity head": fit_head,
               "within-class whitening + views, run-centred": fit_within_class_views_run,
               "within-class whitening + views, run-standardised": partial(fit_within_class_views_run, run="standardise")}  # fmt: skip
+EMBEDDINGS |= {f"within-class whitening + views, run: {run}": partial(fit_within_class_views_run, run=run)
+               for run in ("whiten", "standardise, neighbour-averaged", "standardise, reciprocal-averaged",
+                           "whiten, neighbour-averaged", "whiten 64 components")}  # fmt: skip
 #: What ``--ship`` writes: the embedding of best mean fit-side F (inner folds), never a report score.
 SHIPPED = "within-class whitening + views, run-standardised"
 
@@ -182,26 +197,32 @@ def choose_pair(fit, white, views, labels, source_of) -> float:
     return float(AVERAGE_GRID[int(np.argmax(inner_means(fit, white, views, labels, source_of, score)))])
 
 
+def nmi_with_k(Z: np.ndarray, truth: np.ndarray) -> float:
+    """NMI of k-means (the true k, 10 starts) on ``Z`` against ``truth``."""
+    kmeans = CLUSTERERS.build({"name": "kmeans", "n_clusters": len(np.unique(truth)), "n_init": 10}).fit(Z).labels_
+    return score_clustering(truth, kmeans)["nmi"]
+
+
 def run_fold(fold: CharacterFold, fit, white, views, labels, source_of) -> dict[str, float]:
     train, report = fold.masks(labels)
     spec, inner_f = choose_clusterer(fit, white[train], views[:, train], labels[train], source_of)
+    inner_nmi_k = float(inner_means(fit, white[train], views[:, train], labels[train], source_of, nmi_with_k))
     embed = fit(white[train], labels[train], views[:, train])
     Z, truth = embed(white[report]), labels[report]
     scores = cluster_scores(Z, truth, spec)
-    k = len(np.unique(truth))
-    kmeans = CLUSTERERS.build({"name": "kmeans", "n_clusters": k, "n_init": 10}).fit(Z).labels_
     leftover = spec.get("leftover_distance")
-    return {**scores, "nmi_k": score_clustering(truth, kmeans)["nmi"], "leiden": float(spec["name"] == "leiden"),
+    return {**scores, "nmi_k": nmi_with_k(Z, truth), "leiden": float(spec["name"] == "leiden"),
             "distance": spec["threshold"], "leftover": -1.0 if leftover is None else leftover,
-            "fit_side_f": inner_f}  # fmt: skip
+            "fit_side_f": inner_f, "fit_side_nmi_k": inner_nmi_k}  # fmt: skip
 
 
-COLUMNS = ("bcubed_f", "alone", "clusters", "nmi", "nmi_k", "leiden", "distance", "leftover", "fit_side_f")
+COLUMNS = ("bcubed_f", "alone", "clusters", "nmi", "nmi_k", "leiden", "distance", "leftover", "fit_side_f",
+           "fit_side_nmi_k")  # fmt: skip
 
 
 def print_table(results: dict[str, list[dict[str, float]]], folds: list[CharacterFold]) -> None:
     print("| embedding | folds | summary | BCubed F (no k) | faces alone | clusters | NMI (no k) | NMI (true k) "
-          "| Leiden chosen | distance | leftover | fit-side F |")  # fmt: skip
+          "| Leiden chosen | distance | leftover | fit-side F | fit-side NMI (true k) |")  # fmt: skip
     print("|---|---|---|" + "---|" * len(COLUMNS))
     groups = {"random splits": [f.name.startswith("random") for f in folds],
               "leave-one-source-out": [not f.name.startswith("random") for f in folds]}  # fmt: skip

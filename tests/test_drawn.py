@@ -64,9 +64,9 @@ def _whole_face():
 @pytest.mark.shared
 @pytest.mark.registry
 def test_drawn_default_clusters_labelled_characters_better_than_small_cnn_and_colour(faceplugin_models):
-    """These characters are among the 20 the shipped identity head was trained on: this guards
-    the default end to end; figures on unseen characters come from heads trained on a protocol
-    fold's fit characters (tests/test_drawn_identity.py, docs/drawn-faces.md)."""
+    """These ``anime/`` characters are unseen by the shipped identity head (fitted on
+    ``anime_fanart`` only): this guards the default end to end; the protocol's figures are in
+    docs/drawn-faces.md."""
     from bench.drawn_clusters import load_images, whole_image_chips
 
     images, labels = load_images(need_shared("data", "anime"), REPORTING_CHARACTERS, per_character=12)
