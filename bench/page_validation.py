@@ -41,14 +41,17 @@ VALIDATION_SEED = 4242  # training pages use seeds 0 and 1, the synthetic benchm
 CUTS = (0.5, 0.6, 0.7)
 MIN_AREAS = (0.03, 0.05)
 BLANKS = (0.0, 0.005, 0.01, 0.02, 0.04)  # least drawn share of a kept panel (0: no check)
-SLIVERS = (0.0, 0.3, 0.5)  # widest strip joined into the panel beside it, as a share of its width (0: none)
+SLIVERS = (0.0, 0.3, 0.5, 1.0)  # widest piece joined into the panel beside it, as a share of its width (0: none)
 
 
-def validation_pages(count: int, seed: int = VALIDATION_SEED, straight_art: float = 0.0) -> list:
+def validation_pages(
+    count: int, seed: int = VALIDATION_SEED, straight_art: float = 0.0, fragment_art: float = 0.0
+) -> list:
     """``count`` synthetic pages drawn with validation art, the layouts in turn."""
     rng = np.random.default_rng(seed)
     art = art_images([DATA / name for name in ART], 200, rng, part="validation")
-    return [compose_page(art, rng, LAYOUTS[n % len(LAYOUTS)], straight_art=straight_art)
+    return [compose_page(art, rng, LAYOUTS[n % len(LAYOUTS)],
+                         straight_art=straight_art, fragment_art=fragment_art)
             for n in range(count)]
 
 
@@ -113,9 +116,11 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=60)
     parser.add_argument("--weights", type=Path, nargs="+", required=True)
     parser.add_argument("--straight-art", type=float, default=0.0, help="share of panels with straight lines")
+    parser.add_argument("--fragment-art", type=float, default=0.0, help="share of panels with seams, tall balloons")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    results = validate(validation_pages(args.pages, straight_art=args.straight_art), args.weights)
+    results = validate(validation_pages(args.pages, straight_art=args.straight_art, fragment_art=args.fragment_art),
+                       args.weights)
     for name, scores in sorted(results.items(), key=lambda item: worse_then_f1(item[1])):
         worse, f1 = worse_then_f1(scores)
         print(f"{name}: recall {scores['recall']:.3f} precision {scores['precision']:.3f} "
