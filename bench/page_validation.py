@@ -42,6 +42,7 @@ CUTS = (0.5, 0.6, 0.7)
 MIN_AREAS = (0.03, 0.05)
 BLANKS = (0.0, 0.005, 0.01, 0.02, 0.04)  # least drawn share of a kept panel (0: no check)
 SLIVERS = (0.0, 0.3, 0.5, 1.0)  # widest piece joined into the panel beside it, as a share of its width (0: none)
+SEAM_BLOCKS = (1, 4)  # lengths a seam is looked at in for a gutter (bench/panel_slivers.py)
 
 
 def validation_pages(
@@ -84,8 +85,10 @@ def candidates(rgb: np.ndarray, classes: np.ndarray, rules: list) -> dict[str, l
                 classes, rules, rgb.shape[:2], cut, min_area, missed
             )
     grey = rgb[:, :, 0]
-    joined = {f"{name} sliver {thin}": join_slivers(boxes, grey, thin) if thin else boxes
-              for name, boxes in found.items() for thin in SLIVERS}
+    joined = {f"{name} sliver {thin}" + (f" blocks {blocks}" if blocks > 1 else ""):
+              join_slivers(boxes, grey, thin, blocks) if thin else boxes
+              for name, boxes in found.items() for thin in SLIVERS for blocks in SEAM_BLOCKS
+              if thin or blocks == 1}
     return {f"{name} blank {least}": drop_blank(boxes, grey, least) if least else boxes
             for name, boxes in joined.items() for least in BLANKS}
 

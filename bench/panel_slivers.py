@@ -2,8 +2,8 @@
 
 Where a white balloon or a straight line in the art (a door frame, a pole) crosses a panel, the
 page model may cut the panel there and report a thin strip beside the rest of it. Such a strip
-runs along the whole side of its neighbour and no gutter (a line of plain paper) separates
-them; two real panels side by side have a gutter between them. A candidate scored on the
+runs along the whole side of its neighbour and no gutter (a straight line of plain paper, or
+of white where a full-bleed page shows no paper at its edge) separates them; two real panels side by side have a gutter between them. A candidate scored on the
 synthetic validation pages (``bench/page_validation.py``); rule A never chose it (at best a tie), so no run
 uses it. Figures: docs/manga-pages.md.
 """
@@ -16,13 +16,15 @@ from raypipe.comic.reading import Box
 
 GAP = 0.02  # most space or overlap between a strip and its panel, as a share of the page's side
 SHARED = 0.8  # least share of the longer of the two sides that both boxes run along
-TONE = 24  # grey levels from the paper tone that still count as paper
+TONE = 24  # grey levels from the paper tone (or from white) that still count as paper
 FLAT = 0.95  # share of a seam line that must be paper for it to be a gutter
+WHITE = 255 - 2 * TONE  # a column this light is a gutter whatever the page's edge shows
 
 
-def join_slivers(boxes: list[Box], grey: np.ndarray, thin: float) -> list[Box]:
+def join_slivers(boxes: list[Box], grey: np.ndarray, thin: float, blocks: int = 1) -> list[Box]:
     """``boxes`` with every strip at most ``thin`` as wide (across the shared side) as the box
-    beside it, sharing most of its side and with no gutter between them, joined into it."""
+    beside it, sharing most of its side and with no gutter between them, joined into it. The
+    seam is looked at in ``blocks`` lengths (:func:`_gutter`)."""
     boxes = list(boxes)
     paper = _paper_tone(grey)
     joined = True
@@ -30,8 +32,8 @@ def join_slivers(boxes: list[Box], grey: np.ndarray, thin: float) -> list[Box]:
         joined = False
         for i, j in ((i, j) for i in range(len(boxes)) for j in range(len(boxes)) if i != j):
             strip, panel = boxes[i], boxes[j]
-            if _sliver_beside(strip, panel, grey, paper, thin) or _sliver_beside(
-                _flip(strip), _flip(panel), grey.T, paper, thin
+            if _sliver_beside(strip, panel, grey, paper, (thin, blocks)) or _sliver_beside(
+                _flip(strip), _flip(panel), grey.T, paper, (thin, blocks)
             ):
                 boxes[j] = (min(strip[0], panel[0]), min(strip[1], panel[1]),
                             max(strip[2], panel[2]), max(strip[3], panel[3]))
@@ -41,8 +43,9 @@ def join_slivers(boxes: list[Box], grey: np.ndarray, thin: float) -> list[Box]:
     return boxes
 
 
-def _sliver_beside(strip: Box, panel: Box, grey: np.ndarray, paper: float, thin: float) -> bool:
+def _sliver_beside(strip: Box, panel: Box, grey: np.ndarray, paper: float, levels: tuple[float, int]) -> bool:
     """Whether ``strip`` lies left or right of ``panel`` as a sliver of it (x across, y along)."""
+    thin, blocks = levels
     sx1, sy1, sx2, sy2 = strip
     px1, py1, px2, py2 = panel
     if sx2 - sx1 > thin * (px2 - px1):
@@ -59,11 +62,21 @@ def _sliver_beside(strip: Box, panel: Box, grey: np.ndarray, paper: float, thin:
         return False
     start, end = max(0, int(lo - pad / 4)), min(grey.shape[1], int(np.ceil(hi + pad / 4)))
     seam = grey[max(sy1, py1) : min(sy2, py2), start:end].astype(np.int16)
-    return seam.size > 0 and not bool(((np.abs(seam - paper) <= TONE).mean(axis=0) >= FLAT).any())
+    return seam.size > 0 and not _gutter((np.abs(seam - paper) <= TONE) | (seam >= WHITE), blocks)
+
+
+def _gutter(seam: np.ndarray, blocks: int) -> bool:
+    """Whether the paper mask ``seam`` (rows along the shared side) holds a gutter: a column of
+    paper (``FLAT``) down the whole of it when ``blocks`` is 1; else down all but one of its
+    ``blocks`` lengths, each on its own column (a slanted gutter, or one a balloon crosses)."""
+    parts = np.array_split(seam, blocks) if len(seam) >= blocks else [seam]
+    clear = sum(bool((part.mean(axis=0) >= FLAT).any()) for part in parts if part.size)
+    return clear >= max(1, len(parts) - 1) if blocks > 1 else clear == 1
 
 
 def _flip(box: Box) -> Box:
     return box[1], box[0], box[3], box[2]
+
 
 
 def _paper_tone(grey: np.ndarray) -> float:
