@@ -22,7 +22,6 @@ import cv2
 import numpy as np
 import torch
 
-from bench.panel_slivers import join_slivers
 from bench.train_page_model import ART, DATA, art_images
 from raypipe.comic.page_model import (
     load_net,
@@ -31,6 +30,7 @@ from raypipe.comic.page_model import (
     refined_panels,
 )
 from raypipe.comic.panels import extract_panels
+from raypipe.comic.slivers import join_slivers
 from raypipe.comic.text import detect_balloons
 from raypipe.evaluation.comic import box_scores
 from raypipe.testing.manga_layouts import LAYOUTS, compose_page
@@ -42,7 +42,7 @@ CUTS = (0.5, 0.6, 0.7)
 MIN_AREAS = (0.03, 0.05)
 BLANKS = (0.0, 0.005, 0.01, 0.02, 0.04)  # least drawn share of a kept panel (0: no check)
 SLIVERS = (0.0, 0.3, 0.5, 1.0)  # widest piece joined into the panel beside it, as a share of its width (0: none)
-SEAM_BLOCKS = (1, 4)  # lengths a seam is looked at in for a gutter (bench/panel_slivers.py)
+SEAM_BLOCKS = (1, 4)  # lengths a seam is looked at in for a gutter (raypipe/comic/slivers.py)
 
 
 def validation_pages(

@@ -5,7 +5,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from bench.panel_slivers import join_slivers
+from raypipe.comic.page_model import EDGE, INPUT_SHAPE, INTERIOR, PAPER, learned_panels, panel_boxes
+from raypipe.comic.slivers import join_slivers
 from raypipe.testing.manga_layouts import compose_page
 
 
@@ -79,3 +80,20 @@ def test_true_panels_of_generated_grid_pages_are_seldom_joined():
         panels += len(page.panels)
         joined += len(page.panels) - len(join_slivers(page.panels, page.grey, 1.0))
     assert panels > 150 and joined <= 0.02 * panels
+
+
+def test_learned_panels_join_the_models_two_pieces_of_one_panel_but_not_two_panels():
+    """The default's panels: a model map that cuts one framed panel in two at x 330 gives one
+    panel when the picture shows art across the cut, two when it shows a paper gutter there."""
+    classes = np.zeros((3, *INPUT_SHAPE), np.float32)
+    classes[PAPER] = 1.0
+    h, w = INPUT_SHAPE
+    inside = (slice(round(40 / 1000 * h), round(900 / 1000 * h)), slice(round(40 / 700 * w), round(660 / 700 * w)))
+    classes[PAPER][inside], classes[INTERIOR][inside] = 0.0, 1.0
+    cut = round(220 / 700 * w)
+    classes[INTERIOR][:, cut - 1 : cut + 1], classes[EDGE][:, cut - 1 : cut + 1] = 0.0, 2.0
+    assert len(panel_boxes(classes, (1000, 700))) == 2  # the model's map: two pieces
+    one = cv2.cvtColor(framed_art_page(None), cv2.COLOR_GRAY2RGB)
+    assert len(learned_panels(one, classes)) == 1
+    two = cv2.cvtColor(framed_art_page(220), cv2.COLOR_GRAY2RGB)
+    assert len(learned_panels(two, classes)) == 2

@@ -1,11 +1,12 @@
-"""Joining slivers: thin strips the page model cut off a panel.
+"""Joining pieces: strips and parts the page model cut off a panel.
 
-Where a white balloon or a straight line in the art (a door frame, a pole) crosses a panel, the
-page model may cut the panel there and report a thin strip beside the rest of it. Such a strip
-runs along the whole side of its neighbour and no gutter (a straight line of plain paper, or
-of white where a full-bleed page shows no paper at its edge) separates them; two real panels side by side have a gutter between them. A candidate scored on the
-synthetic validation pages (``bench/page_validation.py``); rule A never chose it (at best a tie), so no run
-uses it. Figures: docs/manga-pages.md.
+Where a white balloon, a straight line in the art (a door frame, a pole) or a seam between two
+scenes crosses a panel, the page model may cut the panel there and report a piece beside the
+rest of it. Such a piece runs along the whole side of its neighbour and no gutter (a straight
+line of plain paper, or of white where a full-bleed page shows no paper at its edge) separates
+them; two real panels side by side have a gutter between them. The learned panels are joined
+at ``SHIPPED`` (chosen on synthetic validation pages, ``bench/page_validation.py``; figures:
+docs/manga-pages.md).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 
 from raypipe.comic.reading import Box
 
+SHIPPED = (0.5, 4)  # widest piece joined (share of its neighbour's width), seam lengths looked at
 GAP = 0.02  # most space or overlap between a strip and its panel, as a share of the page's side
 SHARED = 0.8  # least share of the longer of the two sides that both boxes run along
 TONE = 24  # grey levels from the paper tone (or from white) that still count as paper
