@@ -41,8 +41,10 @@ VALIDATION_SEED = 4242  # training pages use seeds 0 and 1, the synthetic benchm
 CUTS = (0.5, 0.6, 0.7)
 MIN_AREAS = (0.03, 0.05)
 BLANKS = (0.0, 0.005, 0.01, 0.02, 0.04)  # least drawn share of a kept panel (0: no check)
-SLIVERS = (0.0, 0.3, 0.5, 1.0)  # widest piece joined into the panel beside it, as a share of its width (0: none)
-SEAM_BLOCKS = (1, 4)  # lengths a seam is looked at in for a gutter (raypipe/comic/slivers.py)
+# joins of pieces (raypipe/comic/slivers.py): widest piece joined, as a share of its neighbour's
+# width (0: none); lengths a seam is looked at in for a gutter; how far past its ends
+JOINS = ((0.0, 1, 0.0), (0.3, 1, 0.0), (0.5, 1, 0.0), (1.0, 1, 0.0), (0.3, 4, 0.0), (0.5, 4, 0.0),
+         (1.0, 4, 0.0), (0.7, 4, 0.0), (0.5, 4, 0.02), (0.7, 4, 0.02))
 
 
 def validation_pages(
@@ -75,7 +77,7 @@ def drop_blank(boxes: list, grey: np.ndarray, least: float) -> list:
 
 def candidates(rgb: np.ndarray, classes: np.ndarray, rules: list) -> dict[str, list]:
     """{setting name: panel boxes} of the model alone and of the hybrid, every setting, each
-    with slivers joined at every ``SLIVERS`` level (:func:`join_slivers`), then blank panels
+    with pieces joined at every ``JOINS`` level (:func:`join_slivers`), then blank panels
     dropped at every ``BLANKS`` level."""
     found = {}
     for cut, min_area in product(CUTS, MIN_AREAS):
@@ -85,10 +87,9 @@ def candidates(rgb: np.ndarray, classes: np.ndarray, rules: list) -> dict[str, l
                 classes, rules, rgb.shape[:2], cut, min_area, missed
             )
     grey = rgb[:, :, 0]
-    joined = {f"{name} sliver {thin}" + (f" blocks {blocks}" if blocks > 1 else ""):
-              join_slivers(boxes, grey, thin, blocks) if thin else boxes
-              for name, boxes in found.items() for thin in SLIVERS for blocks in SEAM_BLOCKS
-              if thin or blocks == 1}
+    joined = {f"{name} sliver {thin}" + (f" blocks {blocks}" if blocks > 1 else "")
+              + (f" reach {reach}" if reach else ""): join_slivers(boxes, grey, thin, blocks, reach) if thin else boxes
+              for name, boxes in found.items() for thin, blocks, reach in JOINS}
     return {f"{name} blank {least}": drop_blank(boxes, grey, least) if least else boxes
             for name, boxes in joined.items() for least in BLANKS}
 

@@ -23,10 +23,14 @@ FLAT = 0.95  # share of a seam line that must be paper for it to be a gutter
 WHITE = 255 - 2 * TONE  # a column this light is a gutter whatever the page's edge shows
 
 
-def join_slivers(boxes: list[Box], grey: np.ndarray, thin: float, blocks: int = 1) -> list[Box]:
+def join_slivers(
+    boxes: list[Box], grey: np.ndarray, thin: float, blocks: int = 1, reach: float = 0.0
+) -> list[Box]:
     """``boxes`` with every strip at most ``thin`` as wide (across the shared side) as the box
     beside it, sharing most of its side and with no gutter between them, joined into it. The
-    seam is looked at in ``blocks`` lengths (:func:`_gutter`)."""
+    seam is looked at in ``blocks`` lengths (:func:`_gutter`), run on past both ends of the
+    shared side by ``reach`` of the page (a gutter runs on into paper; a pale column of art
+    stops at its panel's frame)."""
     boxes = list(boxes)
     paper = _paper_tone(grey)
     joined = True
@@ -34,8 +38,8 @@ def join_slivers(boxes: list[Box], grey: np.ndarray, thin: float, blocks: int = 
         joined = False
         for i, j in ((i, j) for i in range(len(boxes)) for j in range(len(boxes)) if i != j):
             strip, panel = boxes[i], boxes[j]
-            if _sliver_beside(strip, panel, grey, paper, (thin, blocks)) or _sliver_beside(
-                _flip(strip), _flip(panel), grey.T, paper, (thin, blocks)
+            if _sliver_beside(strip, panel, grey, paper, (thin, blocks, reach)) or _sliver_beside(
+                _flip(strip), _flip(panel), grey.T, paper, (thin, blocks, reach)
             ):
                 boxes[j] = (min(strip[0], panel[0]), min(strip[1], panel[1]),
                             max(strip[2], panel[2]), max(strip[3], panel[3]))
@@ -45,9 +49,9 @@ def join_slivers(boxes: list[Box], grey: np.ndarray, thin: float, blocks: int = 
     return boxes
 
 
-def _sliver_beside(strip: Box, panel: Box, grey: np.ndarray, paper: float, levels: tuple[float, int]) -> bool:
+def _sliver_beside(strip: Box, panel: Box, grey: np.ndarray, paper: float, levels: tuple) -> bool:
     """Whether ``strip`` lies left or right of ``panel`` as a sliver of it (x across, y along)."""
-    thin, blocks = levels
+    thin, blocks, reach = levels
     sx1, sy1, sx2, sy2 = strip
     px1, py1, px2, py2 = panel
     if sx2 - sx1 > thin * (px2 - px1):
@@ -63,7 +67,8 @@ def _sliver_beside(strip: Box, panel: Box, grey: np.ndarray, paper: float, level
     if hi - lo > pad:
         return False
     start, end = max(0, int(lo - pad / 4)), min(grey.shape[1], int(np.ceil(hi + pad / 4)))
-    seam = grey[max(sy1, py1) : min(sy2, py2), start:end].astype(np.int16)
+    run_on = round(reach * grey.shape[0])
+    seam = grey[max(0, max(sy1, py1) - run_on) : min(sy2, py2) + run_on, start:end].astype(np.int16)
     return seam.size > 0 and not _gutter((np.abs(seam - paper) <= TONE) | (seam >= WHITE), blocks)
 
 
