@@ -3,7 +3,8 @@
 It labels each pixel of the page (resized to ``INPUT_SHAPE``) as paper, panel interior or panel
 edge (a band along each panel's outline, also where two panels touch or one overlaps another),
 and as lettering or not. Panels are the connected pieces of interior, cut along rows or columns
-that are mostly not interior, grown back by the band (the default); :func:`find_panels` can
+that are mostly not interior, grown back by the band, pieces of one panel joined again
+(:mod:`raypipe.comic.slivers`; the default); :func:`find_panels` can
 also combine them with the rules' panels ("hybrid"). Trained by ``bench/train_page_model.py``
 on synthetic pages only (no real page: the weights carry their training manifest); weights
 ship as plain arrays (``weights/page_model.npz``). Figures: docs/manga-pages.md.
