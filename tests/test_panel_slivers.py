@@ -97,3 +97,14 @@ def test_learned_panels_join_the_models_two_pieces_of_one_panel_but_not_two_pane
     assert len(learned_panels(one, classes)) == 1
     two = cv2.cvtColor(framed_art_page(220), cv2.COLOR_GRAY2RGB)
     assert len(learned_panels(two, classes)) == 2
+
+
+def test_a_pale_column_of_art_is_a_gutter_unless_the_seam_must_run_on_past_the_frame():
+    grey = framed_art_page(None)
+    grey[44:896, 196:206] = 250  # a pale wall's edge down the whole panel, inside its frame
+    strip, rest = (36, 36, 204, 904), (198, 36, 664, 904)
+    assert join_slivers([strip, rest], grey, 0.5, 4) == [strip, rest]  # taken for a gutter
+    assert join_slivers([strip, rest], grey, 0.5, 4, reach=0.02) == [(36, 36, 664, 904)]
+    apart = framed_art_page(200)  # a true gutter runs on into the page margin
+    pieces = [(36, 36, 198, 904), (202, 36, 664, 904)]
+    assert join_slivers(pieces, apart, 0.5, 4, reach=0.02) == pieces

@@ -28,9 +28,9 @@ def join_slivers(
 ) -> list[Box]:
     """``boxes`` with every strip at most ``thin`` as wide (across the shared side) as the box
     beside it, sharing most of its side and with no gutter between them, joined into it. The
-    seam is looked at in ``blocks`` lengths (:func:`_gutter`), run on past both ends of the
-    shared side by ``reach`` of the page (a gutter runs on into paper; a pale column of art
-    stops at its panel's frame)."""
+    seam is looked at in ``blocks`` lengths (:func:`_gutter`); with ``reach``, a gutter must
+    also show a paper column across each end of the shared side, ``reach`` of the page's height
+    either way (a gutter runs on into paper; a pale column of art stops at its panel's frame)."""
     boxes = list(boxes)
     paper = _paper_tone(grey)
     joined = True
@@ -67,9 +67,15 @@ def _sliver_beside(strip: Box, panel: Box, grey: np.ndarray, paper: float, level
     if hi - lo > pad:
         return False
     start, end = max(0, int(lo - pad / 4)), min(grey.shape[1], int(np.ceil(hi + pad / 4)))
-    run_on = round(reach * grey.shape[0])
-    seam = grey[max(0, max(sy1, py1) - run_on) : min(sy2, py2) + run_on, start:end].astype(np.int16)
-    return seam.size > 0 and not _gutter((np.abs(seam - paper) <= TONE) | (seam >= WHITE), blocks)
+    top, bottom, run_on = max(sy1, py1), min(sy2, py2), round(reach * grey.shape[0])
+
+    def paper_mask(first: int, last: int) -> np.ndarray:
+        seam = grey[max(0, first) : last, start:end].astype(np.int16)
+        return (np.abs(seam - paper) <= TONE) | (seam >= WHITE)
+
+    ends = (paper_mask(edge - run_on, edge + run_on) for edge in (top, bottom) if run_on)
+    gutter = _gutter(paper_mask(top, bottom), blocks) and all(_gutter(m, 1) for m in ends if m.size)
+    return bottom > top and not gutter
 
 
 def _gutter(seam: np.ndarray, blocks: int) -> bool:
