@@ -50,8 +50,8 @@ from raypipe.comic.page_model import (
     PageNet,
     find_panels,
     learned_lettering,
+    learned_panels,
     load_net,
-    panel_boxes,
     predict_maps,
     refined_panels,
     training_manifest,
@@ -111,7 +111,7 @@ def page_boxes(rgb: np.ndarray, net: PageNet | None) -> dict[str, dict[str, list
     if net is not None:
         classes, lettering = predict_maps(rgb, net)
         methods["learned"] = {
-            "panels": panel_boxes(classes, rgb.shape[:2]),
+            "panels": learned_panels(rgb, classes),
             "text": learned_lettering(lettering, rgb.shape[:2]),
         }
         methods["hybrid"] = {

@@ -22,7 +22,6 @@ import cv2
 import numpy as np
 import torch
 
-from bench.panel_slivers import join_slivers
 from bench.train_page_model import ART, DATA, art_images
 from raypipe.comic.page_model import (
     load_net,
@@ -31,6 +30,7 @@ from raypipe.comic.page_model import (
     refined_panels,
 )
 from raypipe.comic.panels import extract_panels
+from raypipe.comic.slivers import join_slivers
 from raypipe.comic.text import detect_balloons
 from raypipe.evaluation.comic import box_scores
 from raypipe.testing.manga_layouts import LAYOUTS, compose_page
@@ -41,14 +41,20 @@ VALIDATION_SEED = 4242  # training pages use seeds 0 and 1, the synthetic benchm
 CUTS = (0.5, 0.6, 0.7)
 MIN_AREAS = (0.03, 0.05)
 BLANKS = (0.0, 0.005, 0.01, 0.02, 0.04)  # least drawn share of a kept panel (0: no check)
-SLIVERS = (0.0, 0.3, 0.5)  # widest strip joined into the panel beside it, as a share of its width (0: none)
+# joins of pieces (raypipe/comic/slivers.py): widest piece joined, as a share of its neighbour's
+# width (0: none); lengths a seam is looked at in for a gutter; how far past its ends
+JOINS = ((0.0, 1, 0.0), (0.3, 1, 0.0), (0.5, 1, 0.0), (1.0, 1, 0.0), (0.3, 4, 0.0), (0.5, 4, 0.0),
+         (1.0, 4, 0.0), (0.7, 4, 0.0), (0.5, 4, 0.02), (0.7, 4, 0.02))
 
 
-def validation_pages(count: int, seed: int = VALIDATION_SEED, straight_art: float = 0.0) -> list:
+def validation_pages(
+    count: int, seed: int = VALIDATION_SEED, straight_art: float = 0.0, fragment_art: float = 0.0
+) -> list:
     """``count`` synthetic pages drawn with validation art, the layouts in turn."""
     rng = np.random.default_rng(seed)
     art = art_images([DATA / name for name in ART], 200, rng, part="validation")
-    return [compose_page(art, rng, LAYOUTS[n % len(LAYOUTS)], straight_art=straight_art)
+    return [compose_page(art, rng, LAYOUTS[n % len(LAYOUTS)],
+                         straight_art=straight_art, fragment_art=fragment_art)
             for n in range(count)]
 
 
@@ -71,7 +77,7 @@ def drop_blank(boxes: list, grey: np.ndarray, least: float) -> list:
 
 def candidates(rgb: np.ndarray, classes: np.ndarray, rules: list) -> dict[str, list]:
     """{setting name: panel boxes} of the model alone and of the hybrid, every setting, each
-    with slivers joined at every ``SLIVERS`` level (:func:`join_slivers`), then blank panels
+    with pieces joined at every ``JOINS`` level (:func:`join_slivers`), then blank panels
     dropped at every ``BLANKS`` level."""
     found = {}
     for cut, min_area in product(CUTS, MIN_AREAS):
@@ -81,8 +87,9 @@ def candidates(rgb: np.ndarray, classes: np.ndarray, rules: list) -> dict[str, l
                 classes, rules, rgb.shape[:2], cut, min_area, missed
             )
     grey = rgb[:, :, 0]
-    joined = {f"{name} sliver {thin}": join_slivers(boxes, grey, thin) if thin else boxes
-              for name, boxes in found.items() for thin in SLIVERS}
+    joined = {f"{name} sliver {thin}" + (f" blocks {blocks}" if blocks > 1 else "")
+              + (f" reach {reach}" if reach else ""): join_slivers(boxes, grey, thin, blocks, reach) if thin else boxes
+              for name, boxes in found.items() for thin, blocks, reach in JOINS}
     return {f"{name} blank {least}": drop_blank(boxes, grey, least) if least else boxes
             for name, boxes in joined.items() for least in BLANKS}
 
@@ -113,9 +120,11 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=60)
     parser.add_argument("--weights", type=Path, nargs="+", required=True)
     parser.add_argument("--straight-art", type=float, default=0.0, help="share of panels with straight lines")
+    parser.add_argument("--fragment-art", type=float, default=0.0, help="share of panels with seams, tall balloons")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    results = validate(validation_pages(args.pages, straight_art=args.straight_art), args.weights)
+    results = validate(validation_pages(args.pages, straight_art=args.straight_art, fragment_art=args.fragment_art),
+                       args.weights)
     for name, scores in sorted(results.items(), key=lambda item: worse_then_f1(item[1])):
         worse, f1 = worse_then_f1(scores)
         print(f"{name}: recall {scores['recall']:.3f} precision {scores['precision']:.3f} "

@@ -92,15 +92,16 @@ def stored(grey: np.ndarray, labels: np.ndarray, texts: list) -> tuple[np.ndarra
 
 
 def synthetic_pages(
-    art: list[np.ndarray], count: int, colour: int, seed: int, straight_art: float = 0.0
+    art: list[np.ndarray], count: int, colour: int, seed: int, straight_art: float = 0.0,
+    fragment_art: float = 0.0,
 ) -> list[tuple]:
-    """``count`` pages of irregular layouts (``straight_art``: share of panels with straight
-    lines across their art), and ``colour`` colour pages of scenery with pasted drawn faces
+    """``count`` pages of irregular layouts (``straight_art``, ``fragment_art``: shares of panels
+    with straight lines across their art, with art that cuts a panel in false pieces), and ``colour`` colour pages of scenery with pasted drawn faces
     (:mod:`raypipe.testing.comic_pages`, training characters): pasted crops are not panels."""
     rng = np.random.default_rng(seed)
     result = []
     for _ in range(count):
-        page = compose_page(art, rng, straight_art=straight_art)
+        page = compose_page(art, rng, straight_art=straight_art, fragment_art=fragment_art)
         result.append(stored(page.grey, page.labels, page.lettering))
     for page in compose_pages(load_characters(DATA / "anime_fanart"), colour, seed=seed) if colour else []:
         grey = cv2.cvtColor(page.image, cv2.COLOR_RGB2GRAY)
@@ -174,6 +175,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--init", type=Path, help="go on training these weights")
     parser.add_argument("--straight-art", type=float, default=0.0, help="share of panels with straight lines")
+    parser.add_argument("--fragment-art", type=float, default=0.0, help="share of panels with seams, tall balloons")
     args = parser.parse_args()
     if args.fit and args.out.resolve() == WEIGHTS.resolve():
         parser.error("the shipped weights are trained on synthetic pages only: drop --fit")
@@ -181,7 +183,9 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
     real_pages = [page for title in args.fit for page in title_pages(title)]
     art = art_images([DATA / name for name in ART], 400, rng) + panel_art(real_pages)
-    synthetic = synthetic_pages(art, args.synthetic, args.colour, args.seed, args.straight_art)
+    synthetic = synthetic_pages(
+        art, args.synthetic, args.colour, args.seed, args.straight_art, args.fragment_art
+    )
     real = [stored(grey, box_labels(grey.shape, panels), texts) for grey, panels, texts in real_pages]
     print(f"{len(real)} real pages ({', '.join(args.fit) or 'none'}), {len(synthetic)} synthetic, {len(art)} art")
     manifest = {
@@ -192,6 +196,7 @@ def main() -> None:
         "steps": args.steps,
         "seed": args.seed,
         "straight_art": args.straight_art,
+        "fragment_art": args.fragment_art,
         "init": training_manifest(args.init) if args.init else None,
     }
     save_weights(train(real, synthetic, args.steps, args.seed, args.init), args.out, manifest)

@@ -10,7 +10,7 @@ from bench.train_page_model import art_images
 from bench.train_page_model import main as train_main
 from raypipe.comic.page_model import WEIGHTS
 from raypipe.testing.manga_layouts import compose_page
-from raypipe.testing.manga_marks import draw_balloon, draw_breakout, screentone
+from raypipe.testing.manga_marks import draw_balloon, draw_breakout, draw_tall_balloon, screentone
 
 
 def test_screentone_prints_dark_tones_as_dots_and_leaves_light_ones_paper():
@@ -58,6 +58,32 @@ def test_straight_art_draws_long_lines_inside_panels_and_only_when_asked():
     assert long_upright_ink(lined) > 0 and long_upright_ink(plain) == 0
     assert lined.labels.max() == len(lined.panels)
     again = compose_page(art, np.random.default_rng(6), "grid", straight_art=0.0)
+    assert np.array_equal(again.grey, plain.grey)
+
+
+def test_tall_balloon_hangs_from_the_top_frame_breaking_it_and_holds_its_lettering():
+    grey = np.full((1170, 826), 250, np.uint8)
+    cv2.rectangle(grey, (100, 300), (600, 900), 0, 3)
+    x1, y1, x2, y2 = draw_tall_balloon(grey, (100, 300, 600, 900), np.random.default_rng(2))
+    assert 100 <= x1 < x2 <= 600 and (grey[y1:y2, x1:x2] < 128).any()  # lettering inside it
+    frame = grey[299:302, x1:x2]
+    assert (frame >= 250).all(axis=0).mean() > 0.5  # the top frame is broken where it hangs
+    inside = grey[400:800, x1:x2] == 255
+    assert inside.mean() > 0.3  # a white band down most of the panel
+
+
+def test_fragment_art_changes_the_pictures_of_panels_never_the_truth():
+    """Seams between two scenes and tall balloons change the picture only: each panel stays one
+    piece of the label map, filling its box; at share 0 the page is as before."""
+    art = [np.tile(np.linspace(0, 255, 64).astype(np.uint8), (64, 1)), np.full((64, 64), 90, np.uint8)]
+    cut = compose_page(art, np.random.default_rng(7), "grid", fragment_art=1.0)
+    plain = compose_page(art, np.random.default_rng(7), "grid")
+    assert cut.labels.max() == len(cut.panels)
+    for k, (x1, y1, x2, y2) in enumerate(cut.panels, 1):
+        count, _ = cv2.connectedComponents((cut.labels == k).astype(np.uint8))
+        assert count == 2 and (cut.labels[y1:y2, x1:x2] == k).mean() > 0.9
+    assert not np.array_equal(cut.grey, plain.grey)
+    again = compose_page(art, np.random.default_rng(7), "grid", fragment_art=0.0)
     assert np.array_equal(again.grey, plain.grey)
 
 

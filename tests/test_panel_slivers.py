@@ -5,7 +5,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from bench.panel_slivers import join_slivers
+from raypipe.comic.page_model import EDGE, INPUT_SHAPE, INTERIOR, PAPER, learned_panels, panel_boxes
+from raypipe.comic.slivers import join_slivers
+from raypipe.testing.manga_layouts import compose_page
 
 
 def framed_art_page(gutter_at: int | None) -> np.ndarray:
@@ -45,3 +47,64 @@ def test_panels_across_a_paper_gutter_and_wide_pieces_are_kept_apart():
     assert join_slivers([wide, other], plain, 0.3) == [wide, other]  # not thin: two panels
     short = (36, 36, 164, 400)  # runs along under half of the neighbour's side
     assert join_slivers([short, (156, 36, 664, 904)], plain, 0.3) == [short, (156, 36, 664, 904)]
+
+
+def test_a_panel_cut_in_two_similar_pieces_by_a_seam_in_its_art_is_joined_only_at_level_one():
+    grey = framed_art_page(None)
+    grey[40:900, 300:660] = np.where(grey[40:900, 300:660] < 100, 40, 90)  # another scene right of x 300
+    cv2.rectangle(grey, (40, 40), (659, 899), 0, 4)
+    left, right = (36, 36, 304, 904), (296, 36, 664, 904)
+    assert join_slivers([left, right], grey, 1.0) == [(36, 36, 664, 904)]
+    assert join_slivers([left, right], grey, 0.5) == [left, right]  # not thin enough for 0.5
+
+
+def test_pieces_either_side_of_a_tall_balloon_are_joined_and_framed_panels_are_not():
+    grey = framed_art_page(None)
+    cv2.ellipse(grey, (330, 330), (60, 300), 0, 0, 360, 255, -1)  # from the top frame (broken)
+    cv2.ellipse(grey, (330, 330), (60, 300), 0, 0, 360, 0, 2)  # down two thirds of the panel
+    left, right = (36, 36, 332, 904), (328, 36, 664, 904)  # cut down the balloon
+    assert join_slivers([left, right], grey, 1.0) == [(36, 36, 664, 904)]
+    apart = framed_art_page(330)  # two framed panels across a paper gutter at x 330
+    pieces = [(36, 36, 328, 904), (332, 36, 664, 904)]
+    for blocks in (1, 4):
+        assert join_slivers(pieces, apart, 1.0, blocks) == pieces
+
+
+def test_true_panels_of_generated_grid_pages_are_seldom_joined():
+    """On 20 generated grid pages (balloons across gutters, seams and tall balloons in the art)
+    the join at its widest level merges at most 2% of the true panels (gutters are found)."""
+    art = [np.tile(np.linspace(0, 255, 64).astype(np.uint8), (64, 1))]
+    panels = joined = 0
+    for seed in range(20):
+        page = compose_page(art, np.random.default_rng(seed), "grid", fragment_art=1.0)
+        panels += len(page.panels)
+        joined += len(page.panels) - len(join_slivers(page.panels, page.grey, 1.0))
+    assert panels > 150 and joined <= 0.02 * panels
+
+
+def test_learned_panels_join_the_models_two_pieces_of_one_panel_but_not_two_panels():
+    """The default's panels: a model map that cuts one framed panel in two at x 330 gives one
+    panel when the picture shows art across the cut, two when it shows a paper gutter there."""
+    classes = np.zeros((3, *INPUT_SHAPE), np.float32)
+    classes[PAPER] = 1.0
+    h, w = INPUT_SHAPE
+    inside = (slice(round(40 / 1000 * h), round(900 / 1000 * h)), slice(round(40 / 700 * w), round(660 / 700 * w)))
+    classes[PAPER][inside], classes[INTERIOR][inside] = 0.0, 1.0
+    cut = round(220 / 700 * w)
+    classes[INTERIOR][:, cut - 1 : cut + 1], classes[EDGE][:, cut - 1 : cut + 1] = 0.0, 2.0
+    assert len(panel_boxes(classes, (1000, 700))) == 2  # the model's map: two pieces
+    one = cv2.cvtColor(framed_art_page(None), cv2.COLOR_GRAY2RGB)
+    assert len(learned_panels(one, classes)) == 1
+    two = cv2.cvtColor(framed_art_page(220), cv2.COLOR_GRAY2RGB)
+    assert len(learned_panels(two, classes)) == 2
+
+
+def test_a_pale_column_of_art_is_a_gutter_unless_the_seam_must_run_on_past_the_frame():
+    grey = framed_art_page(None)
+    grey[44:896, 196:206] = 250  # a pale wall's edge down the whole panel, inside its frame
+    strip, rest = (36, 36, 204, 904), (198, 36, 664, 904)
+    assert join_slivers([strip, rest], grey, 0.5, 4) == [strip, rest]  # taken for a gutter
+    assert join_slivers([strip, rest], grey, 0.5, 4, reach=0.02) == [(36, 36, 664, 904)]
+    apart = framed_art_page(200)  # a true gutter runs on into the page margin
+    pieces = [(36, 36, 198, 904), (202, 36, 664, 904)]
+    assert join_slivers(pieces, apart, 0.5, 4, reach=0.02) == pieces

@@ -3,7 +3,8 @@
 It labels each pixel of the page (resized to ``INPUT_SHAPE``) as paper, panel interior or panel
 edge (a band along each panel's outline, also where two panels touch or one overlaps another),
 and as lettering or not. Panels are the connected pieces of interior, cut along rows or columns
-that are mostly not interior, grown back by the band (the default); :func:`find_panels` can
+that are mostly not interior, grown back by the band, pieces of one panel joined again
+(:mod:`raypipe.comic.slivers`; the default); :func:`find_panels` can
 also combine them with the rules' panels ("hybrid"). Trained by ``bench/train_page_model.py``
 on synthetic pages only (no real page: the weights carry their training manifest); weights
 ship as plain arrays (``weights/page_model.npz``). Figures: docs/manga-pages.md.
@@ -22,6 +23,7 @@ from torch import nn
 
 from raypipe.comic.panels import Panel, extract_panels
 from raypipe.comic.reading import Box, reading_order
+from raypipe.comic.slivers import SHIPPED, join_slivers
 
 INPUT_SHAPE = (256, 180)  # height, width: a manga page (1.41) at about a fifth of its size
 EDGE_BAND = 2  # pixels of the model's input each side of a panel outline labelled as edge
@@ -127,6 +129,12 @@ def panel_boxes(
     return _scaled_boxes(boxes, interior.shape, page_shape, EDGE_BAND, min_area)
 
 
+def learned_panels(rgb: np.ndarray, classes: np.ndarray) -> list[Box]:
+    """The default's panels: :func:`panel_boxes`, pieces of one panel joined (``SHIPPED``)."""
+    grey = rgb if rgb.ndim == 2 else cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    return join_slivers(panel_boxes(classes, rgb.shape[:2]), grey, *SHIPPED)
+
+
 def _cut_box(inside: np.ndarray, box: Box, cut: float, smallest: float = 0.08) -> list[Box]:
     """``box`` split recursively at its most open row or column (at most ``cut`` of it inside)
     that leaves both sides at least ``smallest`` of the page; each side shrunk to ``inside``."""
@@ -207,7 +215,7 @@ def find_panels(
         return rules()
     classes = predict_maps(rgb, net)[0]
     if method == "learned":
-        boxes = panel_boxes(classes, rgb.shape[:2])
+        boxes = learned_panels(rgb, classes)
     else:
         boxes = refined_panels(classes, [p.box for p in rules()], rgb.shape[:2])
     if not boxes:

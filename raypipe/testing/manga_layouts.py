@@ -22,6 +22,7 @@ from raypipe.testing.manga_marks import (
     draw_balloon,
     draw_breakout,
     draw_sound_effect,
+    draw_tall_balloon,
     screentone,
     speed_lines,
 )
@@ -44,10 +45,11 @@ class MangaPage:
 
 def compose_page(
     art: list[np.ndarray], rng: np.random.Generator, layout: str | None = None,
-    size: tuple[int, int] = (1170, 826), straight_art: float = 0.0,
+    size: tuple[int, int] = (1170, 826), straight_art: float = 0.0, fragment_art: float = 0.0,
 ) -> MangaPage:
     """A page of ``layout`` (random when None) whose panels show crops of the grey ``art``;
-    ``straight_art`` of the panels get long straight lines across their art (doors, poles)."""
+    ``straight_art`` of the panels get long straight lines across their art (doors, poles),
+    ``fragment_art`` of them what cuts a real panel into false pieces (:func:`_fragment_art`)."""
     layout = layout or LAYOUTS[int(rng.integers(len(LAYOUTS)))]
     height, width = size
     dark = rng.random() < DARK_PAGES
@@ -55,7 +57,7 @@ def compose_page(
     page = MangaPage(np.full(size, paper, np.uint8), layout)
     page.labels = np.zeros(size, np.int32)
     for polygon in _layout_polygons(layout, width, height, rng):
-        _draw_panel(page, polygon, art, rng, _has_border(layout, rng) and not dark, straight_art)
+        _draw_panel(page, polygon, art, rng, _has_border(layout, rng) and not dark, (straight_art, fragment_art))
     if rng.random() < 0.5:
         _page_number(page.grey, rng, 255 - paper)
     for _ in range(int(rng.integers(0, 3))):
@@ -153,7 +155,8 @@ def _tilt(polygon: np.ndarray, rng, gutter: int) -> np.ndarray:
     return polygon + rng.uniform(-0.45, 0.45, polygon.shape) * gutter
 
 
-def _draw_panel(page: MangaPage, polygon: np.ndarray, art, rng, border: bool, straight_art: float) -> None:
+def _draw_panel(page: MangaPage, polygon: np.ndarray, art, rng, border: bool, shares: tuple[float, float]) -> None:
+    straight_art, fragment_art = shares
     height, width = page.grey.shape
     corners = np.round(polygon).astype(np.int32)
     inside = np.zeros((height, width), np.uint8)
@@ -164,6 +167,10 @@ def _draw_panel(page: MangaPage, polygon: np.ndarray, art, rng, border: bool, st
     if x2 - x1 < 8 or y2 - y1 < 8:
         return
     filled = _panel_art(art[int(rng.integers(len(art)))], (y2 - y1, x2 - x1), rng, border)
+    fragment = "none" if not fragment_art or rng.random() >= fragment_art else (
+        "seam" if rng.random() < 0.6 else "balloon")
+    if fragment == "seam":
+        filled = _two_scenes(filled, art, rng, border)
     region = inside[y1:y2, x1:x2] > 0
     page.grey[y1:y2, x1:x2][region] = filled[region]
     if rng.random() < 0.15:
@@ -174,8 +181,30 @@ def _draw_panel(page: MangaPage, polygon: np.ndarray, art, rng, border: bool, st
         cv2.polylines(page.grey, [corners], True, 255, int(rng.integers(6, 14)))
     if border:
         cv2.polylines(page.grey, [corners], True, int(rng.integers(0, 40)), thickness)
+    if fragment == "balloon":
+        page.lettering.append(draw_tall_balloon(page.grey, (int(x1), int(y1), int(x2), int(y2)), rng))
     page.panels.append((int(x1), int(y1), int(x2), int(y2)))
     page.labels[inside > 0] = len(page.panels)
+
+
+def _two_scenes(filled: np.ndarray, art, rng, border: bool) -> np.ndarray:
+    """``filled`` with a straight 15-50% of it (a side, upright seam seven times in ten) showing
+    other art in another style, sometimes with a dark line on the seam: a wall's edge, a door,
+    a window, where a real panel's art changes along a straight line that is not a panel edge."""
+    h, w = filled.shape
+    other = _panel_art(art[int(rng.integers(len(art)))], (h, w), rng, border)
+    upright = rng.random() < 0.7
+    at = int(rng.uniform(0.15, 0.5) * (w if upright else h))
+    at = at if rng.random() < 0.5 else (w if upright else h) - at
+    out = filled.copy()
+    if upright:
+        out[:, at:] = other[:, at:]
+    else:
+        out[at:] = other[at:]
+    if rng.random() < 0.5:
+        ends = ((at, 0), (at, h)) if upright else ((0, at), (w, at))
+        cv2.line(out, *ends, int(rng.integers(0, 60)), int(rng.integers(1, 5)))
+    return out
 
 
 def _straight_lines(grey: np.ndarray, inside: np.ndarray, box, rng) -> None:

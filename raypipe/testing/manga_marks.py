@@ -64,6 +64,23 @@ def draw_balloon(grey: np.ndarray, panels: list[Box], rng: np.random.Generator) 
     return (x, y, x + w, y + longest * glyph)
 
 
+def draw_tall_balloon(grey: np.ndarray, panel: Box, rng: np.random.Generator) -> Box:
+    """A tall white balloon of vertical lettering hanging from ``panel``'s top frame (breaking
+    it) down most of its height, as real pages often set one: a white band across the panel's
+    art that is not a gutter. Returns the lettering's box."""
+    x1, y1, x2, y2 = panel
+    glyph = max(8, int(rng.uniform(0.02, 0.03) * grey.shape[1]))
+    columns = int(rng.integers(1, 4))
+    half = columns * int(glyph * 1.3) // 2 + glyph
+    cx = int(rng.uniform(x1 + half, max(x1 + half + 1, x2 - half)))
+    top, bottom = y1 - int(rng.uniform(0, 0.04) * grey.shape[0]), y1 + int(rng.uniform(0.6, 0.95) * (y2 - y1))
+    rows = max(2, (bottom - max(top, 0)) // glyph - 2)
+    _balloon_shape(grey, (cx, (top + bottom) // 2), (half, (bottom - top) // 2), rng)
+    corner = (cx - columns * int(glyph * 1.3) // 2, max(top, 0) + glyph)
+    longest = _glyph_columns(grey, corner, glyph, columns, rows, rng)
+    return corner[0], corner[1], corner[0] + columns * int(glyph * 1.3), corner[1] + longest * glyph
+
+
 def _balloon_centre(panels: list[Box], width: int, height: int, rng) -> tuple[int, int]:
     if not panels:
         return int(rng.integers(0, width)), int(rng.integers(0, height))

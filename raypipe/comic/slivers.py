@@ -1,0 +1,100 @@
+"""Joining pieces: strips and parts the page model cut off a panel.
+
+Where a white balloon, a straight line in the art (a door frame, a pole) or a seam between two
+scenes crosses a panel, the page model may cut the panel there and report a piece beside the
+rest of it. Such a piece runs along the whole side of its neighbour and no gutter (a straight
+line of plain paper, or of white where a full-bleed page shows no paper at its edge) separates
+them; two real panels side by side have a gutter between them. The learned panels are joined
+at ``SHIPPED`` (chosen on synthetic validation pages, ``bench/page_validation.py``; figures:
+docs/manga-pages.md).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from raypipe.comic.reading import Box
+
+SHIPPED = (0.5, 4)  # widest piece joined (share of its neighbour's width), seam lengths looked at
+GAP = 0.02  # most space or overlap between a strip and its panel, as a share of the page's side
+SHARED = 0.8  # least share of the longer of the two sides that both boxes run along
+TONE = 24  # grey levels from the paper tone (or from white) that still count as paper
+FLAT = 0.95  # share of a seam line that must be paper for it to be a gutter
+WHITE = 255 - 2 * TONE  # a column this light is a gutter whatever the page's edge shows
+
+
+def join_slivers(
+    boxes: list[Box], grey: np.ndarray, thin: float, blocks: int = 1, reach: float = 0.0
+) -> list[Box]:
+    """``boxes`` with every strip at most ``thin`` as wide (across the shared side) as the box
+    beside it, sharing most of its side and with no gutter between them, joined into it. The
+    seam is looked at in ``blocks`` lengths (:func:`_gutter`); with ``reach``, a gutter must
+    also show a paper column across each end of the shared side, ``reach`` of the page's height
+    either way (a gutter runs on into paper; a pale column of art stops at its panel's frame)."""
+    boxes = list(boxes)
+    paper = _paper_tone(grey)
+    joined = True
+    while joined:
+        joined = False
+        for i, j in ((i, j) for i in range(len(boxes)) for j in range(len(boxes)) if i != j):
+            strip, panel = boxes[i], boxes[j]
+            if _sliver_beside(strip, panel, grey, paper, (thin, blocks, reach)) or _sliver_beside(
+                _flip(strip), _flip(panel), grey.T, paper, (thin, blocks, reach)
+            ):
+                boxes[j] = (min(strip[0], panel[0]), min(strip[1], panel[1]),
+                            max(strip[2], panel[2]), max(strip[3], panel[3]))
+                del boxes[i]
+                joined = True
+                break
+    return boxes
+
+
+def _sliver_beside(strip: Box, panel: Box, grey: np.ndarray, paper: float, levels: tuple) -> bool:
+    """Whether ``strip`` lies left or right of ``panel`` as a sliver of it (x across, y along)."""
+    thin, blocks, reach = levels
+    sx1, sy1, sx2, sy2 = strip
+    px1, py1, px2, py2 = panel
+    if sx2 - sx1 > thin * (px2 - px1):
+        return False
+    shared = min(sy2, py2) - max(sy1, py1)
+    if shared < SHARED * max(sy2 - sy1, py2 - py1):
+        return False
+    middle = (sx1 + sx2) / 2
+    if px1 <= middle <= px2:
+        return False
+    lo, hi = sorted((sx2, px1) if middle < px1 else (px2, sx1))
+    pad = GAP * grey.shape[1]
+    if hi - lo > pad:
+        return False
+    start, end = max(0, int(lo - pad / 4)), min(grey.shape[1], int(np.ceil(hi + pad / 4)))
+    top, bottom, run_on = max(sy1, py1), min(sy2, py2), round(reach * grey.shape[0])
+
+    def paper_mask(first: int, last: int) -> np.ndarray:
+        seam = grey[max(0, first) : last, start:end].astype(np.int16)
+        return (np.abs(seam - paper) <= TONE) | (seam >= WHITE)
+
+    ends = (paper_mask(edge - run_on, edge + run_on) for edge in (top, bottom) if run_on)
+    gutter = _gutter(paper_mask(top, bottom), blocks) and all(_gutter(m, 1) for m in ends if m.size)
+    return bottom > top and not gutter
+
+
+def _gutter(seam: np.ndarray, blocks: int) -> bool:
+    """Whether the paper mask ``seam`` (rows along the shared side) holds a gutter: a column of
+    paper (``FLAT``) down the whole of it when ``blocks`` is 1; else down all but one of its
+    ``blocks`` lengths, each on its own column (a slanted gutter, or one a balloon crosses)."""
+    parts = np.array_split(seam, blocks) if len(seam) >= blocks else [seam]
+    clear = sum(bool((part.mean(axis=0) >= FLAT).any()) for part in parts if part.size)
+    return clear >= max(1, len(parts) - 1) if blocks > 1 else clear == 1
+
+
+def _flip(box: Box) -> Box:
+    return box[1], box[0], box[3], box[2]
+
+
+
+def _paper_tone(grey: np.ndarray) -> float:
+    """The page's paper grey: the median of its outermost 1% on every side."""
+    h, w = grey.shape
+    dy, dx = max(1, h // 100), max(1, w // 100)
+    frame = np.concatenate([grey[:dy].ravel(), grey[-dy:].ravel(), grey[:, :dx].ravel(), grey[:, -dx:].ravel()])
+    return float(np.median(frame))
