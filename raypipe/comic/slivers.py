@@ -91,7 +91,6 @@ def _flip(box: Box) -> Box:
     return box[1], box[0], box[3], box[2]
 
 
-
 def _paper_tone(grey: np.ndarray) -> float:
     """The page's paper grey: the median of its outermost 1% on every side."""
     h, w = grey.shape
