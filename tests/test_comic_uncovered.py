@@ -82,7 +82,7 @@ class _CutFace(Detector):
 
 
 def test_a_face_cut_by_a_panel_border_is_not_found_twice(finder_misses_the_right_half):
-    page = np.full((700, 1000, 3), 255, np.uint8)
+    page = _inked((700, 1000))
     found = detect_in_panels(split_page(page, text=NO_TEXT), _CutFace())
     assert [(panel, face.box) for panel, face in found] == [
         (0, (420, 300, 500, 420)),
@@ -90,15 +90,34 @@ def test_a_face_cut_by_a_panel_border_is_not_found_twice(finder_misses_the_right
     ]
 
 
+def _inked(shape: tuple[int, int]) -> np.ndarray:
+    """A white RGB page of ``shape`` hatched all over with thin black lines (ink everywhere)."""
+    page = np.full((*shape, 3), 255, np.uint8)
+    for x in range(-shape[0], shape[1], 12):
+        cv2.line(page, (x, 0), (x + shape[0], shape[0]), (0, 0, 0), 1)
+    return page
+
+
 def test_the_page_is_searched_again_only_where_the_panels_leave_room_for_a_face():
-    shape = (1400, 1000)  # a 2 x 2 grid, margins 40 px and gutters 30 px: room for no face
+    page = _inked((1400, 1000))  # a 2 x 2 grid, margins 40 px and gutters 30 px: room for no face
     grid = [(40, 40, 485, 685), (515, 40, 960, 685), (40, 715, 485, 1360), (515, 715, 960, 1360)]
-    assert not has_room_outside(shape, grid)
-    assert has_room_outside(shape, grid[:3])  # a missed panel
-    assert not has_room_outside(shape, [(0, 0, 1000, 1400)])  # one whole-page panel
+    assert not has_room_outside(page, grid)
+    assert has_room_outside(page, grid[:3])  # a missed panel
+    assert not has_room_outside(page, [(0, 0, 1000, 1400)])  # one whole-page panel
     room = round(split.ROOM_FOR_A_FACE * 1400)  # a margin just wide enough for a face
-    assert has_room_outside(shape, [(room, 0, 1000, 1400)])
-    assert not has_room_outside(shape, [(room - 2, 0, 1000, 1400)])
+    assert has_room_outside(page, [(room, 0, 1000, 1400)])
+    assert not has_room_outside(page, [(room - 2, 0, 1000, 1400)])
+
+
+def test_a_blank_margin_is_not_searched_but_a_drawn_one_is():
+    page = np.full((1400, 1000, 3), 250, np.uint8)  # off-white paper
+    margin = (200, 0, 1000, 1400)  # a 200-px margin left of the one panel found
+    assert not has_room_outside(page, [margin])
+    cv2.putText(page, "12", (80, 1380), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1)  # a page number
+    assert not has_room_outside(page, [margin])
+    face = simple_face(120, np.random.default_rng(0))
+    page[600:720, 40:160] = face
+    assert has_room_outside(page, [margin])
 
 
 def test_readme_comic_run_finds_faces_outside_the_found_panels_of_the_sample_page(

@@ -32,7 +32,7 @@ def join_slivers(
     also show a paper column across each end of the shared side, ``reach`` of the page's height
     either way (a gutter runs on into paper; a pale column of art stops at its panel's frame)."""
     boxes = list(boxes)
-    paper = _paper_tone(grey)
+    paper = paper_tone(grey)
     joined = True
     while joined:
         joined = False
@@ -69,12 +69,11 @@ def _sliver_beside(strip: Box, panel: Box, grey: np.ndarray, paper: float, level
     start, end = max(0, int(lo - pad / 4)), min(grey.shape[1], int(np.ceil(hi + pad / 4)))
     top, bottom, run_on = max(sy1, py1), min(sy2, py2), round(reach * grey.shape[0])
 
-    def paper_mask(first: int, last: int) -> np.ndarray:
-        seam = grey[max(0, first) : last, start:end].astype(np.int16)
-        return (np.abs(seam - paper) <= TONE) | (seam >= WHITE)
+    def seam(first: int, last: int) -> np.ndarray:
+        return paper_mask(grey[max(0, first) : last, start:end], paper)
 
-    ends = (paper_mask(edge - run_on, edge + run_on) for edge in (top, bottom) if run_on)
-    gutter = _gutter(paper_mask(top, bottom), blocks) and all(_gutter(m, 1) for m in ends if m.size)
+    ends = (seam(edge - run_on, edge + run_on) for edge in (top, bottom) if run_on)
+    gutter = _gutter(seam(top, bottom), blocks) and all(_gutter(m, 1) for m in ends if m.size)
     return bottom > top and not gutter
 
 
@@ -91,7 +90,13 @@ def _flip(box: Box) -> Box:
     return box[1], box[0], box[3], box[2]
 
 
-def _paper_tone(grey: np.ndarray) -> float:
+def paper_mask(grey: np.ndarray, paper: float) -> np.ndarray:
+    """Which pixels of ``grey`` are paper: within ``TONE`` of the ``paper`` tone, or white."""
+    grey = grey.astype(np.int16)
+    return (np.abs(grey - paper) <= TONE) | (grey >= WHITE)
+
+
+def paper_tone(grey: np.ndarray) -> float:
     """The page's paper grey: the median of its outermost 1% on every side."""
     h, w = grey.shape
     dy, dx = max(1, h // 100), max(1, w // 100)

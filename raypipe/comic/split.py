@@ -9,10 +9,10 @@ How the text inside a panel is kept from face detectors is the ``text_mode`` (:d
 does neither. Faces found in a crop go back to page coordinates with :func:`face_to_page`.
 
 What the panels leave uncovered is searched too, so that a panel the finder missed loses no
-face: when the uncovered area holds room for a face (:data:`ROOM_FOR_A_FACE`), the whole page
-is one more crop (text handled the same way) whose faces count only when their centre lies
-outside every found panel and they are not a face a panel crop found already; their panel index
-is :data:`~raypipe.ids.OUTSIDE_PANELS`.
+face: when the uncovered area holds room for a face with ink in it (:data:`ROOM_FOR_A_FACE`,
+:data:`INK_FOR_A_FACE`), the whole page is one more crop (text handled the same way) whose
+faces count only when their centre lies outside every found panel and they are not a face a
+panel crop found already; their panel index is :data:`~raypipe.ids.OUTSIDE_PANELS`.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import numpy as np
 
 from raypipe.comic.page_model import find_panels
 from raypipe.comic.panels import Box
+from raypipe.comic.slivers import paper_mask, paper_tone
 from raypipe.comic.text import detect_balloons, detect_text_regions, mask_regions
 from raypipe.detect.base import Detector, Face
 from raypipe.ids import OUTSIDE_PANELS
@@ -36,6 +37,9 @@ MOST_IN_TEXT = 0.5
 #: page's long side (room for a face; fixed before measuring, docs/comic.md): the margins and
 #: gutters of a page whose panels were all found hold none.
 ROOM_FOR_A_FACE = 0.05
+#: ... and when that square holds this share of ink (pixels that are not paper,
+#: :func:`~raypipe.comic.slivers.paper_mask`; fixed before measuring, docs/comic.md).
+INK_FOR_A_FACE = 0.02
 #: A face found outside the panels is the one a panel crop found when more than this share of
 #: the smaller of the two boxes lies in the other (a face cut by the panel's border).
 SAME_FACE = 0.5
@@ -98,22 +102,30 @@ def split_page(
         raise ValueError(f"text_mode must be one of {', '.join(TEXT_MODES)}, not {text_mode!r}")
     found = find_panels(rgb, right_to_left, text.balloons, panels)
     boxes = [(panel.index, panel.box) for panel in found]
-    if has_room_outside(rgb.shape[:2], [box for _, box in boxes]):
+    if has_room_outside(rgb, [box for _, box in boxes]):
         boxes.append((OUTSIDE_PANELS, (0, 0, rgb.shape[1], rgb.shape[0])))
     return [_crop(rgb, index, box, text, text_mode) for index, box in boxes]
 
 
-def has_room_outside(shape: tuple[int, int], panels: list[Box]) -> bool:
-    """Whether the part of a page of ``shape`` (height, width) that no box of ``panels`` covers
-    holds a square of side :data:`ROOM_FOR_A_FACE` times the page's long side."""
-    uncovered = np.ones(shape, np.uint8)
+def has_room_outside(rgb: np.ndarray, panels: list[Box]) -> bool:
+    """Whether the part of an RGB page that no box of ``panels`` covers holds a square of side
+    :data:`ROOM_FOR_A_FACE` times the page's long side with ink in it (:data:`INK_FOR_A_FACE`:
+    a blank margin holds no face)."""
+    uncovered = np.ones(rgb.shape[:2], np.uint8)
     for x1, y1, x2, y2 in (tuple(round(v) for v in box) for box in panels):
         uncovered[max(y1, 0) : y2, max(x1, 0) : x2] = 0
     if not uncovered.any():
         return False
     framed = cv2.copyMakeBorder(uncovered, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)  # the page ends
-    half_side = cv2.distanceTransform(framed, cv2.DIST_C, 3).max()  # chessboard: half a square
-    return 2 * half_side >= ROOM_FOR_A_FACE * max(shape)
+    half_side = cv2.distanceTransform(framed, cv2.DIST_C, 3)[1:-1, 1:-1]  # chessboard: half a square
+    side = max(1, round(ROOM_FOR_A_FACE * max(rgb.shape[:2])))
+    centres = 2 * half_side >= side
+    if not centres.any():
+        return False
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    ink = (~paper_mask(grey, paper_tone(grey))).astype(np.float32)
+    ink_share = cv2.boxFilter(ink, -1, (side, side), borderType=cv2.BORDER_CONSTANT)
+    return bool((ink_share[centres] >= INK_FOR_A_FACE).any())
 
 
 def _crop(rgb: np.ndarray, index: int, box: Box, text: PageText, text_mode: str) -> PanelCrop:
