@@ -6,11 +6,11 @@ costly part, done once for adding and searching); the driver fills the inverted 
 first cell of each row and writes the index; Ray tasks memory-map it and search their shard in
 the cells already found; then (:data:`raypipe.cluster.ivf.REFINE_ROUNDS` times) the driver
 writes the k-NN table and Ray tasks refine their shard by the neighbours of its neighbours
-(:func:`raypipe.cluster.ivf.refine`), reading the table memory-mapped. Tasks read the rows from a ``.npy`` file memory-mapped by every worker
-(the caller's memmap when it has one), so no process holds more than one copy of the vectors and
-the index is shared through the page cache. The tasks run on the driver's machine unless
-``scratch`` (or ``RAYPIPE_SCRATCH``) names a folder every node of the cluster sees (a shared
-file system): then on any node.
+(:func:`raypipe.cluster.ivf.refine`), reading the table memory-mapped. Tasks read the rows from
+a ``.npy`` file memory-mapped by every worker (the caller's memmap when it has one), so no
+process holds more than one copy of the vectors and the index is shared through the page cache.
+The tasks run on the driver's machine unless ``scratch`` (or ``RAYPIPE_SCRATCH``) names a folder
+every node of the cluster sees (a shared file system): then on any node.
 """
 
 from __future__ import annotations
