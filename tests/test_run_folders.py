@@ -147,3 +147,24 @@ def test_legacy_run_folder_with_panel_files_reads(tmp_path):
         (layout.panel_crop_files / f"{panel}.jpg").write_bytes(jpeg)
     store = ChipStore(layout, panels=True)
     assert not store.sharded and store.read(list(crops)) == crops
+
+
+def test_a_shard_written_again_keeps_its_first_files_and_marker(tmp_path):
+    """Ray re-runs a task whose output was lost with its node: the shard it already wrote is
+    neither rewritten nor claimed by the node that re-ran it."""
+    import json
+
+    layout = RunLayout.at(tmp_path / "run")
+    comic_shard(layout)
+    files = sorted(p for p in layout.root.rglob("*") if p.is_file())
+    written = {p: p.stat().st_mtime_ns for p in files}
+    marker = json.loads((layout.shards / "s0.done.json").read_text())
+
+    from raypipe.pipeline.shards import write_shard
+    from raypipe.pipeline.work import ShardWork
+
+    again = ShardWork.start("s0", ["a.jpg"], ["aaaa"])
+    again.images.update(width=[100], height=[80])
+    returned = write_shard(layout, again, {"detector": "d", "embedder": "e"}, save_chips=True, node="other")
+    assert returned == marker and returned["node"] == "n"
+    assert {p: p.stat().st_mtime_ns for p in files} == written

@@ -35,6 +35,12 @@ def marker_path(layout: RunLayout, key: str):
     return layout.shards / f"{key}.done.json"
 
 
+def finished_marker(layout: RunLayout, key: str) -> dict | None:
+    """The marker of shard ``key`` if it is finished, else ``None``."""
+    path = marker_path(layout, key)
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
 def completed_shards(layout: RunLayout) -> dict[str, dict]:
     """Markers of finished shards: shard key -> marker contents."""
     return {
@@ -63,7 +69,11 @@ def remove_unfinished(layout: RunLayout, keep: set[str]) -> None:
 
 
 def write_shard(layout: RunLayout, work: ShardWork, models: dict[str, str], save_chips: bool, node: str) -> dict:
-    """Write the tables and chips of one shard, then its marker; return the marker."""
+    """Write the tables and chips of one shard, then its marker; return the marker. A shard
+    already finished is left as it is and its marker returned: Ray re-runs a task whose output
+    was lost with its node, and the shard that task wrote stays as that node wrote it."""
+    if (finished := finished_marker(layout, work.key)) is not None:
+        return finished
     faces, images = work.faces, work.images
     ids = [face_id(images["image_id"][i], n) for i, n in zip(faces["image"], faces["face_index"])]
     n_faces = np.bincount(np.asarray(faces["image"], np.int64), minlength=len(images["status"]))

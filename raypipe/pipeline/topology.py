@@ -21,7 +21,7 @@ from raypipe.layout import RunLayout
 from raypipe.pipeline.contract import check_chain
 from raypipe.pipeline.listing import read_list_file
 from raypipe.pipeline.resources import plan_fused, plan_pools
-from raypipe.pipeline.shards import write_shard
+from raypipe.pipeline.shards import finished_marker, write_shard
 from raypipe.pipeline.stages import build_stages
 from raypipe.pipeline.work import ShardWork
 
@@ -63,6 +63,8 @@ class ShardWorker:
         """Item: a shard key (first stage) or its work so far; the work after these stages, or
         the marker of the shard written (last stage)."""
         if self.starts:
+            if self.ends and (finished := finished_marker(self.layout, str(item))) is not None:
+                return finished  # a re-run of a task whose output was lost with its node
             inputs = read_list_file(self.layout, str(item))
             item = ShardWork.start(str(item), inputs["image_path"].to_pylist(), inputs["image_id"].to_pylist())
         for stage in self.stages:
