@@ -251,26 +251,10 @@ def ship(fit, white, views, labels, source_of, projection, fold: CharacterFold |
           f"clusterer {spec}, Chinese Whispers pair {pair}")  # fmt: skip
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model-root", help="folder holding the drawn-face backbone")
-    parser.add_argument("--splits", type=int, default=10, help="random character splits")
-    parser.add_argument("--views", type=int, default=1, help="augmented views per crop for training")
-    parser.add_argument("--embeddings", nargs="*", choices=sorted(EMBEDDINGS), default=sorted(EMBEDDINGS))
-    parser.add_argument("--folds", action="store_true", help="print every fold's scores too")
-    parser.add_argument("--ship", action="store_true", help="train on the shippable sources' characters and write the head")
-    parser.add_argument("--fold", help="with --ship: train on this fold's fit characters only (e.g. report-anime_fanart)")
-    parser.add_argument("--out", type=Path, default=IDENTITY, help="with --ship: where the head goes")
-    parser.add_argument("--cache", default=CACHE)
-    parser.add_argument("--test-view", choices=sorted(TEST_VIEWS), help="average each crop's features with this view's")
-    parser.add_argument("--train-views", nargs="*", choices=sorted(TEST_VIEWS), default=[],
-                        help="these views count as more augmented views in training")  # fmt: skip
-    parser.add_argument("--shrinkage", type=float, default=SHRINKAGE, help="of the shipped head's covariance")
-    args = parser.parse_args()
-    EMBEDDINGS[SHIPPED] = partial(EMBEDDINGS[SHIPPED], shrinkage=args.shrinkage)
-    import torch
-
-    torch.set_num_threads(1)
+def whitened_inputs(args):
+    """``(features, white, views, labels, source_of, projection)``: backbone features of every
+    crop (averaged with ``--test-view``'s), whitened by the unlabelled projection, with the
+    augmented views (and ``--train-views``) whitened alike."""
     features, augmented, labels, sources = load_features(args.model_root, args.views, cache=args.cache)
     extra = [test_view_features(args.model_root, view, cache=args.cache) for view in args.train_views]
     augmented = np.concatenate([augmented, np.stack(extra)]) if extra else augmented
@@ -279,7 +263,35 @@ def main() -> None:
     projection = load_projection(PROJECTION)
     white = whitened(features, projection).astype(np.float32)
     views = np.stack([whitened(v, projection) for v in augmented]).astype(np.float32) if len(augmented) else augmented
-    source_of = dict(zip(labels, sources))
+    return features, white, views, labels, dict(zip(labels, sources)), projection
+
+
+def input_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options :func:`whitened_inputs` reads (and ``--splits``)."""
+    parser.add_argument("--model-root", help="folder holding the drawn-face backbone")
+    parser.add_argument("--splits", type=int, default=10, help="random character splits")
+    parser.add_argument("--views", type=int, default=1, help="augmented views per crop for training")
+    parser.add_argument("--cache", default=CACHE)
+    parser.add_argument("--test-view", choices=sorted(TEST_VIEWS), help="average each crop's features with this view's")
+    parser.add_argument("--train-views", nargs="*", choices=sorted(TEST_VIEWS), default=[],
+                        help="these views count as more augmented views in training")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    input_arguments(parser)
+    parser.add_argument("--embeddings", nargs="*", choices=sorted(EMBEDDINGS), default=sorted(EMBEDDINGS))
+    parser.add_argument("--folds", action="store_true", help="print every fold's scores too")
+    parser.add_argument("--ship", action="store_true", help="train on the shippable sources' characters and write the head")
+    parser.add_argument("--fold", help="with --ship: train on this fold's fit characters only (e.g. report-anime_fanart)")
+    parser.add_argument("--out", type=Path, default=IDENTITY, help="with --ship: where the head goes")
+    parser.add_argument("--shrinkage", type=float, default=SHRINKAGE, help="of the shipped head's covariance")
+    args = parser.parse_args()
+    EMBEDDINGS[SHIPPED] = partial(EMBEDDINGS[SHIPPED], shrinkage=args.shrinkage)
+    import torch
+
+    torch.set_num_threads(1)
+    features, white, views, labels, source_of, projection = whitened_inputs(args)
     folds = character_folds(source_of, splits=args.splits)
     if args.ship:
         fold = next(f for f in folds if f.name == args.fold) if args.fold else None
