@@ -21,24 +21,30 @@ sides' mean and worst fold for random splits and leave-one-source-out.
 from __future__ import annotations
 
 import argparse
-import math
 import time
 
 import numpy as np
-from drawn_protocol import SHRINKAGE, fit_within_class_views, inner_means, input_arguments, whitened_inputs
+from drawn_protocol import (
+    SHRINKAGE,
+    fit_within_class_views,
+    inner_means,
+    input_arguments,
+    whitened_inputs,
+)
 from sklearn.cluster import SpectralClustering, kmeans_plusplus
 
 from raypipe.cluster import CLUSTERERS
+from raypipe.cluster.auto import AutoClusterer
 from raypipe.cluster.base import run_standardised
 from raypipe.cluster.calibration import CALIBRATION
-from raypipe.cluster.graph import _igraph
 from raypipe.cluster.knn import nearest_neighbours, neighbour_graph
 from raypipe.embed.base import l2_normalize
 from raypipe.evaluation.metrics import score_clustering
 from raypipe.evaluation.protocol import character_folds, mean_and_worst
 
 #: The shipped no-k graph (edge distance, neighbours) of the drawn-face model.
-GRAPH = CALIBRATION["feature:drawn-densenet"].communities
+MODEL = "feature:drawn-densenet"
+GRAPH = CALIBRATION[MODEL].communities
 N_INIT = 10
 
 
@@ -89,24 +95,12 @@ def spectral_nearest(neighbours: int):
     return cluster
 
 
-def leiden_with_k(Z: np.ndarray, k: int, steps: int = 30) -> np.ndarray:
-    """Leiden modularity communities of the shipped graph, the resolution bisected (log scale,
-    0.01 to 100) until there are ``k``; else the count closest to ``k`` met."""
-    import leidenalg
-
-    g = _igraph(knn_graph(Z))
-    low, high, best = math.log(0.01), math.log(100.0), None
-    for _ in range(steps):
-        middle = (low + high) / 2
-        labels = np.asarray(leidenalg.find_partition(g, leidenalg.RBConfigurationVertexPartition, weights="weight",
-                                                     resolution_parameter=math.exp(middle), seed=0).membership)  # fmt: skip
-        count = labels.max() + 1
-        if best is None or abs(count - k) < abs(best.max() + 1 - k):
-            best = labels
-        if count == k:
-            break
-        low, high = (middle, high) if count < k else (low, middle)
-    return best
+def auto_given_k(Z: np.ndarray, k: int) -> np.ndarray:
+    """What raypipe's ``auto`` does for the drawn-face model given ``n_clusters`` (candidate 8,
+    moved into :class:`raypipe.cluster.graph.Leiden` once chosen): the run standardised, then
+    Leiden modularity communities of the shipped graph, the resolution bisected (log scale, 0.01
+    to 100) until there are ``k``, else the count closest to ``k``."""
+    return AutoClusterer(model=MODEL, n_clusters=k, cannot_link=False).fit(Z).labels_
 
 
 def standardised(cluster):
@@ -122,7 +116,7 @@ WITH_K = {
     "ward linkage, standardised": standardised(agglomerative("ward")),
     "spectral, shipped k-NN graph, standardised": standardised(spectral_on_graph),
     "spectral, 10 nearest, standardised": standardised(spectral_nearest(10)),
-    "Leiden, resolution searched to k, standardised": standardised(leiden_with_k),
+    "Leiden, resolution searched to k, standardised": auto_given_k,
 }
 
 

@@ -278,3 +278,29 @@ def test_drawn_densenet_faces_are_standardised_over_the_run_before_their_leiden_
     leiden = Leiden(threshold=shipped.distance, k=shipped.k, resolution=shipped.resolution)
     np.testing.assert_array_equal(auto.labels_, leiden.fit(run_standardised(faces.X)).labels_)
     assert not np.array_equal(auto.labels_, leiden.fit(faces.X).labels_)
+
+
+def test_a_user_giving_k_for_drawn_faces_gets_leiden_communities_of_the_standardised_run_searched_to_k():
+    """``--set cluster.clusterer.n_clusters=K`` on a drawn-face run: ``auto`` runs what issue 25's
+    third round chose by fit-side NMI with k (docs/drawn-faces.md): the run standardised, Leiden
+    on the shipped graph, the resolution searched to K communities; not k-means."""
+    from raypipe.cluster.base import run_standardised
+    from raypipe.cluster.calibration import CALIBRATION
+    from raypipe.cluster.graph import Leiden
+    from raypipe.cluster.kmeans import KMeans
+    from raypipe.cluster.step import ClusterInputs, assign_clusters, clusterer_spec
+    from raypipe.config import Config
+    from raypipe.evaluation.metrics import score_clustering
+    from raypipe.testing.embeddings import make_faces
+
+    faces = make_faces(200, 64, mean_size=10, zipf_a=0.0, noise_fraction=0.0, seed=6)
+    wanted = 12
+    config = Config().updated(overrides=[f"cluster.clusterer.n_clusters={wanted}"])
+    spec = clusterer_spec(config.cluster.clusterer, "feature:drawn-densenet", config.cluster.cannot_link)
+    inputs = ClusterInputs(np.arange(len(faces.X)), faces.X, np.arange(len(faces.X)))
+    labels = assign_clusters(inputs, spec)
+    shipped = CALIBRATION["feature:drawn-densenet"].communities
+    chosen = Leiden(threshold=shipped.distance, k=shipped.k, n_clusters=wanted).fit(run_standardised(faces.X)).labels_
+    assert len(np.unique(labels)) == wanted
+    assert score_clustering(labels, chosen)["nmi"] == pytest.approx(1.0)
+    assert score_clustering(labels, KMeans(n_clusters=wanted).fit(faces.X).labels_)["nmi"] < 0.99
