@@ -15,13 +15,13 @@ For every fold and embedding, everything learned is learned on the fold's FIT ch
   those leaving at most 15% of faces alone wins.
 
 Then the fold's REPORT characters are clustered without k (that setting) and with the true k
-(k-means). Candidates besides the embeddings: ``--test-view mirror`` (each crop's features
+(:func:`nmi_with_k`: what ``auto`` does given k; k-means until issue 25's third round). Candidates besides the embeddings: ``--test-view mirror`` (each crop's features
 averaged with its mirror image's, in fitting and in use), ``--train-views grey`` (the grey crops
 as more augmented views), and the ``run-centred`` / ``run-standardised`` embeddings (the unit
 vectors of the faces clustered together centred on their mean, or standardised, as ``auto``
 does before Leiden when :class:`raypipe.cluster.calibration.Communities` says so), and the
 ``run: ...`` embeddings: the per-run transforms of ``drawn_run_transforms`` (:data:`RUN_TRANSFORMS`);
-each fold also prints its fit-side NMI with the true k (k-means on the inner folds). The table holds each embedding's mean and worst fold, and the mean fit-side F (the
+each fold also prints its fit-side NMI with the true k (:func:`nmi_with_k` on the inner folds). The table holds each embedding's mean and worst fold, and the mean fit-side F (the
 inner folds' best) that chose :data:`SHIPPED`. ``--ship`` fits that head on the characters of
 the sources shipped weights may be trained on (:data:`drawn_features.SHIPPABLE_SOURCES`:
 ``anime_fanart``; ``anime`` is evaluation only), or with ``--fold NAME`` on that fold's fit
@@ -48,6 +48,7 @@ from drawn_run_transforms import neighbour_averaged, reciprocal_averaged, run_wh
 
 from raypipe.cluster import CLUSTERERS
 from raypipe.cluster.base import run_standardised
+from raypipe.cluster.calibration import CALIBRATION
 from raypipe.embed.base import l2_normalize
 from raypipe.evaluation.metrics import score_clustering
 from raypipe.evaluation.protocol import CharacterFold, character_folds, mean_and_worst
@@ -198,9 +199,12 @@ def choose_pair(fit, white, views, labels, source_of) -> float:
 
 
 def nmi_with_k(Z: np.ndarray, truth: np.ndarray) -> float:
-    """NMI of k-means (the true k, 10 starts) on ``Z`` against ``truth``."""
-    kmeans = CLUSTERERS.build({"name": "kmeans", "n_clusters": len(np.unique(truth)), "n_init": 10}).fit(Z).labels_
-    return score_clustering(truth, kmeans)["nmi"]
+    """NMI against ``truth`` of what ``auto`` does given the true k for the drawn-face model
+    (issue 25, third round; k-means before it): Leiden communities of the shipped graph of ``Z``
+    (as the embedding gives them: standardised where it says so), resolution searched to k."""
+    graph = CALIBRATION["feature:drawn-densenet"].communities
+    spec = {"name": "leiden", "threshold": graph.distance, "k": graph.k, "n_clusters": len(np.unique(truth))}
+    return score_clustering(truth, CLUSTERERS.build(spec).fit(Z).labels_)["nmi"]
 
 
 def run_fold(fold: CharacterFold, fit, white, views, labels, source_of) -> dict[str, float]:
