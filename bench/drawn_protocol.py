@@ -129,6 +129,13 @@ def fit_head(white, labels, views) -> Fitted:
     return Fitted(train_identity_head(white, labels, views, HeadSettings(), start=within_class_whitening(white, labels)))
 
 
+def fit_margin_head(white, labels, views, loss: str = "cosface", run: str | None = None) -> Fitted:
+    """A margin-loss head (``cosface`` or ``arcface``, :class:`HeadSettings`' fixed settings)
+    started from the shipped within-class whitening (issue 25, third round)."""
+    start = within_class_whitening(white, labels, SHRINKAGE, views=views)
+    return Fitted(train_identity_head(white, labels, views, HeadSettings(loss=loss), start=start), run)
+
+
 EMBEDDINGS = {"projection (unlabelled)": fit_projection, "within-class whitening": fit_within_class,
               "within-class whitening + views": fit_within_class_views, "identity head": fit_head,
               "within-class whitening + views, run-centred": fit_within_class_views_run,
@@ -136,6 +143,9 @@ EMBEDDINGS = {"projection (unlabelled)": fit_projection, "within-class whitening
 EMBEDDINGS |= {f"within-class whitening + views, run: {run}": partial(fit_within_class_views_run, run=run)
                for run in ("whiten", "standardise, neighbour-averaged", "standardise, reciprocal-averaged",
                            "whiten, neighbour-averaged", "whiten 64 components")}  # fmt: skip
+EMBEDDINGS |= {f"{name} head{suffix}": partial(fit_margin_head, loss=loss, run=run)
+               for name, loss in (("CosFace", "cosface"), ("ArcFace", "arcface"))
+               for suffix, run in (("", None), (", run-standardised", "standardise"))}  # fmt: skip
 #: What ``--ship`` writes: the embedding of best mean fit-side F (inner folds), never a report score.
 SHIPPED = "within-class whitening + views, run-standardised"
 

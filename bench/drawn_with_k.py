@@ -2,8 +2,9 @@
 
 The folds of ``bench/drawn_protocol.py`` (``--splits`` random character halves, then
 leave-one-source-out). Per fold, the shipped head (within-class whitening + views, shrinkage
-:data:`drawn_protocol.SHRINKAGE`) is fitted on the fold's fit characters, and every candidate of
-:data:`WITH_K` clusters with the true k:
+:data:`drawn_protocol.SHRINKAGE`; ``--head``: a margin-loss head started from it, :data:`HEADS`)
+is fitted on the fold's fit characters, and every candidate of :data:`WITH_K` clusters with the
+true k:
 
 - the **fit side**: the protocol's inner folds of the fit characters (a head fitted on one
   half, the other half clustered with its k): mean NMI, the figure that chooses;
@@ -22,10 +23,12 @@ from __future__ import annotations
 
 import argparse
 import time
+from functools import partial
 
 import numpy as np
 from drawn_protocol import (
     SHRINKAGE,
+    fit_margin_head,
     fit_within_class_views,
     inner_means,
     input_arguments,
@@ -126,16 +129,20 @@ def nmis(Z: np.ndarray, truth: np.ndarray) -> list[float]:
     return [score_clustering(truth, cluster(Z, k))["nmi"] for cluster in WITH_K.values()]
 
 
-def fit_head(white, labels, views):
-    """The shipped head's unit vectors, no per-run transform (each candidate does its own)."""
-    return fit_within_class_views(white, labels, views, shrinkage=SHRINKAGE)
+#: Heads (``--head``), each giving unit vectors with no per-run transform (each clusterer does
+#: its own): the shipped within-class whitening, or a margin-loss head started from it.
+HEADS = {"within-class whitening + views": partial(fit_within_class_views, shrinkage=SHRINKAGE),
+         "CosFace head": partial(fit_margin_head, loss="cosface"),
+         "ArcFace head": partial(fit_margin_head, loss="arcface")}  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     input_arguments(parser)
     parser.add_argument("--folds", action="store_true", help="print every fold's scores too")
+    parser.add_argument("--head", choices=sorted(HEADS), default="within-class whitening + views")
     args = parser.parse_args()
+    fit_head = HEADS[args.head]
     _, white, views, labels, source_of, _ = whitened_inputs(args)
     folds = character_folds(source_of, splits=args.splits)
     fit_side, report = [], []
@@ -147,7 +154,7 @@ def main() -> None:
         if args.folds:
             print(f"{fold.name}: fit side " + " ".join(f"{v:.3f}" for v in fit_side[-1])
                   + " | report " + " ".join(f"{v:.3f}" for v in report[-1]), flush=True)  # fmt: skip
-    print(f"{len(labels)} crops, {len(folds)} folds, {time.perf_counter() - started:.0f} s")
+    print(f"{args.head}: {len(labels)} crops, {len(folds)} folds, {time.perf_counter() - started:.0f} s")
     chosen = int(np.argmax(np.mean(fit_side, axis=0)))
     groups = {"random": [f.name.startswith("random") for f in folds]}
     groups["loso"] = [not keep for keep in groups["random"]]
