@@ -229,3 +229,11 @@ def test_leiden_given_n_clusters_searches_its_resolution_to_that_many_communitie
         assert len(np.unique(leiden.labels_)) == wanted
         assert (leiden.resolution_ < 1.0) is (wanted < found)
     assert len(np.unique(Leiden(threshold=0.55, n_clusters=25).fit(faces.X).labels_)) == 40
+
+
+def test_auto_given_n_clusters_for_a_model_without_communities_runs_k_means(faces):
+    from raypipe.cluster.kmeans import KMeans
+
+    auto = AutoClusterer(model="arcface-512", n_clusters=30, cannot_link=False).fit(faces.X)
+    np.testing.assert_array_equal(auto.labels_, KMeans(n_clusters=30).fit(faces.X).labels_)
+    assert len(np.unique(auto.labels_)) == 30
