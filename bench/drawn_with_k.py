@@ -40,6 +40,7 @@ from raypipe.cluster import CLUSTERERS
 from raypipe.cluster.auto import AutoClusterer
 from raypipe.cluster.base import run_standardised
 from raypipe.cluster.calibration import CALIBRATION
+from raypipe.cluster.graph import Leiden
 from raypipe.cluster.knn import nearest_neighbours, neighbour_graph
 from raypipe.embed.base import l2_normalize
 from raypipe.evaluation.metrics import score_clustering
@@ -106,6 +107,12 @@ def auto_given_k(Z: np.ndarray, k: int) -> np.ndarray:
     return AutoClusterer(model=MODEL, n_clusters=k, cannot_link=False).fit(Z).labels_
 
 
+def leiden_to_k(neighbours: int, distance: float):
+    """Leiden searched to k (as :func:`auto_given_k`) on another graph: ``neighbours`` nearest
+    within ``distance`` (second set of candidates)."""
+    return lambda Z, k: Leiden(threshold=distance, k=neighbours, n_clusters=k).fit(Z).labels_
+
+
 def standardised(cluster):
     return lambda Z, k: cluster(run_standardised(Z), k)
 
@@ -121,6 +128,9 @@ WITH_K = {
     "spectral, 10 nearest, standardised": standardised(spectral_nearest(10)),
     "Leiden, resolution searched to k, standardised": auto_given_k,
 }
+#: The second set: the graph Leiden is searched on (the shipped one: 30 neighbours within 0.90).
+WITH_K |= {f"Leiden to k, {n} nearest within {d}, standardised": standardised(leiden_to_k(n, d))
+           for n, d in ((10, 0.90), (20, 0.90), (50, 0.90), (30, 2.0), (30, 0.80))}  # fmt: skip
 
 
 def nmis(Z: np.ndarray, truth: np.ndarray) -> list[float]:
