@@ -15,13 +15,13 @@ For every fold and embedding, everything learned is learned on the fold's FIT ch
   those leaving at most 15% of faces alone wins.
 
 Then the fold's REPORT characters are clustered without k (that setting) and with the true k
-(k-means). Candidates besides the embeddings: ``--test-view mirror`` (each crop's features
+(:func:`nmi_with_k`: what ``auto`` does given k; k-means until issue 25's third round). Candidates besides the embeddings: ``--test-view mirror`` (each crop's features
 averaged with its mirror image's, in fitting and in use), ``--train-views grey`` (the grey crops
 as more augmented views), and the ``run-centred`` / ``run-standardised`` embeddings (the unit
 vectors of the faces clustered together centred on their mean, or standardised, as ``auto``
 does before Leiden when :class:`raypipe.cluster.calibration.Communities` says so), and the
 ``run: ...`` embeddings: the per-run transforms of ``drawn_run_transforms`` (:data:`RUN_TRANSFORMS`);
-each fold also prints its fit-side NMI with the true k (k-means on the inner folds). The table holds each embedding's mean and worst fold, and the mean fit-side F (the
+each fold also prints its fit-side NMI with the true k (:func:`nmi_with_k` on the inner folds). The table holds each embedding's mean and worst fold, and the mean fit-side F (the
 inner folds' best) that chose :data:`SHIPPED`. ``--ship`` fits that head on the characters of
 the sources shipped weights may be trained on (:data:`drawn_features.SHIPPABLE_SOURCES`:
 ``anime_fanart``; ``anime`` is evaluation only), or with ``--fold NAME`` on that fold's fit
@@ -48,6 +48,7 @@ from drawn_run_transforms import neighbour_averaged, reciprocal_averaged, run_wh
 
 from raypipe.cluster import CLUSTERERS
 from raypipe.cluster.base import run_standardised
+from raypipe.cluster.calibration import CALIBRATION
 from raypipe.embed.base import l2_normalize
 from raypipe.evaluation.metrics import score_clustering
 from raypipe.evaluation.protocol import CharacterFold, character_folds, mean_and_worst
@@ -128,6 +129,13 @@ def fit_head(white, labels, views) -> Fitted:
     return Fitted(train_identity_head(white, labels, views, HeadSettings(), start=within_class_whitening(white, labels)))
 
 
+def fit_margin_head(white, labels, views, loss: str = "cosface", run: str | None = None) -> Fitted:
+    """A margin-loss head (``cosface`` or ``arcface``, :class:`HeadSettings`' fixed settings)
+    started from the shipped within-class whitening (issue 25, third round)."""
+    start = within_class_whitening(white, labels, SHRINKAGE, views=views)
+    return Fitted(train_identity_head(white, labels, views, HeadSettings(loss=loss), start=start), run)
+
+
 EMBEDDINGS = {"projection (unlabelled)": fit_projection, "within-class whitening": fit_within_class,
               "within-class whitening + views": fit_within_class_views, "identity head": fit_head,
               "within-class whitening + views, run-centred": fit_within_class_views_run,
@@ -135,6 +143,9 @@ EMBEDDINGS = {"projection (unlabelled)": fit_projection, "within-class whitening
 EMBEDDINGS |= {f"within-class whitening + views, run: {run}": partial(fit_within_class_views_run, run=run)
                for run in ("whiten", "standardise, neighbour-averaged", "standardise, reciprocal-averaged",
                            "whiten, neighbour-averaged", "whiten 64 components")}  # fmt: skip
+EMBEDDINGS |= {f"{name} head{suffix}": partial(fit_margin_head, loss=loss, run=run)
+               for name, loss in (("CosFace", "cosface"), ("ArcFace", "arcface"))
+               for suffix, run in (("", None), (", run-standardised", "standardise"))}  # fmt: skip
 #: What ``--ship`` writes: the embedding of best mean fit-side F (inner folds), never a report score.
 SHIPPED = "within-class whitening + views, run-standardised"
 
@@ -198,9 +209,12 @@ def choose_pair(fit, white, views, labels, source_of) -> float:
 
 
 def nmi_with_k(Z: np.ndarray, truth: np.ndarray) -> float:
-    """NMI of k-means (the true k, 10 starts) on ``Z`` against ``truth``."""
-    kmeans = CLUSTERERS.build({"name": "kmeans", "n_clusters": len(np.unique(truth)), "n_init": 10}).fit(Z).labels_
-    return score_clustering(truth, kmeans)["nmi"]
+    """NMI against ``truth`` of what ``auto`` does given the true k for the drawn-face model
+    (issue 25, third round; k-means before it): Leiden communities of the shipped graph of ``Z``
+    (as the embedding gives them: standardised where it says so), resolution searched to k."""
+    graph = CALIBRATION["feature:drawn-densenet"].communities
+    spec = {"name": "leiden", "threshold": graph.distance, "k": graph.k, "n_clusters": len(np.unique(truth))}
+    return score_clustering(truth, CLUSTERERS.build(spec).fit(Z).labels_)["nmi"]
 
 
 def run_fold(fold: CharacterFold, fit, white, views, labels, source_of) -> dict[str, float]:
@@ -251,26 +265,10 @@ def ship(fit, white, views, labels, source_of, projection, fold: CharacterFold |
           f"clusterer {spec}, Chinese Whispers pair {pair}")  # fmt: skip
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model-root", help="folder holding the drawn-face backbone")
-    parser.add_argument("--splits", type=int, default=10, help="random character splits")
-    parser.add_argument("--views", type=int, default=1, help="augmented views per crop for training")
-    parser.add_argument("--embeddings", nargs="*", choices=sorted(EMBEDDINGS), default=sorted(EMBEDDINGS))
-    parser.add_argument("--folds", action="store_true", help="print every fold's scores too")
-    parser.add_argument("--ship", action="store_true", help="train on the shippable sources' characters and write the head")
-    parser.add_argument("--fold", help="with --ship: train on this fold's fit characters only (e.g. report-anime_fanart)")
-    parser.add_argument("--out", type=Path, default=IDENTITY, help="with --ship: where the head goes")
-    parser.add_argument("--cache", default=CACHE)
-    parser.add_argument("--test-view", choices=sorted(TEST_VIEWS), help="average each crop's features with this view's")
-    parser.add_argument("--train-views", nargs="*", choices=sorted(TEST_VIEWS), default=[],
-                        help="these views count as more augmented views in training")  # fmt: skip
-    parser.add_argument("--shrinkage", type=float, default=SHRINKAGE, help="of the shipped head's covariance")
-    args = parser.parse_args()
-    EMBEDDINGS[SHIPPED] = partial(EMBEDDINGS[SHIPPED], shrinkage=args.shrinkage)
-    import torch
-
-    torch.set_num_threads(1)
+def whitened_inputs(args):
+    """``(features, white, views, labels, source_of, projection)``: backbone features of every
+    crop (averaged with ``--test-view``'s), whitened by the unlabelled projection, with the
+    augmented views (and ``--train-views``) whitened alike."""
     features, augmented, labels, sources = load_features(args.model_root, args.views, cache=args.cache)
     extra = [test_view_features(args.model_root, view, cache=args.cache) for view in args.train_views]
     augmented = np.concatenate([augmented, np.stack(extra)]) if extra else augmented
@@ -279,7 +277,35 @@ def main() -> None:
     projection = load_projection(PROJECTION)
     white = whitened(features, projection).astype(np.float32)
     views = np.stack([whitened(v, projection) for v in augmented]).astype(np.float32) if len(augmented) else augmented
-    source_of = dict(zip(labels, sources))
+    return features, white, views, labels, dict(zip(labels, sources)), projection
+
+
+def input_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options :func:`whitened_inputs` reads (and ``--splits``)."""
+    parser.add_argument("--model-root", help="folder holding the drawn-face backbone")
+    parser.add_argument("--splits", type=int, default=10, help="random character splits")
+    parser.add_argument("--views", type=int, default=1, help="augmented views per crop for training")
+    parser.add_argument("--cache", default=CACHE)
+    parser.add_argument("--test-view", choices=sorted(TEST_VIEWS), help="average each crop's features with this view's")
+    parser.add_argument("--train-views", nargs="*", choices=sorted(TEST_VIEWS), default=[],
+                        help="these views count as more augmented views in training")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    input_arguments(parser)
+    parser.add_argument("--embeddings", nargs="*", choices=sorted(EMBEDDINGS), default=sorted(EMBEDDINGS))
+    parser.add_argument("--folds", action="store_true", help="print every fold's scores too")
+    parser.add_argument("--ship", action="store_true", help="train on the shippable sources' characters and write the head")
+    parser.add_argument("--fold", help="with --ship: train on this fold's fit characters only (e.g. report-anime_fanart)")
+    parser.add_argument("--out", type=Path, default=IDENTITY, help="with --ship: where the head goes")
+    parser.add_argument("--shrinkage", type=float, default=SHRINKAGE, help="of the shipped head's covariance")
+    args = parser.parse_args()
+    EMBEDDINGS[SHIPPED] = partial(EMBEDDINGS[SHIPPED], shrinkage=args.shrinkage)
+    import torch
+
+    torch.set_num_threads(1)
+    features, white, views, labels, source_of, projection = whitened_inputs(args)
     folds = character_folds(source_of, splits=args.splits)
     if args.ship:
         fold = next(f for f in folds if f.name == args.fold) if args.fold else None

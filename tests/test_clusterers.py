@@ -214,3 +214,26 @@ def test_incremental_keeps_old_ids_and_numbers_new_people_after_them():
     combined = np.concatenate([old_labels, new_labels])
     truth = np.concatenate([data.labels[old_rows], data.labels[new_rows]])
     assert score_clustering(truth, combined)["pairwise_f"] >= 0.95
+
+
+def test_leiden_given_n_clusters_searches_its_resolution_to_that_many_communities(faces):
+    """The default resolution finds the 40 identities; asked for 25 or 60 on the graph of every
+    k-NN edge, the searched resolution gives exactly that many communities. Where identities
+    share no edge (a graph cut at 0.55), no resolution merges them: the nearest count, 40."""
+    from raypipe.cluster.graph import Leiden
+
+    found = len(np.unique(Leiden(threshold=0.55).fit(faces.X).labels_))
+    assert found == len(np.unique(faces.labels)) == 40
+    for wanted in (25, 60):
+        leiden = Leiden(threshold=2.0, n_clusters=wanted).fit(faces.X)
+        assert len(np.unique(leiden.labels_)) == wanted
+        assert (leiden.resolution_ < 1.0) is (wanted < found)
+    assert len(np.unique(Leiden(threshold=0.55, n_clusters=25).fit(faces.X).labels_)) == 40
+
+
+def test_auto_given_n_clusters_for_a_model_without_communities_runs_k_means(faces):
+    from raypipe.cluster.kmeans import KMeans
+
+    auto = AutoClusterer(model="arcface-512", n_clusters=30, cannot_link=False).fit(faces.X)
+    np.testing.assert_array_equal(auto.labels_, KMeans(n_clusters=30).fit(faces.X).labels_)
+    assert len(np.unique(auto.labels_)) == 30

@@ -19,7 +19,9 @@ off the data (:func:`raypipe.cluster.calibration.data_driven_threshold`) and no 
 is attached: a data-driven attachment was neutral on held-out identities (-0.006 to +0.007
 BCubed F per set), and a default that does not help is not kept. A model calibrated with
 :class:`~raypipe.cluster.calibration.Communities` (drawn faces) is clustered into the Leiden
-communities of its k-NN graph instead, when no ``threshold`` is given.
+communities of its k-NN graph instead, when no ``threshold`` is given. Given ``n_clusters`` (a
+user who knows how many people or characters there are), such a model gets as many Leiden
+communities of the same graph (the resolution searched), and any other model k-means.
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ class AutoClusterer(Clusterer):
     Parameters
     ----------
     threshold : "same person" cosine distance (None: calibrated for ``model``, else data-driven).
+    n_clusters : the number of clusters, when the user knows it (None: read off the data).
     model : embedding model name (faces.parquet ``embedder``).
     cannot_link : no two faces of one group (image) in one cluster.
     k : neighbours per face in the graph.
@@ -87,6 +90,7 @@ class AutoClusterer(Clusterer):
         self,
         *,
         threshold: float | None = None,
+        n_clusters: int | None = None,
         model: str | None = None,
         cannot_link: bool = True,
         k: int = 10,
@@ -100,6 +104,7 @@ class AutoClusterer(Clusterer):
         seed: int = 0,
     ):
         self.threshold = threshold
+        self.n_clusters = n_clusters
         self.model = model
         self.cannot_link = cannot_link
         self.k = k
@@ -114,8 +119,13 @@ class AutoClusterer(Clusterer):
 
     def _cluster(self, X: np.ndarray) -> np.ndarray:
         communities = getattr(CALIBRATION.get(self.model), "communities", None)
-        if communities is not None and self.threshold is None:
+        if communities is not None and (self.threshold is None or self.n_clusters is not None):
             return self._communities(X, communities)
+        if self.n_clusters is not None:
+            from raypipe.cluster.kmeans import KMeans
+
+            self.threshold_ = None
+            return KMeans(n_clusters=self.n_clusters, seed=self.seed).fit(X).labels_
         self.threshold_ = self._threshold(X, "average")
         neighbours = nearest_neighbours(
             X,
@@ -147,11 +157,13 @@ class AutoClusterer(Clusterer):
         return labels
 
     def _communities(self, X: np.ndarray, communities) -> np.ndarray:
-        """Leiden communities of the k-NN graph, as calibrated for ``model``."""
+        """Leiden communities of the k-NN graph, as calibrated for ``model`` (``n_clusters`` of them
+        when given)."""
         self.threshold_ = communities.distance
         X = run_standardised(X) if communities.standardised else X
         leiden = Leiden(threshold=self.threshold_, k=communities.k, resolution=communities.resolution,
-                        knn_method=self.knn_method, exact_limit=self.exact_limit, seed=self.seed)  # fmt: skip
+                        n_clusters=self.n_clusters, knn_method=self.knn_method, exact_limit=self.exact_limit,
+                        seed=self.seed)  # fmt: skip
         labels = leiden.fit(X).labels_
         log.info("auto clusterer: %d faces, Leiden communities (%s), %d clusters", len(X), communities,
                  len(np.unique(labels)))  # fmt: skip

@@ -104,11 +104,19 @@ def _igraph(graph: sparse.csr_matrix):
     return g
 
 
+#: Resolutions searched for ``n_clusters`` communities: bisected on a log scale in this range.
+RESOLUTION_RANGE = (0.01, 100.0)
+RESOLUTION_STEPS = 30
+
+
 class Leiden(GraphClusterer):
     """Leiden communities (``leidenalg``) of the k-NN graph.
 
     ``objective``: ``modularity`` (RBConfiguration, scaled by ``resolution``) or ``cpm``
     (constant Potts: a community's mean edge weight must beat ``resolution``).
+    ``n_clusters``: the resolution is bisected (log scale, :data:`RESOLUTION_RANGE`, at most
+    :data:`RESOLUTION_STEPS` steps; higher resolutions give more communities) until there are
+    that many communities, else the count nearest to it is kept; ``resolution`` is then unused.
     """
 
     def __init__(
@@ -118,6 +126,7 @@ class Leiden(GraphClusterer):
         k: int = 10,
         objective: str = "modularity",
         resolution: float = 1.0,
+        n_clusters: int | None = None,
         model: str | None = None,
         knn_method: str = "auto",
         exact_limit: int = EXACT_LIMIT,
@@ -135,6 +144,7 @@ class Leiden(GraphClusterer):
         )
         self.objective = objective
         self.resolution = resolution
+        self.n_clusters = n_clusters
 
     def _communities(self, graph):
         import leidenalg
@@ -148,14 +158,34 @@ class Leiden(GraphClusterer):
                 f"unknown Leiden objective {self.objective!r}; choose one of {sorted(partitions)}"
             )
         g = _igraph(graph)
-        partition = leidenalg.find_partition(
-            g,
-            partitions[self.objective],
-            weights="weight",
-            resolution_parameter=self.resolution,
-            seed=self.seed,
-        )
-        return np.asarray(partition.membership)
+
+        def at(resolution: float) -> np.ndarray:
+            partition = leidenalg.find_partition(
+                g,
+                partitions[self.objective],
+                weights="weight",
+                resolution_parameter=resolution,
+                seed=self.seed,
+            )
+            return np.asarray(partition.membership)
+
+        return at(self.resolution) if self.n_clusters is None else self._searched(at)
+
+    def _searched(self, at) -> np.ndarray:
+        """Communities ``at`` the resolution giving ``n_clusters`` of them (or nearest to it)."""
+        low, high = np.log(RESOLUTION_RANGE)
+        best, best_miss = None, np.inf
+        for _ in range(RESOLUTION_STEPS):
+            middle = (low + high) / 2
+            labels = at(float(np.exp(middle)))
+            count = int(labels.max()) + 1
+            if abs(count - self.n_clusters) < best_miss:
+                best, best_miss = labels, abs(count - self.n_clusters)
+                self.resolution_ = float(np.exp(middle))
+            if count == self.n_clusters:
+                break
+            low, high = (middle, high) if count < self.n_clusters else (low, middle)
+        return best
 
 
 class Infomap(GraphClusterer):

@@ -7,8 +7,11 @@ it further with a loss that keeps it near that start (on the drawn-face protocol
 than its start: docs/drawn-faces.md). The loss is supervised contrastive (Khosla et al. 2020):
 two views of each row in a batch (the features of the crop itself or of augmented copies of
 it, computed beforehand), every other row of the same character a positive, every other
-character a negative. Characters are resampled to the same number of rows, so a character with
-many crops does not dominate. Training runs :func:`raypipe.training.train_epochs`.
+character a negative. Or a margin loss (``loss``: ``cosface``, Wang et al. 2018, or
+``arcface``, Deng et al. 2019): one learned unit prototype per character, started at its mean,
+each row's similarity to its own prototype lowered by a margin before a scaled softmax.
+Characters are resampled to the same number of rows, so a character with many crops does not
+dominate. Training runs :func:`raypipe.training.train_epochs`.
 """
 
 from __future__ import annotations
@@ -33,6 +36,26 @@ class HeadSettings:
     #: free to move learns to tell only them apart).
     proximity: float = 0.1
     limits: TrainLimits = field(default_factory=lambda: TrainLimits(30, 300.0, 256, 1e-3, 0.0))
+    #: ``supervised-contrastive``, or a margin loss: ``cosface`` (cosine minus ``margin``) or
+    #: ``arcface`` (angle plus ``margin``), logits times ``scale``.
+    loss: str = "supervised-contrastive"
+    margin: float = 0.25
+    scale: float = 16.0
+
+
+MARGIN_LOSSES = ("cosface", "arcface")
+
+
+def margin_loss(z: torch.Tensor, prototypes: torch.Tensor, labels: torch.Tensor, settings: HeadSettings) -> torch.Tensor:
+    """Cross entropy of ``scale`` x cosine to each prototype, each row's own with the margin."""
+    cosine = F.normalize(z, dim=1) @ F.normalize(prototypes, dim=1).t()
+    own = F.one_hot(labels, len(prototypes)).bool()
+    if settings.loss == "arcface":
+        angle = torch.acos(cosine.clamp(-1 + 1e-6, 1 - 1e-6))
+        target = torch.cos(angle + settings.margin)
+    else:
+        target = cosine - settings.margin
+    return F.cross_entropy(settings.scale * torch.where(own, target, cosine), labels)
 
 
 def supervised_contrastive(z: torch.Tensor, labels: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -89,15 +112,22 @@ def train_identity_head(
     origin = torch.eye(rows.shape[1], settings.dim) if start is None else torch.from_numpy(np.asarray(start, np.float32))
     head = torch.nn.Parameter(origin.clone())
     generator = torch.Generator().manual_seed(limits.seed)
+    start_z = F.normalize(rows @ origin, dim=1)
+    code_of = torch.from_numpy(codes)
+    prototypes = torch.nn.Parameter(torch.stack([start_z[code_of == c].mean(dim=0) for c in range(codes.max() + 1)]))
 
     def step(batch: torch.Tensor) -> torch.Tensor:
         picked = order[batch]
         first, second = (torch.randint(len(every_view), (len(batch),), generator=generator) for _ in range(2))
-        z = torch.cat([every_view[first, picked], every_view[second, picked]]) @ head
-        loss = supervised_contrastive(z, label_of[batch].repeat(2), settings.temperature)
+        if settings.loss in MARGIN_LOSSES:
+            loss = margin_loss(every_view[first, picked] @ head, prototypes, label_of[batch], settings)
+        else:
+            z = torch.cat([every_view[first, picked], every_view[second, picked]]) @ head
+            loss = supervised_contrastive(z, label_of[batch].repeat(2), settings.temperature)
         return loss + settings.proximity * (head - origin).pow(2).sum()
 
-    optimiser = torch.optim.AdamW([head], lr=limits.learning_rate, weight_decay=limits.weight_decay)
+    params = [head, prototypes] if settings.loss in MARGIN_LOSSES else [head]
+    optimiser = torch.optim.AdamW(params, lr=limits.learning_rate, weight_decay=limits.weight_decay)
     train_epochs(step, len(order), optimiser, epochs=limits.epochs, batch_size=limits.batch_size,
                  max_seconds=limits.max_seconds, generator=generator, min_batch=2, name="identity head")  # fmt: skip
     return head.detach().numpy().copy()

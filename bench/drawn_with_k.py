@@ -1,0 +1,183 @@
+"""Drawn faces clustered with the true k: which clusterer, chosen on fit sides only (issue 25, third round).
+
+The folds of ``bench/drawn_protocol.py`` (``--splits`` random character halves, then
+leave-one-source-out). Per fold, the shipped head (within-class whitening + views, shrinkage
+:data:`drawn_protocol.SHRINKAGE`; ``--head``: a margin-loss head started from it, :data:`HEADS`)
+is fitted on the fold's fit characters, and every candidate of :data:`WITH_K` clusters with the
+true k:
+
+- the **fit side**: the protocol's inner folds of the fit characters (a head fitted on one
+  half, the other half clustered with its k): mean NMI, the figure that chooses;
+- the **report side**: the fold's report characters, embedded by the head of all its fit
+  characters, clustered with their k: NMI, reported, chooses nothing.
+
+Each candidate gets the head's unit vectors of the faces clustered together and does its own
+per-run transform (``standardised``: :func:`raypipe.cluster.base.run_standardised`, as ``auto``
+does for this model). The table prints the mean fit-side NMI first (the choice), then the report
+sides' mean and worst fold for random splits and leave-one-source-out.
+
+    OMP_NUM_THREADS=1 nice -n 10 python bench/drawn_with_k.py --views 1 --test-view mirror --folds
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from functools import partial
+
+import numpy as np
+from drawn_protocol import (
+    SHRINKAGE,
+    fit_margin_head,
+    fit_within_class_views,
+    inner_means,
+    input_arguments,
+    whitened_inputs,
+)
+from sklearn.cluster import SpectralClustering, kmeans_plusplus
+
+from raypipe.cluster import CLUSTERERS
+from raypipe.cluster.auto import AutoClusterer
+from raypipe.cluster.base import run_standardised
+from raypipe.cluster.calibration import CALIBRATION
+from raypipe.cluster.graph import Leiden
+from raypipe.cluster.knn import nearest_neighbours, neighbour_graph
+from raypipe.embed.base import l2_normalize
+from raypipe.evaluation.metrics import score_clustering
+from raypipe.evaluation.protocol import character_folds, mean_and_worst
+
+#: The shipped no-k graph (edge distance, neighbours) of the drawn-face model.
+MODEL = "feature:drawn-densenet"
+GRAPH = CALIBRATION[MODEL].communities
+N_INIT = 10
+
+
+def kmeans(Z: np.ndarray, k: int) -> np.ndarray:
+    return CLUSTERERS.build({"name": "kmeans", "n_clusters": k, "n_init": N_INIT}).fit(Z).labels_
+
+
+def spherical_kmeans(Z: np.ndarray, k: int, iterations: int = 100) -> np.ndarray:
+    """k-means on the sphere: centres are unit means, faces join the most similar centre; the
+    best of :data:`N_INIT` k-means++ starts by total similarity."""
+    best, best_score = None, -np.inf
+    for seed in range(N_INIT):
+        centres = l2_normalize(kmeans_plusplus(Z, k, random_state=seed)[0])
+        labels = np.full(len(Z), -1)
+        for _ in range(iterations):
+            new = np.argmax(Z @ centres.T, axis=1)
+            if np.array_equal(new, labels):
+                break
+            labels = new
+            sums = np.zeros_like(centres)
+            np.add.at(sums, labels, Z)
+            centres = np.where(np.bincount(labels, minlength=k)[:, None] > 0, l2_normalize(sums), centres)
+        score = float(np.sum(Z * centres[labels]))
+        if score > best_score:
+            best, best_score = labels, score
+    return best
+
+
+def agglomerative(linkage: str):
+    return lambda Z, k: CLUSTERERS.build({"name": "agglomerative", "linkage": linkage, "n_clusters": k}).fit(Z).labels_
+
+
+def knn_graph(Z: np.ndarray):
+    """The shipped Leiden graph of ``Z``: its ``k`` nearest within the edge distance, by similarity."""
+    return neighbour_graph(nearest_neighbours(Z, min(GRAPH.k, len(Z) - 1)), GRAPH.distance)
+
+
+def spectral_on_graph(Z: np.ndarray, k: int) -> np.ndarray:
+    return SpectralClustering(k, affinity="precomputed", random_state=0, n_init=N_INIT).fit_predict(knn_graph(Z))
+
+
+def spectral_nearest(neighbours: int):
+    def cluster(Z: np.ndarray, k: int) -> np.ndarray:
+        spectral = SpectralClustering(k, affinity="nearest_neighbors", n_neighbors=neighbours, random_state=0,
+                                      n_init=N_INIT)  # fmt: skip
+        return spectral.fit_predict(Z)
+
+    return cluster
+
+
+def auto_given_k(Z: np.ndarray, k: int) -> np.ndarray:
+    """What raypipe's ``auto`` does for the drawn-face model given ``n_clusters`` (candidate 8,
+    moved into :class:`raypipe.cluster.graph.Leiden` once chosen): the run standardised, then
+    Leiden modularity communities of the shipped graph, the resolution bisected (log scale, 0.01
+    to 100) until there are ``k``, else the count closest to ``k``."""
+    return AutoClusterer(model=MODEL, n_clusters=k, cannot_link=False).fit(Z).labels_
+
+
+def leiden_to_k(neighbours: int, distance: float):
+    """Leiden searched to k (as :func:`auto_given_k`) on another graph: ``neighbours`` nearest
+    within ``distance`` (second set of candidates)."""
+    return lambda Z, k: Leiden(threshold=distance, k=neighbours, n_clusters=k).fit(Z).labels_
+
+
+def standardised(cluster):
+    return lambda Z, k: cluster(run_standardised(Z), k)
+
+
+#: The candidates, fixed before any run (docs/drawn-faces.md, "Issue 25, third round").
+WITH_K = {
+    "k-means, standardised (the protocol's until now)": standardised(kmeans),
+    "k-means, not standardised (`kmeans` today)": kmeans,
+    "spherical k-means, standardised": standardised(spherical_kmeans),
+    "average linkage, standardised": standardised(agglomerative("average")),
+    "ward linkage, standardised": standardised(agglomerative("ward")),
+    "spectral, shipped k-NN graph, standardised": standardised(spectral_on_graph),
+    "spectral, 10 nearest, standardised": standardised(spectral_nearest(10)),
+    "Leiden, resolution searched to k, standardised": auto_given_k,
+}
+#: The second set: the graph Leiden is searched on (the shipped one: 30 neighbours within 0.90).
+WITH_K |= {f"Leiden to k, {n} nearest within {d}, standardised": standardised(leiden_to_k(n, d))
+           for n, d in ((10, 0.90), (20, 0.90), (50, 0.90), (30, 2.0), (30, 0.80))}  # fmt: skip
+
+
+def nmis(Z: np.ndarray, truth: np.ndarray) -> list[float]:
+    """NMI of every candidate clustering ``Z`` into the true number of characters."""
+    k = len(np.unique(truth))
+    return [score_clustering(truth, cluster(Z, k))["nmi"] for cluster in WITH_K.values()]
+
+
+#: Heads (``--head``), each giving unit vectors with no per-run transform (each clusterer does
+#: its own): the shipped within-class whitening, or a margin-loss head started from it.
+HEADS = {"within-class whitening + views": partial(fit_within_class_views, shrinkage=SHRINKAGE),
+         "CosFace head": partial(fit_margin_head, loss="cosface"),
+         "ArcFace head": partial(fit_margin_head, loss="arcface")}  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    input_arguments(parser)
+    parser.add_argument("--folds", action="store_true", help="print every fold's scores too")
+    parser.add_argument("--head", choices=sorted(HEADS), default="within-class whitening + views")
+    args = parser.parse_args()
+    fit_head = HEADS[args.head]
+    _, white, views, labels, source_of, _ = whitened_inputs(args)
+    folds = character_folds(source_of, splits=args.splits)
+    fit_side, report = [], []
+    started = time.perf_counter()
+    for fold in folds:
+        train, held = fold.masks(labels)
+        fit_side.append(inner_means(fit_head, white[train], views[:, train], labels[train], source_of, nmis))
+        report.append(np.array(nmis(fit_head(white[train], labels[train], views[:, train])(white[held]), labels[held])))
+        if args.folds:
+            print(f"{fold.name}: fit side " + " ".join(f"{v:.3f}" for v in fit_side[-1])
+                  + " | report " + " ".join(f"{v:.3f}" for v in report[-1]), flush=True)  # fmt: skip
+    print(f"{args.head}: {len(labels)} crops, {len(folds)} folds, {time.perf_counter() - started:.0f} s")
+    chosen = int(np.argmax(np.mean(fit_side, axis=0)))
+    groups = {"random": [f.name.startswith("random") for f in folds]}
+    groups["loso"] = [not keep for keep in groups["random"]]
+    print("| clusterer given k | fit-side NMI (12 folds, the choice) | random splits mean / worst | leave-one-source-out mean / worst |")
+    print("|---|---|---|---|")
+    for i, name in enumerate(WITH_K):
+        cells = []
+        for keep in groups.values():
+            summary = mean_and_worst([{"nmi": row[i]} for row, k in zip(report, keep) if k])
+            cells.append(f"{summary['mean']['nmi']:.3f} / {summary['worst']['nmi']:.3f}")
+        mark = " (chosen)" if i == chosen else ""
+        print(f"| {name}{mark} | {np.mean([row[i] for row in fit_side]):.4f} | {cells[0]} | {cells[1]} |")
+
+
+if __name__ == "__main__":
+    main()
