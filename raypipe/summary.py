@@ -9,12 +9,30 @@ from typing import Any
 from raypipe.layout import RunLayout, atomic_write_text
 
 
+def read_summary(layout: RunLayout) -> dict:
+    """The run's ``summary.json`` (empty before its first step)."""
+    return json.loads(layout.summary.read_text(encoding="utf-8")) if layout.summary.exists() else {}
+
+
 def update_summary(layout: RunLayout, step: str, result: Any) -> dict:
     """Store ``result`` (a dataclass or dict) as ``summary[step]`` and return the whole summary."""
-    summary = json.loads(layout.summary.read_text(encoding="utf-8")) if layout.summary.exists() else {}
+    summary = read_summary(layout)
     summary[step] = dataclasses.asdict(result) if dataclasses.is_dataclass(result) else dict(result)
-    atomic_write_text(layout.summary, json.dumps(summary, indent=2, sort_keys=True))
+    _write(layout, summary)
     return summary
+
+
+def drop_from_summary(layout: RunLayout, *steps: str) -> dict:
+    """Remove ``steps`` (results that no longer hold) from the summary and return it."""
+    summary = read_summary(layout)
+    for step in steps:
+        summary.pop(step, None)
+    _write(layout, summary)
+    return summary
+
+
+def _write(layout: RunLayout, summary: dict) -> None:
+    atomic_write_text(layout.summary, json.dumps(summary, indent=2, sort_keys=True))
 
 
 def format_summary(summary: dict) -> str:

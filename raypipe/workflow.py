@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from raypipe.config import Config, TrackingConfig
 from raypipe.console import run_log
 from raypipe.layout import RunLayout
-from raypipe.summary import format_summary, update_summary
+from raypipe.summary import drop_from_summary, format_summary, update_summary
 from raypipe.tracking import Tracker, tracked_run
 
 if TYPE_CHECKING:
@@ -85,14 +85,26 @@ def cluster_step(session: Session, into: str | None = None) -> dict:
         }
     )
     session.tracker.log_artifacts(session.layout.corrections)
-    return update_summary(session.layout, "cluster", result)
+    summary = update_summary(session.layout, "cluster", result)
+    labels = summary.get("evaluation", {}).get("labels")
+    if labels:  # the run was scored: its metrics must describe these clusters, not the last ones
+        log.info("scoring the new clusters against %s, as the last evaluation did", labels)
+        try:
+            summary = eval_step(session, labels)
+        except FileNotFoundError as err:
+            log.warning("the last clusters' metrics are removed, the new ones cannot be scored: %s", err)
+            session.layout.metrics.unlink(missing_ok=True)
+            summary = drop_from_summary(session.layout, "metrics", "evaluation")
+    return summary
 
 
 def eval_step(session: Session, labels: str) -> dict:
+    """Score the clusters against ``labels``; a later re-cluster scores again against them."""
     from raypipe.evaluation.evaluate import evaluate_run
 
     metrics = evaluate_run(str(session.layout.root), labels)
     session.tracker.log_metrics(metrics)
+    update_summary(session.layout, "evaluation", {"labels": str(labels)})
     return update_summary(session.layout, "metrics", metrics)
 
 

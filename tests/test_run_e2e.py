@@ -92,6 +92,26 @@ def test_recluster_without_reextracting(sample_run, tmp_path):
     assert metrics["bcubed_f"] >= 0.9, metrics
 
 
+def test_a_recluster_scores_its_new_clusters_against_the_labels_of_the_last_evaluation(sample_run, tmp_path):
+    import shutil
+
+    run = tmp_path / "copy"
+    shutil.copytree(sample_run, run)
+    assert main(["eval", str(run), "--labels", str(SAMPLE_PHOTOS), "--no-tracking"]) == 0
+    assert json.loads((run / "metrics.json").read_text())["n_clusters"] > 2
+    recluster = ["cluster", str(run), "--set", "cluster.clusterer={name: kmeans, n_clusters: 2}", "--no-tracking"]
+    assert main(recluster) == 0
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["n_clusters"] == 2 and json.loads((run / "summary.json").read_text())["metrics"] == metrics
+
+    summary = json.loads((run / "summary.json").read_text())
+    summary["evaluation"]["labels"] = str(tmp_path / "labels-since-removed")
+    (run / "summary.json").write_text(json.dumps(summary))
+    assert main(recluster) == 0
+    summary = json.loads((run / "summary.json").read_text())
+    assert not (run / "metrics.json").exists() and "metrics" not in summary and "evaluation" not in summary
+
+
 def test_nothing_processable_exits_non_zero(tmp_path, ray_session):
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "broken.jpg").write_bytes(b"not a jpeg")
