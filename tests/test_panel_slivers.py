@@ -12,7 +12,8 @@ from raypipe.testing.manga_layouts import compose_page
 
 def framed_art_page(gutter_at: int | None) -> np.ndarray:
     """A white page with one framed panel of strokes on grey tone (x 40-660); with
-    ``gutter_at``, a paper gutter 10 px wide splits it into two framed panels there."""
+    ``gutter_at``, a paper gutter 10 px wide splits it into two framed panels there (each
+    with its own frame: the gutter breaks the top and bottom frame lines)."""
     rng = np.random.default_rng(1)
     grey = np.full((1000, 700), 250, np.uint8)
     grey[40:900, 40:660] = 170
@@ -22,7 +23,7 @@ def framed_art_page(gutter_at: int | None) -> np.ndarray:
         cv2.line(grey, p, q, int(rng.integers(0, 150)), 2)
     cv2.rectangle(grey, (40, 40), (659, 899), 0, 4)
     if gutter_at is not None:
-        grey[40:900, gutter_at - 5 : gutter_at + 5] = 250
+        grey[36:904, gutter_at - 5 : gutter_at + 5] = 250
         cv2.line(grey, (gutter_at - 6, 40), (gutter_at - 6, 899), 0, 3)
         cv2.line(grey, (gutter_at + 6, 40), (gutter_at + 6, 899), 0, 3)
     return grey
@@ -108,3 +109,30 @@ def test_a_pale_column_of_art_is_a_gutter_unless_the_seam_must_run_on_past_the_f
     apart = framed_art_page(200)  # a true gutter runs on into the page margin
     pieces = [(36, 36, 198, 904), (202, 36, 664, 904)]
     assert join_slivers(pieces, apart, 0.5, 4, reach=0.02) == pieces
+
+
+def test_a_wide_piece_is_joined_when_one_frame_runs_across_the_seam_and_two_frames_are_not():
+    """Framed join: a panel cut in two similar pieces (0.73 as wide) by a seam in its art is
+    joined when its top and bottom frame lines run across the seam; two framed panels, whose
+    frames a gutter breaks, are not, even over a gutter; borderless pieces are not."""
+    grey = framed_art_page(None)
+    grey[40:900, 300:660] = np.where(grey[40:900, 300:660] < 100, 40, 90)  # another scene right of x 300
+    cv2.rectangle(grey, (40, 40), (659, 899), 0, 4)
+    left, right = (36, 36, 304, 904), (296, 36, 664, 904)
+    assert join_slivers([left, right], grey, 0.5, 4) == [left, right]  # too wide for the 0.5 join
+    assert join_slivers([left, right], grey, 0.5, 4, framed=1.0) == [(36, 36, 664, 904)]
+    assert join_slivers([left, right], grey, 0.5, 4, framed=0.7) == [left, right]  # 0.73 > 0.7
+    apart = framed_art_page(300)
+    pieces = [(36, 36, 298, 904), (302, 36, 664, 904)]
+    assert join_slivers(pieces, apart, 0.5, 4, framed=1.0, over_gutter=True) == pieces
+    borderless = grey.copy()
+    borderless[:44], borderless[896:] = 250, 250  # no top or bottom frame line
+    assert join_slivers([left, right], borderless, 0.5, 4, framed=1.0, over_gutter=True) == [left, right]
+
+
+def test_a_pale_column_inside_one_frame_is_joined_over_only_with_over_gutter():
+    grey = framed_art_page(None)
+    grey[44:896, 196:206] = 250  # a pale wall's edge down the whole panel, inside its frame
+    strip, rest = (36, 36, 204, 904), (198, 36, 664, 904)
+    assert join_slivers([strip, rest], grey, 0.5, 4, framed=1.0) == [strip, rest]
+    assert join_slivers([strip, rest], grey, 0.5, 4, framed=1.0, over_gutter=True) == [(36, 36, 664, 904)]
