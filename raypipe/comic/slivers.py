@@ -34,8 +34,8 @@ def join_slivers(
     seam is looked at in ``blocks`` lengths (:func:`_gutter`); with ``reach``, a gutter must
     also show a paper column across each end of the shared side, ``reach`` of the page's height
     either way (a gutter runs on into paper; a pale column of art stops at its panel's frame).
-    A piece up to ``framed`` as wide is joined too when a frame line runs unbroken across the
-    seam at both ends (:func:`_framed`: one frame round both pieces; a gutter breaks the
+    A piece up to ``framed`` as wide is joined too when its own frame line runs unbroken across
+    the seam at both ends (:func:`_framed`: one frame round both pieces; a gutter breaks the
     frames of two panels), and with ``over_gutter`` even where a pale column looks a gutter."""
     boxes = list(boxes)
     paper = paper_tone(grey)
@@ -80,9 +80,9 @@ def _sliver_beside(strip: Box, panel: Box, grey: np.ndarray, paper: float, level
         return paper_mask(grey[max(0, first) : last, start:end], paper)
 
     band = round(FRAME_BAND * grey.shape[0])
-    one_frame = sx2 - sx1 <= framed * (px2 - px1) and all(
-        _framed(grey[max(0, min(a, b) - band) : max(a, b) + band, start:end]) for a, b in ((sy1, py1), (sy2, py2))
-    )
+    frame_rows = (grey[max(0, min(sy1, py1) - band) : max(sy1, py1) + band, start:end],  # outside first
+                  grey[max(0, min(sy2, py2) - band) : max(sy2, py2) + band, start:end][::-1])
+    one_frame = sx2 - sx1 <= framed * (px2 - px1) and all(_framed(rows, paper) for rows in frame_rows)
     if sx2 - sx1 > thin * (px2 - px1) and not one_frame:
         return False
     if bottom <= top or (one_frame and over_gutter):
@@ -91,13 +91,16 @@ def _sliver_beside(strip: Box, panel: Box, grey: np.ndarray, paper: float, level
     return not (_gutter(seam(top, bottom), blocks) and all(_gutter(m, 1) for m in ends if m.size))
 
 
-def _framed(rows: np.ndarray) -> bool:
-    """Whether a dark line (``INK``, up to a pixel off level) runs across all of ``rows``."""
-    dark = rows <= INK
-    if dark.shape[0] < 3 or dark.shape[1] < 3:
+def _framed(rows: np.ndarray, paper: float) -> bool:
+    """Whether ``rows`` (from outside a box's end inward) hold the box's own frame: a dark line
+    (``INK``, up to a pixel off level) right inside the innermost row of plain paper across them.
+    A neighbour's frame beyond a gutter has that paper inside it; a full-bleed end has none."""
+    dark, flat = rows <= INK, paper_mask(rows, paper).mean(axis=1) >= FLAT
+    if dark.shape[0] < 3 or dark.shape[1] < 3 or not flat.any():
         return False
-    near = dark[:-2] | dark[1:-1] | dark[2:]
-    return bool(near.all(axis=1).any())
+    across = (dark[:-2] | dark[1:-1] | dark[2:]).all(axis=1)
+    inner = int(np.nonzero(flat)[0].max())
+    return bool(across[max(0, inner - 1) : inner + 3].any())
 
 
 def _gutter(seam: np.ndarray, blocks: int) -> bool:
