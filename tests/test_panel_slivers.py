@@ -136,3 +136,20 @@ def test_a_pale_column_inside_one_frame_is_joined_over_only_with_over_gutter():
     strip, rest = (36, 36, 204, 904), (198, 36, 664, 904)
     assert join_slivers([strip, rest], grey, 0.5, 4, framed=1.0) == [strip, rest]
     assert join_slivers([strip, rest], grey, 0.5, 4, framed=1.0, over_gutter=True) == [(36, 36, 664, 904)]
+
+
+def test_the_frame_must_be_the_pieces_own_not_a_neighbours_across_the_gutter_row_nor_a_page_edge():
+    """Two framed panels under a wide one: the upper panel's frame runs over both their tops
+    beyond the gutter row, but it is not theirs, so they are not joined; nor are two pieces of a
+    full-bleed page whose dark art runs off the page's top and foot (no paper outside)."""
+    grey = framed_art_page(350)
+    grey[400:420] = 250  # a gutter row: a wide panel above (x 40-660), framed, and two below
+    cv2.rectangle(grey, (40, 40), (659, 399), 0, 4)
+    cv2.line(grey, (40, 421), (344, 421), 0, 4)
+    cv2.line(grey, (356, 421), (659, 421), 0, 4)
+    pieces = [(36, 416, 349, 904), (351, 416, 664, 904)]
+    assert join_slivers(pieces, grey, 0.5, 4, framed=1.0, over_gutter=True) == pieces
+    bleed = framed_art_page(None)[40:900, 40:660].copy()  # art to every edge of the page
+    bleed[:6], bleed[-6:] = 20, 20  # dark art along the page's top and foot
+    halves = [(0, 0, 300, 860), (296, 0, 620, 860)]
+    assert join_slivers(halves, bleed, 0.5, 4, framed=1.0, over_gutter=True) == halves

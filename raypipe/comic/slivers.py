@@ -82,7 +82,7 @@ def _sliver_beside(strip: Box, panel: Box, grey: np.ndarray, paper: float, level
     band = round(FRAME_BAND * grey.shape[0])
     frame_rows = (grey[max(0, min(sy1, py1) - band) : max(sy1, py1) + band, start:end],  # outside first
                   grey[max(0, min(sy2, py2) - band) : max(sy2, py2) + band, start:end][::-1])
-    one_frame = sx2 - sx1 <= framed * (px2 - px1) and all(_framed(rows, paper) for rows in frame_rows)
+    one_frame = sx2 - sx1 <= framed * (px2 - px1) and all(_framed(rows) for rows in frame_rows)
     if sx2 - sx1 > thin * (px2 - px1) and not one_frame:
         return False
     if bottom <= top or (one_frame and over_gutter):
@@ -91,11 +91,11 @@ def _sliver_beside(strip: Box, panel: Box, grey: np.ndarray, paper: float, level
     return not (_gutter(seam(top, bottom), blocks) and all(_gutter(m, 1) for m in ends if m.size))
 
 
-def _framed(rows: np.ndarray, paper: float) -> bool:
+def _framed(rows: np.ndarray) -> bool:
     """Whether ``rows`` (from outside a box's end inward) hold the box's own frame: a dark line
-    (``INK``, up to a pixel off level) right inside the innermost row of plain paper across them.
+    (``INK``, up to a pixel off level) right inside the innermost row of white paper across them.
     A neighbour's frame beyond a gutter has that paper inside it; a full-bleed end has none."""
-    dark, flat = rows <= INK, paper_mask(rows, paper).mean(axis=1) >= FLAT
+    dark, flat = rows <= INK, (rows >= WHITE).mean(axis=1) >= FLAT
     if dark.shape[0] < 3 or dark.shape[1] < 3 or not flat.any():
         return False
     across = (dark[:-2] | dark[1:-1] | dark[2:]).all(axis=1)
