@@ -153,3 +153,23 @@ def test_the_frame_must_be_the_pieces_own_not_a_neighbours_across_the_gutter_row
     bleed[:6], bleed[-6:] = 20, 20  # dark art along the page's top and foot
     halves = [(0, 0, 300, 860), (296, 0, 620, 860)]
     assert join_slivers(halves, bleed, 0.5, 4, framed=1.0, over_gutter=True) == halves
+
+
+def test_learned_panels_join_two_similar_pieces_inside_one_frame_but_not_two_framed_panels():
+    """The default's join (``SHIPPED``, framed 0.7): a model map that cuts one framed panel at
+    x 290 (pieces 0.69 as wide as each other, too wide for the 0.5 join) gives one panel when
+    the top and bottom frames run across the cut, two when a gutter there breaks them."""
+    classes = np.zeros((3, *INPUT_SHAPE), np.float32)
+    classes[PAPER] = 1.0
+    h, w = INPUT_SHAPE
+    inside = (slice(round(40 / 1000 * h), round(900 / 1000 * h)), slice(round(40 / 700 * w), round(660 / 700 * w)))
+    classes[PAPER][inside], classes[INTERIOR][inside] = 0.0, 1.0
+    cut = round(290 / 700 * w)
+    classes[INTERIOR][:, cut - 1 : cut + 1], classes[EDGE][:, cut - 1 : cut + 1] = 0.0, 2.0
+    pieces = panel_boxes(classes, (1000, 700))
+    widths = sorted(b[2] - b[0] for b in pieces)
+    assert len(pieces) == 2 and 0.5 < widths[0] / widths[1] <= 0.7
+    one = cv2.cvtColor(framed_art_page(None), cv2.COLOR_GRAY2RGB)
+    assert len(learned_panels(one, classes)) == 1
+    two = cv2.cvtColor(framed_art_page(290), cv2.COLOR_GRAY2RGB)
+    assert len(learned_panels(two, classes)) == 2

@@ -15,7 +15,9 @@ import numpy as np
 
 from raypipe.comic.reading import Box
 
-SHIPPED = (0.5, 4)  # widest piece joined (share of its neighbour's width), seam lengths looked at
+# widest piece joined (share of its neighbour's width), seam lengths looked at, run-on past the
+# ends, widest piece joined inside one frame (round panels4b)
+SHIPPED = (0.5, 4, 0.0, 0.7)
 GAP = 0.02  # most space or overlap between a strip and its panel, as a share of the page's side
 SHARED = 0.8  # least share of the longer of the two sides that both boxes run along
 TONE = 24  # grey levels from the paper tone (or from white) that still count as paper
