@@ -10,7 +10,7 @@ The pages are CC BY-NC 4.0: evaluation only, never copied into the project.
 
     nice -n 10 python bench/manga_pages.py              # rules, shipped model, hybrid
     nice -n 10 python bench/manga_pages.py --weights W.npz  # another page model
-    nice -n 10 python bench/manga_pages.py --join 0.5 4 0 1.0 0  # and the model's pieces joined so
+    nice -n 10 python bench/manga_pages.py --join 0.5 4 0 1.0 0 0.05  # and the model's pieces joined so
     nice -n 10 python bench/manga_pages.py --folds DIR  # leave-one-title-out, mean and worst
     nice -n 10 python bench/manga_pages.py --synthetic 50  # held-out irregular layouts
     nice -n 10 python bench/manga_pages.py --timing 10     # seconds a page against the rules
@@ -226,7 +226,7 @@ def main() -> None:
     parser.add_argument("--weights", type=Path, default=WEIGHTS, help="the page model to score")
     parser.add_argument("--synthetic", type=int, default=0, help="score N held-out synthetic pages")
     parser.add_argument("--timing", type=int, default=0, help="time N pages of each title")
-    parser.add_argument("--join", nargs=5, type=float, metavar=("THIN", "BLOCKS", "REACH", "FRAMED", "OVER"),
+    parser.add_argument("--join", nargs=6, type=float, metavar=("THIN", "BLOCKS", "REACH", "FRAMED", "OVER", "SPAN"),
                         help="also score the model's pieces joined at these levels (join_slivers)")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -247,7 +247,8 @@ def main() -> None:
             per_title[title] = {"run": score_run(args.data, args.run, title)}
             continue
         net = fold_net(args.folds, title, args.titles) if args.folds else load_net(args.weights)
-        join = args.join and (args.join[0], int(args.join[1]), args.join[2], args.join[3], bool(args.join[4]))
+        join = args.join and (args.join[0], int(args.join[1]), args.join[2], args.join[3], bool(args.join[4]),
+                              args.join[5])
         per_title[title] = score_title(args.data, title, net, join)
     fitted = [] if args.folds else training_manifest(args.weights).get("real_titles", [])
     for title, methods in per_title.items():

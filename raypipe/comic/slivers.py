@@ -29,7 +29,7 @@ FRAME_BAND = 0.015  # rows (share of the page's height) round a box's end search
 
 def join_slivers(
     boxes: list[Box], grey: np.ndarray, thin: float, blocks: int = 1, reach: float = 0.0,
-    framed: float = 0.0, over_gutter: bool = False,
+    framed: float = 0.0, over_gutter: bool = False, frame_span: float = 0.0,
 ) -> list[Box]:
     """``boxes`` with every strip at most ``thin`` as wide (across the shared side) as the box
     beside it, sharing most of its side and with no gutter between them, joined into it. The
@@ -38,10 +38,12 @@ def join_slivers(
     either way (a gutter runs on into paper; a pale column of art stops at its panel's frame).
     A piece up to ``framed`` as wide is joined too when its own frame line runs unbroken across
     the seam at both ends (:func:`_framed`: one frame round both pieces; a gutter breaks the
-    frames of two panels), and with ``over_gutter`` even where a pale column looks a gutter."""
+    frames of two panels), and with ``over_gutter`` even where a pale column looks a gutter; with
+    ``frame_span``, the frame must run straight ``frame_span`` of the page's width past the seam
+    either way (within the pieces: a balloon's curved outline across a gutter is no frame)."""
     boxes = list(boxes)
     paper = paper_tone(grey)
-    levels = (thin, blocks, reach, framed, over_gutter)
+    levels = (thin, blocks, reach, framed, over_gutter, frame_span)
     joined = True
     while joined:
         joined = False
@@ -60,7 +62,7 @@ def join_slivers(
 
 def _sliver_beside(strip: Box, panel: Box, grey: np.ndarray, paper: float, levels: tuple) -> bool:
     """Whether ``strip`` lies left or right of ``panel`` as a sliver of it (x across, y along)."""
-    thin, blocks, reach, framed, over_gutter = levels
+    thin, blocks, reach, framed, over_gutter, frame_span = levels
     sx1, sy1, sx2, sy2 = strip
     px1, py1, px2, py2 = panel
     if sx2 - sx1 > max(thin, framed) * (px2 - px1):
@@ -81,9 +83,10 @@ def _sliver_beside(strip: Box, panel: Box, grey: np.ndarray, paper: float, level
     def seam(first: int, last: int) -> np.ndarray:
         return paper_mask(grey[max(0, first) : last, start:end], paper)
 
-    band = round(FRAME_BAND * grey.shape[0])
-    frame_rows = (grey[max(0, min(sy1, py1) - band) : max(sy1, py1) + band, start:end],  # outside first
-                  grey[max(0, min(sy2, py2) - band) : max(sy2, py2) + band, start:end][::-1])
+    band, span = round(FRAME_BAND * grey.shape[0]), round(frame_span * grey.shape[1])
+    left, right = max(min(sx1, px1), start - span), min(max(sx2, px2), end + span)
+    frame_rows = (grey[max(0, min(sy1, py1) - band) : max(sy1, py1) + band, left:right],  # outside first
+                  grey[max(0, min(sy2, py2) - band) : max(sy2, py2) + band, left:right][::-1])
     one_frame = sx2 - sx1 <= framed * (px2 - px1) and all(_framed(rows) for rows in frame_rows)
     if sx2 - sx1 > thin * (px2 - px1) and not one_frame:
         return False
