@@ -173,3 +173,17 @@ def test_learned_panels_join_two_similar_pieces_inside_one_frame_but_not_two_fra
     assert len(learned_panels(one, classes)) == 1
     two = cv2.cvtColor(framed_art_page(290), cv2.COLOR_GRAY2RGB)
     assert len(learned_panels(two, classes)) == 2
+
+
+def test_a_balloons_curved_outline_across_a_gutter_is_no_frame_when_the_frame_must_run_straight():
+    """Two borderless panels (a paper gutter at x 350) with a white balloon across the gutter at
+    each end: each outline, white inside, looks like a frame right at the seam; it curves away
+    within 5% of the page's width, so with ``frame_span`` the panels are not joined."""
+    grey = framed_art_page(350)
+    grey[:46], grey[894:], grey[:, :46], grey[:, 654:] = 250, 250, 250, 250  # no frame lines
+    for centre in ((350, 0), (350, 938)):
+        cv2.ellipse(grey, centre, (80, 50), 0, 0, 360, 255, -1)
+        cv2.ellipse(grey, centre, (80, 50), 0, 0, 360, 0, 3)
+    pieces = [(42, 42, 348, 898), (352, 42, 658, 898)]
+    assert join_slivers(pieces, grey, 0.5, 4, framed=1.0, over_gutter=True) != pieces  # taken for a frame
+    assert join_slivers(pieces, grey, 0.5, 4, framed=1.0, over_gutter=True, frame_span=0.05) == pieces
