@@ -156,9 +156,10 @@ def test_the_frame_must_be_the_pieces_own_not_a_neighbours_across_the_gutter_row
 
 
 def test_learned_panels_join_two_similar_pieces_inside_one_frame_but_not_two_framed_panels():
-    """The default's join (``SHIPPED``, framed 0.7): a model map that cuts one framed panel at
-    x 290 (pieces 0.69 as wide as each other, too wide for the 0.5 join) gives one panel when
-    the top and bottom frames run across the cut, two when a gutter there breaks them."""
+    """The default's join (``SHIPPED``: inside one frame up to 1.0, the frame straight 5% of the
+    page past the seam): a model map that cuts one framed panel at x 290 (pieces 0.69 as wide
+    as each other, too wide for the 0.5 join) gives one panel when the top and bottom frames
+    run across the cut, two when a gutter there breaks them."""
     classes = np.zeros((3, *INPUT_SHAPE), np.float32)
     classes[PAPER] = 1.0
     h, w = INPUT_SHAPE
@@ -173,6 +174,25 @@ def test_learned_panels_join_two_similar_pieces_inside_one_frame_but_not_two_fra
     assert len(learned_panels(one, classes)) == 1
     two = cv2.cvtColor(framed_art_page(290), cv2.COLOR_GRAY2RGB)
     assert len(learned_panels(two, classes)) == 2
+
+
+def test_learned_panels_join_two_halves_of_one_frame_over_a_pale_column():
+    """The default's join: a model map cutting one framed panel in two near-equal halves where
+    a pale column of art (a wall's edge) runs down it gives one panel; two framed panels with a
+    gutter there stay two."""
+    classes = np.zeros((3, *INPUT_SHAPE), np.float32)
+    classes[PAPER] = 1.0
+    h, w = INPUT_SHAPE
+    inside = (slice(round(40 / 1000 * h), round(900 / 1000 * h)), slice(round(40 / 700 * w), round(660 / 700 * w)))
+    classes[PAPER][inside], classes[INTERIOR][inside] = 0.0, 1.0
+    cut = round(340 / 700 * w)
+    classes[INTERIOR][:, cut - 1 : cut + 1], classes[EDGE][:, cut - 1 : cut + 1] = 0.0, 2.0
+    assert len(panel_boxes(classes, (1000, 700))) == 2
+    pale = framed_art_page(None)
+    pale[44:896, 334:346] = 250  # pale down the whole panel, inside its frame
+    assert len(learned_panels(cv2.cvtColor(pale, cv2.COLOR_GRAY2RGB), classes)) == 1
+    apart = cv2.cvtColor(framed_art_page(340), cv2.COLOR_GRAY2RGB)
+    assert len(learned_panels(apart, classes)) == 2
 
 
 def test_a_balloons_curved_outline_across_a_gutter_is_no_frame_when_the_frame_must_run_straight():

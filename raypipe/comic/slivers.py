@@ -16,8 +16,9 @@ import numpy as np
 from raypipe.comic.reading import Box
 
 # widest piece joined (share of its neighbour's width), seam lengths looked at, run-on past the
-# ends, widest piece joined inside one frame (round panels4b)
-SHIPPED = (0.5, 4, 0.0, 0.7)
+# ends; widest piece joined inside one frame, even over a pale column, the frame running straight
+# 5% of the page's width past the seam (rounds panels4b, panels4c)
+SHIPPED = (0.5, 4, 0.0, 1.0, True, 0.05)
 GAP = 0.02  # most space or overlap between a strip and its panel, as a share of the page's side
 SHARED = 0.8  # least share of the longer of the two sides that both boxes run along
 TONE = 24  # grey levels from the paper tone (or from white) that still count as paper
