@@ -10,6 +10,7 @@ The pages are CC BY-NC 4.0: evaluation only, never copied into the project.
 
     nice -n 10 python bench/manga_pages.py              # rules, shipped model, hybrid
     nice -n 10 python bench/manga_pages.py --weights W.npz  # another page model
+    nice -n 10 python bench/manga_pages.py --join 0.5 4 0 1.0 0 0.05  # and the model's pieces joined so
     nice -n 10 python bench/manga_pages.py --folds DIR  # leave-one-title-out, mean and worst
     nice -n 10 python bench/manga_pages.py --synthetic 50  # held-out irregular layouts
     nice -n 10 python bench/manga_pages.py --timing 10     # seconds a page against the rules
@@ -52,11 +53,13 @@ from raypipe.comic.page_model import (
     learned_lettering,
     learned_panels,
     load_net,
+    panel_boxes,
     predict_maps,
     refined_panels,
     training_manifest,
 )
 from raypipe.comic.panels import Box, extract_panels
+from raypipe.comic.slivers import join_slivers
 from raypipe.comic.split import PageText
 from raypipe.comic.text import detect_balloons
 from raypipe.evaluation.comic import box_scores
@@ -84,15 +87,16 @@ def pages(root: Path, title: str) -> Iterator[tuple[Path, list[Box], list[Box]]]
 
 
 def score_title(
-    root: Path, title: str, net: PageNet | None = None
+    root: Path, title: str, net: PageNet | None = None, join: tuple | None = None
 ) -> dict[str, dict[str, dict[str, float]]]:
     """Panel and text recall / precision (IoU 0.5) over the pages of ``title``, per method: the
-    rules alone, and with ``net`` (the learned page model) also the model alone and the hybrid."""
+    rules alone, and with ``net`` (the learned page model) also the model alone and the hybrid,
+    and with ``join`` the model's pieces joined at those levels (:func:`join_slivers`)."""
     found: dict[str, dict[str, list]] = {}
     truth: dict[str, list] = {"panels": [], "text": []}
     for path, panels, texts in pages(root, title):
         rgb = cv2.cvtColor(cv2.imread(str(path), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
-        for method, boxes in page_boxes(rgb, net).items():
+        for method, boxes in page_boxes(rgb, net, join).items():
             for kind, kind_boxes in boxes.items():
                 found.setdefault(method, {}).setdefault(kind, []).append(kind_boxes)
         truth["panels"].append(panels)
@@ -103,7 +107,9 @@ def score_title(
     }
 
 
-def page_boxes(rgb: np.ndarray, net: PageNet | None) -> dict[str, dict[str, list[Box]]]:
+def page_boxes(
+    rgb: np.ndarray, net: PageNet | None, join: tuple | None = None
+) -> dict[str, dict[str, list[Box]]]:
     """{method: {"panels": boxes, "text": lettering boxes}} of a manga page (right to left)."""
     text = PageText.find(rgb)
     rules = [p.box for p in extract_panels(rgb, True, text_boxes=text.balloons)]
@@ -118,6 +124,12 @@ def page_boxes(rgb: np.ndarray, net: PageNet | None) -> dict[str, dict[str, list
             "panels": refined_panels(classes, rules, rgb.shape[:2]),
             "text": text.lettering,
         }
+        if join:
+            grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+            methods["learned join " + " ".join(map(str, join))] = {
+                "panels": join_slivers(panel_boxes(classes, rgb.shape[:2]), grey, *join),
+                "text": methods["learned"]["text"],
+            }
     return methods
 
 
@@ -214,6 +226,8 @@ def main() -> None:
     parser.add_argument("--weights", type=Path, default=WEIGHTS, help="the page model to score")
     parser.add_argument("--synthetic", type=int, default=0, help="score N held-out synthetic pages")
     parser.add_argument("--timing", type=int, default=0, help="time N pages of each title")
+    parser.add_argument("--join", nargs=6, type=float, metavar=("THIN", "BLOCKS", "REACH", "FRAMED", "OVER", "SPAN"),
+                        help="also score the model's pieces joined at these levels (join_slivers)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     if args.sweep:
@@ -233,7 +247,9 @@ def main() -> None:
             per_title[title] = {"run": score_run(args.data, args.run, title)}
             continue
         net = fold_net(args.folds, title, args.titles) if args.folds else load_net(args.weights)
-        per_title[title] = score_title(args.data, title, net)
+        join = args.join and (args.join[0], int(args.join[1]), args.join[2], args.join[3], bool(args.join[4]),
+                              args.join[5])
+        per_title[title] = score_title(args.data, title, net, join)
     fitted = [] if args.folds else training_manifest(args.weights).get("real_titles", [])
     for title, methods in per_title.items():
         for method, kinds in methods.items():
@@ -251,7 +267,7 @@ def _role(title: str, method: str, model_fitted: bool) -> str:
     on the TUNING title; ``model_fitted``: the page model's manifest names the title)."""
     model = "model fitted on it" if model_fitted else "model held out"
     rules = "rules tuned on it" if title == TUNING_TITLE else "rules held out"
-    return {"rules": rules, "learned": model}.get(method, f"{model}, {rules}")
+    return rules if method == "rules" else model if method.startswith("learned") else f"{model}, {rules}"
 
 
 def _print(name: str, scores: dict) -> None:

@@ -42,9 +42,14 @@ CUTS = (0.5, 0.6, 0.7)
 MIN_AREAS = (0.03, 0.05)
 BLANKS = (0.0, 0.005, 0.01, 0.02, 0.04)  # least drawn share of a kept panel (0: no check)
 # joins of pieces (raypipe/comic/slivers.py): widest piece joined, as a share of its neighbour's
-# width (0: none); lengths a seam is looked at in for a gutter; how far past its ends
+# width (0: none); lengths a seam is looked at in for a gutter; how far past its ends; widest
+# piece joined when one frame runs across the seam at both ends; and then even over a pale column;
+# how far the frame must run straight past the seam (share of the page's width)
 JOINS = ((0.0, 1, 0.0), (0.3, 1, 0.0), (0.5, 1, 0.0), (1.0, 1, 0.0), (0.3, 4, 0.0), (0.5, 4, 0.0),
-         (1.0, 4, 0.0), (0.7, 4, 0.0), (0.5, 4, 0.02), (0.7, 4, 0.02))
+         (1.0, 4, 0.0), (0.7, 4, 0.0), (0.5, 4, 0.02), (0.7, 4, 0.02), (0.5, 4, 0.0, 0.7),
+         (0.5, 4, 0.0, 1.0), (0.5, 4, 0.0, 0.7, True), (0.5, 4, 0.0, 1.0, True),
+         (0.5, 4, 0.0, 0.7, False, 0.05), (0.5, 4, 0.0, 1.0, False, 0.05), (0.5, 4, 0.0, 0.7, True, 0.05),
+         (0.5, 4, 0.0, 1.0, True, 0.05))
 
 
 def validation_pages(
@@ -87,11 +92,18 @@ def candidates(rgb: np.ndarray, classes: np.ndarray, rules: list) -> dict[str, l
                 classes, rules, rgb.shape[:2], cut, min_area, missed
             )
     grey = rgb[:, :, 0]
-    joined = {f"{name} sliver {thin}" + (f" blocks {blocks}" if blocks > 1 else "")
-              + (f" reach {reach}" if reach else ""): join_slivers(boxes, grey, thin, blocks, reach) if thin else boxes
-              for name, boxes in found.items() for thin, blocks, reach in JOINS}
+    joined = {f"{name} {join_name(*join)}": join_slivers(boxes, grey, *join) if join[0] else boxes
+              for name, boxes in found.items() for join in JOINS}
     return {f"{name} blank {least}": drop_blank(boxes, grey, least) if least else boxes
             for name, boxes in joined.items() for least in BLANKS}
+
+
+def join_name(thin: float, blocks: int, reach: float, framed: float = 0.0, over_gutter: bool = False,
+              frame_span: float = 0.0) -> str:
+    """A ``JOINS`` level's name in the printed settings: "sliver 0.5 blocks 4 framed 1.0"."""
+    return (f"sliver {thin}" + (f" blocks {blocks}" if blocks > 1 else "") + (f" reach {reach}" if reach else "")
+            + (f" framed {framed}" if framed else "") + (" over gutter" if over_gutter else "")
+            + (f" span {frame_span}" if frame_span else ""))
 
 
 def validate(pages: list, weights: list[Path]) -> dict[str, dict]:

@@ -18,6 +18,7 @@ Missed panels are counted as ``split`` (two or more found panels lie mostly insi
     nice -n 10 python bench/panel_errors.py                       # real titles, learned
     nice -n 10 python bench/panel_errors.py --overlays DIR        # and pictures of the pages
     nice -n 10 python bench/panel_errors.py --validation 60       # synthetic validation pages
+    nice -n 10 python bench/panel_errors.py --validation 60 --fragment-art 0.3 --overlays DIR
 """
 
 from __future__ import annotations
@@ -101,6 +102,7 @@ def main() -> None:
     parser.add_argument("--weights", type=Path, default=WEIGHTS)
     parser.add_argument("--overlays", type=Path, help="write each page's picture here")
     parser.add_argument("--validation", type=int, default=0, help="N synthetic validation pages")
+    parser.add_argument("--fragment-art", type=float, default=0.0, help="validation: share of panels with seams")
     args = parser.parse_args()
     torch.set_num_threads(1)
     net = load_net(args.weights)
@@ -108,7 +110,7 @@ def main() -> None:
         from bench.page_validation import validation_pages
 
         sets = {"validation": [(f"v{n:03d}", cv2.cvtColor(p.grey, cv2.COLOR_GRAY2RGB), p.panels)
-                               for n, p in enumerate(validation_pages(args.validation))]}
+                               for n, p in enumerate(validation_pages(args.validation, fragment_art=args.fragment_art))]}
     else:
         sets = {t: ((p.stem, None, panels) for p, panels, _ in pages(MANGA, t))
                 for t in (REPORTING_TITLE, TUNING_TITLE)}

@@ -213,11 +213,11 @@ def test_held_out_manga_title_keeps_its_default_panel_and_text_figures():
     """All 38 pages of the title neither the rules nor the shipped page model (synthetic pages
     only) was fitted on, scored as bench/manga_pages.py scores the default (the learned model's
     panels, the rules' lettering): lettering recall >= 0.85 (the issue's target; measured
-    0.885 / 0.946) and panels at least what was measured (0.963 / 0.834; the precision target
-    of 0.85 is not met, docs/manga-pages.md)."""
+    0.885 / 0.946) and panels near what was measured (0.963 / 0.968 with the panels4b default,
+    docs/manga-pages.md)."""
     if not (MANGA / "annotation.json").exists():
         pytest.skip(f"needs {MANGA}")
     scores = score_title(MANGA, REPORTING_TITLE, load_net())
     assert scores["rules"]["text"]["recall"] >= 0.85 and scores["rules"]["text"]["precision"] >= 0.9, scores
     panels = scores["learned"]["panels"]
-    assert panels["recall"] >= 0.92 and panels["precision"] >= 0.82, panels
+    assert panels["recall"] >= 0.94 and panels["precision"] >= 0.94, panels

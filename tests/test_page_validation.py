@@ -35,3 +35,17 @@ def test_a_box_grown_over_a_neighbours_border_is_still_blank():
     grey = page_with_frames([(40, 40, 660, 900)])
     strip = (40, 890, 660, 1000)  # the foot margin, grown 10 px up over the panel's border
     assert drawn_share(grey, strip) < 0.01
+
+
+def test_the_shipped_join_is_one_of_the_settings_validation_scores():
+    """Whatever ``slivers.SHIPPED`` is, the validation pages score it (it was chosen there), under
+    its own name, and every join level gets a name of its own."""
+    from bench.page_validation import JOINS, join_name
+    from raypipe.comic.slivers import SHIPPED
+
+    def full(levels: tuple) -> tuple:  # every level of join_slivers, defaults filled in
+        return tuple(levels) + (0.0, 1, 0.0, 0.0, False, 0.0)[len(levels) :]
+
+    assert full(SHIPPED) in [full(join) for join in JOINS]
+    assert join_name(*SHIPPED) == "sliver 0.5 blocks 4 framed 1.0 over gutter span 0.05"
+    assert len({join_name(*join) for join in JOINS}) == len(JOINS)
