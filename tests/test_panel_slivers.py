@@ -83,16 +83,22 @@ def test_true_panels_of_generated_grid_pages_are_seldom_joined():
     assert panels > 150 and joined <= 0.02 * panels
 
 
-def test_learned_panels_join_the_models_two_pieces_of_one_panel_but_not_two_panels():
-    """The default's panels: a model map that cuts one framed panel in two at x 330 gives one
-    panel when the picture shows art across the cut, two when it shows a paper gutter there."""
+def model_map_cut_at(x: int) -> np.ndarray:
+    """A page model's class map of a 1000 x 700 page: one framed panel cut in two at ``x``."""
     classes = np.zeros((3, *INPUT_SHAPE), np.float32)
     classes[PAPER] = 1.0
     h, w = INPUT_SHAPE
     inside = (slice(round(40 / 1000 * h), round(900 / 1000 * h)), slice(round(40 / 700 * w), round(660 / 700 * w)))
     classes[PAPER][inside], classes[INTERIOR][inside] = 0.0, 1.0
-    cut = round(220 / 700 * w)
+    cut = round(x / 700 * w)
     classes[INTERIOR][:, cut - 1 : cut + 1], classes[EDGE][:, cut - 1 : cut + 1] = 0.0, 2.0
+    return classes
+
+
+def test_learned_panels_join_the_models_two_pieces_of_one_panel_but_not_two_panels():
+    """The default's panels: a model map that cuts one framed panel in two at x 330 gives one
+    panel when the picture shows art across the cut, two when it shows a paper gutter there."""
+    classes = model_map_cut_at(220)
     assert len(panel_boxes(classes, (1000, 700))) == 2  # the model's map: two pieces
     one = cv2.cvtColor(framed_art_page(None), cv2.COLOR_GRAY2RGB)
     assert len(learned_panels(one, classes)) == 1
@@ -160,13 +166,7 @@ def test_learned_panels_join_two_similar_pieces_inside_one_frame_but_not_two_fra
     page past the seam): a model map that cuts one framed panel at x 290 (pieces 0.69 as wide
     as each other, too wide for the 0.5 join) gives one panel when the top and bottom frames
     run across the cut, two when a gutter there breaks them."""
-    classes = np.zeros((3, *INPUT_SHAPE), np.float32)
-    classes[PAPER] = 1.0
-    h, w = INPUT_SHAPE
-    inside = (slice(round(40 / 1000 * h), round(900 / 1000 * h)), slice(round(40 / 700 * w), round(660 / 700 * w)))
-    classes[PAPER][inside], classes[INTERIOR][inside] = 0.0, 1.0
-    cut = round(290 / 700 * w)
-    classes[INTERIOR][:, cut - 1 : cut + 1], classes[EDGE][:, cut - 1 : cut + 1] = 0.0, 2.0
+    classes = model_map_cut_at(290)
     pieces = panel_boxes(classes, (1000, 700))
     widths = sorted(b[2] - b[0] for b in pieces)
     assert len(pieces) == 2 and 0.5 < widths[0] / widths[1] <= 0.7
