@@ -37,12 +37,18 @@ def _screen(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
     return (d < rng.uniform(0.2, 0.42)).astype(np.float32)
 
 
-def print_style(grey: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """``grey`` rendered as a printed page might show it."""
+#: The print styles of :func:`print_style` and how often each is drawn.
+PRINT_STYLES = {"grey": 0.15, "lineart": 0.15, "tone": 0.15, "soft": 0.1, "ink": 0.25, "flat": 0.2}
+#: The styles of black-and-white printed manga (no photographic grey, no blur).
+MANGA_STYLES = {"lineart": 0.15, "tone": 0.2, "ink": 0.35, "flat": 0.3}
+
+
+def print_style(
+    grey: np.ndarray, rng: np.random.Generator, styles: dict[str, float] = PRINT_STYLES
+) -> np.ndarray:
+    """``grey`` rendered as a printed page might show it, in one of ``styles`` (name -> share)."""
     g = grey.astype(np.float32)
-    style = rng.choice(
-        ["grey", "lineart", "tone", "soft", "ink", "flat"], p=[0.15, 0.15, 0.15, 0.1, 0.25, 0.2]
-    )
+    style = rng.choice(list(styles), p=list(styles.values()))
     if style == "ink":
         g = inked(grey, rng)
     elif style == "flat":
