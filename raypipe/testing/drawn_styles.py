@@ -17,10 +17,14 @@ _SCREENS: list[np.ndarray] = []
 
 
 def screentone(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
-    """A 0/1 dot (or line) screen of random pitch and angle (cut from a bank of 48 screens)."""
+    """A 0/1 dot (or line) screen of random pitch and angle (cut from a bank of 48 screens of
+    512 x 512, tiled for a larger ``shape``)."""
     if len(_SCREENS) < 48:
         _SCREENS.append(_screen((512, 512), rng))
     screen = _SCREENS[int(rng.integers(len(_SCREENS)))]
+    if max(shape) > 512:
+        tiles = (-(-shape[0] // 512), -(-shape[1] // 512))
+        return np.tile(screen, tiles)[: shape[0], : shape[1]]
     y, x = rng.integers(0, 512 - shape[0] + 1), rng.integers(0, 512 - shape[1] + 1)
     return screen[y : y + shape[0], x : x + shape[1]]
 

@@ -133,8 +133,7 @@ def _panel_background(shape: tuple[int, int], rng: np.random.Generator, crops) -
         return cv2.resize(background(min(512, max(h, w)), rng, every_crop), (w, h))
     art = np.full((h, w), 255.0, np.float32)
     if kind == "tone":
-        tone = screentone((min(h, 512), min(w, 512)), rng)
-        art[:] = 255 * (1 - np.tile(tone, (-(-h // tone.shape[0]), -(-w // tone.shape[1])))[:h, :w])
+        art[:] = 255 * (1 - screentone((h, w), rng))
     for _ in range(int(rng.integers(2, 8))):
         p1, p2 = (
             (int(rng.integers(0, w)), int(rng.integers(0, h))),
