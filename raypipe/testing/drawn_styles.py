@@ -19,8 +19,9 @@ _SCREENS: list[np.ndarray] = []
 def screentone(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
     """A 0/1 dot (or line) screen of random pitch and angle (cut from a bank of 48 screens of
     512 x 512, tiled for a larger ``shape``)."""
-    if len(_SCREENS) < 48:
-        _SCREENS.append(_screen((512, 512), rng))
+    if not _SCREENS:  # drawn from their own seed: a page's draws do not depend on what ran before
+        bank = np.random.default_rng(0)
+        _SCREENS.extend(_screen((512, 512), bank) for _ in range(48))
     screen = _SCREENS[int(rng.integers(len(_SCREENS)))]
     if max(shape) > 512:
         tiles = (-(-shape[0] // 512), -(-shape[1] // 512))
