@@ -132,7 +132,9 @@ def test_fine_tuning_starts_from_the_shipped_graph_exactly():
     shipped = ort.InferenceSession(str(SHIPPED_MODEL)).run(None, {"image": image})
     assert shipped[1][0] > 0.5  # a face found, so the comparison is not of noise
     np.testing.assert_allclose(scores.numpy()[:10], shipped[1][:10], atol=1e-4)
-    np.testing.assert_allclose(boxes.numpy()[:10], shipped[0][:10], atol=0.05)
+    ours, theirs = boxes.numpy()[:10], shipped[0][:10]  # boxes of equal score in either order
+    ours, theirs = (b[np.lexsort((b[:, 1], b[:, 0]))] for b in (ours, theirs))
+    np.testing.assert_allclose(ours, theirs, atol=0.05)
 
 
 def test_page_patches_keep_the_faces_whose_centre_is_inside_at_the_scale_seen():
