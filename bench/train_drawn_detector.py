@@ -5,7 +5,8 @@ and offset), trained from scratch (or fine-tuned from weights it saved or export
 on synthetic grey page patches
 (:mod:`raypipe.testing.drawn_training_pages`) with these faces pasted in: the 6,087 unlabelled
 drawn faces of ``../shared/data/anime_unlabelled`` and the fan-art characters of
-:data:`FIT_FANART` (the first half of ``anime_fanart`` in name order). Never read: the other
+:data:`FIT_FANART` (the first half of ``anime_fanart`` in name order); with ``--print-patches``
+also patches of manga-printed pages of those characters (:mod:`raypipe.testing.manga_print_pages`). Never read: the other
 fan-art characters, ``anime/``, ``anime_pages/`` and the manga pages (all kept for reporting).
 The exported graph holds the grey conversion and the peak decoding: RGB in, the best
 :data:`TOP_K` boxes and scores out, so :class:`raypipe.detect.onnx_detector.OnnxDetector` runs it.
