@@ -111,11 +111,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--text", choices=TEXT_MODES, default="lettering-filter")
     parser.add_argument("--model", help="an ONNX model other than the shipped one")
+    parser.add_argument("--long-sides", type=int, nargs="+", help="passes (default: the detector's)")
     parser.add_argument("--flip", choices=FLIP_MODES, help="test-time flip mode (default: the detector's)")
     parser.add_argument("--threshold", type=float, help="score threshold (default: the detector's)")
     parser.add_argument("--overlays", type=Path, help="write annotated pages here (outside the repository)")
     args = parser.parse_args()
-    settings = {"model_path": args.model, "flip": args.flip}
+    settings = {"model_path": args.model, "long_sides": args.long_sides, "flip": args.flip}
     detector = DETECTORS.build({"name": "drawn-faces", **{k: v for k, v in settings.items() if v}})
     threshold, detector.score_threshold = args.threshold or detector.score_threshold, 0.05
     truth_pages, texts = annotations(), {}

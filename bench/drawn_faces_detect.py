@@ -9,6 +9,9 @@ fit fan-art characters):
     was trained on (``fit``), of the other fan-art characters (``held-out fan art``) and of the
     ``anime/`` characters (another source); truth: each whole pasted crop; a detection counts
     when its centre falls in one (one each),
+  * manga-printed pages (:mod:`raypipe.testing.manga_print_pages`: black-and-white, panels
+    shot as close-ups, medium and long shots) of the fit fan-art characters (the third choosing
+    set) and of the held-out ones; truth: where each face was pasted,
   * real manga pages, per title: the faces boxed by eye in ``bench/data/manga_faces.json``; a
     detection counts when its centre falls in a boxed face (one each). Each title is scored at
     the shipped threshold and, leaving one title out, at the threshold of best F1 on the other,
@@ -20,8 +23,9 @@ Each detector runs as a comic run runs it (``--on panels``: in the panel crops o
 modes, each manga title in turn chooses the mode of best F1 (shipped threshold), reported on the
 other title. ``--model`` takes several graphs ('' for the shipped one) and ``--flip`` several
 test-time flip modes, each pair scored in one run on the same pages; ``--threshold`` scores them
-at another threshold than the shipped one (one for all, or one per flip mode). With both choosing sets scored, the threshold of best
-mean F1 over the two is printed too.
+at another threshold than the shipped one (one for all, or one per flip mode). With two or more choosing sets scored (the sets
+of the fit characters), the threshold of best mean F1 over them is printed too; the
+illustrations of ``anime_pages/`` are scored unless ``--sets`` leaves them out.
 
     python bench/drawn_faces_detect.py --pages 20 --on panels --text mask lettering-filter
     python bench/drawn_faces_detect.py --pages 20 --on panels --model '' /tmp/candidate.onnx
@@ -47,6 +51,7 @@ from raypipe.detect.drawn import FLIP_MODES
 from raypipe.evaluation.comic import centre_claims, centre_scores
 from raypipe.testing.comic_pages import compose_pages, load_characters, split_characters
 from raypipe.testing.drawn_training_pages import training_patch
+from raypipe.testing.manga_print_pages import manga_print_pages
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 MANGA_FACES = Path(__file__).parent / "data" / "manga_faces.json"
@@ -83,6 +88,9 @@ def evaluation_sets(n_pages: int, seed: int) -> dict[str, tuple[list[np.ndarray]
                              ("anime/ characters", load_characters(SHARED / "data" / "anime"))]:  # fmt: skip
         pages = compose_pages(characters, n_pages, seed=seed)
         sets[f"composed: {name}"] = ([p.image for p in pages], [p.faces for p in pages])
+    for name, characters in [("fit fan art (trained on)", fit), ("held-out fan art", held_out)]:
+        pages = manga_print_pages(characters, n_pages, seed=seed)
+        sets[f"print: {name}"] = ([p.image for p in pages], [p.faces for p in pages])
     for title, (_, images, truth) in manga_sets().items():
         sets[f"manga: {title}"] = (images, truth)
     return sets
@@ -157,10 +165,10 @@ def main() -> None:
     parser.add_argument("--on", choices=["panels", "pages"], default="panels")
     parser.add_argument("--text", nargs="+", choices=TEXT_MODES, default=["lettering-filter"], help="text modes (--on panels; default: a comic run's)")
     parser.add_argument("--model", nargs="+", default=[""], help="ONNX models to score in one run ('': the shipped one)")
-    parser.add_argument("--long-sides", type=int, nargs="+", help="drawn-faces passes (default: the detector's)")
+    parser.add_argument("--long-sides", nargs="+", help="drawn-faces passes (default: the detector's): '640 320 160', or several sets '640,320 640,320,160'")
     parser.add_argument("--flip", nargs="+", choices=FLIP_MODES, help="drawn-faces test-time flip modes (default: the detector's)")
     parser.add_argument("--threshold", type=float, nargs="+", help="score drawn-faces at this threshold, or one per --flip mode (default: the detector's)")
-    parser.add_argument("--sets", nargs="+", help="score only the sets whose name starts so (synthetic, composed, manga)")
+    parser.add_argument("--sets", nargs="+", help="score only the sets whose name starts so (synthetic, composed, print, manga, anime_pages)")
     parser.add_argument("--cascade", default=str(SHARED / "models" / "lbpcascade_animeface.xml"))
     args = parser.parse_args()
     sets = evaluation_sets(args.pages, args.seed)
@@ -169,13 +177,16 @@ def main() -> None:
     detectors = {}
     flips = args.flip or [None]
     thresholds = dict(zip(flips, args.threshold if args.threshold and len(args.threshold) > 1 else [None] * len(flips)))
-    for model, flip in [(model, flip) for model in args.model for flip in flips]:
-        settings = {"model_path": model, "long_sides": args.long_sides, "flip": flip}
+    passes = [None]
+    if args.long_sides:
+        passes = [[int(v) for v in item.split(",")] for item in args.long_sides] if "," in "".join(args.long_sides) else [[int(v) for v in args.long_sides]]
+    for model, sides, flip in [(m, s, f) for m in args.model for s in passes for f in flips]:
+        settings = {"model_path": model, "long_sides": sides, "flip": flip}
         drawn = DETECTORS.build({"name": "drawn-faces", **{k: v for k, v in settings.items() if v}})
         default = thresholds[flip] or (args.threshold or [drawn.score_threshold])[0]
         drawn.score_threshold = 0.05  # scores kept; each threshold applied below
         for mode in modes:
-            flipped = f", flip {flip}" if flip else ""
+            flipped = (f", passes {'/'.join(map(str, sides))}" if len(passes) > 1 else "") + (f", flip {flip}" if flip else "")
             detectors[f"drawn-faces ({Path(model).stem or 'shipped'}{flipped}), text {mode}"] = (drawn, default, mode)
     if Path(args.cascade).is_file():
         cascade = DETECTORS.build({"name": "anime-cascade", "cascade_path": args.cascade})
@@ -183,6 +194,8 @@ def main() -> None:
     texts: dict[int, PageText] = {}
     manga: dict[str, dict[str, list[Found]]] = {}  # learned detector, text mode -> title -> found
     illustrations = sorted(COUNTED_FACES)
+    if args.sets and "anime_pages" not in args.sets:
+        illustrations = []
     drawings = [read_rgb(SHARED / "data" / "anime_pages" / n) for n in illustrations]  # kept: texts are by id
     print(f"| detector ({args.on}) | set | images | faces | threshold | recall | precision |")
     print("|---|---|---|---|---|---|---|")
@@ -197,7 +210,7 @@ def main() -> None:
                 print(f"| {name} | {fit}: threshold of best F1 | | | {chosen:.2f} | F1 {f1(found[fit], truth, chosen):.3f} "
                       f"(at the default: {f1(found[fit], truth, threshold):.3f}) | |")  # fmt: skip
         choosing = [set_name for set_name in sets if "fit fan art" in set_name]
-        if learned and len(choosing) == 2:
+        if learned and len(choosing) >= 2:
             chosen = mean_f1_threshold([found[c] for c in choosing], [sets[c][1] for c in choosing])
             scores = ", ".join(f"{f1(found[c], sets[c][1], chosen):.3f}" for c in choosing)
             print(f"| {name} | choosing sets: threshold of best mean F1 | | | {chosen:.2f} | F1 {scores} | |")
@@ -209,6 +222,8 @@ def main() -> None:
         for title, other in zip(titles, titles[::-1]) if learned else []:
             chosen = f1_threshold(found[other], sets[other][1])  # leave one title out
             print(row(name, title, found[title], sets[title][1], chosen, f" (best F1 on {other.split()[-1]})"))
+        if not drawings:
+            continue
         counts = [len(above([find(image)], threshold)[0]) for image in drawings]
         right = sum(c == COUNTED_FACES[n] for c, n in zip(counts, illustrations))
         print(f"| {name} | anime_pages: found / counted | {len(counts)} | {sum(COUNTED_FACES.values())} | {threshold:.2f} "

@@ -5,7 +5,8 @@ and offset), trained from scratch (or fine-tuned from weights it saved or export
 on synthetic grey page patches
 (:mod:`raypipe.testing.drawn_training_pages`) with these faces pasted in: the 6,087 unlabelled
 drawn faces of ``../shared/data/anime_unlabelled`` and the fan-art characters of
-:data:`FIT_FANART` (the first half of ``anime_fanart`` in name order). Never read: the other
+:data:`FIT_FANART` (the first half of ``anime_fanart`` in name order); with ``--print-patches``
+also patches of manga-printed pages of those characters (:mod:`raypipe.testing.manga_print_pages`). Never read: the other
 fan-art characters, ``anime/``, ``anime_pages/`` and the manga pages (all kept for reporting).
 The exported graph holds the grey conversion and the peak decoding: RGB in, the best
 :data:`TOP_K` boxes and scores out, so :class:`raypipe.detect.onnx_detector.OnnxDetector` runs it.
@@ -31,6 +32,7 @@ from torch.nn import functional as F
 
 from raypipe.testing.comic_pages import load_characters, split_characters
 from raypipe.testing.drawn_training_pages import SIMPLE_FACES, training_patch
+from raypipe.testing.manga_print_pages import manga_print_page
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 WEIGHTS = Path(__file__).resolve().parents[1] / "raypipe" / "detect" / "weights" / "drawn_faces.onnx"
@@ -158,16 +160,34 @@ def manga_patches(title: str, n: int, size: int, seed: int) -> tuple[np.ndarray,
     """``n`` random patches of the pages of ``title`` boxed in ``bench/data/manga_faces.json``,
     at the scale the detector sees a page (long side 640), with the boxed faces whose centre
     falls inside; for the leave-one-title-out experiment only (never the shipped model)."""
-    rng = np.random.default_rng(seed)
     boxed = json.loads((Path(__file__).parent / "data" / "manga_faces.json").read_text())["pages"]
     pages = []
     for name in sorted(page for page in boxed if page.startswith(title)):
         grey = cv2.imread(str(SHARED / "manga_pages" / "pages" / f"{name}.jpg"), cv2.IMREAD_GRAYSCALE)
-        scale = 640 / max(grey.shape)
-        pages.append((cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA), np.float32(boxed[name]) * scale))
+        pages.append((grey, np.float32(boxed[name]), 640 / max(grey.shape)))
+    return page_patches(pages, n, size, np.random.default_rng(seed))
+
+
+def print_patches(n: int, size: int, seed: int) -> tuple[np.ndarray, list[np.ndarray]]:
+    """``n`` random patches of manga-printed pages of the fit characters
+    (:mod:`raypipe.testing.manga_print_pages`, other draws than the choosing set's), each page
+    seen as the detector's passes see it (scale 0.55 or 0.275), with the pasted faces."""
+    rng = np.random.default_rng(seed)
+    crops = {name: [cv2.imread(str(p), cv2.IMREAD_COLOR)[:, :, ::-1].copy() for p in paths] for name, paths in fit_fanart().items()}
+    pages = []
+    for _ in range(max(1, n // 8)):
+        page = manga_print_page(crops, rng)
+        pages.append((cv2.cvtColor(page.image, cv2.COLOR_RGB2GRAY), np.float32(page.faces).reshape(-1, 4), float(rng.choice([0.55, 0.275]))))
+    return page_patches(pages, n, size, rng)
+
+
+def page_patches(pages: list, n: int, size: int, rng: np.random.Generator) -> tuple[np.ndarray, list[np.ndarray]]:
+    """``n`` random ``size`` patches of ``pages`` (grey page, face boxes, the scale it is seen
+    at), with the faces whose centre falls inside (page pixels times the scale)."""
+    scaled = [(cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA), faces * scale) for grey, faces, scale in pages]
     images, boxes = [], []
     for _ in range(n):
-        grey, faces = pages[int(rng.integers(len(pages)))]
+        grey, faces = scaled[int(rng.integers(len(scaled)))]
         y, x = rng.integers(0, grey.shape[0] - size), rng.integers(0, grey.shape[1] - size)
         centres = (faces[:, :2] + faces[:, 2:]) / 2
         inside = (centres[:, 0] >= x) & (centres[:, 0] < x + size) & (centres[:, 1] >= y) & (centres[:, 1] < y + size)
@@ -261,6 +281,7 @@ def main() -> None:
     parser.add_argument("--init", help="start from these weights (.npz written by --save, or an .onnx written by this script)")
     parser.add_argument("--save", help="also keep the trained weights here (.npz)")
     parser.add_argument("--out", type=Path, default=WEIGHTS)
+    parser.add_argument("--print-patches", type=int, default=0, help="also this many patches of manga-printed pages of the fit characters")
     parser.add_argument("--manga-title", help="experiment: also train on the boxed pages of this title (not shipped)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -272,6 +293,9 @@ def main() -> None:
         images, boxes = patch_bank(args.patches, args.size, args.seed, args.simple_faces)
         if args.bank:
             np.savez(args.bank, images=images, **{f"boxes_{i}": b for i, b in enumerate(boxes)})
+    if args.print_patches:
+        printed, printed_boxes = print_patches(args.print_patches, args.size, args.seed + 1000)
+        images, boxes = np.concatenate([images, printed]), boxes + printed_boxes
     if args.manga_title:
         if args.out == WEIGHTS:
             parser.error("--manga-title models are experiments: give --out outside the package")

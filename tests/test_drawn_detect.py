@@ -66,6 +66,24 @@ def test_drawn_detector_finds_few_stroke_faces_of_the_kind_it_trained_on(detecto
     assert scores["recall"] >= 0.8 and scores["precision"] >= 0.9, scores
 
 
+def test_a_coarse_pass_finds_a_face_too_large_for_the_fine_passes():
+    """A face of 800 px on a 1,100-px image: the 640 and 320 passes see it at 440 and 220 px,
+    larger than any face trained on, and put no box on it; a third pass at 160 sees it at 110."""
+    page = np.full((1100, 1000, 3), 255, np.uint8)
+    page[100:900, 100:900] = cv2.resize(simple_face(160, np.random.default_rng(0)), (800, 800))
+    centre = (500, 500)
+
+    def on_the_face(long_sides):
+        found = DETECTORS.build({"name": "drawn-faces", "long_sides": long_sides}).detect(page)
+        return [
+            f for f in found if f.box[0] < centre[0] < f.box[2] and f.box[1] < centre[1] < f.box[3]
+        ]
+
+    assert on_the_face([640, 320]) == []
+    coarse = on_the_face([640, 320, 160])
+    assert len(coarse) == 1 and coarse[0].box[2] - coarse[0].box[0] > 500
+
+
 @pytest.mark.shared
 def test_drawn_detector_finds_pasted_faces_of_unseen_characters_with_boxes_on_them(detector):
     """Composed pages of the fan-art characters the detector was not trained on, as a comic run

@@ -4,9 +4,10 @@ A small CenterNet-style network trained here on synthetic grey pages with drawn 
 pasted in (``bench/train_drawn_detector.py``; data, figures and commands in
 ``docs/drawn-detection.md``). It sees grey only, so colour pages, grey tones and black-and-white
 line art are all one input. The graph takes RGB in [0, 1] of any size and gives its best 100
-boxes with scores; the image is run at two sizes (its long side at 640 and at 320 pixels, so
-that a face from about 2% to about half of the image's long side falls in the range it was
-trained on) and the boxes of both are merged. An image smaller than a page (a panel crop) is
+boxes with scores; the image is run at three sizes (its long side at 640, 320 and 160 pixels,
+so that a face from about 2% to nearly all of the image's long side falls in the range it was
+trained on: the 160 pass is for close-ups too large for the others) and the boxes of all are
+merged. An image smaller than a page (a panel crop) is
 not enlarged past ``max_scale``, the scale a 1,164-pixel page is seen at, so that a panel's
 faces look as big to the network as on the whole page. With ``flip`` each pass also runs on the
 mirrored image (test-time augmentation): ``union`` keeps the boxes of both, ``mean`` pairs each
@@ -40,16 +41,16 @@ class DrawnFaceDetector(Detector):
 
     ``long_sides``: the sizes the image's long side is resized to, one pass each (the first
     pass never scales by more than ``max_scale``, the others in proportion).
-    ``flip`` (one of :data:`FLIP_MODES`, :func:`merge_flipped`) and ``score_threshold``: best
-    mean F1 on the synthetic and composed pages of the training characters (docs/drawn-detection.md,
-    "Stage 5"); ``nms_threshold``: a box is dropped when more than this share of it (or of the
+    ``long_sides``, ``flip`` (one of :data:`FLIP_MODES`, :func:`merge_flipped`) and
+    ``score_threshold``: best mean F1 on the synthetic, composed and manga-printed pages of the
+    training characters (docs/drawn-detection.md, "Stage 6"); ``nms_threshold``: a box is dropped when more than this share of it (or of the
     better box, the smaller of the two) lies in a better box, within a pass or across passes.
     """
 
     def __init__(
         self,
         model_path: str | None = None,
-        long_sides: Sequence[int] = (640, 320),
+        long_sides: Sequence[int] = (640, 320, 160),
         score_threshold: float = 0.50,
         nms_threshold: float = 0.5,
         max_scale: float = 0.55,

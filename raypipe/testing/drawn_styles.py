@@ -17,10 +17,15 @@ _SCREENS: list[np.ndarray] = []
 
 
 def screentone(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
-    """A 0/1 dot (or line) screen of random pitch and angle (cut from a bank of 48 screens)."""
-    if len(_SCREENS) < 48:
-        _SCREENS.append(_screen((512, 512), rng))
+    """A 0/1 dot (or line) screen of random pitch and angle (cut from a bank of 48 screens of
+    512 x 512, tiled for a larger ``shape``)."""
+    if not _SCREENS:  # drawn from their own seed: a page's draws do not depend on what ran before
+        bank = np.random.default_rng(0)
+        _SCREENS.extend(_screen((512, 512), bank) for _ in range(48))
     screen = _SCREENS[int(rng.integers(len(_SCREENS)))]
+    if max(shape) > 512:
+        tiles = (-(-shape[0] // 512), -(-shape[1] // 512))
+        return np.tile(screen, tiles)[: shape[0], : shape[1]]
     y, x = rng.integers(0, 512 - shape[0] + 1), rng.integers(0, 512 - shape[1] + 1)
     return screen[y : y + shape[0], x : x + shape[1]]
 
@@ -37,12 +42,18 @@ def _screen(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
     return (d < rng.uniform(0.2, 0.42)).astype(np.float32)
 
 
-def print_style(grey: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """``grey`` rendered as a printed page might show it."""
+#: The print styles of :func:`print_style` and how often each is drawn.
+PRINT_STYLES = {"grey": 0.15, "lineart": 0.15, "tone": 0.15, "soft": 0.1, "ink": 0.25, "flat": 0.2}
+#: The styles of black-and-white printed manga (no photographic grey, no blur).
+MANGA_STYLES = {"lineart": 0.15, "tone": 0.2, "ink": 0.35, "flat": 0.3}
+
+
+def print_style(
+    grey: np.ndarray, rng: np.random.Generator, styles: dict[str, float] = PRINT_STYLES
+) -> np.ndarray:
+    """``grey`` rendered as a printed page might show it, in one of ``styles`` (name -> share)."""
     g = grey.astype(np.float32)
-    style = rng.choice(
-        ["grey", "lineart", "tone", "soft", "ink", "flat"], p=[0.15, 0.15, 0.15, 0.1, 0.25, 0.2]
-    )
+    style = rng.choice(list(styles), p=list(styles.values()))
     if style == "ink":
         g = inked(grey, rng)
     elif style == "flat":
