@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from raypipe.testing import manga_print_pages as printed
+from raypipe.testing.drawn_negatives import close_up_negative
 from raypipe.testing.drawn_styles import MANGA_STYLES, print_style
 
 
@@ -24,6 +25,10 @@ def black_crops(tmp_path, monkeypatch):
     monkeypatch.setattr(printed, "SIMPLE_FACES", 0.0)
     monkeypatch.setattr(
         printed, "background", lambda size, rng, crops: np.full((size, size), 200.0, np.float32)
+    )
+    # backs of heads are drawn from the crops: keep the close-up negatives the same for any shade
+    monkeypatch.setattr(
+        printed, "close_up_negative", lambda side, rng, crops: close_up_negative(side, rng, [])
     )
     return solid_crops(tmp_path / "black", 0)
 
@@ -81,3 +86,41 @@ def test_manga_styles_print_no_photographic_grey_or_blur():
     for seed in range(12):
         out = print_style(grey, np.random.default_rng(seed), MANGA_STYLES)
         assert len(np.unique(np.round(out))) <= 8  # ink, tone dots or a few flat fills, not a ramp
+
+
+def test_close_ups_showing_a_negative_instead_of_a_face_add_no_truth_box(black_crops, monkeypatch):
+    """Every panel a close-up showing a close-up negative instead of the face: the pages hold no
+    face, and each panel got a negative of close-up size (45-85% of its short side)."""
+    monkeypatch.setattr(printed, "SHOTS", {"close-up": (1.0, 1, (0.45, 0.85))})
+    monkeypatch.setattr(printed, "NEGATIVE_INSTEAD", 1.0)
+    sides = []
+
+    def spy(side, rng, crops):
+        sides.append(side)
+        return close_up_negative(side, rng, [])
+
+    monkeypatch.setattr(printed, "close_up_negative", spy)
+    pages = printed.manga_print_pages(black_crops, 2, seed=4)
+    panels = [panel for page in pages for panel in page.panels]
+    assert all(page.faces == [] for page in pages)
+    assert len(sides) == len(panels)
+    for side, (x1, y1, x2, y2) in zip(sides, panels):
+        assert 0.45 <= side / min(x2 - x1, y2 - y1) <= 0.86
+
+
+def test_close_up_negatives_sit_beside_faces_in_close_ups_and_medium_shots(
+    black_crops, monkeypatch
+):
+    """With the shares as shipped, some panels with faces also get a close-up negative, and the
+    faces keep their truth boxes."""
+    sides = []
+
+    def spy(side, rng, crops):
+        sides.append(side)
+        return close_up_negative(side, rng, [])
+
+    monkeypatch.setattr(printed, "close_up_negative", spy)
+    pages = printed.manga_print_pages(black_crops, 6, seed=1)
+    panels = sum(len(page.panels) for page in pages)
+    assert 0.1 * panels <= len(sides) <= 0.6 * panels
+    assert sum(len(page.faces) for page in pages) >= panels * 0.8

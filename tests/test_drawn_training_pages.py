@@ -7,7 +7,14 @@ import cv2
 import numpy as np
 import pytest
 
-from raypipe.testing.drawn_negatives import hand, sound_effect, sparkle
+from raypipe.testing import drawn_training_pages
+from raypipe.testing.drawn_negatives import (
+    back_of_head,
+    close_up_negative,
+    hand,
+    sound_effect,
+    sparkle,
+)
 from raypipe.testing.drawn_styles import flat_greys, inked, simple_face, to_grey
 from raypipe.testing.drawn_training_pages import SMALL_FACE, _cut_by_border, training_patch
 from tests.conftest import need_shared
@@ -154,3 +161,49 @@ def test_page_patches_keep_the_faces_whose_centre_is_inside_at_the_scale_seen():
             assert x2 - x1 in (50, 100)  # 100 and 200 px faces seen at half their size
             centre = image[int((y1 + y2) / 2), int((x1 + x2) / 2)]
             assert centre == 0  # the face is there in the patch
+
+
+def test_close_up_negatives_are_line_art_of_the_side_asked():
+    crops = [np.full((100, 100, 3), 90, np.uint8)]
+    for seed in range(9):
+        piece = close_up_negative(150, np.random.default_rng(seed), crops)
+        assert piece.dtype == np.uint8 and piece.shape[1] == 150
+        assert (piece < 100).mean() > 0.005 and (piece > 240).mean() > 0.1  # ink on white
+
+
+def test_back_of_head_takes_the_hair_above_the_eyes_only():
+    """A crop grey in its top third and black below: the head drawn from it is grey hair in a
+    thin outline, with none of the black lower part (the eyes and mouth of a real crop)."""
+    crop = np.zeros((120, 100, 3), np.uint8)
+    crop[:40] = 128
+    for seed in range(6):
+        head = back_of_head(crop, 160, np.random.default_rng(seed))
+        assert (head < 20).mean() < 0.08  # outline and neck lines only
+        assert (np.abs(head.astype(int) - 128) < 10).mean() > 0.35  # the hair fills the head
+
+
+def test_training_patches_get_close_up_negatives_without_truth_boxes(monkeypatch):
+    """Every patch gets a negative of 30-85% of its side; the same draws with the negative blanked
+    to white give other pixels but the same truth boxes: a negative adds none."""
+    monkeypatch.setattr(drawn_training_pages, "CLOSE_UP_NEGATIVES", 1.0)
+    crops = [np.full((100, 100, 3), 90, np.uint8)]
+    runs = {}
+    for blank in (False, True):
+        sides = []
+
+        def spy(side, rng, faces, sides=sides, blank=blank):
+            sides.append(side)
+            piece = close_up_negative(side, rng, faces)
+            return np.full_like(piece, 255) if blank else piece
+
+        monkeypatch.setattr(drawn_training_pages, "close_up_negative", spy)
+        rng = np.random.default_rng(2)
+        runs[blank] = [training_patch(192, rng, crops) for _ in range(8)]
+        assert len(sides) == 8 and all(0.3 * 192 <= side <= 0.85 * 192 for side in sides)
+    assert sum(len(boxes) for _, boxes in runs[False]) >= 4
+    for (_, boxes), (_, same_boxes) in zip(runs[False], runs[True]):
+        assert np.array_equal(boxes, same_boxes)
+    assert (
+        sum(np.abs(a[0].astype(int) - b[0]).mean() > 2 for a, b in zip(runs[False], runs[True]))
+        >= 4
+    )

@@ -4,7 +4,9 @@ Each patch is a manga-like background (:mod:`raypipe.testing.drawn_backgrounds`)
 drawn face crops pasted at random scale (half of them small, as manga draws most faces),
 rotation and width (a narrowed face looks turned), each rendered in a random print style
 (grey, line art, inked outlines, posterised with screentone, blurred), with soft or hard edges,
-sometimes overlapping, partly covered or cut by a panel border. The truth is where each face
+sometimes overlapping, partly covered or cut by a panel border; behind them, sometimes line art
+as large as a close-up face that is not one (the back of a head, shoulders, a hand:
+:func:`raypipe.testing.drawn_negatives.close_up_negative`). The truth is where each face
 was pasted (its visible part when cut), never a detector's output. Pieces that are not faces
 are pasted with the same edges, so that a pasted rectangle is no cue.
 """
@@ -15,6 +17,7 @@ import cv2
 import numpy as np
 
 from raypipe.testing.drawn_backgrounds import background, paste
+from raypipe.testing.drawn_negatives import close_up_negative
 from raypipe.testing.drawn_styles import print_style, simple_face, to_grey
 
 #: Part of a face crop's side trimmed from each edge to box the face itself.
@@ -26,6 +29,8 @@ SMALL_FACES = 0.5
 SMALL_FACE = 64
 #: Share of pasted faces cut by a panel border (the gutter hides the rest).
 CUT_FACES = 0.15
+#: Share of patches with a close-up negative (a face-sized piece of line art, no truth box).
+CLOSE_UP_NEGATIVES = 0.3
 
 
 def training_patch(
@@ -40,6 +45,11 @@ def training_patch(
     whose face fills the crop but for :data:`FACE_INSET`; ``scenes``: see :func:`background`;
     ``simple_faces``: share of the faces drawn in a few strokes instead."""
     canvas = background(size, rng, faces, scenes)
+    if rng.random() < CLOSE_UP_NEGATIVES:
+        piece = close_up_negative(int(rng.uniform(0.3, 0.85) * size), rng, faces)
+        paste(
+            canvas, np.ascontiguousarray(print_style(piece, rng)[: size - 1, : size - 1]), rng, size
+        )
     boxes: list[tuple[float, ...]] = []
     n_faces = int(rng.choice([0, 1, 1, 2, 2, 3, 4]))
     for _ in range(n_faces):

@@ -6,7 +6,10 @@ read right to left) on white paper. Each panel is one shot: a **close-up** (one 
 of the panel's short side), a **medium** shot (one or two faces of 18-40%) or a **long** shot
 (one to three faces of 7-18%, at least :data:`MIN_FACE` pixels), over paper, a manga-like
 background (:func:`raypipe.testing.drawn_backgrounds.background`) or screentone, with a hard
-negative or two and a balloon with lettering. Each face is a character crop (or, for
+negative or two and a balloon with lettering. Close-up and medium shots may hold line art as large
+as a close-up face that is not one (:func:`raypipe.testing.drawn_negatives.close_up_negative`:
+the back of a head, shoulders and clothing, a hand) behind or beside the faces, and a close-up
+may show only such art, with no face. Each face is a character crop (or, for
 :data:`SIMPLE_FACES` of them, a face drawn in a few strokes) printed in a manga style
 (:data:`raypipe.testing.drawn_styles.MANGA_STYLES`). The truth is where each face was pasted
 (its crop less :data:`raypipe.testing.drawn_training_pages.FACE_INSET` of each side), never
@@ -22,7 +25,7 @@ import numpy as np
 
 from raypipe.testing.comic_drawing import ComicPage, _draw_balloon, grid_polygons
 from raypipe.testing.drawn_backgrounds import background, paste
-from raypipe.testing.drawn_negatives import hard_negative
+from raypipe.testing.drawn_negatives import close_up_negative, hard_negative
 from raypipe.testing.drawn_styles import MANGA_STYLES, print_style, screentone, simple_face, to_grey
 from raypipe.testing.drawn_training_pages import FACE_INSET
 
@@ -37,6 +40,10 @@ SHOTS = {
 MIN_FACE = 24
 #: Share of the faces drawn in a few strokes (:func:`raypipe.testing.drawn_styles.simple_face`).
 SIMPLE_FACES = 0.15
+#: Share of the close-ups that show a close-up negative instead of a face (no truth box).
+NEGATIVE_INSTEAD = 0.2
+#: Share of the other close-ups and medium shots with a close-up negative behind or beside the faces.
+NEGATIVE_BESIDE = 0.4
 
 
 def manga_print_pages(
@@ -97,8 +104,14 @@ def _fill_panel(grey: np.ndarray, page: ComicPage, panel, rng: np.random.Generat
             int(rng.integers(view.shape[1] - short + 1)),
         )
         hard_negative(view[top : top + short, left : left + short], rng)
-    _, most, (low, high) = SHOTS[rng.choice(list(SHOTS), p=[shot[0] for shot in SHOTS.values()])]
+    shot = rng.choice(list(SHOTS), p=[shot[0] for shot in SHOTS.values()])
+    _, most, (low, high) = SHOTS[shot]
     room, taken = (x1 + 6, y1 + 6, x2 - 6, y2 - 6), []
+    alone = shot == "close-up" and rng.random() < NEGATIVE_INSTEAD
+    if alone or (shot != "long" and rng.random() < NEGATIVE_BESIDE):
+        _paste_negative(view, int(rng.uniform(*SHOTS["close-up"][2]) * short), rng, crops)
+    if alone:
+        return room, taken
     for _ in range(int(rng.integers(1, most + 1))):
         side = max(MIN_FACE, int(rng.uniform(low, high) * short))
         face = _printed_face(side, rng, crops)
@@ -122,6 +135,17 @@ def _fill_panel(grey: np.ndarray, page: ComicPage, panel, rng: np.random.Generat
         dx, dy = FACE_INSET * w, FACE_INSET * h
         page.faces.append((box[0] + dx, box[1] + dy, box[2] - dx, box[3] - dy))
     return room, taken
+
+
+def _paste_negative(view: np.ndarray, side: int, rng: np.random.Generator, crops) -> None:
+    """A close-up negative ``side`` wide, printed in a manga style, somewhere in ``view`` (cut by
+    the panel's border when too large)."""
+    every_crop = [crop for name in sorted(crops) for crop in crops[name]]
+    piece = print_style(close_up_negative(max(side, 16), rng, every_crop), rng, MANGA_STYLES)
+    piece = np.ascontiguousarray(piece[: view.shape[0] - 2, : view.shape[1] - 2])
+    h, w = piece.shape
+    at = (int(rng.integers(0, view.shape[1] - w)), int(rng.integers(0, view.shape[0] - h)))
+    paste(view, piece, rng, max(view.shape) + 1, at)
 
 
 def _panel_background(shape: tuple[int, int], rng: np.random.Generator, crops) -> np.ndarray:
