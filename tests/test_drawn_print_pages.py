@@ -88,11 +88,8 @@ def test_manga_styles_print_no_photographic_grey_or_blur():
         assert len(np.unique(np.round(out))) <= 8  # ink, tone dots or a few flat fills, not a ramp
 
 
-def test_close_ups_showing_a_negative_instead_of_a_face_add_no_truth_box(black_crops, monkeypatch):
-    """Every panel a close-up showing a close-up negative instead of the face: the pages hold no
-    face, and each panel got a negative of close-up size (45-85% of its short side)."""
-    monkeypatch.setattr(printed, "SHOTS", {"close-up": (1.0, 1, (0.45, 0.85))})
-    monkeypatch.setattr(printed, "NEGATIVE_INSTEAD", 1.0)
+def negative_sides(monkeypatch) -> list[int]:
+    """The sides of the close-up negatives the page generator draws from now on (filled as it goes)."""
     sides = []
 
     def spy(side, rng, crops):
@@ -100,6 +97,15 @@ def test_close_ups_showing_a_negative_instead_of_a_face_add_no_truth_box(black_c
         return close_up_negative(side, rng, [])
 
     monkeypatch.setattr(printed, "close_up_negative", spy)
+    return sides
+
+
+def test_close_ups_showing_a_negative_instead_of_a_face_add_no_truth_box(black_crops, monkeypatch):
+    """Every panel a close-up showing a close-up negative instead of the face: the pages hold no
+    face, and each panel got a negative of close-up size (45-85% of its short side)."""
+    monkeypatch.setattr(printed, "SHOTS", {"close-up": (1.0, 1, (0.45, 0.85))})
+    monkeypatch.setattr(printed, "NEGATIVE_INSTEAD", 1.0)
+    sides = negative_sides(monkeypatch)
     pages = printed.manga_print_pages(black_crops, 2, seed=4)
     panels = [panel for page in pages for panel in page.panels]
     assert all(page.faces == [] for page in pages)
@@ -113,13 +119,7 @@ def test_close_up_negatives_sit_beside_faces_in_close_ups_and_medium_shots(
 ):
     """With the shares as shipped, some panels with faces also get a close-up negative, and the
     faces keep their truth boxes."""
-    sides = []
-
-    def spy(side, rng, crops):
-        sides.append(side)
-        return close_up_negative(side, rng, [])
-
-    monkeypatch.setattr(printed, "close_up_negative", spy)
+    sides = negative_sides(monkeypatch)
     pages = printed.manga_print_pages(black_crops, 6, seed=1)
     panels = sum(len(page.panels) for page in pages)
     assert 0.1 * panels <= len(sides) <= 0.6 * panels
