@@ -128,7 +128,7 @@ def draw_panel(
     taken: list[Box] = []
     for _ in range(n_faces):
         _paste_character(page, inner, taken, rng, characters)
-    _draw_balloon(page, inner, taken, rng)
+    draw_balloon(page, inner, taken, rng)
 
 
 def _scenery(
@@ -185,7 +185,7 @@ def _paste_character(
     page.characters.append(name)
 
 
-def _draw_balloon(page: ComicPage, inner: Box, taken: list[Box], rng: np.random.Generator) -> None:
+def draw_balloon(page: ComicPage, inner: Box, taken: list[Box], rng: np.random.Generator) -> None:
     """An elliptic white balloon with a black outline and 1-3 lines of capital lettering."""
     font, font_scale, stroke = (
         cv2.FONT_HERSHEY_SIMPLEX,

@@ -23,7 +23,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from raypipe.testing.comic_drawing import ComicPage, _draw_balloon, grid_polygons
+from raypipe.testing.comic_drawing import ComicPage, draw_balloon, grid_polygons
 from raypipe.testing.drawn_backgrounds import background, paste
 from raypipe.testing.drawn_negatives import close_up_negative, hard_negative
 from raypipe.testing.drawn_styles import MANGA_STYLES, print_style, screentone, simple_face, to_grey
@@ -87,7 +87,7 @@ def manga_print_page(
             (0, 0, 0),
             int(rng.integers(2, 5)),
         )
-        _draw_balloon(page, room, taken, rng)
+        draw_balloon(page, room, taken, rng)
     return page
 
 
