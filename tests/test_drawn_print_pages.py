@@ -126,9 +126,7 @@ def test_close_up_negatives_sit_beside_faces_in_close_ups_and_medium_shots(
     assert sum(len(page.faces) for page in pages) >= panels * 0.8
 
 
-def test_close_up_negatives_on_printed_pages_come_painted_and_as_line_art(
-    black_crops, monkeypatch
-):
+def test_close_up_negatives_on_printed_pages_come_painted_and_as_line_art(black_crops, monkeypatch):
     """Close-ups showing only a negative: some of the negatives the pages print are painted (a
     colour picture turned grey, hardly any white paper left), some are line art on white."""
     monkeypatch.setattr(printed, "SHOTS", {"close-up": (1.0, 1, (0.45, 0.85))})
