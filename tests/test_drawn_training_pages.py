@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from raypipe.testing import drawn_training_pages
+from raypipe.testing import drawn_negatives, drawn_training_pages
 from raypipe.testing.drawn_negatives import (
     back_of_head,
     close_up_negative,
@@ -211,6 +211,21 @@ def test_a_whole_figure_spans_the_close_up_with_a_torso_and_two_arms():
         assert rows[0] < 60 and rows[-1] > 160
         assert cols[-1] - cols[0] > 0.45 * 200
         assert (canvas[:15, :40] > 240).all() and (canvas[:15, -40:] > 240).all()
+
+
+def test_close_up_negatives_draw_whole_figures_among_their_kinds(monkeypatch):
+    """Over 40 draws, a whole figure is drawn in some of them, at the side of the negative."""
+    drawn = []
+
+    def spy(canvas, rng):
+        drawn.append(canvas.shape)
+        figure(canvas, rng)
+
+    monkeypatch.setattr(drawn_negatives, "figure", spy)
+    crops = [np.full((100, 100, 3), 90, np.uint8)]
+    for seed in range(40):
+        close_up_negative(130, np.random.default_rng(seed), crops)
+    assert 4 <= len(drawn) <= 20 and set(drawn) == {(130, 130)}  # about one in four
 
 
 def test_back_of_head_takes_the_hair_above_the_eyes_only():
