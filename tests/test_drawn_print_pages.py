@@ -124,20 +124,3 @@ def test_close_up_negatives_sit_beside_faces_in_close_ups_and_medium_shots(
     panels = sum(len(page.panels) for page in pages)
     assert 0.1 * panels <= len(sides) <= 0.6 * panels
     assert sum(len(page.faces) for page in pages) >= panels * 0.8
-
-
-def test_close_up_negatives_on_printed_pages_come_painted_and_as_line_art(black_crops, monkeypatch):
-    """Close-ups showing only a negative: some of the negatives the pages print are painted (a
-    colour picture turned grey, hardly any white paper left), some are line art on white."""
-    monkeypatch.setattr(printed, "SHOTS", {"close-up": (1.0, 1, (0.45, 0.85))})
-    monkeypatch.setattr(printed, "NEGATIVE_INSTEAD", 1.0)
-    pieces = []
-
-    def spy(side, rng, crops):
-        pieces.append(close_up_negative(side, rng, []))
-        return pieces[-1]
-
-    monkeypatch.setattr(printed, "close_up_negative", spy)
-    printed.manga_print_pages(black_crops, 3, seed=5)
-    whites = [(piece > 250).mean() for piece in pieces]
-    assert sum(w < 0.05 for w in whites) >= 2 and sum(w > 0.3 for w in whites) >= 2

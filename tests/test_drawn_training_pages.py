@@ -7,13 +7,11 @@ import cv2
 import numpy as np
 import pytest
 
-from raypipe.testing import drawn_negatives, drawn_training_pages
+from raypipe.testing import drawn_training_pages
 from raypipe.testing.drawn_negatives import (
     back_of_head,
     close_up_negative,
-    figure,
     hand,
-    painted,
     sound_effect,
     sparkle,
 )
@@ -168,64 +166,9 @@ def test_page_patches_keep_the_faces_whose_centre_is_inside_at_the_scale_seen():
 def test_close_up_negatives_are_line_art_of_the_side_asked():
     crops = [np.full((100, 100, 3), 90, np.uint8)]
     for seed in range(9):
-        piece = close_up_negative(150, np.random.default_rng(seed), crops, painted_share=0.0)
+        piece = close_up_negative(150, np.random.default_rng(seed), crops)
         assert piece.dtype == np.uint8 and piece.shape[1] == 150
         assert (piece < 100).mean() > 0.005 and (piece > 240).mean() > 0.1  # ink on white
-
-
-def test_painted_negatives_are_shaded_greys_where_line_art_is_flat_white():
-    """The same line art, painted: its largest white region (flat 255 in the line art) is shaded
-    (a light gradient and shadows vary it), and over the draws most of the paper turns grey."""
-    crops = [np.full((100, 100, 3), 90, np.uint8)]
-    white = {"line art": [], "painted": []}
-    for seed in range(8):
-        line_art = close_up_negative(160, np.random.default_rng(seed), crops, painted_share=0.0)
-        shaded = painted(line_art, np.random.default_rng(seed))
-        assert shaded.shape == line_art.shape and shaded.dtype == np.uint8
-        _, regions, stats, _ = cv2.connectedComponentsWithStats((line_art > 250).astype(np.uint8))
-        largest = regions == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
-        inside = cv2.erode(largest.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
-        assert line_art[inside].std() == 0 and shaded[inside].std() > 2
-        white["line art"].append((line_art > 250).mean())
-        white["painted"].append((shaded > 250).mean())
-    assert np.mean(white["painted"]) < 0.5 * np.mean(white["line art"])
-
-
-def test_close_up_negatives_come_painted_and_as_line_art_by_the_share_asked():
-    crops = [np.full((100, 100, 3), 90, np.uint8)]
-    pieces = [close_up_negative(120, np.random.default_rng(s), crops) for s in range(30)]
-    shaded = sum((p > 240).mean() < 0.05 for p in pieces)
-    assert 5 <= shaded <= 25  # about half of 30
-    always = [close_up_negative(120, np.random.default_rng(s), crops, 1.0) for s in range(6)]
-    assert all((p > 240).mean() < 0.05 for p in always)
-
-
-def test_a_whole_figure_spans_the_close_up_with_a_torso_and_two_arms():
-    """Ink from near the top to the bottom and across most of the width (the arms reach out of
-    the torso), with no head: the top-left and top-right corners stay white paper."""
-    for seed in range(6):
-        canvas = np.full((200, 200), 255.0, np.float32)
-        figure(canvas, np.random.default_rng(seed))
-        ink = canvas < 128
-        rows, cols = np.flatnonzero(ink.any(1)), np.flatnonzero(ink.any(0))
-        assert rows[0] < 60 and rows[-1] > 160
-        assert cols[-1] - cols[0] > 0.45 * 200
-        assert (canvas[:15, :40] > 240).all() and (canvas[:15, -40:] > 240).all()
-
-
-def test_close_up_negatives_draw_whole_figures_among_their_kinds(monkeypatch):
-    """Over 40 draws, a whole figure is drawn in some of them, at the side of the negative."""
-    drawn = []
-
-    def spy(canvas, rng):
-        drawn.append(canvas.shape)
-        figure(canvas, rng)
-
-    monkeypatch.setattr(drawn_negatives, "figure", spy)
-    crops = [np.full((100, 100, 3), 90, np.uint8)]
-    for seed in range(40):
-        close_up_negative(130, np.random.default_rng(seed), crops)
-    assert 4 <= len(drawn) <= 20 and set(drawn) == {(130, 130)}  # about one in four
 
 
 def test_back_of_head_takes_the_hair_above_the_eyes_only():

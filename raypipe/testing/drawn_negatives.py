@@ -1,8 +1,7 @@
 """Marks of a manga page that are not faces but look like small ones to a detector, drawn into
 the synthetic training pages as hard negatives: sound effects (big outlined letters), sparkles
 and flower marks, and hands (a palm with fingers, in line art); and, as large as a close-up face
-(:func:`close_up_negative`), the back of a head, a body's shoulders and clothing, a whole figure
-(torso and arms) or a hand, half of them painted as a colour picture turned grey.
+(:func:`close_up_negative`), the back of a head, a body's shoulders and clothing, or a hand.
 """
 
 from __future__ import annotations
@@ -86,47 +85,19 @@ def hand(canvas: np.ndarray, rng: np.random.Generator, scale: float = 0.0, centr
     cv2.polylines(canvas, [palm], True, 0.0, line, cv2.LINE_AA)
 
 
-#: Share of the close-up negatives painted (:func:`painted`) before they are print-styled.
-PAINTED = 0.5
-
-
-def close_up_negative(
-    side: int, rng: np.random.Generator, crops: list[np.ndarray], painted_share: float = PAINTED
-) -> np.ndarray:
-    """Art as large as a close-up face that is not a face (uint8 grey, ``side`` wide): the back
-    of a head (the hair of one of the RGB face ``crops``, no features), shoulders and clothing, a
-    whole figure (torso and arms) or a hand; drawn on white, ``painted_share`` of them then
-    painted, to be print-styled and pasted like a face."""
-    kind = int(rng.integers(4)) if len(crops) else int(rng.integers(1, 4))
+def close_up_negative(side: int, rng: np.random.Generator, crops: list[np.ndarray]) -> np.ndarray:
+    """Line art as large as a close-up face that is not a face (uint8 grey, ``side`` wide): the
+    back of a head (the hair of one of the RGB face ``crops``, no features), shoulders and
+    clothing, or a hand; drawn on white, to be print-styled and pasted like a face."""
+    kind = int(rng.integers(3)) if len(crops) else int(rng.integers(1, 3))
     if kind == 0:
-        art = back_of_head(crops[int(rng.integers(len(crops)))], side, rng)
+        return back_of_head(crops[int(rng.integers(len(crops)))], side, rng)
+    canvas = np.full((side, side), 255.0, np.float32)
+    if kind == 1:
+        body(canvas, rng)
     else:
-        canvas = np.full((side, side), 255.0, np.float32)
-        if kind == 1:
-            body(canvas, rng)
-        elif kind == 2:
-            figure(canvas, rng)
-        else:
-            hand(canvas, rng, side * rng.uniform(0.25, 0.4), rng.uniform(0.4, 0.6, 2) * side)
-        art = canvas.astype(np.uint8)
-    return painted(art, rng) if rng.random() < painted_share else art
-
-
-def painted(art: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Line ``art`` (uint8 grey) as a colour picture turned grey shows it, as the faces are
-    printed from colour crops: each region between the lines filled with its own grey (a
-    colour's lightness), lit by a smooth gradient with soft shadows, the lines softened."""
-    n, regions = cv2.connectedComponents((art > 128).astype(np.uint8), connectivity=4)
-    greys = np.concatenate([[0.0], rng.uniform(70, 250, n - 1)]).astype(np.float32)
-    filled = np.where(art > 128, greys[regions], art.astype(np.float32))
-    h, w = art.shape
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32) / max(h, w)
-    turn = rng.uniform(0, 2 * np.pi)
-    light = 1 + rng.uniform(0.1, 0.35) * ((xx - 0.5) * np.cos(turn) + (yy - 0.5) * np.sin(turn))
-    shadow = cv2.resize(rng.normal(0, 1, (4, 4)).astype(np.float32), (w, h), cv2.INTER_CUBIC)
-    shade = 1 - rng.uniform(0.1, 0.3) * np.clip(shadow, 0, 2)
-    out = cv2.GaussianBlur(filled * light * shade, (0, 0), rng.uniform(0.5, 1.2))
-    return np.clip(out, 0, 255).astype(np.uint8)
+        hand(canvas, rng, side * rng.uniform(0.25, 0.4), rng.uniform(0.4, 0.6, 2) * side)
+    return canvas.astype(np.uint8)
 
 
 def back_of_head(crop: np.ndarray, side: int, rng: np.random.Generator) -> np.ndarray:
@@ -182,36 +153,3 @@ def body(canvas: np.ndarray, rng: np.random.Generator) -> None:
         cv2.polylines(canvas, [pts.astype(np.int32)], False, 0.0, line, cv2.LINE_AA)
     if rng.random() < 0.4:
         hand(canvas, rng, w * rng.uniform(0.12, 0.22), rng.uniform([0.2, 0.4], [0.8, 0.9]) * (w, h))
-
-
-def figure(canvas: np.ndarray, rng: np.random.Generator) -> None:
-    """A whole figure at close-up size, its head out of frame (in place, float32 grey): a neck, a
-    torso from the shoulders to the hips in clothes filled white, grey or dark, and two arms (upper
-    arm and forearm, bent at the elbow) in outlined sleeves, sometimes with hands."""
-    h, w = canvas.shape
-    line = max(1, int(w / rng.uniform(60, 150)))
-    fill = float(rng.choice([255.0, rng.uniform(120, 230), rng.uniform(0, 60)]))
-    top, hips = rng.uniform(0.1, 0.3), rng.uniform(0.85, 1.1)
-    half_s, half_h = rng.uniform(0.18, 0.3), rng.uniform(0.12, 0.22)
-    cx = 0.5 + rng.uniform(-0.08, 0.08)
-    neck = np.array([(cx - 0.05, -0.05), (cx - 0.05, top), (cx + 0.05, top), (cx + 0.05, -0.05)])
-    cv2.fillPoly(canvas, [(neck * (w, h)).astype(np.int32)], 255.0, cv2.LINE_AA)
-    cv2.polylines(canvas, [(neck * (w, h)).astype(np.int32)], False, 0.0, line, cv2.LINE_AA)
-    arm_w = max(3, int(w * rng.uniform(0.06, 0.11)))
-    for side in (-1, 1):
-        shoulder = np.array([cx + side * half_s, top + 0.06])
-        elbow = shoulder + (side * rng.uniform(0.0, 0.15), rng.uniform(0.2, 0.32))
-        wrist = elbow + (rng.uniform(-0.25, 0.25), rng.uniform(-0.3, 0.25))
-        pts = (np.array([shoulder, elbow, wrist]) * (w, h)).astype(np.int32)
-        for colour, extra in ((0.0, 2 * line), (fill, 0)):
-            cv2.polylines(canvas, [pts], False, colour, arm_w + extra, cv2.LINE_AA)
-        if rng.random() < 0.5:
-            hand(canvas, rng, arm_w * rng.uniform(0.8, 1.3), pts[2])
-    torso = np.array([(cx - half_s, top + 0.04), (cx + half_s, top + 0.04),
-                      (cx + half_h, hips), (cx - half_h, hips)]) * (w, h)  # fmt: skip
-    cv2.fillPoly(canvas, [torso.astype(np.int32)], fill, cv2.LINE_AA)
-    cv2.polylines(canvas, [torso.astype(np.int32)], True, 0.0, line, cv2.LINE_AA)
-    for _ in range(int(rng.integers(1, 5))):  # folds
-        start = rng.uniform([cx - half_h, top + 0.15], [cx + half_h, hips - 0.1]) * (w, h)
-        pts = start + np.cumsum(rng.normal(0, w / 14, (3, 2)), axis=0)
-        cv2.polylines(canvas, [pts.astype(np.int32)], False, 0.0, line, cv2.LINE_AA)

@@ -4,9 +4,8 @@ Each patch is a manga-like background (:mod:`raypipe.testing.drawn_backgrounds`)
 drawn face crops pasted at random scale (half of them small, as manga draws most faces),
 rotation and width (a narrowed face looks turned), each rendered in a random print style
 (grey, line art, inked outlines, posterised with screentone, blurred), with soft or hard edges,
-sometimes overlapping, partly covered or cut by a panel border; behind them, sometimes art as
-large as a close-up face that is not one (the back of a head, shoulders, a whole figure, a hand,
-as line art or painted, then print-styled like a face:
+sometimes overlapping, partly covered or cut by a panel border; behind them, sometimes line art
+as large as a close-up face that is not one (the back of a head, shoulders, a hand:
 :func:`raypipe.testing.drawn_negatives.close_up_negative`). The truth is where each face
 was pasted (its visible part when cut), never a detector's output. Pieces that are not faces
 are pasted with the same edges, so that a pasted rectangle is no cue.
@@ -30,7 +29,7 @@ SMALL_FACES = 0.5
 SMALL_FACE = 64
 #: Share of pasted faces cut by a panel border (the gutter hides the rest).
 CUT_FACES = 0.15
-#: Share of patches with a close-up negative (face-sized art that is no face, no truth box).
+#: Share of patches with a close-up negative (a face-sized piece of line art, no truth box).
 CLOSE_UP_NEGATIVES = 0.3
 
 

@@ -6,10 +6,9 @@ read right to left) on white paper. Each panel is one shot: a **close-up** (one 
 of the panel's short side), a **medium** shot (one or two faces of 18-40%) or a **long** shot
 (one to three faces of 7-18%, at least :data:`MIN_FACE` pixels), over paper, a manga-like
 background (:func:`raypipe.testing.drawn_backgrounds.background`) or screentone, with a hard
-negative or two and a balloon with lettering. Close-up and medium shots may hold art as large
+negative or two and a balloon with lettering. Close-up and medium shots may hold line art as large
 as a close-up face that is not one (:func:`raypipe.testing.drawn_negatives.close_up_negative`:
-the back of a head, shoulders and clothing, a whole figure, a hand; line art or painted, printed
-in a manga style like the faces) behind or beside the faces, and a close-up
+the back of a head, shoulders and clothing, a hand) behind or beside the faces, and a close-up
 may show only such art, with no face. Each face is a character crop (or, for
 :data:`SIMPLE_FACES` of them, a face drawn in a few strokes) printed in a manga style
 (:data:`raypipe.testing.drawn_styles.MANGA_STYLES`). The truth is where each face was pasted
