@@ -70,13 +70,14 @@ def manga_print_page(
     grey = np.full((height, width), 255.0, np.float32)
     page = ComicPage(np.empty((height, width, 3), np.uint8), "manga-print")
     polygons = grid_polygons(width, height, rng, slant=False, right_to_left=True)
+    every_crop = [crop for name in sorted(crops) for crop in crops[name]]
     rooms = []
     for polygon in polygons:
         x1, y1 = np.floor(polygon.min(axis=0)).astype(int)
         x2, y2 = np.ceil(polygon.max(axis=0)).astype(int)
         panel = (max(x1, 0), max(y1, 0), min(x2, width), min(y2, height))
         page.panels.append(panel)
-        rooms.append(_fill_panel(grey, page, panel, rng, crops))
+        rooms.append(_fill_panel(grey, page, panel, rng, crops, every_crop))
     grey = _scanned(grey, rng)
     page.image[:] = cv2.cvtColor(grey, cv2.COLOR_GRAY2RGB)
     for polygon, (room, taken) in zip(polygons, rooms):
@@ -91,12 +92,13 @@ def manga_print_page(
     return page
 
 
-def _fill_panel(grey: np.ndarray, page: ComicPage, panel, rng: np.random.Generator, crops) -> tuple:
-    """Art and faces of one shot in ``panel`` (in place); returns the room inside its border
-    and the boxes taken there, for the balloon."""
+def _fill_panel(grey: np.ndarray, page: ComicPage, panel, rng: np.random.Generator, crops, every_crop) -> tuple:
+    """Art and faces of one shot in ``panel`` (in place; faces from ``crops`` by character, other
+    art from ``every_crop``); returns the room inside its border and the boxes taken there, for
+    the balloon."""
     x1, y1, x2, y2 = panel
     view = grey[y1:y2, x1:x2]
-    view[:] = _panel_background(view.shape, rng, crops)
+    view[:] = _panel_background(view.shape, rng, every_crop)
     short = min(view.shape)
     for _ in range(int(rng.integers(0, 3))):  # on a square part of the panel, as it draws
         top, left = (
@@ -109,7 +111,7 @@ def _fill_panel(grey: np.ndarray, page: ComicPage, panel, rng: np.random.Generat
     room, taken = (x1 + 6, y1 + 6, x2 - 6, y2 - 6), []
     alone = shot == "close-up" and rng.random() < NEGATIVE_INSTEAD
     if alone or (shot != "long" and rng.random() < NEGATIVE_BESIDE):
-        _paste_negative(view, int(rng.uniform(*SHOTS["close-up"][2]) * short), rng, crops)
+        _paste_negative(view, int(rng.uniform(*SHOTS["close-up"][2]) * short), rng, every_crop)
     if alone:
         return room, taken
     for _ in range(int(rng.integers(1, most + 1))):
@@ -137,10 +139,9 @@ def _fill_panel(grey: np.ndarray, page: ComicPage, panel, rng: np.random.Generat
     return room, taken
 
 
-def _paste_negative(view: np.ndarray, side: int, rng: np.random.Generator, crops) -> None:
+def _paste_negative(view: np.ndarray, side: int, rng: np.random.Generator, every_crop: list[np.ndarray]) -> None:
     """A close-up negative ``side`` wide, printed in a manga style, somewhere in ``view`` (cut by
     the panel's border when too large)."""
-    every_crop = [crop for name in sorted(crops) for crop in crops[name]]
     piece = print_style(close_up_negative(max(side, 16), rng, every_crop), rng, MANGA_STYLES)
     piece = np.ascontiguousarray(piece[: view.shape[0] - 2, : view.shape[1] - 2])
     h, w = piece.shape
@@ -148,12 +149,11 @@ def _paste_negative(view: np.ndarray, side: int, rng: np.random.Generator, crops
     paste(view, piece, rng, max(view.shape) + 1, at)
 
 
-def _panel_background(shape: tuple[int, int], rng: np.random.Generator, crops) -> np.ndarray:
+def _panel_background(shape: tuple[int, int], rng: np.random.Generator, every_crop: list[np.ndarray]) -> np.ndarray:
     """Paper with a few pen strokes, a manga-like background or a screentone fill (float32)."""
     h, w = shape
     kind = rng.choice(["paper", "background", "tone"], p=[0.45, 0.35, 0.2])
     if kind == "background":
-        every_crop = [crop for name in sorted(crops) for crop in crops[name]]
         return cv2.resize(background(min(512, max(h, w)), rng, every_crop), (w, h))
     art = np.full((h, w), 255.0, np.float32)
     if kind == "tone":
