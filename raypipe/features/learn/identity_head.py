@@ -112,21 +112,22 @@ def train_identity_head(
     origin = torch.eye(rows.shape[1], settings.dim) if start is None else torch.from_numpy(np.asarray(start, np.float32))
     head = torch.nn.Parameter(origin.clone())
     generator = torch.Generator().manual_seed(limits.seed)
-    start_z = F.normalize(rows @ origin, dim=1)
-    code_of = torch.from_numpy(codes)
-    prototypes = torch.nn.Parameter(torch.stack([start_z[code_of == c].mean(dim=0) for c in range(codes.max() + 1)]))
+    margin = settings.loss in MARGIN_LOSSES
+    if margin:  # one prototype per character, started at its rows' mean
+        start_z, code_of = F.normalize(rows @ origin, dim=1), torch.from_numpy(codes)
+        prototypes = torch.nn.Parameter(torch.stack([start_z[code_of == c].mean(dim=0) for c in range(codes.max() + 1)]))
 
     def step(batch: torch.Tensor) -> torch.Tensor:
         picked = order[batch]
         first, second = (torch.randint(len(every_view), (len(batch),), generator=generator) for _ in range(2))
-        if settings.loss in MARGIN_LOSSES:
+        if margin:
             loss = margin_loss(every_view[first, picked] @ head, prototypes, label_of[batch], settings)
         else:
             z = torch.cat([every_view[first, picked], every_view[second, picked]]) @ head
             loss = supervised_contrastive(z, label_of[batch].repeat(2), settings.temperature)
         return loss + settings.proximity * (head - origin).pow(2).sum()
 
-    params = [head, prototypes] if settings.loss in MARGIN_LOSSES else [head]
+    params = [head, prototypes] if margin else [head]
     optimiser = torch.optim.AdamW(params, lr=limits.learning_rate, weight_decay=limits.weight_decay)
     train_epochs(step, len(order), optimiser, epochs=limits.epochs, batch_size=limits.batch_size,
                  max_seconds=limits.max_seconds, generator=generator, min_batch=2, name="identity head")  # fmt: skip
