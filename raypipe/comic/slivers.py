@@ -6,7 +6,8 @@ rest of it. Such a piece runs along the whole side of its neighbour and no gutte
 line of plain paper, or of white where a full-bleed page shows no paper at its edge) separates
 them; two real panels side by side have a gutter between them. Pieces of a framed panel, as
 wide as each other or across a pale column of art, share one straight frame line at each end;
-two framed panels' frames are broken by the gutter. The learned panels are joined at ``SHIPPED`` (chosen on synthetic validation pages, ``bench/page_validation.py``; figures:
+two framed panels' frames are broken by the gutter. The learned panels are joined at
+``SHIPPED`` (chosen on synthetic validation pages, ``bench/page_validation.py``; figures:
 docs/manga-pages.md).
 """
 

@@ -43,8 +43,9 @@ class DrawnFaceDetector(Detector):
     pass never scales by more than ``max_scale``, the others in proportion).
     ``long_sides``, ``flip`` (one of :data:`FLIP_MODES`, :func:`merge_flipped`) and
     ``score_threshold``: best mean F1 on the synthetic, composed and manga-printed pages of the
-    training characters (docs/drawn-detection.md, "Stage 6"); ``nms_threshold``: a box is dropped when more than this share of it (or of the
-    better box, the smaller of the two) lies in a better box, within a pass or across passes.
+    training characters (docs/drawn-detection.md, "Stage 6", kept by "Stage 7");
+    ``nms_threshold``: a box is dropped when more than this share of it (or of the better box,
+    the smaller of the two) lies in a better box, within a pass or across passes.
     """
 
     def __init__(
