@@ -73,7 +73,9 @@ def extract_step(session: Session, inputs: list[str], overwrite: bool) -> dict:
     return update_summary(session.layout, "extract", result)
 
 
-def cluster_step(session: Session, into: str | None = None) -> dict:
+def cluster_step(session: Session, into: str | None = None, labels: str | None = None) -> dict:
+    """Cluster the run, then score the clusters against ``labels`` (default: the labels of the
+    run's last evaluation, if it had one)."""
     from raypipe.cluster.step import cluster_run
 
     result = cluster_run(str(session.layout.root), session.config, into=into)
@@ -86,6 +88,8 @@ def cluster_step(session: Session, into: str | None = None) -> dict:
     )
     session.tracker.log_artifacts(session.layout.corrections)
     summary = update_summary(session.layout, "cluster", result)
+    if labels:
+        return eval_step(session, labels)
     labels = summary.get("evaluation", {}).get("labels")
     if labels:  # the run was scored: its metrics must describe these clusters, not the last ones
         log.info("scoring the new clusters against %s, as the last evaluation did", labels)

@@ -6,7 +6,7 @@ import argparse
 
 from raypipe.commands.common import add_config_arguments, add_extract_arguments, load_config
 from raypipe.report import ReportOptions
-from raypipe.workflow import cluster_step, eval_step, extract_step, finish, report_step
+from raypipe.workflow import cluster_step, extract_step, finish, report_step
 
 NAME = "run"
 HELP = "the whole pipeline: extract faces, cluster them into people, evaluate when labels are given"
@@ -25,9 +25,7 @@ def run(args: argparse.Namespace) -> int:
     with finish(args.out, config, NAME) as session:
         session.summary = extract_step(session, args.inputs, args.overwrite)
         if session.summary["extract"]["faces"]:
-            session.summary = cluster_step(session)
-            if args.labels:
-                session.summary = eval_step(session, args.labels)
+            session.summary = cluster_step(session, labels=args.labels)
         if not args.no_report:
             session.summary = report_step(session, ReportOptions(labels=args.labels))
     return session.exit_code
