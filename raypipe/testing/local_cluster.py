@@ -9,6 +9,7 @@ beside any other local Ray.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -143,10 +144,19 @@ class LocalCluster:
         return [{"id": r.get("nodeId"), "head": bool(r.get("isHeadNode")), "state": r.get("state")} for r in raylets]
 
     def kill_worker(self, index: int) -> None:
-        """SIGKILL worker node ``index`` (1, 2, ...) and all it runs: a node lost mid-run."""
+        """SIGKILL worker node ``index`` (1, 2, ...) and all it runs: a node lost mid-run. Its
+        Ray workers may sit outside its process group, so every descendant is killed too, and
+        this returns once none of them runs any more."""
         process = self._processes[index]
+        doomed = _descendants(process.pid)
         os.killpg(process.pid, signal.SIGKILL)
+        for pid in doomed:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         process.wait(timeout=STOP_GRACE_SECONDS)
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        while any(_running(pid) for pid in doomed) and time.monotonic() < deadline:
+            time.sleep(0.05)
 
     def _wait(self, ready, timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout
@@ -188,3 +198,26 @@ def _group_alive(pgid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (children, theirs, ...), read from ``/proc``."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        children = parents.get(todo.pop(), [])
+        found += children
+        todo += children
+    return found
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` still runs (a zombie, killed but not yet reaped, does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
