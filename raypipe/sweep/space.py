@@ -47,10 +47,6 @@ class Candidate:
     reducer: dict[str, Any] | None = None
     feature: str | None = None
 
-    def cluster_section(self) -> dict[str, Any]:
-        """The ``cluster`` config section that applies this candidate."""
-        return {"clusterer": self.clusterer, "reducer": self.reducer, "feature": self.feature}
-
 
 def _domain(value: Any) -> tuple[str, Any] | None:
     """``(kind, args)`` when ``value`` is a domain mapping, else None (a fixed value)."""
