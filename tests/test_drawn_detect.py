@@ -31,7 +31,7 @@ def test_drawn_detector_ships_inside_the_package_as_onnx():
 
 def test_comic_default_detector_is_the_shipped_one_on_an_empty_model_root(tmp_path):
     spec = resolve_detector({"name": "auto"}, "comic", str(tmp_path))
-    assert spec == {"name": "drawn-faces"}
+    assert spec == {"name": "drawn-faces", "model_root": str(tmp_path)}  # where its verifier's backbone is looked up
     assert DETECTORS.build(spec).model_path == str(SHIPPED_MODEL)
 
 
