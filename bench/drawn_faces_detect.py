@@ -25,7 +25,7 @@ other title. ``--model`` takes several graphs ('' for the shipped one) and ``--f
 test-time flip modes, each pair scored in one run on the same pages; ``--threshold`` scores them
 at another threshold than the shipped one (one for all, or one per flip mode). ``--verifier`` scores
 the detector alone (``none``) and with the candidate verifier (:mod:`raypipe.detect.drawn_verifier`)
-at each candidate threshold given, in one run; a verified detector is scored at each
+from each candidate threshold given (``auto``: the detector's; the default), in one run; a verified detector is scored at each
 ``--verifier-threshold`` (its own threshold, on the verifier's probability), the first of them
 for the summary rows. With two or more choosing sets scored (the sets
 of the fit characters), the threshold of best mean F1 over them is printed too; the
@@ -181,8 +181,8 @@ def main() -> None:
     parser.add_argument("--long-sides", nargs="+", help="drawn-faces passes (default: the detector's): '640 320 160', or several sets '640,320 640,320,160'")
     parser.add_argument("--flip", nargs="+", choices=FLIP_MODES, help="drawn-faces test-time flip modes (default: the detector's)")
     parser.add_argument("--threshold", type=float, nargs="+", help="score drawn-faces at this threshold, or one per --flip mode (default: the detector's)")
-    parser.add_argument("--verifier", nargs="+", default=["none"], help="drawn-faces without the candidate verifier ('none') and with it at these candidate thresholds, in one run")
-    parser.add_argument("--verifier-threshold", type=float, nargs="+", default=[0.5], help="the verifier's thresholds to score a verified detector at")
+    parser.add_argument("--verifier", nargs="+", default=["auto"], help="drawn-faces without the candidate verifier ('none': stage 7) and with it ('auto': from the detector's candidate threshold, the default; or from each threshold given), in one run")
+    parser.add_argument("--verifier-threshold", type=float, nargs="+", help="the verifier's thresholds to score a verified detector at (default: the detector's)")
     parser.add_argument("--sets", nargs="+", help="score only the sets whose name starts so (synthetic, composed, print, manga, anime_pages)")
     parser.add_argument("--cascade", default=str(SHARED / "models" / "lbpcascade_animeface.xml"))
     args = parser.parse_args()
@@ -197,18 +197,19 @@ def main() -> None:
         passes = [[int(v) for v in item.split(",")] for item in args.long_sides] if "," in "".join(args.long_sides) else [[int(v) for v in args.long_sides]]
     for model, sides, flip, verifier in [(m, s, f, v) for m in args.model for s in passes for f in flips for v in args.verifier]:
         settings = {"model_path": model, "long_sides": sides, "flip": flip}
-        if verifier != "none":
-            settings.update(verifier="auto", candidate_threshold=float(verifier))
+        settings["verifier"] = "none" if verifier == "none" else "auto"
+        if verifier not in ("none", "auto"):
+            settings["candidate_threshold"] = float(verifier)
         drawn = DETECTORS.build({"name": "drawn-faces", **{k: v for k, v in settings.items() if v}})
         if verifier != "none" and drawn.verifier is None:
             raise SystemExit("--verifier: no DenseNet backbone under the model root (raypipe models fetch)")
         default = [thresholds[flip] or (args.threshold or [drawn.score_threshold])[0]]
         drawn.score_threshold = 0.05  # scores kept; each threshold applied below
         if verifier != "none":
-            default, drawn.verifier_threshold = args.verifier_threshold, 0.0
+            default, drawn.verifier_threshold = args.verifier_threshold or [drawn.verifier_threshold], 0.0
         for mode in modes:
             flipped = (f", passes {'/'.join(map(str, sides))}" if len(passes) > 1 else "") + (f", flip {flip}" if flip else "")
-            flipped += f", verifier from {float(verifier):.2f}" if verifier != "none" else ""
+            flipped += f", verifier from {drawn.candidate_threshold:.2f}" if verifier != "none" else ""
             detectors[f"drawn-faces ({Path(model).stem or 'shipped'}{flipped}), text {mode}"] = (drawn, default, mode)
     if Path(args.cascade).is_file():
         cascade = DETECTORS.build({"name": "anime-cascade", "cascade_path": args.cascade})

@@ -57,12 +57,14 @@ class DrawnFaceDetector(Detector):
     training characters (docs/drawn-detection.md, "Stage 6", kept by "Stage 7");
     ``nms_threshold``: a box is dropped when more than this share of it (or of the better box,
     the smaller of the two) lies in a better box, within a pass or across passes.
-    ``verifier``: one of :data:`VERIFIER_MODES`; with ``auto``, when the DenseNet backbone
+    ``verifier``: one of :data:`VERIFIER_MODES`; with ``auto`` (the default), when the DenseNet backbone
     (``fr_expression.onnx``) is under ``model_root`` (default: raypipe's), the boxes scored at
     ``candidate_threshold`` or more (less near-duplicates, IoU > :data:`DUPLICATE_IOU`) are
     re-scored by :class:`~raypipe.detect.drawn_verifier.DrawnFaceVerifier` and kept from
     ``verifier_threshold`` up, in place of ``score_threshold``; without the backbone the
-    detector runs alone, as with ``none``, and says so once (docs/drawn-detection.md, "Stage 9").
+    detector runs alone, as with ``none``, and says so once. ``candidate_threshold`` (0.30) and
+    ``verifier_threshold`` (0.40): best mean F1 on the same choosing sets (docs/drawn-detection.md,
+    "Stage 9").
     """
 
     def __init__(
@@ -73,9 +75,9 @@ class DrawnFaceDetector(Detector):
         nms_threshold: float = 0.5,
         max_scale: float = 0.55,
         flip: str = "mean",
-        verifier: str = "none",
-        candidate_threshold: float = 0.20,
-        verifier_threshold: float = 0.50,
+        verifier: str = "auto",
+        candidate_threshold: float = 0.30,
+        verifier_threshold: float = 0.40,
         model_root: str | None = None,
         device: str = "cpu",
     ):
