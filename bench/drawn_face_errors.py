@@ -32,7 +32,7 @@ from manga_pages import xywh_boxes
 
 from raypipe.comic.split import TEXT_MODES, text_share
 from raypipe.detect import DETECTORS
-from raypipe.detect.drawn import FLIP_MODES
+from raypipe.detect.drawn import FLIP_MODES, VERIFIER_MODES
 from raypipe.evaluation.comic import centre_claims
 
 SIZES, ASPECTS = (40, 70, 120), (0.8, 1.25)
@@ -113,12 +113,16 @@ def main() -> None:
     parser.add_argument("--model", help="an ONNX model other than the shipped one")
     parser.add_argument("--long-sides", type=int, nargs="+", help="passes (default: the detector's)")
     parser.add_argument("--flip", choices=FLIP_MODES, help="test-time flip mode (default: the detector's)")
-    parser.add_argument("--threshold", type=float, help="score threshold (default: the detector's)")
+    parser.add_argument("--verifier", choices=VERIFIER_MODES, help="the candidate verifier (default: the detector's)")
+    parser.add_argument("--threshold", type=float, help="score threshold (default: the detector's; the verifier's with one)")
     parser.add_argument("--overlays", type=Path, help="write annotated pages here (outside the repository)")
     args = parser.parse_args()
-    settings = {"model_path": args.model, "long_sides": args.long_sides, "flip": args.flip}
+    settings = {"model_path": args.model, "long_sides": args.long_sides, "flip": args.flip, "verifier": args.verifier}
     detector = DETECTORS.build({"name": "drawn-faces", **{k: v for k, v in settings.items() if v}})
-    threshold, detector.score_threshold = args.threshold or detector.score_threshold, 0.05
+    if detector.verifier is None:
+        threshold, detector.score_threshold = args.threshold or detector.score_threshold, 0.05
+    else:  # scores are the verifier's probabilities
+        threshold, detector.verifier_threshold = args.threshold or detector.verifier_threshold, 0.0
     truth_pages, texts = annotations(), {}
     comic, whole = finder(detector, "panels", args.text, texts), finder(detector, "pages", "none", texts)
     for title, (names, images, truth) in manga_sets().items():

@@ -23,19 +23,26 @@ Each detector runs as a comic run runs it (``--on panels``: in the panel crops o
 modes, each manga title in turn chooses the mode of best F1 (shipped threshold), reported on the
 other title. ``--model`` takes several graphs ('' for the shipped one) and ``--flip`` several
 test-time flip modes, each pair scored in one run on the same pages; ``--threshold`` scores them
-at another threshold than the shipped one (one for all, or one per flip mode). With two or more choosing sets scored (the sets
+at another threshold than the shipped one (one for all, or one per flip mode). ``--verifier`` scores
+the detector alone (``none``) and with the candidate verifier (:mod:`raypipe.detect.drawn_verifier`)
+from each candidate threshold given (``auto``: the detector's; the default), in one run; a verified detector is scored at each
+``--verifier-threshold`` (its own threshold, on the verifier's probability), the first of them
+for the summary rows. With two or more choosing sets scored (the sets
 of the fit characters), the threshold of best mean F1 over them is printed too; the
 illustrations of ``anime_pages/`` are scored unless ``--sets`` leaves them out.
 
     python bench/drawn_faces_detect.py --pages 20 --on panels --text mask lettering-filter
     python bench/drawn_faces_detect.py --pages 20 --on panels --model '' /tmp/candidate.onnx
     python bench/drawn_faces_detect.py --pages 40 --sets synthetic "composed: fit" --flip none union mean
+    python bench/drawn_faces_detect.py --pages 25 --sets synthetic "composed: fit" "print: fit" \
+        --verifier none 0.15 0.30 --verifier-threshold 0.4 0.5 0.6
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import time
 from collections.abc import Callable
 from itertools import pairwise
 from pathlib import Path
@@ -139,6 +146,13 @@ def mean_f1_threshold(found: list[list[Found]], truth: list[list[list]]) -> floa
     return float(max(np.round(np.arange(0.4, 0.71, 0.05), 2), key=mean))
 
 
+def mean_f1_row(name: str, found: dict[str, list[Found]], sets: dict, choosing: list[str], threshold: float) -> str:
+    """The F1 of each choosing set and their mean at ``threshold``."""
+    scores = [f1(found[c], sets[c][1], threshold) for c in choosing]
+    return (f"| {name} | choosing sets: F1 at {threshold:.2f} | | | {threshold:.2f} | "
+            f"F1 {', '.join(f'{v:.4f}' for v in scores)} | mean {np.mean(scores):.4f} |")  # fmt: skip
+
+
 def row(name: str, set_name: str, found: list[Found], truth: list[list], threshold: float, note: str = "") -> str:
     s = centre_scores(above(found, threshold), truth)
     return (f"| {name} | {set_name} | {len(truth)} | {sum(map(len, truth))} | {threshold:.2f}{note} "
@@ -168,6 +182,8 @@ def main() -> None:
     parser.add_argument("--long-sides", nargs="+", help="drawn-faces passes (default: the detector's): '640 320 160', or several sets '640,320 640,320,160'")
     parser.add_argument("--flip", nargs="+", choices=FLIP_MODES, help="drawn-faces test-time flip modes (default: the detector's)")
     parser.add_argument("--threshold", type=float, nargs="+", help="score drawn-faces at this threshold, or one per --flip mode (default: the detector's)")
+    parser.add_argument("--verifier", nargs="+", default=["auto"], help="drawn-faces without the candidate verifier ('none': stage 7) and with it ('auto': from the detector's candidate threshold, the default; or from each threshold given), in one run")
+    parser.add_argument("--verifier-threshold", type=float, nargs="+", help="the verifier's thresholds to score a verified detector at (default: the detector's)")
     parser.add_argument("--sets", nargs="+", help="score only the sets whose name starts so (synthetic, composed, print, manga, anime_pages)")
     parser.add_argument("--cascade", default=str(SHARED / "models" / "lbpcascade_animeface.xml"))
     args = parser.parse_args()
@@ -180,43 +196,65 @@ def main() -> None:
     passes = [None]
     if args.long_sides:
         passes = [[int(v) for v in item.split(",")] for item in args.long_sides] if "," in "".join(args.long_sides) else [[int(v) for v in args.long_sides]]
-    for model, sides, flip in [(m, s, f) for m in args.model for s in passes for f in flips]:
+    for model, sides, flip, verifier in [(m, s, f, v) for m in args.model for s in passes for f in flips for v in args.verifier]:
         settings = {"model_path": model, "long_sides": sides, "flip": flip}
+        settings["verifier"] = "none" if verifier == "none" else "auto"
+        if verifier not in ("none", "auto"):
+            settings["candidate_threshold"] = float(verifier)
         drawn = DETECTORS.build({"name": "drawn-faces", **{k: v for k, v in settings.items() if v}})
-        default = thresholds[flip] or (args.threshold or [drawn.score_threshold])[0]
+        if verifier != "none" and drawn.verifier is None:
+            raise SystemExit("--verifier: no DenseNet backbone under the model root (raypipe models fetch)")
+        default = [thresholds[flip] or (args.threshold or [drawn.score_threshold])[0]]
         drawn.score_threshold = 0.05  # scores kept; each threshold applied below
+        if verifier != "none":
+            default, drawn.verifier_threshold = args.verifier_threshold or [drawn.verifier_threshold], 0.0
         for mode in modes:
             flipped = (f", passes {'/'.join(map(str, sides))}" if len(passes) > 1 else "") + (f", flip {flip}" if flip else "")
+            flipped += f", verifier from {drawn.candidate_threshold:.2f}" if verifier != "none" else ""
             detectors[f"drawn-faces ({Path(model).stem or 'shipped'}{flipped}), text {mode}"] = (drawn, default, mode)
     if Path(args.cascade).is_file():
         cascade = DETECTORS.build({"name": "anime-cascade", "cascade_path": args.cascade})
-        detectors[f"anime-cascade (baseline), text {modes[0]}"] = (cascade, 0.0, modes[0])
+        detectors[f"anime-cascade (baseline), text {modes[0]}"] = (cascade, [0.0], modes[0])
     texts: dict[int, PageText] = {}
     manga: dict[str, dict[str, list[Found]]] = {}  # learned detector, text mode -> title -> found
+    manga_at: dict[str, float] = {}  # ... -> its threshold
     illustrations = sorted(COUNTED_FACES)
     if args.sets and "anime_pages" not in args.sets:
         illustrations = []
     drawings = [read_rgb(SHARED / "data" / "anime_pages" / n) for n in illustrations]  # kept: texts are by id
+    for images, _ in sets.values() if args.on == "panels" else []:  # found once, before any detector is timed
+        texts.update({id(image): PageText.find(image) for image in images})
     print(f"| detector ({args.on}) | set | images | faces | threshold | recall | precision |")
     print("|---|---|---|---|---|---|---|")
-    for name, (detector, threshold, mode) in detectors.items():
+    for name, (detector, scored_at, mode) in detectors.items():
         find, learned = finder(detector, args.on, mode, texts), name.startswith("drawn-faces")
-        found = {set_name: [find(image) for image in images] for set_name, (images, _) in sets.items()}
+        found, seconds = {}, []
+        for set_name, (images, _) in sets.items():
+            found[set_name] = []
+            for image in images:
+                start = time.perf_counter()
+                found[set_name].append(find(image))
+                seconds.append(time.perf_counter() - start)
+        print(f"| {name} | seconds per image, comic path (median, all sets) | {len(seconds)} | | | {np.median(seconds):.3f} s | |")
+        threshold = scored_at[0]
         for set_name, (_, truth) in sets.items():
-            print(row(name, set_name, found[set_name], truth, threshold, " (default)" if learned else ""), flush=True)
+            for at in scored_at:
+                print(row(name, set_name, found[set_name], truth, at, " (default)" if learned else ""), flush=True)
         if learned:  # how the shipped default was chosen: best F1 on the fit characters
             for fit in [set_name for set_name in sets if "fit fan art" in set_name]:
                 chosen, truth = f1_threshold(found[fit], sets[fit][1]), sets[fit][1]
                 print(f"| {name} | {fit}: threshold of best F1 | | | {chosen:.2f} | F1 {f1(found[fit], truth, chosen):.3f} "
                       f"(at the default: {f1(found[fit], truth, threshold):.3f}) | |")  # fmt: skip
         choosing = [set_name for set_name in sets if "fit fan art" in set_name]
+        for at in scored_at if learned and len(choosing) >= 2 else []:
+            print(mean_f1_row(name, found, sets, choosing, at))
         if learned and len(choosing) >= 2:
             chosen = mean_f1_threshold([found[c] for c in choosing], [sets[c][1] for c in choosing])
             scores = ", ".join(f"{f1(found[c], sets[c][1], chosen):.3f}" for c in choosing)
             print(f"| {name} | choosing sets: threshold of best mean F1 | | | {chosen:.2f} | F1 {scores} | |")
         titles = [set_name for set_name in sets if set_name.startswith("manga")]
         if learned:
-            manga[name] = {title: found[title] for title in titles}
+            manga[name], manga_at[name] = {title: found[title] for title in titles}, threshold
         for title in titles if learned else []:
             print(f"| {name} | {title}: recall by face size | | | {threshold:.2f} | {recall_by_size(found[title], sets[title][1], threshold)} | |")
         for title, other in zip(titles, titles[::-1]) if learned else []:
@@ -229,9 +267,9 @@ def main() -> None:
         print(f"| {name} | anime_pages: found / counted | {len(counts)} | {sum(COUNTED_FACES.values())} | {threshold:.2f} "
               f"| found {sum(counts)} ({', '.join(map(str, counts))}) | right count on {right} |")  # fmt: skip
     for fit, title in zip(titles, titles[::-1]) if len(manga) > 1 else []:  # leave one title out
-        chosen = max(manga, key=lambda choice: f1(manga[choice][fit], sets[fit][1], default))
+        chosen = max(manga, key=lambda choice: f1(manga[choice][fit], sets[fit][1], manga_at[choice]))
         note = f" ({chosen}: best F1 on {fit.split()[-1]})"
-        print(row("drawn-faces, setting chosen", title, manga[chosen][title], sets[title][1], default, note))
+        print(row("drawn-faces, setting chosen", title, manga[chosen][title], sets[title][1], manga_at[chosen], note))
 
 
 if __name__ == "__main__":

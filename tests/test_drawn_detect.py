@@ -31,7 +31,7 @@ def test_drawn_detector_ships_inside_the_package_as_onnx():
 
 def test_comic_default_detector_is_the_shipped_one_on_an_empty_model_root(tmp_path):
     spec = resolve_detector({"name": "auto"}, "comic", str(tmp_path))
-    assert spec == {"name": "drawn-faces"}
+    assert spec == {"name": "drawn-faces", "model_root": str(tmp_path)}  # where its verifier's backbone is looked up
     assert DETECTORS.build(spec).model_path == str(SHIPPED_MODEL)
 
 
@@ -75,7 +75,7 @@ def test_a_coarse_pass_boxes_a_face_too_large_for_the_fine_passes():
     face = np.float32([148, 148, 852, 852])  # the pasted square less 6% of each side
 
     def overlaps(long_sides):
-        found = DETECTORS.build({"name": "drawn-faces", "long_sides": long_sides}).detect(page)
+        found = DETECTORS.build({"name": "drawn-faces", "long_sides": long_sides, "verifier": "none"}).detect(page)
         return box_iou(face, np.float32([f.box for f in found]).reshape(-1, 4))[0]
 
     assert (overlaps([640, 320]) < 0.6).all()
@@ -133,7 +133,7 @@ def _page_with_a_face_on_the_right() -> tuple[np.ndarray, tuple[int, int, int, i
 
 def _flip_detector(flip: str, everywhere: bool, threshold: float = 0.55):
     drawn = DETECTORS.build(
-        {"name": "drawn-faces", "flip": flip, "long_sides": [320], "score_threshold": threshold}
+        {"name": "drawn-faces", "flip": flip, "long_sides": [320], "score_threshold": threshold, "verifier": "none"}
     )
     drawn._session = _SeesDarkBlobs(everywhere)
     return drawn

@@ -12,10 +12,14 @@ not enlarged past ``max_scale``, the scale a 1,164-pixel page is seen at, so tha
 faces look as big to the network as on the whole page. With ``flip`` each pass also runs on the
 mirrored image (test-time augmentation): ``union`` keeps the boxes of both, ``mean`` pairs each
 box with the one the other orientation found there and scores it by the mean of the two.
+With a verifier (:mod:`raypipe.detect.drawn_verifier`) the boxes scored from
+``candidate_threshold`` up are candidates, each re-scored by a logistic regression on pretrained
+DenseNet features of its chip; a face's score is then the verifier's probability.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -34,6 +38,13 @@ MIN_SIDE = 128
 FLIP_MODES = ("none", "union", "mean")
 #: The overlap (IoU) at which a box of one orientation is the same face as one of the other.
 FLIP_MATCH_IOU = 0.5
+#: ``verifier``: re-score candidates when the DenseNet backbone is under the model root, or never.
+VERIFIER_MODES = ("auto", "none")
+#: The overlap (IoU) at which two candidates are one: the weaker is not verified.
+DUPLICATE_IOU = 0.5
+
+log = logging.getLogger(__name__)
+_warned_no_backbone = False
 
 
 class DrawnFaceDetector(Detector):
@@ -46,6 +57,14 @@ class DrawnFaceDetector(Detector):
     training characters (docs/drawn-detection.md, "Stage 6", kept by "Stage 7");
     ``nms_threshold``: a box is dropped when more than this share of it (or of the better box,
     the smaller of the two) lies in a better box, within a pass or across passes.
+    ``verifier``: one of :data:`VERIFIER_MODES`; with ``auto`` (the default), when the DenseNet backbone
+    (``fr_expression.onnx``) is under ``model_root`` (default: raypipe's), the boxes scored at
+    ``candidate_threshold`` or more (less near-duplicates, IoU > :data:`DUPLICATE_IOU`) are
+    re-scored by :class:`~raypipe.detect.drawn_verifier.DrawnFaceVerifier` and kept from
+    ``verifier_threshold`` up, in place of ``score_threshold``; without the backbone the
+    detector runs alone, as with ``none``, and says so once. ``candidate_threshold`` (0.30) and
+    ``verifier_threshold`` (0.40): best mean F1 on the same choosing sets (docs/drawn-detection.md,
+    "Stage 9").
     """
 
     def __init__(
@@ -56,12 +75,21 @@ class DrawnFaceDetector(Detector):
         nms_threshold: float = 0.5,
         max_scale: float = 0.55,
         flip: str = "mean",
+        verifier: str = "auto",
+        candidate_threshold: float = 0.30,
+        verifier_threshold: float = 0.40,
+        model_root: str | None = None,
         device: str = "cpu",
     ):
         import onnxruntime as ort
 
         if flip not in FLIP_MODES:
             raise ComponentError(f"drawn-faces flip must be one of {', '.join(FLIP_MODES)}, not {flip!r}")
+        if verifier not in VERIFIER_MODES:
+            raise ComponentError(f"drawn-faces verifier must be one of {', '.join(VERIFIER_MODES)}, not {verifier!r}")
+        for name, value in [("candidate_threshold", candidate_threshold), ("verifier_threshold", verifier_threshold)]:
+            if not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+                raise ComponentError(f"drawn-faces {name} must be a number from 0 to 1, not {value!r}")
         path = Path(model_path).expanduser() if model_path else SHIPPED_MODEL
         if not path.is_file():
             raise ComponentError(f"drawn-face detector model not found: {path}")
@@ -76,8 +104,34 @@ class DrawnFaceDetector(Detector):
         self.score_threshold = float(score_threshold)
         self.nms_threshold = float(nms_threshold)
         self.flip = flip
+        self.candidate_threshold = float(candidate_threshold)
+        self.verifier_threshold = float(verifier_threshold)
+        self.verifier = _verifier(verifier, model_root, device)
 
     def detect(self, image: np.ndarray) -> list[Face]:
+        height, width = image.shape[:2]
+        if self.verifier is None:
+            boxes, scores = self._scored(image)
+            threshold = self.score_threshold
+        else:
+            boxes, scores = self.candidates(image)
+            scores = self.verifier.probabilities(image, boxes, scores)
+            threshold = self.verifier_threshold
+        keep = np.flatnonzero(scores >= threshold)
+        keep = keep[nms(boxes[keep], scores[keep], self.nms_threshold, by_min=True)]
+        boxes = clip_boxes(boxes[keep], width, height)
+        return [Face(tuple(float(v) for v in box), float(scores[k])) for box, k in zip(boxes, keep)]
+
+    def candidates(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The boxes (within the image) a verifier sees and their detector scores: those scored at
+        ``candidate_threshold`` or more, less near-duplicates of better ones."""
+        boxes, scores = self._scored(image)
+        keep = np.flatnonzero(scores >= self.candidate_threshold)
+        keep = keep[nms(boxes[keep], scores[keep], DUPLICATE_IOU)]
+        return clip_boxes(boxes[keep], image.shape[1], image.shape[0]), scores[keep]
+
+    def _scored(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Every box of every pass (both orientations merged as ``flip`` says) with its score."""
         height, width = image.shape[:2]
         boxes, scores = [], []
         for side in self.long_sides:
@@ -91,11 +145,7 @@ class DrawnFaceDetector(Detector):
                 )
             boxes.append(found)
             scores.append(found_scores)
-        boxes, scores = np.concatenate(boxes), np.concatenate(scores)
-        keep = np.flatnonzero(scores >= self.score_threshold)
-        keep = keep[nms(boxes[keep], scores[keep], self.nms_threshold, by_min=True)]
-        boxes = clip_boxes(boxes[keep], width, height)
-        return [Face(tuple(float(v) for v in box), float(scores[k])) for box, k in zip(boxes, keep)]
+        return np.concatenate(boxes), np.concatenate(scores)
 
     def _pass(self, image: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
         """Boxes (image pixels) and scores of one run with the image resized by ``scale``."""
@@ -111,6 +161,24 @@ class DrawnFaceDetector(Detector):
         return np.asarray(boxes, np.float64).reshape(-1, 4) / scale, np.asarray(
             scores, np.float64
         ).reshape(-1)
+
+
+def _verifier(mode: str, model_root: str | None, device: str):
+    """The candidate verifier ``mode`` asks for, or None: not asked, or its backbone not fetched
+    (said once a process)."""
+    global _warned_no_backbone
+    if mode == "none":
+        return None
+    from raypipe.detect.drawn_verifier import DrawnFaceVerifier, find_backbone
+
+    backbone = find_backbone(model_root)
+    if backbone is None:
+        if not _warned_no_backbone:
+            log.warning("drawn-faces: no candidate verifier (its DenseNet backbone is not under the model root "
+                        "%s: `raypipe models fetch` installs it); the detector runs alone", model_root or "(default)")  # fmt: skip
+            _warned_no_backbone = True
+        return None
+    return DrawnFaceVerifier(backbone, device=device)
 
 
 def merge_flipped(

@@ -35,7 +35,7 @@ def resolve_detector(
         return _with_model_root(name, params, configured_root)
     if domain == "comic":
         log.info("detector: %s (comic pages; shipped with raypipe)", COMIC_DEFAULT)
-        return {"name": COMIC_DEFAULT, **params}
+        return _with_model_root(COMIC_DEFAULT, params, configured_root)
     return _photo_detector(params, model_root(configured_root), configured_root, embedder)
 
 

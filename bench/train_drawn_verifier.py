@@ -1,0 +1,131 @@
+"""Train the drawn-face candidate verifier (``raypipe/detect/weights/drawn_verifier.npz``).
+
+The shipped detector runs, as a comic run runs it (panel crops, lettering painted over), at a low
+candidate threshold over pages drawn by raypipe's generators with the crops of the FIT fan-art
+characters (``anime_fanart``: bae, calli, fauna, gura, mococo; allowed for training) and TRAINING
+seeds (``--seed``, never the bench's seed 0): synthetic pages of the detector's training generator,
+composed colour pages and manga-printed pages, in turn. Each candidate is labelled by where the
+faces were pasted (the bench's rule: a candidate claims the face its centre falls in, one each,
+best first; a second candidate on a claimed face is left out, neither face nor non-face) and
+described by :meth:`DrawnFaceVerifier.features` (the DenseNet backbone under the model root). A
+logistic regression is fitted on them, its L2 strength chosen by 3-fold cross-validation grouped
+by page (log loss). No manga page, ``anime/``, ``anime_pages/`` or ``sample/`` is read. Features
+are cached under ``~/.cache/raypipe/bench/`` (one file per seed and candidate threshold), so a
+rerun with more ``--seconds`` adds pages to them.
+
+    nice -n 10 python bench/train_drawn_verifier.py --seconds 900 --seed 7
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from drawn_faces_detect import SHARED, synthetic_pages
+
+from raypipe.comic.split import split_page
+from raypipe.detect.drawn import DrawnFaceDetector
+from raypipe.detect.drawn_verifier import VERIFIER, DrawnFaceVerifier, find_backbone, save_verifier
+from raypipe.evaluation.comic import centre_claims
+from raypipe.testing.comic_pages import compose_pages, load_characters, split_characters
+from raypipe.testing.manga_print_pages import manga_print_pages
+
+CACHE = Path(os.environ.get("RAYPIPE_CACHE", Path.home() / ".cache" / "raypipe")) / "bench"
+GENERATORS = ("synthetic", "composed", "print")
+PAGES_PER_DRAW = 5
+
+
+def generated_pages(kind: str, characters: dict, draw: int, seed: int) -> tuple[list[np.ndarray], list[list]]:
+    """``PAGES_PER_DRAW`` pages of generator ``kind``, draw number ``draw`` of training ``seed``."""
+    page_seed = 10_000 * seed + draw
+    if kind == "synthetic":
+        return synthetic_pages(characters, PAGES_PER_DRAW, page_seed)
+    make = compose_pages if kind == "composed" else manga_print_pages
+    pages = make(characters, PAGES_PER_DRAW, seed=page_seed)
+    return [p.image for p in pages], [p.faces for p in pages]
+
+
+def labelled_candidates(page: np.ndarray, faces: list, detector, verifier) -> tuple[np.ndarray, np.ndarray]:
+    """Features and labels (1 face, 0 not) of the candidates ``detector`` finds in the page's
+    panel crops; a second candidate on an already claimed face is left out."""
+    features, boxes, scores = [], [], []
+    for crop in split_page(page):
+        found, found_scores = detector.candidates(crop.image)
+        if len(found):
+            features.append(verifier.features(crop.image, found, found_scores))
+            boxes.append(found + np.tile(crop.origin, 2))
+            scores.append(found_scores)
+    if not features:
+        return np.zeros((0, 386)), np.zeros(0)
+    features, boxes, order = np.vstack(features), np.vstack(boxes), np.argsort(-np.concatenate(scores))
+    claims = dict(zip(order, centre_claims(boxes[order].tolist(), faces)))
+    inside = [any(x1 <= (b[0] + b[2]) / 2 < x2 and y1 <= (b[1] + b[3]) / 2 < y2 for x1, y1, x2, y2 in faces)
+              for b in boxes]  # fmt: skip
+    kept = [i for i in range(len(boxes)) if claims[i] is not None or not inside[i]]
+    return features[kept], np.array([claims[i] is not None for i in kept], np.float64)
+
+
+def fitted(features: np.ndarray, labels: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """``(coef, intercept, C)`` of the logistic regression whose C of 0.001-1 has the best grouped
+    3-fold log loss."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GroupKFold, cross_val_score
+
+    def model(c: float) -> LogisticRegression:
+        return LogisticRegression(C=c, max_iter=2000)
+
+    losses = {c: -cross_val_score(model(c), features, labels, groups=groups, cv=GroupKFold(3), scoring="neg_log_loss").mean()
+              for c in (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)}  # fmt: skip
+    print("C -> cross-validated log loss:", {c: round(v, 4) for c, v in losses.items()}, flush=True)
+    best = min(losses, key=losses.get)
+    final = model(best).fit(features, labels)
+    return final.coef_.reshape(-1), float(final.intercept_[0]), best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=900, help="time box for describing candidates")
+    parser.add_argument("--seed", type=int, default=7, help="training seed (the bench chooses on seed 0)")
+    parser.add_argument("--candidate-threshold", type=float, default=0.15)
+    parser.add_argument("--out", type=Path, default=VERIFIER)
+    args = parser.parse_args()
+    if args.seed == 0:
+        sys.exit("seed 0 draws the bench's choosing pages: train on another seed")
+    import torch
+
+    torch.set_num_threads(1)
+    backbone = find_backbone(None)
+    if backbone is None:
+        sys.exit("no DenseNet backbone under the model root: run `raypipe models fetch`")
+    fit, _ = split_characters(load_characters(SHARED / "data" / "anime_fanart"))
+    detector = DrawnFaceDetector(candidate_threshold=args.candidate_threshold)
+    verifier = DrawnFaceVerifier(backbone, weights=None)
+    cache = CACHE / f"drawn_verifier_seed{args.seed}_t{args.candidate_threshold:.2f}.npz"
+    store = dict(np.load(cache)) if cache.is_file() else {"x": np.zeros((0, 386)), "y": np.zeros(0), "page": np.zeros(0)}
+    draw, start = int(store["page"].max() + 1) // PAGES_PER_DRAW if len(store["page"]) else 0, time.monotonic()
+    while time.monotonic() - start < args.seconds:
+        kind = GENERATORS[draw % len(GENERATORS)]
+        for i, (page, faces) in enumerate(zip(*generated_pages(kind, fit, draw, args.seed))):
+            x, y = labelled_candidates(page, faces, detector, verifier)
+            page_id = np.full(len(y), draw * PAGES_PER_DRAW + i, np.float64)
+            store = {"x": np.vstack([store["x"], x]), "y": np.concatenate([store["y"], y]), "page": np.concatenate([store["page"], page_id])}
+        draw += 1
+        CACHE.mkdir(parents=True, exist_ok=True)
+        np.savez(cache, **store)
+        print(f"{time.monotonic() - start:.0f} s: {draw} draws, {len(store['y'])} candidates, {int(store['y'].sum())} faces", flush=True)
+    coef, intercept, c = fitted(store["x"], store["y"], store["page"])
+    record = {"characters": sorted(fit), "source": "anime_fanart (fit characters)", "generators": list(GENERATORS),
+              "pages": int(store["page"].max() + 1), "seed": args.seed, "candidate_threshold": args.candidate_threshold,
+              "candidates": len(store["y"]), "faces": int(store["y"].sum()), "C": c, "detector": "drawn_faces.onnx (stage 7)"}  # fmt: skip
+    command = f"python bench/train_drawn_verifier.py --seconds {args.seconds:g} --seed {args.seed} --candidate-threshold {args.candidate_threshold}"
+    save_verifier(args.out, coef, intercept, trained_on=json.dumps(record), command=command)
+    print(f"wrote {args.out}: {json.dumps(record)}")
+
+
+if __name__ == "__main__":
+    main()
