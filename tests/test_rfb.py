@@ -247,7 +247,7 @@ def test_auto_detector_on_comic_pages_is_the_shipped_drawn_face_detector(tmp_pat
     from raypipe.detect.select import resolve_detector
 
     (tmp_path / "lbpcascade_animeface.xml").write_text("")  # a cascade there is not picked up
-    assert resolve_detector({"name": "auto"}, "comic", str(tmp_path)) == {"name": "drawn-faces"}
+    assert resolve_detector({"name": "auto"}, "comic", str(tmp_path))["name"] == "drawn-faces"
     spec = resolve_detector({"name": "anime-cascade", "cascade_path": str(tmp_path / "lbpcascade_animeface.xml")}, "comic", str(tmp_path))
     assert spec["name"] == "anime-cascade"  # still there by name
 
