@@ -17,7 +17,7 @@ are cached under ``~/.cache/raypipe/bench/`` (one file per seed and candidate th
 rerun with more ``--seconds`` adds pages to them.
 
     nice -n 10 python bench/train_drawn_verifier.py --seconds 900 --seed 7       # stage 9
-    nice -n 10 python bench/train_drawn_verifier.py --seconds 900 --seed 8 --figures --pool-seed 7  # stage 10
+    nice -n 10 python bench/train_drawn_verifier.py --seconds 840 --seed 8 --figures --pool-seed 7  # stage 10 (not chosen)
 """
 
 from __future__ import annotations
@@ -97,31 +97,12 @@ def fitted(features: np.ndarray, labels: np.ndarray, groups: np.ndarray) -> tupl
     return final.coef_.reshape(-1), float(final.intercept_[0]), best
 
 
-def fitted_mlp(features: np.ndarray, labels: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, float, tuple, float]:
-    """``(coef, intercept, (hidden weights, hidden biases), alpha)`` of a one-hidden-layer MLP (64
-    rectified units) whose L2 strength alpha of 1e-3-1e-1 has the best grouped 3-fold log loss."""
-    from sklearn.model_selection import GroupKFold, cross_val_score
-    from sklearn.neural_network import MLPClassifier
-
-    def model(alpha: float) -> MLPClassifier:
-        return MLPClassifier((64,), alpha=alpha, early_stopping=True, max_iter=300, random_state=0)
-
-    losses = {a: -cross_val_score(model(a), features, labels, groups=groups, cv=GroupKFold(3), scoring="neg_log_loss").mean()
-              for a in (0.001, 0.01, 0.1)}  # fmt: skip
-    print("alpha -> cross-validated log loss:", {a: round(v, 4) for a, v in losses.items()}, flush=True)
-    best = min(losses, key=losses.get)
-    final = model(best).fit(features, labels)
-    hidden = (final.coefs_[0], final.intercepts_[0])
-    return final.coefs_[1].reshape(-1), float(final.intercepts_[1][0]), hidden, best
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=900, help="time box for describing candidates")
     parser.add_argument("--seed", type=int, default=7, help="training seed (the bench chooses on seed 0)")
     parser.add_argument("--candidate-threshold", type=float, default=0.15)
     parser.add_argument("--figures", action="store_true", help="paste bodies and figures onto the pages")
-    parser.add_argument("--mlp", action="store_true", help="fit a one-hidden-layer MLP, not a logistic regression")
     parser.add_argument("--pool-seed", type=int, nargs="*", default=[], help="fit on these seeds' caches too")
     parser.add_argument("--out", type=Path, default=VERIFIER)
     args = parser.parse_args()
@@ -155,17 +136,14 @@ def main() -> None:
     pages = [pool["page"] + 1e6 * k for k, pool in enumerate(pools)]  # page ids apart per seed
     x, y = (np.concatenate([pool[key] for pool in pools]) for key in ("x", "y"))
     groups = np.concatenate(pages)
-    if args.mlp:
-        coef, intercept, hidden, c = fitted_mlp(x, y, groups)
-    else:
-        (coef, intercept, c), hidden = fitted(x, y, groups), None
+    coef, intercept, c = fitted(x, y, groups)
     record = {"characters": sorted(fit), "source": "anime_fanart (fit characters)", "generators": list(GENERATORS),
               "pages": int(store["page"].max() + 1), "seed": args.seed, "candidate_threshold": args.candidate_threshold,
               "figures": args.figures, "pooled_seeds": {s: int(p["page"].max() + 1) for s, p in zip(args.pool_seed, pools[1:])},
-              "candidates": len(y), "faces": int(y.sum()), "model": "mlp 64" if args.mlp else "logistic", "L2": c, "detector": "drawn_faces.onnx (stage 7)"}  # fmt: skip
+              "candidates": len(y), "faces": int(y.sum()), "C": c, "detector": "drawn_faces.onnx (stage 7)"}  # fmt: skip
     command = (f"python bench/train_drawn_verifier.py --seconds {args.seconds:g} --seed {args.seed} --candidate-threshold "
-               f"{args.candidate_threshold}" + " --figures" * args.figures + " --mlp" * args.mlp + (" --pool-seed " + " ".join(map(str, args.pool_seed))) * bool(args.pool_seed))  # fmt: skip
-    save_verifier(args.out, coef, intercept, hidden, trained_on=json.dumps(record), command=command)
+               f"{args.candidate_threshold}" + " --figures" * args.figures + (" --pool-seed " + " ".join(map(str, args.pool_seed))) * bool(args.pool_seed))  # fmt: skip
+    save_verifier(args.out, coef, intercept, trained_on=json.dumps(record), command=command)
     print(f"wrote {args.out}: {json.dumps(record)}")
 
 

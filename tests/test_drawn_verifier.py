@@ -8,13 +8,7 @@ import numpy as np
 import pytest
 
 from raypipe.detect import DETECTORS, drawn
-from raypipe.detect.drawn_verifier import (
-    VERIFIER,
-    DrawnFaceVerifier,
-    box_terms,
-    save_verifier,
-    trained_on,
-)
+from raypipe.detect.drawn_verifier import VERIFIER, DrawnFaceVerifier, box_terms, trained_on
 from raypipe.registry import ComponentError
 from raypipe.testing.comic_pages import load_characters, split_characters
 from raypipe.testing.drawn_negatives import hand, sound_effect
@@ -106,20 +100,3 @@ def test_a_verified_detector_scores_its_faces_by_the_verifier_probability(facepl
     expected = verified.verifier.probabilities(page, boxes, scores)
     found = verified.detect(page)
     assert found and {round(f.score, 6) for f in found} <= {round(float(p), 6) for p in expected}
-
-
-@pytest.mark.registry
-def test_a_verifier_with_a_hidden_layer_scores_by_its_rectified_units(faceplugin_models, tmp_path):
-    """An MLP verifier file (hidden weights and biases beside coef and intercept) gives
-    sigmoid(relu(x W + b) . coef + intercept) of the boxes' features."""
-    rng = np.random.default_rng(0)
-    weights, biases, coef = rng.normal(0, 0.1, (386, 8)), rng.normal(0, 0.1, 8), rng.normal(0, 1, 8)
-    path = tmp_path / "mlp.npz"
-    save_verifier(path, coef, 0.3, (weights, biases), trained_on="test", command="test")
-    verifier = DrawnFaceVerifier(faceplugin_models / "fr_expression.onnx", weights=path)
-    page, boxes = _page_of_few_stroke_faces(), np.array([[60, 60, 200, 200], [440, 510, 600, 670]], float)
-    x = verifier.features(page, boxes, [0.4, 0.6])
-    hidden = np.maximum(x @ weights.astype(np.float32) + biases.astype(np.float32), 0)
-    expected = 1 / (1 + np.exp(-(hidden @ coef.astype(np.float32) + np.float32(0.3))))
-    np.testing.assert_allclose(verifier.probabilities(page, boxes, [0.4, 0.6]), expected, rtol=1e-4)
-    assert set(np.load(path).files) >= {"hidden_weights", "hidden_bias", "coef", "intercept"}

@@ -4,8 +4,7 @@ Each candidate box, grown by the drawn-face embedder's ``CONTEXT`` within the im
 224 px and described by the pretrained DenseNet-121 that embeds drawn faces
 (:mod:`raypipe.features.drawn_densenet`: the square roots of its pooled features, whitened by the
 shipped projection fitted on ``anime_unlabelled``), joined with the detector's score and the box's
-log size; a logistic regression on these (or on one hidden layer of rectified units over them, a
-small MLP) gives the probability that the box is a face. It is
+log size; a logistic regression on these gives the probability that the box is a face. It is
 trained by ``bench/train_drawn_verifier.py`` on the candidates the shipped detector puts on
 synthetic pages of the allowed crops (hard negatives: art, bodies, hands, text), labelled by where
 the faces were pasted. Shipped as plain arrays (``weights/drawn_verifier.npz``, no pickle) with a
@@ -33,8 +32,6 @@ from raypipe.models import find_model
 
 VERIFIER = Path(__file__).parent / "weights" / "drawn_verifier.npz"
 _MODEL_KEYS = ("coef", "intercept")
-#: The optional hidden layer of an MLP verifier: ``(386, h)`` weights and ``(h,)`` biases.
-_HIDDEN_KEYS = ("hidden_weights", "hidden_bias")
 #: What a verifier file records about its training: one string each (a JSON text is fine).
 PROVENANCE_KEYS = ("trained_on", "command")
 
@@ -56,19 +53,15 @@ def box_terms(boxes: np.ndarray, scores: np.ndarray, shape: tuple[int, ...]) -> 
     return np.stack([np.asarray(scores, np.float64), np.log(sides / max(shape[:2]))], 1)
 
 
-def save_verifier(
-    path: Path, coef: np.ndarray, intercept: float, hidden: tuple[np.ndarray, np.ndarray] | None = None, **provenance: str
-) -> None:
-    """A logistic regression on :meth:`DrawnFaceVerifier.features` (or, with ``hidden``
-    ``(weights, biases)``, on a hidden layer of rectified units over them) as one ``.npz`` of
-    plain arrays, with its provenance (:data:`PROVENANCE_KEYS`, each a string)."""
+def save_verifier(path: Path, coef: np.ndarray, intercept: float, **provenance: str) -> None:
+    """A logistic regression on :meth:`DrawnFaceVerifier.features` as one ``.npz`` of plain
+    arrays, with its provenance (:data:`PROVENANCE_KEYS`, each a string)."""
     missing = set(PROVENANCE_KEYS) - set(provenance)
     if missing:
         raise ValueError(f"a verifier must record {', '.join(sorted(missing))}")
-    layer = {} if hidden is None else {k: np.asarray(v, np.float32) for k, v in zip(_HIDDEN_KEYS, hidden)}
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(path, coef=np.asarray(coef, np.float32).reshape(-1),
-                        intercept=np.asarray(float(intercept), np.float32), **layer,
+                        intercept=np.asarray(float(intercept), np.float32),
                         **{key: np.asarray(str(provenance[key])) for key in PROVENANCE_KEYS})  # fmt: skip
 
 
@@ -91,8 +84,7 @@ class DrawnFaceVerifier:
         self._model = None
         if weights is not None:
             with np.load(Path(weights), allow_pickle=False) as stored:
-                keys = _MODEL_KEYS + tuple(key for key in _HIDDEN_KEYS if key in stored)
-                self._model = {key: stored[key].astype(np.float64) for key in keys}
+                self._model = {key: stored[key].astype(np.float64) for key in _MODEL_KEYS}
 
     def features(self, image: np.ndarray, boxes: np.ndarray, scores: Sequence[float]) -> np.ndarray:
         """``(n, 384 + 2)``: the whitened DenseNet features of each box's chip, then
@@ -107,8 +99,5 @@ class DrawnFaceVerifier:
             raise ValueError("this verifier was built without weights: it can only describe boxes")
         if not len(boxes):
             return np.zeros(0)
-        inputs = self.features(image, boxes, scores)
-        if "hidden_weights" in self._model:
-            inputs = np.maximum(inputs @ self._model["hidden_weights"] + self._model["hidden_bias"], 0.0)
-        logits = inputs @ self._model["coef"] + self._model["intercept"]
+        logits = self.features(image, boxes, scores) @ self._model["coef"] + self._model["intercept"]
         return 1.0 / (1.0 + np.exp(-logits))
