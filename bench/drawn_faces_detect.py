@@ -27,7 +27,10 @@ at another threshold than the shipped one (one for all, or one per flip mode). `
 the detector alone (``none``) and with the candidate verifier (:mod:`raypipe.detect.drawn_verifier`)
 from each candidate threshold given (``auto``: the detector's; the default), in one run; a verified detector is scored at each
 ``--verifier-threshold`` (its own threshold, on the verifier's probability), the first of them
-for the summary rows. With two or more choosing sets scored (the sets
+for the summary rows, and with each ``--verifier-weights`` file ('' for the shipped one).
+``--with-figures`` pastes bodies and figures onto the generators' pages
+(:func:`raypipe.testing.drawn_figures.with_figures`, the truth unchanged): a diagnostic set of
+coloured negatives beside faces, not a choosing set. With two or more choosing sets scored (the sets
 of the fit characters), the threshold of best mean F1 over them is printed too; the
 illustrations of ``anime_pages/`` are scored unless ``--sets`` leaves them out.
 
@@ -36,6 +39,8 @@ illustrations of ``anime_pages/`` are scored unless ``--sets`` leaves them out.
     python bench/drawn_faces_detect.py --pages 40 --sets synthetic "composed: fit" --flip none union mean
     python bench/drawn_faces_detect.py --pages 25 --sets synthetic "composed: fit" "print: fit" \
         --verifier none 0.15 0.30 --verifier-threshold 0.4 0.5 0.6
+    python bench/drawn_faces_detect.py --pages 25 --verifier 0.30 --verifier-weights '' /tmp/verifier.npz
+    python bench/drawn_faces_detect.py --pages 25 --sets "composed: fit" --with-figures  # bodies pasted on
 """
 
 from __future__ import annotations
@@ -55,8 +60,10 @@ from train_drawn_detector import load_scenes
 from raypipe.comic.split import TEXT_MODES, PageText, detect_in_panels, split_page
 from raypipe.detect import DETECTORS
 from raypipe.detect.drawn import FLIP_MODES
+from raypipe.detect.drawn_verifier import DrawnFaceVerifier, find_backbone
 from raypipe.evaluation.comic import centre_claims, centre_scores
 from raypipe.testing.comic_pages import compose_pages, load_characters, split_characters
+from raypipe.testing.drawn_figures import with_figures
 from raypipe.testing.drawn_training_pages import training_patch
 from raypipe.testing.manga_print_pages import manga_print_pages
 
@@ -85,6 +92,14 @@ def synthetic_pages(characters: dict[str, list[Path]], n_pages: int, seed: int) 
         images.append(cv2.cvtColor(cv2.resize(grey, None, fx=scale, fy=scale), cv2.COLOR_GRAY2RGB))
         truth.append(boxes.tolist())
     return images, truth
+
+
+GENERATED = ("synthetic", "composed", "print")
+
+
+def with_figures_on(images: list[np.ndarray], truth: list[list], seed: int) -> tuple[list[np.ndarray], list[list]]:
+    """The pages with bodies and figures pasted on (none on a face), the truth unchanged."""
+    return [with_figures(image, faces, np.random.default_rng([seed, i])) for i, (image, faces) in enumerate(zip(images, truth))], truth
 
 
 def evaluation_sets(n_pages: int, seed: int) -> dict[str, tuple[list[np.ndarray], list[list]]]:
@@ -184,11 +199,16 @@ def main() -> None:
     parser.add_argument("--threshold", type=float, nargs="+", help="score drawn-faces at this threshold, or one per --flip mode (default: the detector's)")
     parser.add_argument("--verifier", nargs="+", default=["auto"], help="drawn-faces without the candidate verifier ('none': stage 7) and with it ('auto': from the detector's candidate threshold, the default; or from each threshold given), in one run")
     parser.add_argument("--verifier-threshold", type=float, nargs="+", help="the verifier's thresholds to score a verified detector at (default: the detector's)")
+    parser.add_argument("--verifier-weights", nargs="+", default=[""], help="verifier files to score ('': the shipped one)")
+    parser.add_argument("--with-figures", action="store_true", help="paste bodies and figures onto the generators' pages")
     parser.add_argument("--sets", nargs="+", help="score only the sets whose name starts so (synthetic, composed, print, manga, anime_pages)")
     parser.add_argument("--cascade", default=str(SHARED / "models" / "lbpcascade_animeface.xml"))
     args = parser.parse_args()
     sets = evaluation_sets(args.pages, args.seed)
     sets = {name: s for name, s in sets.items() if not args.sets or name.startswith(tuple(args.sets))}
+    if args.with_figures:
+        sets = {f"{name} + figures": with_figures_on(images, truth, args.seed + k) if name.startswith(GENERATED) else (images, truth)
+                for k, (name, (images, truth)) in enumerate(sets.items())}  # fmt: skip
     modes = args.text if args.on == "panels" else ["none"]
     detectors = {}
     flips = args.flip or [None]
@@ -196,7 +216,8 @@ def main() -> None:
     passes = [None]
     if args.long_sides:
         passes = [[int(v) for v in item.split(",")] for item in args.long_sides] if "," in "".join(args.long_sides) else [[int(v) for v in args.long_sides]]
-    for model, sides, flip, verifier in [(m, s, f, v) for m in args.model for s in passes for f in flips for v in args.verifier]:
+    weights = [(v, w) for v in args.verifier for w in (args.verifier_weights if v != "none" else [""])]
+    for model, sides, flip, (verifier, weight) in [(m, s, f, v) for m in args.model for s in passes for f in flips for v in weights]:
         settings = {"model_path": model, "long_sides": sides, "flip": flip}
         settings["verifier"] = "none" if verifier == "none" else "auto"
         if verifier not in ("none", "auto"):
@@ -204,6 +225,8 @@ def main() -> None:
         drawn = DETECTORS.build({"name": "drawn-faces", **{k: v for k, v in settings.items() if v}})
         if verifier != "none" and drawn.verifier is None:
             raise SystemExit("--verifier: no DenseNet backbone under the model root (raypipe models fetch)")
+        if weight:
+            drawn.verifier = DrawnFaceVerifier(find_backbone(None), weights=weight)
         default = [thresholds[flip] or (args.threshold or [drawn.score_threshold])[0]]
         drawn.score_threshold = 0.05  # scores kept; each threshold applied below
         if verifier != "none":
@@ -211,6 +234,7 @@ def main() -> None:
         for mode in modes:
             flipped = (f", passes {'/'.join(map(str, sides))}" if len(passes) > 1 else "") + (f", flip {flip}" if flip else "")
             flipped += f", verifier from {drawn.candidate_threshold:.2f}" if verifier != "none" else ""
+            flipped += f" ({Path(weight).stem})" if weight else ""
             detectors[f"drawn-faces ({Path(model).stem or 'shipped'}{flipped}), text {mode}"] = (drawn, default, mode)
     if Path(args.cascade).is_file():
         cascade = DETECTORS.build({"name": "anime-cascade", "cascade_path": args.cascade})

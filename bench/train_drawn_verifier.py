@@ -9,11 +9,15 @@ faces were pasted (the bench's rule: a candidate claims the face its centre fall
 best first; a second candidate on a claimed face is left out, neither face nor non-face) and
 described by :meth:`DrawnFaceVerifier.features` (the DenseNet backbone under the model root). A
 logistic regression is fitted on them, its L2 strength chosen by 3-fold cross-validation grouped
-by page (log loss). No manga page, ``anime/``, ``anime_pages/`` or ``sample/`` is read. Features
+by page (log loss). With ``--figures`` each page first gets coloured or painted bodies and whole
+figures, under its faces and on their own (:func:`raypipe.testing.drawn_figures.with_figures`: no
+truth box, no face covered); ``--pool-seed`` fits on the cached candidates of other seeds too (a
+seed's cache as an earlier run left it). No manga page, ``anime/``, ``anime_pages/`` or ``sample/`` is read. Features
 are cached under ``~/.cache/raypipe/bench/`` (one file per seed and candidate threshold), so a
 rerun with more ``--seconds`` adds pages to them.
 
-    nice -n 10 python bench/train_drawn_verifier.py --seconds 900 --seed 7
+    nice -n 10 python bench/train_drawn_verifier.py --seconds 900 --seed 7       # stage 9
+    nice -n 10 python bench/train_drawn_verifier.py --seconds 840 --seed 8 --figures --pool-seed 7  # stage 10 (not chosen)
 """
 
 from __future__ import annotations
@@ -33,11 +37,17 @@ from raypipe.detect.drawn import DrawnFaceDetector
 from raypipe.detect.drawn_verifier import VERIFIER, DrawnFaceVerifier, find_backbone, save_verifier
 from raypipe.evaluation.comic import centre_claims
 from raypipe.testing.comic_pages import compose_pages, load_characters, split_characters
+from raypipe.testing.drawn_figures import with_figures
 from raypipe.testing.manga_print_pages import manga_print_pages
 
 CACHE = Path(os.environ.get("RAYPIPE_CACHE", Path.home() / ".cache" / "raypipe")) / "bench"
 GENERATORS = ("synthetic", "composed", "print")
 PAGES_PER_DRAW = 5
+
+
+def cache_file(seed: int, candidate_threshold: float, figures: bool) -> Path:
+    """Where the described candidates of a training seed are cached."""
+    return CACHE / f"drawn_verifier_seed{seed}_t{candidate_threshold:.2f}{'_figures' * figures}.npz"
 
 
 def generated_pages(kind: str, characters: dict, draw: int, seed: int) -> tuple[list[np.ndarray], list[list]]:
@@ -92,6 +102,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=900, help="time box for describing candidates")
     parser.add_argument("--seed", type=int, default=7, help="training seed (the bench chooses on seed 0)")
     parser.add_argument("--candidate-threshold", type=float, default=0.15)
+    parser.add_argument("--figures", action="store_true", help="paste bodies and figures onto the pages")
+    parser.add_argument("--pool-seed", type=int, nargs="*", default=[], help="fit on these seeds' caches too")
     parser.add_argument("--out", type=Path, default=VERIFIER)
     args = parser.parse_args()
     if args.seed == 0:
@@ -105,12 +117,14 @@ def main() -> None:
     fit, _ = split_characters(load_characters(SHARED / "data" / "anime_fanart"))
     detector = DrawnFaceDetector(candidate_threshold=args.candidate_threshold)
     verifier = DrawnFaceVerifier(backbone, weights=None)
-    cache = CACHE / f"drawn_verifier_seed{args.seed}_t{args.candidate_threshold:.2f}.npz"
+    cache = cache_file(args.seed, args.candidate_threshold, args.figures)
     store = dict(np.load(cache)) if cache.is_file() else {"x": np.zeros((0, 386)), "y": np.zeros(0), "page": np.zeros(0)}
     draw, start = int(store["page"].max() + 1) // PAGES_PER_DRAW if len(store["page"]) else 0, time.monotonic()
     while time.monotonic() - start < args.seconds:
         kind = GENERATORS[draw % len(GENERATORS)]
         for i, (page, faces) in enumerate(zip(*generated_pages(kind, fit, draw, args.seed))):
+            if args.figures:
+                page = with_figures(page, faces, np.random.default_rng([args.seed, draw, i]))
             x, y = labelled_candidates(page, faces, detector, verifier)
             page_id = np.full(len(y), draw * PAGES_PER_DRAW + i, np.float64)
             store = {"x": np.vstack([store["x"], x]), "y": np.concatenate([store["y"], y]), "page": np.concatenate([store["page"], page_id])}
@@ -118,11 +132,17 @@ def main() -> None:
         CACHE.mkdir(parents=True, exist_ok=True)
         np.savez(cache, **store)
         print(f"{time.monotonic() - start:.0f} s: {draw} draws, {len(store['y'])} candidates, {int(store['y'].sum())} faces", flush=True)
-    coef, intercept, c = fitted(store["x"], store["y"], store["page"])
+    pools = [store] + [dict(np.load(cache_file(seed, args.candidate_threshold, False))) for seed in args.pool_seed]
+    pages = [pool["page"] + 1e6 * k for k, pool in enumerate(pools)]  # page ids apart per seed
+    x, y = (np.concatenate([pool[key] for pool in pools]) for key in ("x", "y"))
+    groups = np.concatenate(pages)
+    coef, intercept, c = fitted(x, y, groups)
     record = {"characters": sorted(fit), "source": "anime_fanart (fit characters)", "generators": list(GENERATORS),
               "pages": int(store["page"].max() + 1), "seed": args.seed, "candidate_threshold": args.candidate_threshold,
-              "candidates": len(store["y"]), "faces": int(store["y"].sum()), "C": c, "detector": "drawn_faces.onnx (stage 7)"}  # fmt: skip
-    command = f"python bench/train_drawn_verifier.py --seconds {args.seconds:g} --seed {args.seed} --candidate-threshold {args.candidate_threshold}"
+              "figures": args.figures, "pooled_seeds": {s: int(p["page"].max() + 1) for s, p in zip(args.pool_seed, pools[1:])},
+              "candidates": len(y), "faces": int(y.sum()), "C": c, "detector": "drawn_faces.onnx (stage 7)"}  # fmt: skip
+    command = (f"python bench/train_drawn_verifier.py --seconds {args.seconds:g} --seed {args.seed} --candidate-threshold "
+               f"{args.candidate_threshold}" + " --figures" * args.figures + (" --pool-seed " + " ".join(map(str, args.pool_seed))) * bool(args.pool_seed))  # fmt: skip
     save_verifier(args.out, coef, intercept, trained_on=json.dumps(record), command=command)
     print(f"wrote {args.out}: {json.dumps(record)}")
 
