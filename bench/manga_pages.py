@@ -23,8 +23,10 @@ The pages are CC BY-NC 4.0: evaluation only, never copied into the project.
 the shipped model on N synthetic pages of irregular layouts drawn with art and a seed no
 training page used, per layout.
 
-``--run RUN`` scores a comic run's own output instead (``panels.parquet``, and the rows of
-``texts.parquet`` of kind "lettering"): what a user of ``raypipe run`` gets.
+``--run RUN`` scores a comic run's own output instead (``panels.parquet``, the rows of
+``texts.parquet`` of kind "lettering", and the faces of ``faces.parquet`` against the faces boxed
+by eye in ``bench/data/manga_faces.json``, a face found when a box's centre falls in it, one box
+a face): what a user of ``raypipe run`` gets.
 
 ``--sweep`` prints the text figures of each setting of the line threshold (``faint``) and the
 largest balloon (``balloon_glyphs``) the defaults were chosen from: run on the tuning title it
@@ -62,7 +64,7 @@ from raypipe.comic.panels import Box, extract_panels
 from raypipe.comic.slivers import join_slivers
 from raypipe.comic.split import PageText
 from raypipe.comic.text import detect_balloons
-from raypipe.evaluation.comic import box_scores
+from raypipe.evaluation.comic import box_scores, centre_scores
 from raypipe.testing.manga_layouts import LAYOUTS, compose_page
 
 MANGA = Path(__file__).resolve().parents[2] / "shared" / "data" / "manga_pages"
@@ -70,6 +72,7 @@ TUNING_TITLE, REPORTING_TITLE = "tencho_isoro", "balloon_dream"
 FAINT = (110, 170, 215, 230)
 BALLOON_GLYPHS = (8.0, 12.0, 16.0, 24.0, float("inf"))
 SYNTHETIC_SEED = 2026  # the training pages use seed 0 and other art
+MANGA_FACES = Path(__file__).parent / "data" / "manga_faces.json"
 
 
 def xywh_boxes(items: list[dict]) -> list[Box]:
@@ -134,22 +137,23 @@ def page_boxes(
 
 
 def score_run(root: Path, run: Path, title: str) -> dict[str, dict[str, float]]:
-    """Panel and text recall / precision (IoU 0.5) of the comic run ``run`` on ``title``'s pages."""
-    panels = pd.read_parquet(run / "panels.parquet")
+    """Panel and text recall / precision (IoU 0.5), and face recall / precision (a box's centre
+    in a face boxed by eye), of the comic run ``run`` on ``title``'s pages."""
     texts = pd.read_parquet(run / "texts.parquet")
-    texts = texts[texts.kind == "lettering"]
-    columns = ["x1", "y1", "x2", "y2"]
-    found_panels, found_texts, true_panels, true_texts = [], [], [], []
+    tables = {"panels": pd.read_parquet(run / "panels.parquet"), "text": texts[texts.kind == "lettering"],
+              "faces": pd.read_parquet(run / "faces.parquet")}  # fmt: skip
+    boxed_faces = json.loads(MANGA_FACES.read_text())["pages"]
+    found: dict[str, list] = {kind: [] for kind in tables}
+    truth: dict[str, list] = {kind: [] for kind in tables}
     for path, page_panels, page_texts in pages(root, title):
-        found_panels.append(
-            panels.loc[panels.image_path.map(_name) == path.name, columns].to_numpy()
-        )
-        found_texts.append(texts.loc[texts.image_path.map(_name) == path.name, columns].to_numpy())
-        true_panels.append(page_panels)
-        true_texts.append(page_texts)
+        for kind, table in tables.items():
+            found[kind].append(table.loc[table.image_path.map(_name) == path.name, ["x1", "y1", "x2", "y2"]].to_numpy())
+        for kind, boxes in [("panels", page_panels), ("text", page_texts), ("faces", boxed_faces[path.stem])]:
+            truth[kind].append(boxes)
     return {
-        "panels": box_scores(found_panels, true_panels),
-        "text": box_scores(found_texts, true_texts),
+        "panels": box_scores(found["panels"], truth["panels"]),
+        "text": box_scores(found["text"], truth["text"]),
+        "faces": centre_scores(found["faces"], truth["faces"]),
     }
 
 
@@ -255,8 +259,8 @@ def main() -> None:
         for method, kinds in methods.items():
             for kind, scores in kinds.items():
                 _print(f"{title} ({_role(title, method, title in fitted)}) {method} {kind}", scores)
-    for method in next(iter(per_title.values())):
-        for kind in ("panels", "text"):
+    for method, kinds in next(iter(per_title.values())).items():
+        for kind in kinds:
             for stat in ("recall", "precision"):
                 values = [per_title[t][method][kind][stat] for t in per_title]
                 print(f"{method} {kind} {stat}: mean {np.mean(values):.3f} worst {min(values):.3f}")
