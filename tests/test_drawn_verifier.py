@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 
 from raypipe.detect import DETECTORS, drawn
-from raypipe.detect.drawn_verifier import VERIFIER, DrawnFaceVerifier, box_terms, save_verifier, trained_on
+from raypipe.detect.drawn_verifier import (
+    VERIFIER,
+    DrawnFaceVerifier,
+    box_terms,
+    save_verifier,
+    trained_on,
+)
 from raypipe.registry import ComponentError
 from raypipe.testing.comic_pages import load_characters, split_characters
 from raypipe.testing.drawn_negatives import hand, sound_effect
