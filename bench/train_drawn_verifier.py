@@ -22,7 +22,7 @@ rerun with more ``--seconds`` adds pages to them.
 
     nice -n 10 python bench/train_drawn_verifier.py --seconds 900 --seed 7       # stage 9
     nice -n 10 python bench/train_drawn_verifier.py --seconds 840 --seed 8 --figures --pool-seed 7  # stage 10 (not chosen)
-    nice -n 10 python bench/train_drawn_verifier.py --seconds 720 --seed 7 --mirrored  # stage 11
+    nice -n 10 python bench/train_drawn_verifier.py --seconds 600 --seed 7 --mirrored  # stage 11 (not chosen)
 """
 
 from __future__ import annotations
