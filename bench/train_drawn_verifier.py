@@ -12,12 +12,17 @@ logistic regression is fitted on them, its L2 strength chosen by 3-fold cross-va
 by page (log loss). With ``--figures`` each page first gets coloured or painted bodies and whole
 figures, under its faces and on their own (:func:`raypipe.testing.drawn_figures.with_figures`: no
 truth box, no face covered); ``--pool-seed`` fits on the cached candidates of other seeds too (a
-seed's cache as an earlier run left it). No manga page, ``anime/``, ``anime_pages/`` or ``sample/`` is read. Features
+seed's cache as an earlier run left it). With ``--mirrored`` the candidates are described by the
+mean features of each chip and its mirror image (the file records it, and the verifier then
+describes boxes so): the pages of the seed's plain cache are drawn again, in order, and only the
+mirror images go through the backbone, averaged with the cached features (the whitening is affine,
+so this is the mirrored verifier's description). No manga page, ``anime/``, ``anime_pages/`` or ``sample/`` is read. Features
 are cached under ``~/.cache/raypipe/bench/`` (one file per seed and candidate threshold), so a
 rerun with more ``--seconds`` adds pages to them.
 
     nice -n 10 python bench/train_drawn_verifier.py --seconds 900 --seed 7       # stage 9
     nice -n 10 python bench/train_drawn_verifier.py --seconds 840 --seed 8 --figures --pool-seed 7  # stage 10 (not chosen)
+    nice -n 10 python bench/train_drawn_verifier.py --seconds 600 --seed 7 --mirrored  # stage 11 (not chosen)
 """
 
 from __future__ import annotations
@@ -34,8 +39,16 @@ from drawn_faces_detect import SHARED, synthetic_pages
 
 from raypipe.comic.split import split_page
 from raypipe.detect.drawn import DrawnFaceDetector
-from raypipe.detect.drawn_verifier import VERIFIER, DrawnFaceVerifier, find_backbone, save_verifier
+from raypipe.detect.drawn_verifier import (
+    VERIFIER,
+    DrawnFaceVerifier,
+    box_terms,
+    candidate_chips,
+    find_backbone,
+    save_verifier,
+)
 from raypipe.evaluation.comic import centre_claims
+from raypipe.features.drawn_densenet import DrawnFaceDenseNet, load_projection, whitened
 from raypipe.testing.comic_pages import compose_pages, load_characters, split_characters
 from raypipe.testing.drawn_figures import with_figures
 from raypipe.testing.manga_print_pages import manga_print_pages
@@ -45,9 +58,22 @@ GENERATORS = ("synthetic", "composed", "print")
 PAGES_PER_DRAW = 5
 
 
-def cache_file(seed: int, candidate_threshold: float, figures: bool) -> Path:
+def cache_file(seed: int, candidate_threshold: float, figures: bool, mirrored: bool = False) -> Path:
     """Where the described candidates of a training seed are cached."""
-    return CACHE / f"drawn_verifier_seed{seed}_t{candidate_threshold:.2f}{'_figures' * figures}.npz"
+    return CACHE / f"drawn_verifier_seed{seed}_t{candidate_threshold:.2f}{'_figures' * figures}{'_mirrored' * mirrored}.npz"
+
+
+class MirrorHalf:
+    """The verifier's description of each candidate's MIRRORED chip alone (box terms as usual):
+    averaged with the plain description it is the mirrored verifier's."""
+
+    def __init__(self, backbone: Path):
+        self._extractor = DrawnFaceDenseNet(model_path=backbone, projection=None, device="cpu")
+        self._projection = load_projection()
+
+    def features(self, image: np.ndarray, boxes: np.ndarray, scores) -> np.ndarray:
+        chips = [chip[:, ::-1] for chip in candidate_chips(image, boxes)]
+        return np.hstack([whitened(self._extractor.pooled(chips), self._projection), box_terms(boxes, scores, image.shape)])
 
 
 def generated_pages(kind: str, characters: dict, draw: int, seed: int) -> tuple[list[np.ndarray], list[list]]:
@@ -104,6 +130,7 @@ def main() -> None:
     parser.add_argument("--candidate-threshold", type=float, default=0.15)
     parser.add_argument("--figures", action="store_true", help="paste bodies and figures onto the pages")
     parser.add_argument("--pool-seed", type=int, nargs="*", default=[], help="fit on these seeds' caches too")
+    parser.add_argument("--mirrored", action="store_true", help="mirror-averaged features of the seed's cached pages")
     parser.add_argument("--out", type=Path, default=VERIFIER)
     args = parser.parse_args()
     if args.seed == 0:
@@ -117,33 +144,40 @@ def main() -> None:
     fit, _ = split_characters(load_characters(SHARED / "data" / "anime_fanart"))
     detector = DrawnFaceDetector(candidate_threshold=args.candidate_threshold)
     verifier = DrawnFaceVerifier(backbone, weights=None)
-    cache = cache_file(args.seed, args.candidate_threshold, args.figures)
+    cache = cache_file(args.seed, args.candidate_threshold, args.figures, args.mirrored)
+    plain = dict(np.load(cache_file(args.seed, args.candidate_threshold, args.figures))) if args.mirrored else None
+    describer = MirrorHalf(backbone) if args.mirrored else verifier
     store = dict(np.load(cache)) if cache.is_file() else {"x": np.zeros((0, 386)), "y": np.zeros(0), "page": np.zeros(0)}
     draw, start = int(store["page"].max() + 1) // PAGES_PER_DRAW if len(store["page"]) else 0, time.monotonic()
-    while time.monotonic() - start < args.seconds:
+    while time.monotonic() - start < args.seconds and (plain is None or draw * PAGES_PER_DRAW <= plain["page"].max()):
         kind = GENERATORS[draw % len(GENERATORS)]
         for i, (page, faces) in enumerate(zip(*generated_pages(kind, fit, draw, args.seed))):
             if args.figures:
                 page = with_figures(page, faces, np.random.default_rng([args.seed, draw, i]))
-            x, y = labelled_candidates(page, faces, detector, verifier)
+            x, y = labelled_candidates(page, faces, detector, describer)
             page_id = np.full(len(y), draw * PAGES_PER_DRAW + i, np.float64)
+            if plain is not None:
+                rows = plain["page"] == page_id[:1] if len(y) else plain["page"] == -1
+                if not np.array_equal(plain["y"][rows], y):
+                    sys.exit(f"page {draw * PAGES_PER_DRAW + i} drawn again differs from the cache")
+                x = (plain["x"][rows] + x) / 2
             store = {"x": np.vstack([store["x"], x]), "y": np.concatenate([store["y"], y]), "page": np.concatenate([store["page"], page_id])}
         draw += 1
         CACHE.mkdir(parents=True, exist_ok=True)
         np.savez(cache, **store)
         print(f"{time.monotonic() - start:.0f} s: {draw} draws, {len(store['y'])} candidates, {int(store['y'].sum())} faces", flush=True)
-    pools = [store] + [dict(np.load(cache_file(seed, args.candidate_threshold, False))) for seed in args.pool_seed]
+    pools = [store] + [dict(np.load(cache_file(seed, args.candidate_threshold, False, args.mirrored))) for seed in args.pool_seed]
     pages = [pool["page"] + 1e6 * k for k, pool in enumerate(pools)]  # page ids apart per seed
     x, y = (np.concatenate([pool[key] for pool in pools]) for key in ("x", "y"))
     groups = np.concatenate(pages)
     coef, intercept, c = fitted(x, y, groups)
     record = {"characters": sorted(fit), "source": "anime_fanart (fit characters)", "generators": list(GENERATORS),
               "pages": int(store["page"].max() + 1), "seed": args.seed, "candidate_threshold": args.candidate_threshold,
-              "figures": args.figures, "pooled_seeds": {s: int(p["page"].max() + 1) for s, p in zip(args.pool_seed, pools[1:])},
+              "figures": args.figures, "mirrored": args.mirrored, "pooled_seeds": {s: int(p["page"].max() + 1) for s, p in zip(args.pool_seed, pools[1:])},
               "candidates": len(y), "faces": int(y.sum()), "C": c, "detector": "drawn_faces.onnx (stage 7)"}  # fmt: skip
     command = (f"python bench/train_drawn_verifier.py --seconds {args.seconds:g} --seed {args.seed} --candidate-threshold "
-               f"{args.candidate_threshold}" + " --figures" * args.figures + (" --pool-seed " + " ".join(map(str, args.pool_seed))) * bool(args.pool_seed))  # fmt: skip
-    save_verifier(args.out, coef, intercept, trained_on=json.dumps(record), command=command)
+               f"{args.candidate_threshold}" + " --figures" * args.figures + " --mirrored" * args.mirrored + (" --pool-seed " + " ".join(map(str, args.pool_seed))) * bool(args.pool_seed))  # fmt: skip
+    save_verifier(args.out, coef, intercept, mirrored=args.mirrored, trained_on=json.dumps(record), command=command)
     print(f"wrote {args.out}: {json.dumps(record)}")
 
 

@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 
 from raypipe.detect import DETECTORS, drawn
-from raypipe.detect.drawn_verifier import VERIFIER, DrawnFaceVerifier, box_terms, trained_on
+from raypipe.detect.drawn_verifier import (
+    VERIFIER,
+    DrawnFaceVerifier,
+    box_terms,
+    save_verifier,
+    trained_on,
+)
 from raypipe.registry import ComponentError
 from raypipe.testing.comic_pages import load_characters, split_characters
 from raypipe.testing.drawn_negatives import hand, sound_effect
@@ -100,3 +106,24 @@ def test_a_verified_detector_scores_its_faces_by_the_verifier_probability(facepl
     expected = verified.verifier.probabilities(page, boxes, scores)
     found = verified.detect(page)
     assert found and {round(f.score, 6) for f in found} <= {round(float(p), 6) for p in expected}
+
+
+@pytest.mark.registry
+def test_a_mirrored_verifier_file_makes_the_verifier_average_each_chip_with_its_mirror(faceplugin_models, tmp_path):
+    """A file saved with ``mirrored`` describes a centred box of an image and of its mirror image
+    alike; an older file without the key describes them apart (the plain features)."""
+    coef = np.random.default_rng(0).normal(size=384 + 2)
+    save_verifier(tmp_path / "mirrored.npz", coef, 0.0, mirrored=True, trained_on="{}", command="test")
+    np.savez(tmp_path / "old.npz", coef=coef, intercept=np.asarray(0.0), trained_on="{}", command="test")
+    page = np.full((300, 300, 3), 255, np.uint8)
+    page[60:240, 60:240] = simple_face(180, np.random.default_rng(1))
+    page[80:140, 70:150] = (200, 30, 30)  # a left-right asymmetric face
+    box, mirror = np.array([[60.0, 60.0, 240.0, 240.0]]), np.ascontiguousarray(page[:, ::-1])
+    backbone = faceplugin_models / "fr_expression.onnx"
+    mirrored, old = DrawnFaceVerifier(backbone, tmp_path / "mirrored.npz"), DrawnFaceVerifier(backbone, tmp_path / "old.npz")
+    assert mirrored.mirrored and not old.mirrored
+    np.testing.assert_allclose(mirrored.features(page, box, [0.5]), mirrored.features(mirror, box, [0.5]), atol=1e-4)
+    assert np.abs(old.features(page, box, [0.5]) - old.features(mirror, box, [0.5])).max() > 0.1
+    np.testing.assert_allclose(
+        mirrored.features(page, box, [0.5])[:, :384],
+        (old.features(page, box, [0.5]) + old.features(mirror, box, [0.5]))[:, :384] / 2, atol=1e-4)  # fmt: skip

@@ -143,8 +143,15 @@ class DrawnFaceDenseNet(FeatureExtractor):
             self._runner = OnnxRunner(pooled_features_graph(self.model_path), device=self.device)
         return self._runner
 
-    def pooled(self, chips: Sequence[np.ndarray]) -> np.ndarray:
-        """The square roots of the backbone's pooled features, ``(N, 1024)``."""
+    def pooled(self, chips: Sequence[np.ndarray], mirrored: bool = False) -> np.ndarray:
+        """The square roots of the backbone's pooled features, ``(N, 1024)``; ``mirrored``: the
+        mean of those of each chip and of its mirror image (two backbone passes)."""
+        features = self._pooled(chips)
+        if mirrored:
+            features = (features + self._pooled([chip[:, ::-1] for chip in chips])) / 2
+        return features
+
+    def _pooled(self, chips: Sequence[np.ndarray]) -> np.ndarray:
         import torch
 
         runner, out = self._backbone(), []
@@ -162,9 +169,7 @@ class DrawnFaceDenseNet(FeatureExtractor):
         return self._projection is not None and bool(self._projection.get(_MIRRORED_KEY, False))
 
     def transform(self, chips: Sequence[np.ndarray]) -> np.ndarray:
-        features = self.pooled(list(chips))
-        if self.mirrored:
-            features = (features + self.pooled([chip[:, ::-1] for chip in chips])) / 2
+        features = self.pooled(list(chips), self.mirrored)
         if self._projection is None:
             return features.astype(np.float32)
         return projected(features, self._projection)
