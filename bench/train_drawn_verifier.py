@@ -23,6 +23,9 @@ rerun with more ``--seconds`` adds pages to them.
     nice -n 10 python bench/train_drawn_verifier.py --seconds 900 --seed 7       # stage 9
     nice -n 10 python bench/train_drawn_verifier.py --seconds 840 --seed 8 --figures --pool-seed 7  # stage 10 (not chosen)
     nice -n 10 python bench/train_drawn_verifier.py --seconds 600 --seed 7 --mirrored  # stage 11 (not chosen)
+    nice -n 10 python bench/train_drawn_verifier.py --seconds 1500 --seed 8 --out /tmp/verifier_seed8.npz  # stage 12: more pages,
+    nice -n 10 python bench/train_drawn_verifier.py --seconds 1500 --seed 9 --out /tmp/verifier_seed9.npz  # two seeds side by side,
+    nice -n 10 python bench/train_drawn_verifier.py --seconds 0 --seed 7 --pool-seed 8 9 --out /tmp/v12/drawn_verifier_pooled.npz  # then one fit on all three
 """
 
 from __future__ import annotations
@@ -107,7 +110,7 @@ def labelled_candidates(page: np.ndarray, faces: list, detector, verifier) -> tu
 
 
 def fitted(features: np.ndarray, labels: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, float, float]:
-    """``(coef, intercept, C)`` of the logistic regression whose C of 0.001-1 has the best grouped
+    """``(coef, intercept, C)`` of the logistic regression whose C of 0.001-3 has the best grouped
     3-fold log loss."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import GroupKFold, cross_val_score
@@ -116,7 +119,7 @@ def fitted(features: np.ndarray, labels: np.ndarray, groups: np.ndarray) -> tupl
         return LogisticRegression(C=c, max_iter=2000)
 
     losses = {c: -cross_val_score(model(c), features, labels, groups=groups, cv=GroupKFold(3), scoring="neg_log_loss").mean()
-              for c in (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)}  # fmt: skip
+              for c in (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)}  # fmt: skip
     print("C -> cross-validated log loss:", {c: round(v, 4) for c, v in losses.items()}, flush=True)
     best = min(losses, key=losses.get)
     final = model(best).fit(features, labels)
