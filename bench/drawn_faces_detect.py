@@ -22,7 +22,8 @@ Each detector runs as a comic run runs it (``--on panels``: in the panel crops o
 :data:`raypipe.comic.split.TEXT_MODES`) or on whole pages (``--on pages``). With several text
 modes, each manga title in turn chooses the mode of best F1 (shipped threshold), reported on the
 other title. ``--model`` takes several graphs ('' for the shipped one) and ``--flip`` several
-test-time flip modes, each pair scored in one run on the same pages; ``--threshold`` scores them
+test-time flip modes, each pair scored in one run on the same pages (``--long-sides`` several sets
+of passes, ``--max-scale`` one cap each); ``--threshold`` scores them
 at another threshold than the shipped one (one for all, or one per flip mode). ``--verifier`` scores
 the detector alone (``none``) and with the candidate verifier (:mod:`raypipe.detect.drawn_verifier`)
 from each candidate threshold given (``auto``: the detector's; the default), in one run; a verified detector is scored at each
@@ -41,6 +42,7 @@ illustrations of ``anime_pages/`` are scored unless ``--sets`` leaves them out.
         --verifier none 0.15 0.30 --verifier-threshold 0.4 0.5 0.6
     python bench/drawn_faces_detect.py --pages 25 --verifier 0.30 --verifier-weights '' /tmp/verifier.npz
     python bench/drawn_faces_detect.py --pages 25 --sets "composed: fit" --with-figures  # bodies pasted on
+    python bench/drawn_faces_detect.py --pages 25 --verifier 0.30 --long-sides 640,320,160 960,640,320,160 --max-scale 0.55 0.825
 """
 
 from __future__ import annotations
@@ -195,6 +197,7 @@ def main() -> None:
     parser.add_argument("--text", nargs="+", choices=TEXT_MODES, default=["lettering-filter"], help="text modes (--on panels; default: a comic run's)")
     parser.add_argument("--model", nargs="+", default=[""], help="ONNX models to score in one run ('': the shipped one)")
     parser.add_argument("--long-sides", nargs="+", help="drawn-faces passes (default: the detector's): '640 320 160', or several sets '640,320 640,320,160'")
+    parser.add_argument("--max-scale", type=float, nargs="+", help="drawn-faces max_scale, one per --long-sides set (default: the detector's)")
     parser.add_argument("--flip", nargs="+", choices=FLIP_MODES, help="drawn-faces test-time flip modes (default: the detector's)")
     parser.add_argument("--threshold", type=float, nargs="+", help="score drawn-faces at this threshold, or one per --flip mode (default: the detector's)")
     parser.add_argument("--verifier", nargs="+", default=["auto"], help="drawn-faces without the candidate verifier ('none': stage 7) and with it ('auto': from the detector's candidate threshold, the default; or from each threshold given), in one run")
@@ -216,9 +219,12 @@ def main() -> None:
     passes = [None]
     if args.long_sides:
         passes = [[int(v) for v in item.split(",")] for item in args.long_sides] if "," in "".join(args.long_sides) else [[int(v) for v in args.long_sides]]
+    if args.max_scale and len(args.max_scale) != len(passes):
+        raise SystemExit("--max-scale: give one value per --long-sides set")
+    caps = dict(zip(map(tuple, passes), args.max_scale)) if args.max_scale else {}
     weights = [(v, w) for v in args.verifier for w in (args.verifier_weights if v != "none" else [""])]
     for model, sides, flip, (verifier, weight) in [(m, s, f, v) for m in args.model for s in passes for f in flips for v in weights]:
-        settings = {"model_path": model, "long_sides": sides, "flip": flip}
+        settings = {"model_path": model, "long_sides": sides, "flip": flip, "max_scale": caps.get(tuple(sides or ()))}
         settings["verifier"] = "none" if verifier == "none" else "auto"
         if verifier not in ("none", "auto"):
             settings["candidate_threshold"] = float(verifier)
@@ -232,7 +238,8 @@ def main() -> None:
         if verifier != "none":
             default, drawn.verifier_threshold = args.verifier_threshold or [drawn.verifier_threshold], 0.0
         for mode in modes:
-            flipped = (f", passes {'/'.join(map(str, sides))}" if len(passes) > 1 else "") + (f", flip {flip}" if flip else "")
+            flipped = (f", passes {'/'.join(map(str, sides))}" if len(passes) > 1 else "") + (f" up to {caps[tuple(sides)]:g}" if caps else "")
+            flipped += f", flip {flip}" if flip else ""
             flipped += f", verifier from {drawn.candidate_threshold:.2f}" if verifier != "none" else ""
             flipped += f" ({Path(weight).stem})" if weight else ""
             detectors[f"drawn-faces ({Path(model).stem or 'shipped'}{flipped}), text {mode}"] = (drawn, default, mode)
