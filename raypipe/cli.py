@@ -7,10 +7,8 @@ import importlib
 import sys
 
 from raypipe import __version__
-from raypipe.config import ConfigError
 from raypipe.console import configure_console
-from raypipe.errors import UsageError
-from raypipe.registry import ComponentError
+from raypipe.errors import USER_ERRORS
 
 #: Sub-command modules; each defines ``NAME``, ``HELP``, ``add_arguments(parser)``, ``run(args) -> int``.
 COMMANDS = [
@@ -49,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     configure_console(args.verbose)
     try:
         return int(args.handler(args) or 0)
-    except (UsageError, ConfigError, ComponentError, FileNotFoundError) as err:
+    except USER_ERRORS as err:
         print(f"raypipe {args.command}: error: {err}", file=sys.stderr)
         return 2
 

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from raypipe.console import route_library_logging
+from raypipe.errors import USER_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -42,3 +46,31 @@ def _quiet_ray_data() -> None:
     context = DataContext.get_current()
     context.enable_progress_bars = False
     context.print_on_execution_start = False
+
+
+@contextmanager
+def user_errors_from_workers() -> Iterator[None]:
+    """Within it, a user error raised by a Ray Data worker (a bad setting of a detector, a model
+    file that is not there: :data:`raypipe.errors.USER_ERRORS`) reaches the caller as itself, so
+    that the command line says it in one line instead of printing Ray's traceback."""
+    import ray.exceptions
+    from ray.data import DataContext
+
+    DataContext.get_current().raise_original_map_exception = True
+    try:
+        yield
+    except ray.exceptions.RayTaskError as err:
+        if isinstance(err.cause, USER_ERRORS):
+            raise without_retry_advice(err.cause) from None
+        raise
+
+
+#: What Ray Data appends to a failed task's error: "Failed to ... attempts (total backoff ...)".
+_RETRY_ADVICE = re.compile(r"\n?Failed to [^\n]* attempts \(total backoff .*", re.DOTALL)
+
+
+def without_retry_advice(error: BaseException) -> BaseException:
+    """``error`` with its message as the worker raised it, Ray Data's retry advice taken off."""
+    args = (_RETRY_ADVICE.sub("", arg) if isinstance(arg, str) else arg for arg in error.args)
+    error.args = tuple(arg for arg in args if arg != "")
+    return error

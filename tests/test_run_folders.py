@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
@@ -13,6 +15,9 @@ from raypipe.chips import ChipStore
 from raypipe.cli import main
 from raypipe.layout import RunLayout
 from raypipe.report import write_report
+from tests.conftest import REPO
+
+SAMPLE_COMIC = REPO / "sample" / "comic"
 
 
 @pytest.fixture
@@ -168,3 +173,22 @@ def test_a_shard_written_again_keeps_its_first_files_and_marker(tmp_path):
     returned = write_shard(layout, again, {"detector": "d", "embedder": "e"}, save_chips=True, node="other")
     assert returned == marker and returned["node"] == "n"
     assert {p: p.stat().st_mtime_ns for p in files} == written
+
+
+def test_a_bad_detector_setting_stops_the_run_in_one_line_and_the_fixed_rerun_needs_no_overwrite(tmp_path, ray_session):
+    """The setting is checked where the detector is built, on a Ray worker: its error still
+    reaches the console as the one line of a user error (the command run as a user runs it),
+    and the folder, which holds no finished shard, takes the corrected settings."""
+    out = tmp_path / "run"
+    command = ["run", str(SAMPLE_COMIC), "--out", str(out), "--domain", "comic", "--no-tracking",
+               "--set", "extract.detector.verifier=none"]  # fmt: skip
+    bad = subprocess.run([sys.executable, "-m", "raypipe.cli", *command, "--set", "extract.detector.score_threshold=2"],
+                         check=False, cwd=REPO, env={k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"},
+                         capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert bad.returncode == 2
+    assert [line for line in bad.stderr.splitlines() if line.startswith("raypipe run:")] == [
+        "raypipe run: error: drawn-faces score_threshold must be a number from 0 to 1, not 2"
+    ]
+    assert "Traceback" not in bad.stderr and "total backoff" not in bad.stderr
+    assert main(command) == 0
+    assert len(pd.read_parquet(out / "faces.parquet")) > 0

@@ -87,7 +87,9 @@ class DrawnFaceDetector(Detector):
             raise ComponentError(f"drawn-faces flip must be one of {', '.join(FLIP_MODES)}, not {flip!r}")
         if verifier not in VERIFIER_MODES:
             raise ComponentError(f"drawn-faces verifier must be one of {', '.join(VERIFIER_MODES)}, not {verifier!r}")
-        for name, value in [("candidate_threshold", candidate_threshold), ("verifier_threshold", verifier_threshold)]:
+        thresholds = {"score_threshold": score_threshold, "nms_threshold": nms_threshold,
+                      "candidate_threshold": candidate_threshold, "verifier_threshold": verifier_threshold}  # fmt: skip
+        for name, value in thresholds.items():
             if not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
                 raise ComponentError(f"drawn-faces {name} must be a number from 0 to 1, not {value!r}")
         path = Path(model_path).expanduser() if model_path else SHIPPED_MODEL

@@ -31,7 +31,7 @@ from raypipe.layout import TABLES, RunLayout, atomic_write_text
 from raypipe.pipeline.listing import list_shards
 from raypipe.pipeline.resources import cluster_totals
 from raypipe.pipeline.shards import TIMING_COLUMNS, completed_shards, remove_unfinished
-from raypipe.ray_session import ensure_ray
+from raypipe.ray_session import ensure_ray, user_errors_from_workers
 from raypipe.registry import split_spec
 
 log = logging.getLogger(__name__)
@@ -126,11 +126,12 @@ UNRECORDED = ("shard_size", "max_shard_size", "auto_fetch", "detect_crops")
 
 
 def _claim_folder(layout: RunLayout, config: Config, overwrite: bool) -> None:
-    """Record the extraction settings; refuse to mix shards made with other settings."""
+    """Record the extraction settings; refuse to mix shards made with other settings (a folder
+    whose earlier run finished no shard, such as one stopped by a bad setting, holds none)."""
     fingerprint_file = layout.shards / "extract_config.json"
     settings = json.dumps({k: v for k, v in config.to_dict()["extract"].items() if k not in UNRECORDED}, sort_keys=True)
     if fingerprint_file.exists() and fingerprint_file.read_text(encoding="utf-8") != settings:
-        if not overwrite:
+        if not overwrite and any(layout.shards.glob("*.done.json")):
             raise RunMismatchError(
                 f"{layout.root} holds an extraction made with other extract settings; use "
                 "--overwrite to redo it, or another output folder"
@@ -148,12 +149,13 @@ def _run_pipeline(layout: RunLayout, config: Config, todo: list[str], embedder_s
     from raypipe.pipeline.topology import build_topology
 
     ensure_ray(config.ray.address)
-    # a block per shard (up to MAX_BLOCKS) so that idle workers take the next shard
-    keys = ray.data.from_items([{"shard": key} for key in todo], override_num_blocks=min(len(todo), MAX_BLOCKS))
-    worker_args = (config.to_dict(), embedder_spec, models, str(layout.root))
-    shards = build_topology(keys, config, worker_args, *cluster_totals(), shards=len(todo))
-    try:
-        for batch in shards.iter_batches(batch_size=None, batch_format="numpy"):
-            progress.update(int(batch["images"].sum()), int(batch["faces"].sum()), int(batch["errors"].sum()))
-    finally:
-        progress.close()
+    with user_errors_from_workers():  # entered first: a dataset keeps the context it was built in
+        # a block per shard (up to MAX_BLOCKS) so that idle workers take the next shard
+        keys = ray.data.from_items([{"shard": key} for key in todo], override_num_blocks=min(len(todo), MAX_BLOCKS))
+        worker_args = (config.to_dict(), embedder_spec, models, str(layout.root))
+        shards = build_topology(keys, config, worker_args, *cluster_totals(), shards=len(todo))
+        try:
+            for batch in shards.iter_batches(batch_size=None, batch_format="numpy"):
+                progress.update(int(batch["images"].sum()), int(batch["faces"].sum()), int(batch["errors"].sum()))
+        finally:
+            progress.close()
