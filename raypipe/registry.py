@@ -64,5 +64,7 @@ class Registry(Generic[T]):
         cls = self.resolve(name)
         try:
             return cls(**params, **extra)
-        except TypeError as err:
+        except ComponentError:
+            raise
+        except (TypeError, ValueError) as err:  # an unknown setting, or a value of the wrong kind
             raise ComponentError(f"bad settings for {self.kind} {name!r}: {err}") from err

@@ -43,3 +43,17 @@ def test_config_of_a_run_written_before_text_mode_still_loads(mask_text, text_mo
     del stored["comic"]["text_mode"]
     stored["comic"]["mask_text"] = mask_text
     assert Config.from_dict(stored).comic.text_mode == text_mode
+
+
+@pytest.mark.parametrize(
+    "setting, says",
+    [({"no_such_setting": 1}, "unexpected keyword argument 'no_such_setting'"),
+     ({"max_scale": "abc"}, "could not convert string to float: 'abc'")],
+)  # fmt: skip
+def test_an_unknown_setting_or_a_value_of_the_wrong_kind_is_a_component_error_naming_the_component(setting, says):
+    from raypipe.detect import DETECTORS
+    from raypipe.registry import ComponentError
+
+    with pytest.raises(ComponentError) as error:
+        DETECTORS.build({"name": "drawn-faces", "verifier": "none", **setting})
+    assert str(error.value).startswith("bad settings for detector 'drawn-faces': ") and says in str(error.value)
