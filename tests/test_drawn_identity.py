@@ -7,8 +7,11 @@ import pytest
 
 from raypipe.evaluation.protocol import character_folds, mean_and_worst
 from raypipe.features.drawn_densenet import (
+    COLOUR,
     IDENTITY,
     PROJECTION,
+    colour_histograms,
+    colour_scale,
     fitted_on,
     load_projection,
     projected,
@@ -111,10 +114,11 @@ def test_supervised_contrastive_loss_is_low_when_characters_are_apart():
 def test_shipped_identity_head_loads_without_pickle_and_projects_deterministically():
     identity, plain = load_projection(IDENTITY), load_projection(PROJECTION)  # allow_pickle=False inside
     assert "head" in identity and "head" not in plain
-    assert identity["head"].shape[0] == identity["components"].shape[0]
-    features = np.abs(np.random.default_rng(0).normal(size=(5, identity["mean"].shape[0]))).astype(np.float32)
-    first = projected(features, identity)
-    np.testing.assert_array_equal(first, projected(features, load_projection(IDENTITY)))
+    rng = np.random.default_rng(0)
+    features = np.abs(rng.normal(size=(5, identity["mean"].shape[0]))).astype(np.float32)
+    colours = colour_histograms(list(rng.integers(0, 256, size=(5, 32, 32, 3), dtype=np.uint8)), mirrored=True)
+    first = projected(features, identity, colours)
+    np.testing.assert_array_equal(first, projected(features, load_projection(IDENTITY), colours))
     np.testing.assert_allclose(np.linalg.norm(first, axis=1), 1.0, atol=1e-5)
     assert first.shape == (5, identity["head"].shape[1])
     assert not np.allclose(first @ first.T, projected(features, plain) @ projected(features, plain).T, atol=1e-3)
@@ -247,6 +251,15 @@ def test_shipped_identity_head_was_fitted_on_crops_and_their_mirror_images():
     assert bool(load_projection(IDENTITY)["mirrored"])
 
 
+def test_shipped_identity_head_takes_the_whitened_features_and_a_colour_block():
+    """Issue 25, fourth round: the head's input is the 384 whitened DenseNet features joined with
+    the 165-bin colour histogram, scaled as fitted (32 components' variance on anime_unlabelled)."""
+    identity = load_projection(IDENTITY)
+    bins = COLOUR.transform([np.zeros((8, 8, 3), np.uint8)]).shape[1]
+    assert identity["head"].shape[0] == identity["components"].shape[0] + bins
+    assert 1.0 < colour_scale(identity) < 100.0
+
+
 @pytest.mark.registry
 def test_shipped_drawn_embedding_is_the_same_for_a_face_and_its_mirror(faceplugin_models):
     from raypipe.features.drawn_densenet import BACKBONE_FILE, DrawnFaceDenseNet
@@ -327,7 +340,7 @@ def _flat_pooled(self, chips):
 
 
 def _colour_head(tmp_path, scale: float):
-    from raypipe.features.drawn_densenet import COLOUR, DrawnFaceDenseNet
+    from raypipe.features.drawn_densenet import DrawnFaceDenseNet
 
     projection = load_projection(PROJECTION)
     rows = len(projection["components"]) + (len(COLOUR.transform([np.zeros((8, 8, 3), np.uint8)])[0]) if scale else 0)
@@ -341,7 +354,7 @@ def _colour_head(tmp_path, scale: float):
 def test_drawn_densenet_joins_the_colour_block_its_head_was_fitted_with_at_run_time(tmp_path, monkeypatch, scale):
     """A head fitted with a colour block gets the chips' colour histograms (mirror-averaged, times
     the recorded scale) joined to their whitened features; a head without one does not."""
-    from raypipe.features.drawn_densenet import DrawnFaceDenseNet, colour_histograms, projected
+    from raypipe.features.drawn_densenet import DrawnFaceDenseNet
 
     monkeypatch.setattr(DrawnFaceDenseNet, "_pooled", _flat_pooled)
     extractor = _colour_head(tmp_path, scale)
@@ -356,8 +369,6 @@ def test_drawn_densenet_joins_the_colour_block_its_head_was_fitted_with_at_run_t
 
 
 def test_identity_head_taking_a_colour_block_refuses_features_without_it(tmp_path, monkeypatch):
-    from raypipe.features.drawn_densenet import projected
-
     _colour_head(tmp_path, 9.0)
     with pytest.raises(ValueError, match="colour block"):
         projected(_flat_pooled(None, [0]), load_projection(tmp_path / "head.npz"))
@@ -367,8 +378,6 @@ def test_protocol_colour_block_is_the_one_the_embedder_computes(monkeypatch):
     """The protocol fits the head on each crop's colour histogram averaged with its mirror view's
     (``drawn_features``); a run computes ``colour_histograms(chips, mirrored=True)``: the same."""
     from pathlib import Path
-
-    from raypipe.features.drawn_densenet import COLOUR, colour_histograms
 
     monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "bench"))
     from drawn_features import TEST_VIEWS
