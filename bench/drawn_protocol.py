@@ -27,7 +27,9 @@ the sources shipped weights may be trained on (:data:`drawn_features.SHIPPABLE_S
 ``anime_fanart``; ``anime`` is evaluation only), or with ``--fold NAME`` on that fold's fit
 characters, chooses its distances by the same inner folds and writes
 ``raypipe/features/weights/drawn_identity.npz`` (``--out``). The shipped head and
-``--fold report-anime`` are the same fit.
+``--fold report-anime`` are the same fit. ``--colour-share M`` joins each crop's colour
+histogram to the head's input (:func:`whitened_inputs`, scaled to ``M`` components' variance;
+issue 25's fourth round: :data:`COLOUR_SHARE`, the shipped head's; 0: none).
 
     nice -n 10 python bench/drawn_protocol.py --model-root ~/.raypipe/models
     nice -n 10 python bench/drawn_protocol.py --model-root ~/.raypipe/models --test-view mirror --ship
@@ -84,6 +86,9 @@ INNER_SPLITS = 2
 #: Shrinkage of the within-class covariance of the shipped head (``--shrinkage``; issue 25,
 #: second set: 0.15 of best mean fit-side F, docs/drawn-faces.md).
 SHRINKAGE = 0.15
+#: The colour block of the shipped head's input (``--colour-share``: its variance that of this many
+#: whitened DenseNet components; 0: none; issue 25, fourth round: 32 of best mean fit-side NMI with k).
+COLOUR_SHARE = 32.0
 
 
 @dataclass
@@ -327,8 +332,8 @@ def input_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--test-view", choices=sorted(TEST_VIEWS), help="average each crop's features with this view's")
     parser.add_argument("--train-views", nargs="*", choices=sorted(TEST_VIEWS), default=[],
                         help="these views count as more augmented views in training")  # fmt: skip
-    parser.add_argument("--colour-share", type=float, default=0.0,
-                        help="join a colour histogram block with the variance of this many DenseNet components")  # fmt: skip
+    parser.add_argument("--colour-share", type=float, default=COLOUR_SHARE,
+                        help="join a colour histogram block with the variance of this many DenseNet components (0: none)")  # fmt: skip
 
 
 def main() -> None:
