@@ -10,7 +10,9 @@ balance, grey, line weight), the same for every run (seeded by character and vie
 
 Features are cached as ``<cache>/<source>/<character>.view<v>.npz`` (plain arrays), so the
 protocol and the head training rerun in seconds; ``--test-views mirror grey`` adds each crop
-mirrored and in grey (:data:`TEST_VIEWS`, ``<character>.mirror.npz``, ``<character>.grey.npz``). Warm the cache with
+mirrored and in grey (:data:`TEST_VIEWS`, ``<character>.mirror.npz``, ``<character>.grey.npz``).
+The colour histograms of the same chips (:data:`COLOUR`, issue 25's fourth round) are cached
+alike under ``<cache>/colour/``. Warm the cache with
 
     nice -n 10 python bench/drawn_features.py --model-root ~/.raypipe/models --views 2
 """
@@ -25,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from raypipe.features.drawn_densenet import COLOUR
 from raypipe.features.learn.augment import Augment
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -45,6 +48,7 @@ TEST_VIEWS = {
     "mirror": lambda chips: chips[:, :, ::-1],
     "grey": lambda chips: np.repeat(np.round(chips @ np.array([0.299, 0.587, 0.114])).astype(np.uint8)[..., None], 3, axis=3),
 }
+UNLABELLED = "anime_unlabelled"
 log = logging.getLogger("drawn_features")
 
 
@@ -73,39 +77,54 @@ def augmented(chips: np.ndarray, seed: int) -> np.ndarray:
     return (views.mul_(255.0).round_().byte().permute(0, 2, 3, 1).numpy()).copy()
 
 
-def character_features(embedder, data: Path, source: str, name: str, view: int | str, cache: Path) -> np.ndarray:
-    """Backbone features of one character's crops in ``view`` (0: as they are; a name of
-    :data:`TEST_VIEWS`), cached."""
-    path = cache / source / (f"{name}.{view}.npz" if isinstance(view, str) else f"{name}.view{view}.npz")
-    if path.is_file():
-        with np.load(path, allow_pickle=False) as stored:
-            return stored["features"][:PER_CHARACTER]
+def _path(cache: Path, source: str, name: str, view: int | str, colour: bool) -> Path:
+    stem = f"{name}.{view}" if isinstance(view, str) else f"{name}.view{view}"
+    return (cache / "colour" if colour else cache) / source / f"{stem}.npz"
+
+
+def view_chips(embedder, data: Path, source: str, name: str, view: int | str) -> np.ndarray:
+    """One character's chips in ``view`` (0: as they are; a name of :data:`TEST_VIEWS`; 1..: the
+    augmented copies, seeded by character and view so they come out the same every time)."""
     from drawn_clusters import load_images, whole_image_chips
 
     images, _ = load_images(data / source, [name], per_character=PER_CHARACTER)
     chips = whole_image_chips(embedder, images)
     if isinstance(view, str):
-        chips = np.ascontiguousarray(TEST_VIEWS[view](chips))
-    elif view:
+        return np.ascontiguousarray(TEST_VIEWS[view](chips))
+    if view:
         seed = int.from_bytes(hashlib.sha256(f"{source}/{name}/{view}".encode()).digest()[:4], "little")
-        chips = augmented(chips, seed)
+        return augmented(chips, seed)
+    return chips
+
+
+def character_features(embedder, data: Path, source: str, name: str, view: int | str, cache: Path,
+                       colour: bool = False) -> np.ndarray:  # fmt: skip
+    """Backbone features (``colour``: :data:`COLOUR` histograms) of one character's crops in
+    ``view`` (:func:`view_chips`), cached."""
+    path = _path(cache, source, name, view, colour)
+    if path.is_file():
+        with np.load(path, allow_pickle=False) as stored:
+            return stored["features"][:PER_CHARACTER]
+    chips = view_chips(embedder, data, source, name, view)
     started = time.perf_counter()
-    features = embedder.extractor.pooled(list(chips)).astype(np.float32)
+    features = (COLOUR.transform(list(chips)) if colour else embedder.extractor.pooled(list(chips))).astype(np.float32)
     log.info("%s/%s view %s: %d crops in %.0f s", source, name, view, len(chips), time.perf_counter() - started)
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(path, features=features)
     return features
 
 
-def load_features(model_root: str | None, views: int = 0, data: Path = SHARED, cache: Path = CACHE):
+def load_features(model_root: str | None, views: int = 0, data: Path = SHARED, cache: Path = CACHE,
+                  colour: bool = False):  # fmt: skip
     """``(features, labels, sources)`` for view 0 and ``(views, N, D)`` augmented features in the
-    same row order (empty when ``views`` is 0); backbone run only for what the cache lacks."""
+    same row order (empty when ``views`` is 0); backbone run only for what the cache lacks;
+    ``colour``: the :data:`COLOUR` histograms instead."""
     embedder = None
     rows, augmented_rows, labels, sources = [], [], [], []
     for source, name in characters(data):
-        if embedder is None and not all((cache / source / f"{name}.view{v}.npz").is_file() for v in range(views + 1)):
+        if embedder is None and not all(_path(cache, source, name, v, colour).is_file() for v in range(views + 1)):
             embedder = _embedder(model_root)
-        per_view = [character_features(embedder, data, source, name, v, cache) for v in range(views + 1)]
+        per_view = [character_features(embedder, data, source, name, v, cache, colour) for v in range(views + 1)]
         rows.append(per_view[0])
         augmented_rows.append(np.stack(per_view[1:]) if views else np.zeros((0, *per_view[0].shape), np.float32))
         labels += [name] * len(per_view[0])
@@ -113,15 +132,34 @@ def load_features(model_root: str | None, views: int = 0, data: Path = SHARED, c
     return np.concatenate(rows), np.concatenate(augmented_rows, axis=1), np.array(labels), np.array(sources)
 
 
-def test_view_features(model_root: str | None, view: str, data: Path = SHARED, cache: Path = CACHE) -> np.ndarray:
-    """``(N, D)`` features of :data:`TEST_VIEWS` ``view`` of every crop, in :func:`load_features`'
-    row order; backbone run only for what the cache lacks."""
+def test_view_features(model_root: str | None, view: str, data: Path = SHARED, cache: Path = CACHE,
+                       colour: bool = False) -> np.ndarray:  # fmt: skip
+    """``(N, D)`` features (``colour``: histograms) of :data:`TEST_VIEWS` ``view`` of every crop,
+    in :func:`load_features`' row order; backbone run only for what the cache lacks."""
     embedder, rows = None, []
     for source, name in characters(data):
-        if embedder is None and not (cache / source / f"{name}.{view}.npz").is_file():
+        if embedder is None and not _path(cache, source, name, view, colour).is_file():
             embedder = _embedder(model_root)
-        rows.append(character_features(embedder, data, source, name, view, cache))
+        rows.append(character_features(embedder, data, source, name, view, cache, colour))
     return np.concatenate(rows)
+
+
+def unlabelled_colours(model_root: str | None, data: Path = SHARED, cache: Path = CACHE) -> np.ndarray:
+    """:data:`COLOUR` histograms of every ``anime_unlabelled`` crop, chipped as the labelled ones, cached."""
+    path = cache / "colour" / f"{UNLABELLED}.npz"
+    if not path.is_file():
+        import cv2
+        from drawn_clusters import whole_image_chips
+
+        embedder, rows = _embedder(model_root), []
+        for file in sorted((data / UNLABELLED).iterdir()):  # one at a time: 6,087 chips
+            image = cv2.imread(str(file), cv2.IMREAD_COLOR)
+            if image is not None:
+                rows.append(COLOUR.transform(whole_image_chips(embedder, [cv2.cvtColor(image, cv2.COLOR_BGR2RGB)])))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(path, features=np.concatenate(rows))
+    with np.load(path, allow_pickle=False) as stored:
+        return stored["features"]
 
 
 def main() -> None:

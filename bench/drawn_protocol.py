@@ -27,7 +27,9 @@ the sources shipped weights may be trained on (:data:`drawn_features.SHIPPABLE_S
 ``anime_fanart``; ``anime`` is evaluation only), or with ``--fold NAME`` on that fold's fit
 characters, chooses its distances by the same inner folds and writes
 ``raypipe/features/weights/drawn_identity.npz`` (``--out``). The shipped head and
-``--fold report-anime`` are the same fit.
+``--fold report-anime`` are the same fit. ``--colour-share M`` joins each crop's colour
+histogram to the head's input (:func:`whitened_inputs`, scaled to ``M`` components' variance;
+issue 25's fourth round: :data:`COLOUR_SHARE`, the shipped head's; 0: none).
 
     nice -n 10 python bench/drawn_protocol.py --model-root ~/.raypipe/models
     nice -n 10 python bench/drawn_protocol.py --model-root ~/.raypipe/models --test-view mirror --ship
@@ -43,7 +45,14 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
-from drawn_features import CACHE, SHIPPABLE_SOURCES, TEST_VIEWS, load_features, test_view_features
+from drawn_features import (
+    CACHE,
+    SHIPPABLE_SOURCES,
+    TEST_VIEWS,
+    load_features,
+    test_view_features,
+    unlabelled_colours,
+)
 from drawn_run_transforms import neighbour_averaged, reciprocal_averaged, run_whitened
 
 from raypipe.cluster import CLUSTERERS
@@ -77,6 +86,9 @@ INNER_SPLITS = 2
 #: Shrinkage of the within-class covariance of the shipped head (``--shrinkage``; issue 25,
 #: second set: 0.15 of best mean fit-side F, docs/drawn-faces.md).
 SHRINKAGE = 0.15
+#: The colour block of the shipped head's input (``--colour-share``: its variance that of this many
+#: whitened DenseNet components; 0: none; issue 25, fourth round: 32 of best mean fit-side NMI with k).
+COLOUR_SHARE = 32.0
 
 
 @dataclass
@@ -249,17 +261,19 @@ def print_table(results: dict[str, list[dict[str, float]]], folds: list[Characte
                 print(f"| {name} | {group} ({sum(chosen)}) | {kind} | {cells} |")
 
 
-def ship(fit, white, views, labels, source_of, projection, fold: CharacterFold | None, out, mirrored=False) -> None:
+def ship(fit, white, views, labels, source_of, projection, fold: CharacterFold | None, out, mirrored=False,
+         colour=0.0) -> None:  # fmt: skip
     """Fit the head on ``fold``'s fit characters (None: those of :data:`SHIPPABLE_SOURCES`),
     choose its distances on inner folds of the same characters, write it to ``out``
-    (``mirrored``: ``white`` are the mean features of each crop and its mirror image)."""
+    (``mirrored``: ``white`` are the mean features of each crop and its mirror image;
+    ``colour``: ``white`` ends with colour histograms times this)."""
     shippable = [name for name, source in source_of.items() if source in SHIPPABLE_SOURCES]
     train = fold.masks(labels)[0] if fold else np.isin(labels, shippable)
     spec, _ = choose_clusterer(fit, white[train], views[:, train], labels[train], source_of)
     pair = choose_pair(fit, white[train], views[:, train], labels[train], source_of)
     head = fit(white[train], labels[train], views[:, train]).matrix
     characters = sorted(set(labels[train]))
-    save_identity(out, projection, head, characters, [source_of[name] for name in characters], mirrored)
+    save_identity(out, projection, head, characters, [source_of[name] for name in characters], mirrored, colour)
     print(f"wrote {out} (head {head.shape}), trained on {len(characters)} characters "
           f"({fold.name if fold else ', '.join(SHIPPABLE_SOURCES)}); chosen on their inner folds: "
           f"clusterer {spec}, Chinese Whispers pair {pair}")  # fmt: skip
@@ -268,7 +282,8 @@ def ship(fit, white, views, labels, source_of, projection, fold: CharacterFold |
 def whitened_inputs(args):
     """``(features, white, views, labels, source_of, projection)``: backbone features of every
     crop (averaged with ``--test-view``'s), whitened by the unlabelled projection, with the
-    augmented views (and ``--train-views``) whitened alike."""
+    augmented views (and ``--train-views``) whitened alike; ``--colour-share``: each row joined
+    with its :func:`colour_block` (of the same view, averaged alike)."""
     features, augmented, labels, sources = load_features(args.model_root, args.views, cache=args.cache)
     extra = [test_view_features(args.model_root, view, cache=args.cache) for view in args.train_views]
     augmented = np.concatenate([augmented, np.stack(extra)]) if extra else augmented
@@ -277,7 +292,35 @@ def whitened_inputs(args):
     projection = load_projection(PROJECTION)
     white = whitened(features, projection).astype(np.float32)
     views = np.stack([whitened(v, projection) for v in augmented]).astype(np.float32) if len(augmented) else augmented
+    if args.colour_share:
+        colours, augmented_colours = load_features(args.model_root, args.views, cache=args.cache, colour=True)[:2]
+        extra = [test_view_features(args.model_root, view, cache=args.cache, colour=True) for view in args.train_views]
+        augmented_colours = np.concatenate([augmented_colours, np.stack(extra)]) if extra else augmented_colours
+        if args.test_view:
+            colours = (colours + test_view_features(args.model_root, args.test_view, cache=args.cache, colour=True)) / 2
+        white = np.hstack([white, colour_block(args, colours)])
+        views = np.concatenate([views, colour_block(args, augmented_colours)], axis=-1) if len(views) else views
     return features, white, views, labels, dict(zip(labels, sources)), projection
+
+
+def share_scale(share: float, model_root: str | None = None, cache=CACHE) -> float:
+    """The colour block's scale: its total variance over the ``anime_unlabelled`` crops equals
+    that of ``share`` whitened DenseNet components (unit variance each there), issue 25's fourth round."""
+    return float(np.sqrt(share / unlabelled_colours(model_root, cache=cache).var(axis=0).sum()))
+
+
+def colour_block(args, colours: np.ndarray) -> np.ndarray:
+    """``colours`` (colour histograms) times :func:`share_scale` of ``--colour-share``."""
+    return (share_scale(args.colour_share, args.model_root, args.cache) * colours).astype(np.float32)
+
+
+def view_inputs(args, view: str, projection) -> np.ndarray:
+    """The head's input for :data:`TEST_VIEWS` ``view`` of every crop alone (e.g. ``grey``):
+    whitened backbone features, joined with the view's :func:`colour_block` if ``--colour-share``."""
+    white = whitened(test_view_features(args.model_root, view, cache=args.cache), projection).astype(np.float32)
+    if not args.colour_share:
+        return white
+    return np.hstack([white, colour_block(args, test_view_features(args.model_root, view, cache=args.cache, colour=True))])
 
 
 def input_arguments(parser: argparse.ArgumentParser) -> None:
@@ -289,6 +332,8 @@ def input_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--test-view", choices=sorted(TEST_VIEWS), help="average each crop's features with this view's")
     parser.add_argument("--train-views", nargs="*", choices=sorted(TEST_VIEWS), default=[],
                         help="these views count as more augmented views in training")  # fmt: skip
+    parser.add_argument("--colour-share", type=float, default=COLOUR_SHARE,
+                        help="join a colour histogram block with the variance of this many DenseNet components (0: none)")  # fmt: skip
 
 
 def main() -> None:
@@ -309,9 +354,12 @@ def main() -> None:
     folds = character_folds(source_of, splits=args.splits)
     if args.ship:
         fold = next(f for f in folds if f.name == args.fold) if args.fold else None
-        ship(EMBEDDINGS[SHIPPED], white, views, labels, source_of, projection, fold, args.out, args.test_view == "mirror")
+        colour = share_scale(args.colour_share, args.model_root, args.cache) if args.colour_share else 0.0
+        ship(EMBEDDINGS[SHIPPED], white, views, labels, source_of, projection, fold, args.out, args.test_view == "mirror",
+             colour)  # fmt: skip
         return
-    assert np.allclose(fit_projection(white, labels, views)(white[:4]), projected(features[:4], projection), atol=1e-5)
+    dense = white[:4, : len(projection["scale"])]
+    assert np.allclose(fit_projection(dense, labels, views)(dense), projected(features[:4], projection), atol=1e-5)
     print(f"{len(labels)} crops of {len(source_of)} characters; {len(folds)} folds; {len(views)} augmented views")
     results = {}
     for name in args.embeddings:

@@ -14,7 +14,10 @@ true k:
 Each candidate gets the head's unit vectors of the faces clustered together and does its own
 per-run transform (``standardised``: :func:`raypipe.cluster.base.run_standardised`, as ``auto``
 does for this model). The table prints the mean fit-side NMI first (the choice), then the report
-sides' mean and worst fold for random splits and leave-one-source-out.
+sides' mean and worst fold for random splits and leave-one-source-out. ``--report-view grey``
+also reports each fold's report characters in that view alone (grey crops: a black-and-white
+page), embedded by the same head; it chooses nothing. ``--colour-share``: the head's input
+joined with a colour block (issue 25, fourth round; ``drawn_protocol.whitened_inputs``).
 
     OMP_NUM_THREADS=1 nice -n 10 python bench/drawn_with_k.py --views 1 --test-view mirror --folds
 """
@@ -26,12 +29,14 @@ import time
 from functools import partial
 
 import numpy as np
+from drawn_features import TEST_VIEWS
 from drawn_protocol import (
     SHRINKAGE,
     fit_margin_head,
     fit_within_class_views,
     inner_means,
     input_arguments,
+    view_inputs,
     whitened_inputs,
 )
 from sklearn.cluster import SpectralClustering, kmeans_plusplus
@@ -146,25 +151,8 @@ HEADS = {"within-class whitening + views": partial(fit_within_class_views, shrin
          "ArcFace head": partial(fit_margin_head, loss="arcface")}  # fmt: skip
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    input_arguments(parser)
-    parser.add_argument("--folds", action="store_true", help="print every fold's scores too")
-    parser.add_argument("--head", choices=sorted(HEADS), default="within-class whitening + views")
-    args = parser.parse_args()
-    fit_head = HEADS[args.head]
-    _, white, views, labels, source_of, _ = whitened_inputs(args)
-    folds = character_folds(source_of, splits=args.splits)
-    fit_side, report = [], []
-    started = time.perf_counter()
-    for fold in folds:
-        train, held = fold.masks(labels)
-        fit_side.append(inner_means(fit_head, white[train], views[:, train], labels[train], source_of, nmis))
-        report.append(np.array(nmis(fit_head(white[train], labels[train], views[:, train])(white[held]), labels[held])))
-        if args.folds:
-            print(f"{fold.name}: fit side " + " ".join(f"{v:.3f}" for v in fit_side[-1])
-                  + " | report " + " ".join(f"{v:.3f}" for v in report[-1]), flush=True)  # fmt: skip
-    print(f"{args.head}: {len(labels)} crops, {len(folds)} folds, {time.perf_counter() - started:.0f} s")
+def print_table(fit_side: list, report: list, folds: list) -> None:
+    """The candidates' mean fit-side NMI and their ``report`` sides' mean / worst fold by kind."""
     chosen = int(np.argmax(np.mean(fit_side, axis=0)))
     groups = {"random": [f.name.startswith("random") for f in folds]}
     groups["loso"] = [not keep for keep in groups["random"]]
@@ -177,6 +165,39 @@ def main() -> None:
             cells.append(f"{summary['mean']['nmi']:.3f} / {summary['worst']['nmi']:.3f}")
         mark = " (chosen)" if i == chosen else ""
         print(f"| {name}{mark} | {np.mean([row[i] for row in fit_side]):.4f} | {cells[0]} | {cells[1]} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    input_arguments(parser)
+    parser.add_argument("--folds", action="store_true", help="print every fold's scores too")
+    parser.add_argument("--head", choices=sorted(HEADS), default="within-class whitening + views")
+    parser.add_argument("--report-view", choices=sorted(TEST_VIEWS), help="also report the report characters in this view alone")
+    args = parser.parse_args()
+    fit_head = HEADS[args.head]
+    _, white, views, labels, source_of, projection = whitened_inputs(args)
+    seen = view_inputs(args, args.report_view, projection) if args.report_view else None
+    folds = character_folds(source_of, splits=args.splits)
+    fit_side, report, report_view = [], [], []
+    started = time.perf_counter()
+    for fold in folds:
+        train, held = fold.masks(labels)
+        fit_side.append(inner_means(fit_head, white[train], views[:, train], labels[train], source_of, nmis))
+        head = fit_head(white[train], labels[train], views[:, train])
+        report.append(np.array(nmis(head(white[held]), labels[held])))
+        if seen is not None:
+            report_view.append(np.array(nmis(head(seen[held]), labels[held])))
+        if args.folds:
+            print(f"{fold.name}: fit side " + " ".join(f"{v:.3f}" for v in fit_side[-1])
+                  + " | report " + " ".join(f"{v:.3f}" for v in report[-1])
+                  + (" | report, " + args.report_view + " " + " ".join(f"{v:.3f}" for v in report_view[-1]) if seen is not None else ""),
+                  flush=True)  # fmt: skip
+    print(f"{args.head}, colour share {args.colour_share:g}: {len(labels)} crops, {len(folds)} folds, "
+          f"{time.perf_counter() - started:.0f} s")  # fmt: skip
+    print_table(fit_side, report, folds)
+    if seen is not None:
+        print(f"\nThe report characters in view {args.report_view} alone (the same heads; chooses nothing):")
+        print_table(fit_side, report_view, folds)
 
 
 if __name__ == "__main__":

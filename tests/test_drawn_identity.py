@@ -7,8 +7,11 @@ import pytest
 
 from raypipe.evaluation.protocol import character_folds, mean_and_worst
 from raypipe.features.drawn_densenet import (
+    COLOUR,
     IDENTITY,
     PROJECTION,
+    colour_histograms,
+    colour_scale,
     fitted_on,
     load_projection,
     projected,
@@ -111,10 +114,11 @@ def test_supervised_contrastive_loss_is_low_when_characters_are_apart():
 def test_shipped_identity_head_loads_without_pickle_and_projects_deterministically():
     identity, plain = load_projection(IDENTITY), load_projection(PROJECTION)  # allow_pickle=False inside
     assert "head" in identity and "head" not in plain
-    assert identity["head"].shape[0] == identity["components"].shape[0]
-    features = np.abs(np.random.default_rng(0).normal(size=(5, identity["mean"].shape[0]))).astype(np.float32)
-    first = projected(features, identity)
-    np.testing.assert_array_equal(first, projected(features, load_projection(IDENTITY)))
+    rng = np.random.default_rng(0)
+    features = np.abs(rng.normal(size=(5, identity["mean"].shape[0]))).astype(np.float32)
+    colours = colour_histograms(list(rng.integers(0, 256, size=(5, 32, 32, 3), dtype=np.uint8)), mirrored=True)
+    first = projected(features, identity, colours)
+    np.testing.assert_array_equal(first, projected(features, load_projection(IDENTITY), colours))
     np.testing.assert_allclose(np.linalg.norm(first, axis=1), 1.0, atol=1e-5)
     assert first.shape == (5, identity["head"].shape[1])
     assert not np.allclose(first @ first.T, projected(features, plain) @ projected(features, plain).T, atol=1e-3)
@@ -247,6 +251,15 @@ def test_shipped_identity_head_was_fitted_on_crops_and_their_mirror_images():
     assert bool(load_projection(IDENTITY)["mirrored"])
 
 
+def test_shipped_identity_head_takes_the_whitened_features_and_a_colour_block():
+    """Issue 25, fourth round: the head's input is the 384 whitened DenseNet features joined with
+    the 165-bin colour histogram, scaled as fitted (32 components' variance on anime_unlabelled)."""
+    identity = load_projection(IDENTITY)
+    bins = COLOUR.transform([np.zeros((8, 8, 3), np.uint8)]).shape[1]
+    assert identity["head"].shape[0] == identity["components"].shape[0] + bins
+    assert 1.0 < colour_scale(identity) < 100.0
+
+
 @pytest.mark.registry
 def test_shipped_drawn_embedding_is_the_same_for_a_face_and_its_mirror(faceplugin_models):
     from raypipe.features.drawn_densenet import BACKBONE_FILE, DrawnFaceDenseNet
@@ -319,3 +332,57 @@ def test_a_user_giving_k_for_drawn_faces_gets_leiden_communities_of_the_standard
     assert len(np.unique(labels)) == wanted
     assert score_clustering(labels, chosen)["nmi"] == pytest.approx(1.0)
     assert score_clustering(labels, KMeans(n_clusters=wanted).fit(faces.X).labels_)["nmi"] < 0.99
+
+
+def _flat_pooled(self, chips):
+    """Stand-in backbone features that are the same for every chip (only colour can tell them apart)."""
+    return np.ones((len(chips), len(load_projection(PROJECTION)["mean"])), np.float32)
+
+
+def _colour_head(tmp_path, scale: float):
+    from raypipe.features.drawn_densenet import DrawnFaceDenseNet
+
+    projection = load_projection(PROJECTION)
+    rows = len(projection["components"]) + (len(COLOUR.transform([np.zeros((8, 8, 3), np.uint8)])[0]) if scale else 0)
+    head = np.random.default_rng(0).normal(size=(rows, 16)).astype(np.float32)
+    save_identity(tmp_path / "head.npz", projection, head, ["a"], ["anime_fanart"], mirrored=True, colour_scale=scale)
+    (tmp_path / "backbone.onnx").write_bytes(b"unused: the backbone pass is replaced")
+    return DrawnFaceDenseNet(model_path=tmp_path / "backbone.onnx", projection=tmp_path / "head.npz")
+
+
+@pytest.mark.parametrize("scale", [0.0, 9.0])
+def test_drawn_densenet_joins_the_colour_block_its_head_was_fitted_with_at_run_time(tmp_path, monkeypatch, scale):
+    """A head fitted with a colour block gets the chips' colour histograms (mirror-averaged, times
+    the recorded scale) joined to their whitened features; a head without one does not."""
+    from raypipe.features.drawn_densenet import DrawnFaceDenseNet
+
+    monkeypatch.setattr(DrawnFaceDenseNet, "_pooled", _flat_pooled)
+    extractor = _colour_head(tmp_path, scale)
+    red, blue = (np.zeros((32, 32, 3), np.uint8) for _ in range(2))
+    red[..., 0], blue[..., 2] = 220, 220
+    red_z, blue_z = extractor.transform([red, blue])
+    assert np.allclose(red_z, blue_z, atol=1e-6) is (scale == 0.0)
+    if scale:
+        features = _flat_pooled(None, [red, blue])
+        expected = projected(features, load_projection(tmp_path / "head.npz"), colour_histograms([red, blue], True))
+        np.testing.assert_allclose(np.stack([red_z, blue_z]), expected, atol=1e-6)
+
+
+def test_identity_head_taking_a_colour_block_refuses_features_without_it(tmp_path, monkeypatch):
+    _colour_head(tmp_path, 9.0)
+    with pytest.raises(ValueError, match="colour block"):
+        projected(_flat_pooled(None, [0]), load_projection(tmp_path / "head.npz"))
+
+
+def test_protocol_colour_block_is_the_one_the_embedder_computes(monkeypatch):
+    """The protocol fits the head on each crop's colour histogram averaged with its mirror view's
+    (``drawn_features``); a run computes ``colour_histograms(chips, mirrored=True)``: the same."""
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "bench"))
+    from drawn_features import TEST_VIEWS
+
+    chips = np.random.default_rng(3).integers(0, 256, size=(3, 40, 40, 3), dtype=np.uint8)
+    protocol = (COLOUR.transform(list(chips)) + COLOUR.transform(list(TEST_VIEWS["mirror"](chips)))) / 2
+    np.testing.assert_allclose(protocol, colour_histograms(list(chips), mirrored=True), atol=1e-6)
+    assert not np.allclose(colour_histograms(list(chips[:1])), colour_histograms(list(chips[1:2])))

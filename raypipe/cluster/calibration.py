@@ -88,10 +88,11 @@ CALIBRATION: dict[str, SamePerson] = {
     # Whispers. Figures on the unseen anime characters: docs/drawn-faces.md.
     # ``communities`` were chosen again with the head fitted on crops averaged with their mirror
     # images and the run standardised (the best mean fit-side F of the protocol's candidates),
-    # and again with the head's covariance shrunk 0.15 (issue 25, second set of candidates);
-    # ``average``, ``leftover`` and ``pair`` are those of the previous head, not chosen again.
+    # and again with the head's covariance shrunk 0.15 (issue 25, second set of candidates),
+    # and again with the head's input joined with a colour block (issue 25, fourth round: 0.94);
+    # ``average``, ``leftover`` and ``pair`` are those of an earlier head, not chosen again.
     "feature:drawn-densenet": SamePerson(average=0.82, pair=0.74, leftover=0.92,
-                                         communities=Communities(distance=0.90, k=30, resolution=1.0, standardised=True)),
+                                         communities=Communities(distance=0.94, k=30, resolution=1.0, standardised=True)),
 }
 #: Background spreads (robust z) above the median random-pair similarity, per threshold kind;
 #: ``average`` fitted as above with each model weighing the same. ``pair``: no z serves both

@@ -13,9 +13,10 @@ raypipe ships plain arrays (no pickle) in two files:
   fitted on the 10 characters of ``anime_fanart`` and augmented views of their crops
   (``bench/drawn_protocol.py --ship``; ``anime`` is evaluation only and all its characters are
   unseen by it). The file records the characters and sources it was fitted on
-  (:func:`fitted_on`), and whether it was fitted on the mean features of each crop and its
+  (:func:`fitted_on`), whether it was fitted on the mean features of each crop and its
   mirror image (the shipped one was: a face is then embedded the same way, two backbone
-  passes). Figures: docs/drawn-faces.md.
+  passes), and the scale of the colour block joined to the whitened features before the head
+  (:func:`colour_histograms`, issue 25's fourth round; 0: none). Figures: docs/drawn-faces.md.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import numpy as np
 from raypipe.embed.base import l2_normalize
 from raypipe.errors import UsageError
 from raypipe.features.base import FeatureExtractor, square_resize
+from raypipe.features.classic import ColorHistogram
 
 #: The backbone's file name under the model root.
 BACKBONE_FILE = "fr_expression.onnx"
@@ -45,6 +47,17 @@ _HEAD_KEY = "head"
 #: faces are embedded the same way (a 0-d bool array; absent in older files: False).
 _MIRRORED_KEY = "mirrored"
 _PROVENANCE_KEYS = ("characters", "sources")
+#: Scale of the colour block the head's input ends with (a 0-d float array; absent or 0: none).
+_COLOUR_KEY = "colour_scale"
+#: The colour block: raypipe's ``color-hist`` feature with its defaults (165 HSV and grey bins).
+COLOUR = ColorHistogram()
+
+
+def colour_histograms(chips: Sequence[np.ndarray], mirrored: bool = False) -> np.ndarray:
+    """:data:`COLOUR` histograms of ``chips``, ``(N, 165)``; ``mirrored``: the mean of each
+    chip's and its mirror image's (as the backbone features)."""
+    colours = COLOUR.transform(chips)
+    return (colours + COLOUR.transform([chip[:, ::-1] for chip in chips])) / 2 if mirrored else colours
 
 
 def pooled_features_graph(path: str | Path):
@@ -71,16 +84,25 @@ def save_projection(path: Path, mean: np.ndarray, components: np.ndarray, varian
 
 
 def save_identity(
-    path: Path, projection: dict[str, np.ndarray], head: np.ndarray, characters, sources, mirrored: bool = False
+    path: Path,
+    projection: dict[str, np.ndarray],
+    head: np.ndarray,
+    characters,
+    sources,
+    mirrored: bool = False,
+    colour_scale: float = 0.0,
 ) -> None:
-    """A whitening ``projection`` (:func:`load_projection`) and the ``(components, dim)`` identity
-    ``head`` applied after it, as one ``.npz``, with the ``characters`` the head was fitted on
-    and their ``sources`` (plain string arrays, one entry per character); ``mirrored``: the head
-    was fitted on the mean features of each crop and its mirror image."""
+    """A whitening ``projection`` (:func:`load_projection`) and the ``(components [+ colours],
+    dim)`` identity ``head`` applied after it, as one ``.npz``, with the ``characters`` the head
+    was fitted on and their ``sources`` (plain string arrays, one entry per character);
+    ``mirrored``: the head was fitted on the mean features of each crop and its mirror image;
+    ``colour_scale``: the head's input ends with :func:`colour_histograms` times this (0: no
+    colour block)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     provenance = dict(zip(_PROVENANCE_KEYS, (np.asarray(characters, str), np.asarray(sources, str))))
     np.savez_compressed(path, **{key: projection[key] for key in _PROJECTION_KEYS}, head=head.astype(np.float32),
-                        mirrored=np.asarray(bool(mirrored)), **provenance)  # fmt: skip
+                        mirrored=np.asarray(bool(mirrored)), colour_scale=np.asarray(float(colour_scale)),
+                        **provenance)  # fmt: skip
 
 
 def fitted_on(path: str | Path = IDENTITY) -> dict[str, list[str]]:
@@ -91,10 +113,16 @@ def fitted_on(path: str | Path = IDENTITY) -> dict[str, list[str]]:
 
 
 def load_projection(path: str | Path = PROJECTION) -> dict[str, np.ndarray]:
-    """The arrays of :func:`save_projection` or :func:`save_identity` (``head`` and ``mirrored``
-    only in the latter)."""
+    """The arrays of :func:`save_projection` or :func:`save_identity` (``head``, ``mirrored`` and
+    ``colour_scale`` only in the latter)."""
+    keys = (*_PROJECTION_KEYS, _HEAD_KEY, _MIRRORED_KEY, _COLOUR_KEY)
     with np.load(Path(path), allow_pickle=False) as stored:
-        return {key: stored[key] for key in (*_PROJECTION_KEYS, _HEAD_KEY, _MIRRORED_KEY) if key in stored.files}
+        return {key: stored[key] for key in keys if key in stored.files}
+
+
+def colour_scale(projection: dict[str, np.ndarray]) -> float:
+    """Scale of the colour block an identity head's input ends with (0: the head has none)."""
+    return float(projection.get(_COLOUR_KEY, 0.0))
 
 
 def whitened(features: np.ndarray, projection: dict[str, np.ndarray]) -> np.ndarray:
@@ -102,9 +130,15 @@ def whitened(features: np.ndarray, projection: dict[str, np.ndarray]) -> np.ndar
     return (features - projection["mean"]) @ projection["components"].T * projection["scale"]
 
 
-def projected(features: np.ndarray, projection: dict[str, np.ndarray]) -> np.ndarray:
-    """Unit vectors of pooled ``features``: whitened, then through the identity head if any."""
+def projected(features: np.ndarray, projection: dict[str, np.ndarray], colours: np.ndarray | None = None) -> np.ndarray:
+    """Unit vectors of pooled ``features``: whitened, joined with the scaled ``colours``
+    (:func:`colour_histograms` of the same chips) where the head takes a colour block, then
+    through the identity head if any."""
     x = whitened(features, projection)
+    if colour_scale(projection):
+        if colours is None:
+            raise ValueError("this identity head takes a colour block: pass the chips' colour_histograms")
+        x = np.hstack([x, colour_scale(projection) * colours])
     if _HEAD_KEY in projection:
         x = x @ projection[_HEAD_KEY]
     return l2_normalize(x).astype(np.float32)
@@ -169,7 +203,9 @@ class DrawnFaceDenseNet(FeatureExtractor):
         return self._projection is not None and bool(self._projection.get(_MIRRORED_KEY, False))
 
     def transform(self, chips: Sequence[np.ndarray]) -> np.ndarray:
-        features = self.pooled(list(chips), self.mirrored)
+        chips = list(chips)
+        features = self.pooled(chips, self.mirrored)
         if self._projection is None:
             return features.astype(np.float32)
-        return projected(features, self._projection)
+        colours = colour_histograms(chips, self.mirrored) if colour_scale(self._projection) else None
+        return projected(features, self._projection, colours)
