@@ -353,6 +353,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=IDENTITY, help="with --ship: where the head goes")
     parser.add_argument("--shrinkage", type=float, default=SHRINKAGE, help="of the shipped head's covariance")
     args = parser.parse_args()
+    if args.ship and args.colour_grid != 1:
+        parser.error("--ship: a run computes the whole chip's colour block only (--colour-grid 1)")
     EMBEDDINGS[SHIPPED] = partial(EMBEDDINGS[SHIPPED], shrinkage=args.shrinkage)
     import torch
 
