@@ -12,7 +12,8 @@ Features are cached as ``<cache>/<source>/<character>.view<v>.npz`` (plain array
 protocol and the head training rerun in seconds; ``--test-views mirror grey`` adds each crop
 mirrored and in grey (:data:`TEST_VIEWS`, ``<character>.mirror.npz``, ``<character>.grey.npz``).
 The colour histograms of the same chips (:data:`COLOUR`, issue 25's fourth round) are cached
-alike under ``<cache>/colour/``. Warm the cache with
+alike under ``<cache>/colour/``, those per cell of a g x g grid (:func:`colour_feature`, the
+fifth round) under ``<cache>/colour-grid<g>/``. Warm the cache with
 
     nice -n 10 python bench/drawn_features.py --model-root ~/.raypipe/models --views 2
 """
@@ -27,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from raypipe.features.classic import ColorHistogram
 from raypipe.features.drawn_densenet import COLOUR
 from raypipe.features.learn.augment import Augment
 
@@ -77,9 +79,18 @@ def augmented(chips: np.ndarray, seed: int) -> np.ndarray:
     return (views.mul_(255.0).round_().byte().permute(0, 2, 3, 1).numpy()).copy()
 
 
-def _path(cache: Path, source: str, name: str, view: int | str, colour: bool) -> Path:
+def colour_feature(grid: int = 1) -> ColorHistogram:
+    """:data:`COLOUR` histograms, one per cell of a ``grid`` x ``grid`` split of the chip (1: the whole chip)."""
+    return COLOUR if grid == 1 else ColorHistogram(grid=grid)
+
+
+def _colour_cache(cache: Path, grid: int) -> Path:
+    return cache / ("colour" if grid == 1 else f"colour-grid{grid}")
+
+
+def _path(cache: Path, source: str, name: str, view: int | str, colour: int) -> Path:
     stem = f"{name}.{view}" if isinstance(view, str) else f"{name}.view{view}"
-    return (cache / "colour" if colour else cache) / source / f"{stem}.npz"
+    return (_colour_cache(cache, colour) if colour else cache) / source / f"{stem}.npz"
 
 
 def view_chips(embedder, data: Path, source: str, name: str, view: int | str) -> np.ndarray:
@@ -98,8 +109,8 @@ def view_chips(embedder, data: Path, source: str, name: str, view: int | str) ->
 
 
 def character_features(embedder, data: Path, source: str, name: str, view: int | str, cache: Path,
-                       colour: bool = False) -> np.ndarray:  # fmt: skip
-    """Backbone features (``colour``: :data:`COLOUR` histograms) of one character's crops in
+                       colour: int = 0) -> np.ndarray:  # fmt: skip
+    """Backbone features (``colour``: :func:`colour_feature` of that grid) of one character's crops in
     ``view`` (:func:`view_chips`), cached."""
     path = _path(cache, source, name, view, colour)
     if path.is_file():
@@ -107,7 +118,7 @@ def character_features(embedder, data: Path, source: str, name: str, view: int |
             return stored["features"][:PER_CHARACTER]
     chips = view_chips(embedder, data, source, name, view)
     started = time.perf_counter()
-    features = (COLOUR.transform(list(chips)) if colour else embedder.extractor.pooled(list(chips))).astype(np.float32)
+    features = (colour_feature(colour).transform(list(chips)) if colour else embedder.extractor.pooled(list(chips))).astype(np.float32)
     log.info("%s/%s view %s: %d crops in %.0f s", source, name, view, len(chips), time.perf_counter() - started)
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(path, features=features)
@@ -115,10 +126,10 @@ def character_features(embedder, data: Path, source: str, name: str, view: int |
 
 
 def load_features(model_root: str | None, views: int = 0, data: Path = SHARED, cache: Path = CACHE,
-                  colour: bool = False):  # fmt: skip
+                  colour: int = 0):  # fmt: skip
     """``(features, labels, sources)`` for view 0 and ``(views, N, D)`` augmented features in the
     same row order (empty when ``views`` is 0); backbone run only for what the cache lacks;
-    ``colour``: the :data:`COLOUR` histograms instead."""
+    ``colour``: the :func:`colour_feature` histograms of that grid instead."""
     embedder = None
     rows, augmented_rows, labels, sources = [], [], [], []
     for source, name in characters(data):
@@ -133,8 +144,8 @@ def load_features(model_root: str | None, views: int = 0, data: Path = SHARED, c
 
 
 def test_view_features(model_root: str | None, view: str, data: Path = SHARED, cache: Path = CACHE,
-                       colour: bool = False) -> np.ndarray:  # fmt: skip
-    """``(N, D)`` features (``colour``: histograms) of :data:`TEST_VIEWS` ``view`` of every crop,
+                       colour: int = 0) -> np.ndarray:  # fmt: skip
+    """``(N, D)`` features (``colour``: histograms of that grid) of :data:`TEST_VIEWS` ``view`` of every crop,
     in :func:`load_features`' row order; backbone run only for what the cache lacks."""
     embedder, rows = None, []
     for source, name in characters(data):
@@ -144,9 +155,9 @@ def test_view_features(model_root: str | None, view: str, data: Path = SHARED, c
     return np.concatenate(rows)
 
 
-def unlabelled_colours(model_root: str | None, data: Path = SHARED, cache: Path = CACHE) -> np.ndarray:
-    """:data:`COLOUR` histograms of every ``anime_unlabelled`` crop, chipped as the labelled ones, cached."""
-    path = cache / "colour" / f"{UNLABELLED}.npz"
+def unlabelled_colours(model_root: str | None, data: Path = SHARED, cache: Path = CACHE, grid: int = 1) -> np.ndarray:
+    """:func:`colour_feature` histograms of every ``anime_unlabelled`` crop, chipped as the labelled ones, cached."""
+    path = _colour_cache(cache, grid) / f"{UNLABELLED}.npz"
     if not path.is_file():
         import cv2
         from drawn_clusters import whole_image_chips
@@ -155,7 +166,7 @@ def unlabelled_colours(model_root: str | None, data: Path = SHARED, cache: Path 
         for file in sorted((data / UNLABELLED).iterdir()):  # one at a time: 6,087 chips
             image = cv2.imread(str(file), cv2.IMREAD_COLOR)
             if image is not None:
-                rows.append(COLOUR.transform(whole_image_chips(embedder, [cv2.cvtColor(image, cv2.COLOR_BGR2RGB)])))
+                rows.append(colour_feature(grid).transform(whole_image_chips(embedder, [cv2.cvtColor(image, cv2.COLOR_BGR2RGB)])))
         path.parent.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(path, features=np.concatenate(rows))
     with np.load(path, allow_pickle=False) as stored:

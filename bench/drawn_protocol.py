@@ -29,7 +29,8 @@ characters, chooses its distances by the same inner folds and writes
 ``raypipe/features/weights/drawn_identity.npz`` (``--out``). The shipped head and
 ``--fold report-anime`` are the same fit. ``--colour-share M`` joins each crop's colour
 histogram to the head's input (:func:`whitened_inputs`, scaled to ``M`` components' variance;
-issue 25's fourth round: :data:`COLOUR_SHARE`, the shipped head's; 0: none).
+issue 25's fourth round: :data:`COLOUR_SHARE`, the shipped head's; 0: none); ``--colour-grid
+3``: one histogram per cell of a 3 x 3 split of the chip instead (the fifth round).
 
     nice -n 10 python bench/drawn_protocol.py --model-root ~/.raypipe/models
     nice -n 10 python bench/drawn_protocol.py --model-root ~/.raypipe/models --test-view mirror --ship
@@ -89,6 +90,9 @@ SHRINKAGE = 0.15
 #: The colour block of the shipped head's input (``--colour-share``: its variance that of this many
 #: whitened DenseNet components; 0: none; issue 25, fourth round: 32 of best mean fit-side NMI with k).
 COLOUR_SHARE = 32.0
+#: The colour block's histograms: one per cell of a ``--colour-grid`` x ``--colour-grid`` split
+#: of the chip (1: the whole chip, as shipped).
+COLOUR_GRID = 1
 
 
 @dataclass
@@ -293,25 +297,26 @@ def whitened_inputs(args):
     white = whitened(features, projection).astype(np.float32)
     views = np.stack([whitened(v, projection) for v in augmented]).astype(np.float32) if len(augmented) else augmented
     if args.colour_share:
-        colours, augmented_colours = load_features(args.model_root, args.views, cache=args.cache, colour=True)[:2]
-        extra = [test_view_features(args.model_root, view, cache=args.cache, colour=True) for view in args.train_views]
+        colours, augmented_colours = load_features(args.model_root, args.views, cache=args.cache, colour=args.colour_grid)[:2]
+        extra = [test_view_features(args.model_root, view, cache=args.cache, colour=args.colour_grid) for view in args.train_views]
         augmented_colours = np.concatenate([augmented_colours, np.stack(extra)]) if extra else augmented_colours
         if args.test_view:
-            colours = (colours + test_view_features(args.model_root, args.test_view, cache=args.cache, colour=True)) / 2
+            colours = (colours + test_view_features(args.model_root, args.test_view, cache=args.cache, colour=args.colour_grid)) / 2
         white = np.hstack([white, colour_block(args, colours)])
         views = np.concatenate([views, colour_block(args, augmented_colours)], axis=-1) if len(views) else views
     return features, white, views, labels, dict(zip(labels, sources)), projection
 
 
-def share_scale(share: float, model_root: str | None = None, cache=CACHE) -> float:
-    """The colour block's scale: its total variance over the ``anime_unlabelled`` crops equals
-    that of ``share`` whitened DenseNet components (unit variance each there), issue 25's fourth round."""
-    return float(np.sqrt(share / unlabelled_colours(model_root, cache=cache).var(axis=0).sum()))
+def share_scale(share: float, model_root: str | None = None, cache=CACHE, grid: int = 1) -> float:
+    """The colour block's scale (histograms on a ``grid`` x ``grid`` split): its total variance over
+    the ``anime_unlabelled`` crops equals that of ``share`` whitened DenseNet components (unit
+    variance each there), issue 25's fourth round."""
+    return float(np.sqrt(share / unlabelled_colours(model_root, cache=cache, grid=grid).var(axis=0).sum()))
 
 
 def colour_block(args, colours: np.ndarray) -> np.ndarray:
     """``colours`` (colour histograms) times :func:`share_scale` of ``--colour-share``."""
-    return (share_scale(args.colour_share, args.model_root, args.cache) * colours).astype(np.float32)
+    return (share_scale(args.colour_share, args.model_root, args.cache, args.colour_grid) * colours).astype(np.float32)
 
 
 def view_inputs(args, view: str, projection) -> np.ndarray:
@@ -320,7 +325,7 @@ def view_inputs(args, view: str, projection) -> np.ndarray:
     white = whitened(test_view_features(args.model_root, view, cache=args.cache), projection).astype(np.float32)
     if not args.colour_share:
         return white
-    return np.hstack([white, colour_block(args, test_view_features(args.model_root, view, cache=args.cache, colour=True))])
+    return np.hstack([white, colour_block(args, test_view_features(args.model_root, view, cache=args.cache, colour=args.colour_grid))])
 
 
 def input_arguments(parser: argparse.ArgumentParser) -> None:
@@ -334,6 +339,8 @@ def input_arguments(parser: argparse.ArgumentParser) -> None:
                         help="these views count as more augmented views in training")  # fmt: skip
     parser.add_argument("--colour-share", type=float, default=COLOUR_SHARE,
                         help="join a colour histogram block with the variance of this many DenseNet components (0: none)")  # fmt: skip
+    parser.add_argument("--colour-grid", type=int, default=COLOUR_GRID,
+                        help="the colour block: one histogram per cell of this grid x grid split of the chip")  # fmt: skip
 
 
 def main() -> None:
@@ -346,6 +353,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=IDENTITY, help="with --ship: where the head goes")
     parser.add_argument("--shrinkage", type=float, default=SHRINKAGE, help="of the shipped head's covariance")
     args = parser.parse_args()
+    if args.ship and args.colour_grid != 1:
+        parser.error("--ship: a run computes the whole chip's colour block only (--colour-grid 1)")
     EMBEDDINGS[SHIPPED] = partial(EMBEDDINGS[SHIPPED], shrinkage=args.shrinkage)
     import torch
 

@@ -17,7 +17,8 @@ does for this model). The table prints the mean fit-side NMI first (the choice),
 sides' mean and worst fold for random splits and leave-one-source-out. ``--report-view grey``
 also reports each fold's report characters in that view alone (grey crops: a black-and-white
 page), embedded by the same head; it chooses nothing. ``--colour-share``: the head's input
-joined with a colour block (issue 25, fourth round; ``drawn_protocol.whitened_inputs``).
+joined with a colour block (issue 25, fourth round; ``drawn_protocol.whitened_inputs``);
+``--colour-grid 3``: its histograms per cell of a 3 x 3 split (the fifth round).
 
     OMP_NUM_THREADS=1 nice -n 10 python bench/drawn_with_k.py --views 1 --test-view mirror --folds
 """
@@ -192,7 +193,7 @@ def main() -> None:
                   + " | report " + " ".join(f"{v:.3f}" for v in report[-1])
                   + (" | report, " + args.report_view + " " + " ".join(f"{v:.3f}" for v in report_view[-1]) if seen is not None else ""),
                   flush=True)  # fmt: skip
-    print(f"{args.head}, colour share {args.colour_share:g}: {len(labels)} crops, {len(folds)} folds, "
+    print(f"{args.head}, colour share {args.colour_share:g} (grid {args.colour_grid}): {len(labels)} crops, {len(folds)} folds, "
           f"{time.perf_counter() - started:.0f} s")  # fmt: skip
     print_table(fit_side, report, folds)
     if seen is not None:
