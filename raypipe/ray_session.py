@@ -56,13 +56,16 @@ def user_errors_from_workers() -> Iterator[None]:
     import ray.exceptions
     from ray.data import DataContext
 
-    DataContext.get_current().raise_original_map_exception = True
+    context = DataContext.get_current()
+    before, context.raise_original_map_exception = context.raise_original_map_exception, True
     try:
         yield
     except ray.exceptions.RayTaskError as err:
         if isinstance(err.cause, USER_ERRORS):
             raise without_retry_advice(err.cause) from None
         raise
+    finally:
+        context.raise_original_map_exception = before
 
 
 #: What Ray Data appends to a failed task's error: "Failed to ... attempts (total backoff ...)".
