@@ -21,7 +21,7 @@ raypipe ships plain arrays (no pickle) in two files:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -53,11 +53,15 @@ _COLOUR_KEY = "colour_scale"
 COLOUR = ColorHistogram()
 
 
+def mirror_averaged(describe: Callable[[list[np.ndarray]], np.ndarray], chips: Sequence[np.ndarray]) -> np.ndarray:
+    """The mean of ``describe``'s rows for each chip and for its mirror image."""
+    return (describe(list(chips)) + describe([chip[:, ::-1] for chip in chips])) / 2
+
+
 def colour_histograms(chips: Sequence[np.ndarray], mirrored: bool = False) -> np.ndarray:
     """:data:`COLOUR` histograms of ``chips``, ``(N, 165)``; ``mirrored``: the mean of each
     chip's and its mirror image's (as the backbone features)."""
-    colours = COLOUR.transform(chips)
-    return (colours + COLOUR.transform([chip[:, ::-1] for chip in chips])) / 2 if mirrored else colours
+    return mirror_averaged(COLOUR.transform, chips) if mirrored else COLOUR.transform(chips)
 
 
 def pooled_features_graph(path: str | Path):
@@ -180,10 +184,7 @@ class DrawnFaceDenseNet(FeatureExtractor):
     def pooled(self, chips: Sequence[np.ndarray], mirrored: bool = False) -> np.ndarray:
         """The square roots of the backbone's pooled features, ``(N, 1024)``; ``mirrored``: the
         mean of those of each chip and of its mirror image (two backbone passes)."""
-        features = self._pooled(chips)
-        if mirrored:
-            features = (features + self._pooled([chip[:, ::-1] for chip in chips])) / 2
-        return features
+        return mirror_averaged(self._pooled, chips) if mirrored else self._pooled(chips)
 
     def _pooled(self, chips: Sequence[np.ndarray]) -> np.ndarray:
         import torch
