@@ -93,9 +93,10 @@ class ComicConfig:
     right_to_left: bool = False
     #: How text is kept from the face detector: ``lettering-filter`` (paint the lettering over,
     #: drop a face whose box is mostly balloon or lettering), ``mask`` (paint balloons and
-    #: lettering over), ``lettering`` (paint only), ``filter`` (drop only) or ``none``; see
-    #: docs/drawn-detection.md.
-    text_mode: str = "lettering-filter"
+    #: lettering over), ``lettering`` (paint only), ``filter`` (drop only), ``none``, or ``auto``:
+    #: ``none`` when the detector verifies its boxes, else ``lettering-filter``
+    #: (:func:`raypipe.detect.select.resolve_text_mode`; docs/drawn-detection.md).
+    text_mode: str = "auto"
     #: How panels are found: ``learned`` (the page model alone; chosen on synthetic validation
     #: pages, docs/manga-pages.md), ``hybrid`` (the rules' panels cut and completed by the
     #: model) or ``rules`` (border lines and gutters only).
@@ -104,8 +105,8 @@ class ComicConfig:
     def __post_init__(self) -> None:
         if self.panels not in ("hybrid", "learned", "rules"):
             raise ConfigError(f"comic.panels must be hybrid, learned or rules, not {self.panels!r}")
-        if self.text_mode not in ("mask", "lettering", "filter", "lettering-filter", "none"):
-            raise ConfigError(f"comic.text_mode must be mask, lettering, filter, lettering-filter or none, not {self.text_mode!r}")
+        if self.text_mode not in ("auto", "mask", "lettering", "filter", "lettering-filter", "none"):
+            raise ConfigError(f"comic.text_mode must be auto, mask, lettering, filter, lettering-filter or none, not {self.text_mode!r}")
 
 
 @dataclass

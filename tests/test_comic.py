@@ -34,6 +34,7 @@ from raypipe.comic.text import detect_balloons, mask_regions
 from raypipe.config import ComicConfig, Config, ConfigError
 from raypipe.detect import DETECTORS
 from raypipe.detect.base import Face
+from raypipe.detect.select import resolve_text_mode
 from raypipe.evaluation.comic import box_scores, centre_scores, in_reading_order
 from raypipe.registry import ComponentError
 from raypipe.testing.comic_pages import compose_pages, load_characters, split_characters
@@ -282,11 +283,12 @@ def _faces_found(drawn_detector, text_mode: str | None, cover: float, seeds: ran
     return found
 
 
-def test_default_text_mode_keeps_faces_that_a_balloon_overlaps_where_masking_paints_them_over():
+def test_lettering_filter_keeps_faces_that_a_balloon_overlaps_where_masking_paints_them_over():
     """A balloon over the top 45% of a face: masking the balloon paints the face's hair and
     eyes over (the stage-2 detector then found 3 of 8, stage 3 6 of 8, stage 4, which trained
-    on more covered and few-stroke faces, 8 of 8); the default paints only the lettering, away
-    from the face, and keeps a face less than half under text (8 of 8)."""
+    on more covered and few-stroke faces, 8 of 8); ``lettering-filter`` (the default of
+    ``split_page``, and of a run whose detector does not verify its boxes) paints only the
+    lettering, away from the face, and keeps a face less than half under text (8 of 8)."""
     detector = DETECTORS.build("drawn-faces")
     assert _faces_found(detector, None, 0.45, range(8)) >= 7
     page, text, (x1, y1, x2, _) = _face_under_a_balloon(0, 0.45)
@@ -311,4 +313,20 @@ def test_filter_drops_a_face_lying_inside_a_text_region():
 def test_unknown_text_mode_is_a_config_error():
     with pytest.raises(ConfigError, match="comic.text_mode"):
         Config.load(overrides=["comic.text_mode=paint"])
-    assert all(ComicConfig(text_mode=mode).text_mode == mode for mode in TEXT_MODES)
+    assert all(ComicConfig(text_mode=mode).text_mode == mode for mode in (*TEXT_MODES, "auto"))
+
+
+def test_auto_text_mode_is_none_only_for_a_detector_that_verifies_its_boxes(tmp_path):
+    """Stage 14 (docs/drawn-detection.md): with the verifier re-scoring every box, painting and
+    filtering text only cost faces; a detector alone keeps ``lettering-filter``."""
+    with_backbone, without = tmp_path / "with", tmp_path / "without"
+    (with_backbone / "faceplugin").mkdir(parents=True)
+    (with_backbone / "faceplugin" / "fr_expression.onnx").write_bytes(b"found by name")
+    without.mkdir()
+    drawn = lambda root, **params: {"name": "drawn-faces", "model_root": str(root), **params}  # noqa: E731
+    assert ComicConfig().text_mode == "auto"
+    assert resolve_text_mode("auto", drawn(with_backbone)) == "none"
+    assert resolve_text_mode("auto", drawn(without)) == "lettering-filter"
+    assert resolve_text_mode("auto", drawn(with_backbone, verifier="none")) == "lettering-filter"
+    assert resolve_text_mode("auto", {"name": "anime-cascade", "cascade_path": "x.xml"}) == "lettering-filter"
+    assert resolve_text_mode("mask", drawn(with_backbone)) == "mask"

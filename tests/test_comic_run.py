@@ -76,5 +76,6 @@ def test_comic_run_extracts_panels_texts_and_faces(comic_inputs, tmp_path, ray_s
     assert crops.sharded and not (out / "panels").exists()
     assert len(crops.images([panel_id(r.image_id, r.panel_index) for r in panels.itertuples()])) == len(panels)
     assert image_id(next(iter(truth))) in set(images.image_id)
+    assert json.loads((out / "config.json").read_text())["comic"]["text_mode"] == "lettering-filter"  # no verifier
     summary = json.loads((out / "summary.json").read_text())
     assert summary["cluster"]["clusters"] >= 2

@@ -165,6 +165,14 @@ class DrawnFaceDetector(Detector):
         ).reshape(-1)
 
 
+def verifies(verifier: str = "auto", model_root: str | None = None) -> bool:
+    """Whether a ``drawn-faces`` detector with these settings re-scores its boxes with the
+    candidate verifier (asked for, and its backbone under the model root)."""
+    from raypipe.detect.drawn_verifier import find_backbone
+
+    return verifier != "none" and find_backbone(model_root) is not None
+
+
 def _verifier(mode: str, model_root: str | None, device: str):
     """The candidate verifier ``mode`` asks for, or None: not asked, or its backbone not fetched
     (said once a process)."""

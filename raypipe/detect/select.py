@@ -6,6 +6,11 @@ well: figures in docs/detectors.md), else dlib-hog. dlib-hog also stays with the
 which re-fits dlib's own landmarks to the box (it clusters worse on RFB boxes). Comic pages: ``drawn-faces``, the drawn-face detector raypipe
 trains and ships inside the package (nothing to fetch; see docs/drawn-detection.md); nagadomi's
 LBP cascade stays available by name (``anime-cascade`` with the path of its XML file).
+
+``comic.text_mode: auto`` is resolved beside the detector: ``none`` when the detector re-scores
+each box with its candidate verifier (``drawn-faces`` with the DenseNet backbone fetched: the
+verifier rejects boxes on balloons and lettering, and painting or filtering them cost faces;
+docs/drawn-detection.md, "Stage 14"), else ``lettering-filter`` (chosen for detectors alone).
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ log = logging.getLogger(__name__)
 PHOTO_DEFAULT = "dlib-hog"
 FAST_PHOTO_DETECTOR = "rfb"
 COMIC_DEFAULT = "drawn-faces"
+#: ``comic.text_mode: auto`` with a detector that verifies its boxes, and with one that does not.
+VERIFIED_TEXT_MODE, UNVERIFIED_TEXT_MODE = "none", "lettering-filter"
 
 
 def resolve_detector(
@@ -37,6 +44,20 @@ def resolve_detector(
         log.info("detector: %s (comic pages; shipped with raypipe)", COMIC_DEFAULT)
         return _with_model_root(COMIC_DEFAULT, params, configured_root)
     return _photo_detector(params, model_root(configured_root), configured_root, embedder)
+
+
+def resolve_text_mode(mode: str, detector: dict[str, Any]) -> str:
+    """``mode`` itself unless it is ``auto``; then the text mode for the resolved ``detector``
+    spec (see above), said in one log line."""
+    if mode != "auto":
+        return mode
+    from raypipe.detect.drawn import verifies
+
+    name, params = split_spec(detector)
+    verified = name == COMIC_DEFAULT and verifies(params.get("verifier", "auto"), params.get("model_root"))
+    resolved = VERIFIED_TEXT_MODE if verified else UNVERIFIED_TEXT_MODE
+    log.info("comic text mode: %s (%s)", resolved, "the detector verifies its boxes" if verified else "no verifier")
+    return resolved
 
 
 def _photo_detector(

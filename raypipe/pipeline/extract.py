@@ -22,7 +22,7 @@ from raypipe import storage
 from raypipe.config import Config
 from raypipe.console import Progress
 from raypipe.detect.crops import CROP_SAMPLE_POOL, choose_crop_detector
-from raypipe.detect.select import resolve_detector
+from raypipe.detect.select import resolve_detector, resolve_text_mode
 from raypipe.embed import EMBEDDERS
 from raypipe.embed.select import resolve_embedder
 from raypipe.errors import UsageError
@@ -72,6 +72,8 @@ def extract(inputs: list[str], out: str, config: Config, overwrite: bool = False
         extract_config.detector, extract_config.domain, extract_config.model_root, embedder_spec["name"]
     )
     extract_config.embedder = embedder_spec
+    if extract_config.domain == "comic":
+        config.comic.text_mode = resolve_text_mode(config.comic.text_mode, extract_config.detector)
     _claim_folder(layout, config, overwrite)
     listing, models = _list_while_ray_starts(inputs, layout, config)
     listed = set(listing.keys)
