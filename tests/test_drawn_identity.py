@@ -7,6 +7,7 @@ import pytest
 
 from raypipe.evaluation.protocol import character_folds, mean_and_worst
 from raypipe.features.drawn_densenet import (
+    BLOCK_WIDTHS,
     COLOUR,
     IDENTITY,
     PROJECTION,
@@ -386,3 +387,83 @@ def test_protocol_colour_block_is_the_one_the_embedder_computes(monkeypatch):
     protocol = (COLOUR.transform(list(chips)) + COLOUR.transform(list(TEST_VIEWS["mirror"](chips)))) / 2
     np.testing.assert_allclose(protocol, colour_histograms(list(chips), mirrored=True), atol=1e-6)
     assert not np.allclose(colour_histograms(list(chips[:1])), colour_histograms(list(chips[1:2])))
+
+
+def test_one_backbone_pass_answers_the_pooled_features_of_each_dense_block(faceplugin_models):
+    """Issue 25, sixth round: ``blocks=(2, 3, 4)`` pools the outputs of blocks 2 and 3 (their
+    transition's norm + ReLU) beside block 4's, in one pass: block 4's part is what the shipped
+    single-block pass gives, and block 3's is the square root of its ReLU map's spatial mean."""
+    import onnx
+    import onnxruntime as ort
+
+    from raypipe.features.drawn_densenet import (
+        INPUT_SIZE,
+        DrawnFaceDenseNet,
+        _block_output,
+        split_blocks,
+    )
+
+    path = faceplugin_models / "fr_expression.onnx"
+    chips = list(np.random.default_rng(5).integers(0, 256, size=(2, INPUT_SIZE, INPUT_SIZE, 3), dtype=np.uint8))
+    joined = DrawnFaceDenseNet(model_path=path, projection=None, blocks=(2, 3, 4), device="cpu").pooled(chips)
+    block2, block3, block4 = split_blocks(joined, (2, 3, 4))
+    assert [b.shape[1] for b in (block2, block3, block4)] == [BLOCK_WIDTHS[b] for b in (2, 3, 4)]
+    single = DrawnFaceDenseNet(model_path=path, projection=None, device="cpu").pooled(chips)
+    np.testing.assert_allclose(block4, single, atol=1e-5)
+    model = onnx.load(str(path))
+    relu = _block_output(model, 3)
+    del model.graph.output[:]
+    model.graph.output.append(onnx.helper.make_tensor_value_info(relu, onnx.TensorProto.FLOAT, None))
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    x = np.stack(chips).transpose(0, 3, 1, 2).astype(np.float32) / 255.0
+    maps = np.concatenate([session.run(None, {session.get_inputs()[0].name: row[None]})[0] for row in x])
+    assert maps.shape[1:] == (1024, 14, 14)
+    np.testing.assert_allclose(block3, np.sqrt(maps.mean(axis=(2, 3))), atol=1e-4)
+
+
+def _blocks_pooled(self, chips):
+    """Stand-in backbone features as wide as the extractor's blocks, different per chip."""
+    width = sum(BLOCK_WIDTHS[b] for b in self.blocks)
+    return np.stack([np.linspace(0.1, 1.0, width) * (1 + chip.mean()) for chip in chips]).astype(np.float32)
+
+
+def test_drawn_densenet_pools_the_blocks_its_identity_file_whitens(tmp_path, monkeypatch):
+    """A head fitted on blocks 3 and 4 (each whitened by its own PCA, joined) makes the embedder
+    pool those blocks and whiten them as fitted; a file without ``blocks`` pools block 4 alone."""
+    from raypipe.features.drawn_densenet import DrawnFaceDenseNet, joined_projection, whitened
+
+    monkeypatch.setattr(DrawnFaceDenseNet, "_pooled", _blocks_pooled)
+    block4 = load_projection(PROJECTION)
+    rng = np.random.default_rng(2)
+    block3 = {"mean": rng.random(1024).astype(np.float32), "components": np.linalg.qr(rng.normal(size=(1024, 384)))[0].T.astype(np.float32),
+              "scale": rng.random(384).astype(np.float32) + 0.5}  # fmt: skip
+    projection = joined_projection([block3, block4])
+    assert projection["components"].shape == (768, 2048)
+    head = rng.normal(size=(768, 16)).astype(np.float32)
+    save_identity(tmp_path / "head.npz", projection, head, ["a"], ["anime_fanart"], blocks=(3, 4))
+    (tmp_path / "backbone.onnx").write_bytes(b"unused: the backbone pass is replaced")
+    extractor = DrawnFaceDenseNet(model_path=tmp_path / "backbone.onnx", projection=tmp_path / "head.npz")
+    assert extractor.blocks == (3, 4)
+    chips = [np.full((8, 8, 3), v, np.uint8) for v in (10, 200)]
+    features = _blocks_pooled(extractor, chips)
+    expected = projected(features, {**projection, "head": head})
+    np.testing.assert_allclose(extractor.transform(chips), expected, atol=1e-5)
+    three, four = features[:, :1024], features[:, 1024:]  # each block whitened by its own PCA
+    apart = np.hstack([whitened(three, block3), whitened(four, block4)]) @ head
+    np.testing.assert_allclose(expected, apart / np.linalg.norm(apart, axis=1, keepdims=True), atol=1e-5)
+    stored = dict(np.load(tmp_path / "head.npz", allow_pickle=False))
+    del stored["blocks"]
+    old = {**stored, "mean": block4["mean"], "components": block4["components"], "scale": block4["scale"], "head": head[:384]}
+    np.savez(tmp_path / "old.npz", **old)
+    assert DrawnFaceDenseNet(model_path=tmp_path / "backbone.onnx", projection=tmp_path / "old.npz").blocks == (4,)
+
+
+def test_identity_file_whose_projection_does_not_fit_its_blocks_is_refused_in_one_line(tmp_path):
+    from raypipe.errors import UsageError
+    from raypipe.features.drawn_densenet import DrawnFaceDenseNet
+
+    projection = load_projection(PROJECTION)
+    save_identity(tmp_path / "head.npz", projection, np.eye(384, dtype=np.float32), ["a"], ["anime_fanart"], blocks=(3, 4))
+    (tmp_path / "backbone.onnx").write_bytes(b"unused")
+    with pytest.raises(UsageError, match="1024 features, but blocks"):
+        DrawnFaceDenseNet(model_path=tmp_path / "backbone.onnx", projection=tmp_path / "head.npz")
