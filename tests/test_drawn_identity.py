@@ -389,6 +389,7 @@ def test_protocol_colour_block_is_the_one_the_embedder_computes(monkeypatch):
     assert not np.allclose(colour_histograms(list(chips[:1])), colour_histograms(list(chips[1:2])))
 
 
+@pytest.mark.registry
 def test_one_backbone_pass_answers_the_pooled_features_of_each_dense_block(faceplugin_models):
     """Issue 25, sixth round: ``blocks=(2, 3, 4)`` pools the outputs of blocks 2 and 3 (their
     transition's norm + ReLU) beside block 4's, in one pass: block 4's part is what the shipped
@@ -467,3 +468,29 @@ def test_identity_file_whose_projection_does_not_fit_its_blocks_is_refused_in_on
     (tmp_path / "backbone.onnx").write_bytes(b"unused")
     with pytest.raises(UsageError, match="1024 features, but blocks"):
         DrawnFaceDenseNet(model_path=tmp_path / "backbone.onnx", projection=tmp_path / "head.npz")
+
+
+@pytest.mark.shared
+@pytest.mark.registry
+def test_shipped_embedder_gives_the_protocols_features_of_the_blocks_its_head_was_fitted_on(faceplugin_models, monkeypatch):
+    """The protocol's head input (``bench/drawn_features.py``: every block from one pass, the
+    crop's and its mirror view's averaged, the identity file's blocks joined in its order, the
+    colour block alike) through the shipped head is what the shipped embedder gives a run's chips."""
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "bench"))
+    import drawn_features
+    from drawn_clusters import load_images, whole_image_chips
+
+    from raypipe.features.drawn_densenet import DrawnFaceDenseNet, backbone_blocks, split_blocks
+
+    identity = load_projection(IDENTITY)
+    bench = drawn_features._embedder(str(faceplugin_models))
+    images, _ = load_images(need_shared("data", "anime_fanart"), ["bae", "gura"], per_character=2)
+    chips = whole_image_chips(bench, images)
+    views = [chips, drawn_features.TEST_VIEWS["mirror"](chips)]
+    per_block = [dict(zip(drawn_features.BLOCKS, split_blocks(bench.extractor.pooled(list(v)), drawn_features.BLOCKS))) for v in views]
+    features = np.hstack([(per_block[0][b] + per_block[1][b]) / 2 for b in backbone_blocks(identity)])
+    colours = (COLOUR.transform(list(views[0])) + COLOUR.transform(list(views[1]))) / 2
+    shipped = DrawnFaceDenseNet(model_path=faceplugin_models / "fr_expression.onnx", device="cpu")
+    np.testing.assert_allclose(shipped.transform(list(chips)), projected(features, identity, colours), atol=1e-4)
