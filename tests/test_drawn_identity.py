@@ -113,6 +113,8 @@ def test_supervised_contrastive_loss_is_low_when_characters_are_apart():
 
 
 def test_shipped_identity_head_loads_without_pickle_and_projects_deterministically():
+    from raypipe.features.drawn_densenet import backbone_blocks, split_blocks
+
     identity, plain = load_projection(IDENTITY), load_projection(PROJECTION)  # allow_pickle=False inside
     assert "head" in identity and "head" not in plain
     rng = np.random.default_rng(0)
@@ -122,7 +124,9 @@ def test_shipped_identity_head_loads_without_pickle_and_projects_deterministical
     np.testing.assert_array_equal(first, projected(features, load_projection(IDENTITY), colours))
     np.testing.assert_allclose(np.linalg.norm(first, axis=1), 1.0, atol=1e-5)
     assert first.shape == (5, identity["head"].shape[1])
-    assert not np.allclose(first @ first.T, projected(features, plain) @ projected(features, plain).T, atol=1e-3)
+    blocks = backbone_blocks(identity)
+    unlabelled = projected(split_blocks(features, blocks)[blocks.index(4)], plain)  # block 4's projection alone
+    assert not np.allclose(first @ first.T, unlabelled @ unlabelled.T, atol=1e-3)
 
 
 def test_identity_head_file_records_the_characters_and_sources_it_was_fitted_on(tmp_path):
@@ -262,6 +266,20 @@ def test_shipped_identity_head_takes_the_whitened_features_and_a_colour_block():
 
 
 @pytest.mark.registry
+def test_shipped_identity_head_whitens_dense_blocks_2_3_and_4_each_by_its_own_pca():
+    """Issue 25, sixth round: the head's input starts with the pooled features of blocks 2, 3 and
+    4, each whitened by its own 384-component PCA (block-diagonal), block 4's the shipped one."""
+    from raypipe.features.drawn_densenet import backbone_blocks, split_blocks
+
+    identity = load_projection(IDENTITY)
+    assert backbone_blocks(identity) == (2, 3, 4)
+    rows = np.split(identity["components"], 3)
+    for i, row in enumerate(rows):
+        parts = split_blocks(row, (2, 3, 4))
+        assert all(not part.any() for j, part in enumerate(parts) if j != i) and parts[i].any()
+    np.testing.assert_array_equal(rows[2][:, -BLOCK_WIDTHS[4]:], load_projection(PROJECTION)["components"])
+
+
 def test_shipped_drawn_embedding_is_the_same_for_a_face_and_its_mirror(faceplugin_models):
     from raypipe.features.drawn_densenet import BACKBONE_FILE, DrawnFaceDenseNet
 
