@@ -16,7 +16,10 @@ raypipe ships plain arrays (no pickle) in two files:
   (:func:`fitted_on`), whether it was fitted on the mean features of each crop and its
   mirror image (the shipped one was: a face is then embedded the same way, two backbone
   passes), and the scale of the colour block joined to the whitened features before the head
-  (:func:`colour_histograms`, issue 25's fourth round; 0: none). Figures: docs/drawn-faces.md.
+  (:func:`colour_histograms`, issue 25's fourth round; 0: none), and the backbone's dense
+  blocks whose pooled features it whitens, each by its own PCA fitted on ``anime_unlabelled``
+  (:func:`backbone_blocks`; the shipped head: blocks 2, 3 and 4, issue 25's sixth round; older
+  files: block 4 alone, whitened by ``drawn_projection.npz``). Figures: docs/drawn-faces.md.
 """
 
 from __future__ import annotations
