@@ -13,7 +13,11 @@ protocol and the head training rerun in seconds; ``--test-views mirror grey`` ad
 mirrored and in grey (:data:`TEST_VIEWS`, ``<character>.mirror.npz``, ``<character>.grey.npz``).
 The colour histograms of the same chips (:data:`COLOUR`, issue 25's fourth round) are cached
 alike under ``<cache>/colour/``, those per cell of a g x g grid (:func:`colour_feature`, the
-fifth round) under ``<cache>/colour-grid<g>/``. Warm the cache with
+fifth round) under ``<cache>/colour-grid<g>/``. The pooled features of the backbone's earlier
+dense blocks (:data:`BLOCKS`, issue 25's sixth round) come from the same passes and are cached
+alike under ``<cache>/block<b>/`` (block 4, the final one, at the top); each block is whitened by
+its own PCA fitted on the ``anime_unlabelled`` crops (:func:`block_projection`; block 4: the
+shipped ``drawn_projection.npz``). Warm the cache with
 
     nice -n 10 python bench/drawn_features.py --model-root ~/.raypipe/models --views 2
 """
@@ -29,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from raypipe.features.classic import ColorHistogram
-from raypipe.features.drawn_densenet import COLOUR
+from raypipe.features.drawn_densenet import COLOUR, PROJECTION, load_projection, split_blocks
 from raypipe.features.learn.augment import Augment
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -51,6 +55,11 @@ TEST_VIEWS = {
     "grey": lambda chips: np.repeat(np.round(chips @ np.array([0.299, 0.587, 0.114])).astype(np.uint8)[..., None], 3, axis=3),
 }
 UNLABELLED = "anime_unlabelled"
+#: The backbone's dense blocks every pass pools (one pass gives them all): block 4 is what the
+#: shipped embedder takes, 2 and 3 the earlier ones of the sixth round.
+BLOCKS = (2, 3, 4)
+#: Components of each earlier block's whitening PCA, as block 4's shipped one.
+BLOCK_COMPONENTS = 384
 log = logging.getLogger("drawn_features")
 
 
@@ -66,7 +75,7 @@ def _embedder(model_root: str | None):
     spec = drawn_embedder(model_root)
     if spec["feature"] == "drawn":
         raise SystemExit("no drawn-face backbone under --model-root: `raypipe models fetch` installs it")
-    return EMBEDDERS.build({**spec, "feature": {**spec["feature"], "projection": None}})
+    return EMBEDDERS.build({**spec, "feature": {**spec["feature"], "projection": None, "blocks": list(BLOCKS)}})
 
 
 def augmented(chips: np.ndarray, seed: int) -> np.ndarray:
@@ -88,9 +97,14 @@ def _colour_cache(cache: Path, grid: int) -> Path:
     return cache / ("colour" if grid == 1 else f"colour-grid{grid}")
 
 
-def _path(cache: Path, source: str, name: str, view: int | str, colour: int) -> Path:
+def _feature_cache(cache: Path, colour: int, block: int) -> Path:
+    """Where the colour histograms of that grid (``colour``; 0: none) or else ``block``'s pooled features go."""
+    return _colour_cache(cache, colour) if colour else cache if block == 4 else cache / f"block{block}"
+
+
+def _path(cache: Path, source: str, name: str, view: int | str, colour: int, block: int = 4) -> Path:
     stem = f"{name}.{view}" if isinstance(view, str) else f"{name}.view{view}"
-    return (_colour_cache(cache, colour) if colour else cache) / source / f"{stem}.npz"
+    return _feature_cache(cache, colour, block) / source / f"{stem}.npz"
 
 
 def view_chips(embedder, data: Path, source: str, name: str, view: int | str) -> np.ndarray:
@@ -108,34 +122,59 @@ def view_chips(embedder, data: Path, source: str, name: str, view: int | str) ->
     return chips
 
 
+def _load(path: Path) -> np.ndarray:
+    with np.load(path, allow_pickle=False) as stored:
+        return stored["features"]
+
+
+def _cached(path: Path) -> np.ndarray:
+    return _load(path)[:PER_CHARACTER]
+
+
+def _store(path: Path, features: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, features=features.astype(np.float32))
+
+
+def _store_blocks(pooled: np.ndarray, path_of) -> None:
+    """Each of :data:`BLOCKS`' share of joined ``pooled`` features at ``path_of(block)``, where
+    missing; where cached, logs how far the cached features are from these."""
+    for block, features in zip(BLOCKS, split_blocks(pooled, BLOCKS)):
+        path = path_of(block)
+        if not path.is_file():
+            _store(path, features)
+        else:
+            log.info("block %d: cached at %s, max difference %.2g", block, path, np.abs(_load(path)[: len(features)] - features).max())
+
+
 def character_features(embedder, data: Path, source: str, name: str, view: int | str, cache: Path,
-                       colour: int = 0) -> np.ndarray:  # fmt: skip
-    """Backbone features (``colour``: :func:`colour_feature` of that grid) of one character's crops in
-    ``view`` (:func:`view_chips`), cached."""
-    path = _path(cache, source, name, view, colour)
+                       colour: int = 0, block: int = 4) -> np.ndarray:  # fmt: skip
+    """Backbone features of ``block`` (``colour``: :func:`colour_feature` of that grid instead) of one
+    character's crops in ``view`` (:func:`view_chips`), cached; a backbone pass caches every block's."""
+    path = _path(cache, source, name, view, colour, block)
     if path.is_file():
-        with np.load(path, allow_pickle=False) as stored:
-            return stored["features"][:PER_CHARACTER]
+        return _cached(path)
     chips = view_chips(embedder, data, source, name, view)
     started = time.perf_counter()
-    features = (colour_feature(colour).transform(list(chips)) if colour else embedder.extractor.pooled(list(chips))).astype(np.float32)
+    if colour:
+        _store(path, colour_feature(colour).transform(list(chips)))
+    else:
+        _store_blocks(embedder.extractor.pooled(list(chips)), lambda b: _path(cache, source, name, view, 0, b))
     log.info("%s/%s view %s: %d crops in %.0f s", source, name, view, len(chips), time.perf_counter() - started)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(path, features=features)
-    return features
+    return _cached(path)
 
 
 def load_features(model_root: str | None, views: int = 0, data: Path = SHARED, cache: Path = CACHE,
-                  colour: int = 0):  # fmt: skip
-    """``(features, labels, sources)`` for view 0 and ``(views, N, D)`` augmented features in the
-    same row order (empty when ``views`` is 0); backbone run only for what the cache lacks;
-    ``colour``: the :func:`colour_feature` histograms of that grid instead."""
+                  colour: int = 0, block: int = 4):  # fmt: skip
+    """``(features, labels, sources)`` of ``block`` for view 0 and ``(views, N, D)`` augmented
+    features in the same row order (empty when ``views`` is 0); backbone run only for what the
+    cache lacks; ``colour``: the :func:`colour_feature` histograms of that grid instead."""
     embedder = None
     rows, augmented_rows, labels, sources = [], [], [], []
     for source, name in characters(data):
-        if embedder is None and not all(_path(cache, source, name, v, colour).is_file() for v in range(views + 1)):
+        if embedder is None and not all(_path(cache, source, name, v, colour, block).is_file() for v in range(views + 1)):
             embedder = _embedder(model_root)
-        per_view = [character_features(embedder, data, source, name, v, cache, colour) for v in range(views + 1)]
+        per_view = [character_features(embedder, data, source, name, v, cache, colour, block) for v in range(views + 1)]
         rows.append(per_view[0])
         augmented_rows.append(np.stack(per_view[1:]) if views else np.zeros((0, *per_view[0].shape), np.float32))
         labels += [name] * len(per_view[0])
@@ -144,33 +183,62 @@ def load_features(model_root: str | None, views: int = 0, data: Path = SHARED, c
 
 
 def test_view_features(model_root: str | None, view: str, data: Path = SHARED, cache: Path = CACHE,
-                       colour: int = 0) -> np.ndarray:  # fmt: skip
-    """``(N, D)`` features (``colour``: histograms of that grid) of :data:`TEST_VIEWS` ``view`` of every crop,
-    in :func:`load_features`' row order; backbone run only for what the cache lacks."""
+                       colour: int = 0, block: int = 4) -> np.ndarray:  # fmt: skip
+    """``(N, D)`` features of ``block`` (``colour``: histograms of that grid) of :data:`TEST_VIEWS`
+    ``view`` of every crop, in :func:`load_features`' row order; backbone run only for what the cache lacks."""
     embedder, rows = None, []
     for source, name in characters(data):
-        if embedder is None and not _path(cache, source, name, view, colour).is_file():
+        if embedder is None and not _path(cache, source, name, view, colour, block).is_file():
             embedder = _embedder(model_root)
-        rows.append(character_features(embedder, data, source, name, view, cache, colour))
+        rows.append(character_features(embedder, data, source, name, view, cache, colour, block))
     return np.concatenate(rows)
+
+
+def _unlabelled_chips(embedder, data: Path, batch: int = 64):
+    """Batches of the ``anime_unlabelled`` chips (6,087 in all, a few at a time), in file-name order."""
+    import cv2
+    from drawn_clusters import whole_image_chips
+
+    files = sorted((data / UNLABELLED).iterdir())
+    for start in range(0, len(files), batch):
+        images = [cv2.imread(str(file), cv2.IMREAD_COLOR) for file in files[start : start + batch]]
+        yield list(whole_image_chips(embedder, [cv2.cvtColor(i, cv2.COLOR_BGR2RGB) for i in images if i is not None]))
+
+
+def unlabelled_features(model_root: str | None, data: Path = SHARED, cache: Path = CACHE, colour: int = 0,
+                        block: int = 4) -> np.ndarray:  # fmt: skip
+    """``block``'s pooled features (``colour``: :func:`colour_feature` histograms of that grid instead)
+    of every ``anime_unlabelled`` crop, chipped as the labelled ones, cached (a backbone pass caches every block's)."""
+    path = _feature_cache(cache, colour, block) / f"{UNLABELLED}.npz"
+    if not path.is_file():
+        embedder, started = _embedder(model_root), time.perf_counter()
+        describe = colour_feature(colour).transform if colour else embedder.extractor.pooled
+        rows = np.concatenate([describe(chips) for chips in _unlabelled_chips(embedder, data)])
+        log.info("%s: %d crops in %.0f s", UNLABELLED, len(rows), time.perf_counter() - started)
+        if colour:
+            _store(path, rows)
+        else:
+            _store_blocks(rows, lambda b: _feature_cache(cache, 0, b) / f"{UNLABELLED}.npz")
+    return _load(path)
 
 
 def unlabelled_colours(model_root: str | None, data: Path = SHARED, cache: Path = CACHE, grid: int = 1) -> np.ndarray:
     """:func:`colour_feature` histograms of every ``anime_unlabelled`` crop, chipped as the labelled ones, cached."""
-    path = _colour_cache(cache, grid) / f"{UNLABELLED}.npz"
-    if not path.is_file():
-        import cv2
-        from drawn_clusters import whole_image_chips
+    return unlabelled_features(model_root, data, cache, colour=grid)
 
-        embedder, rows = _embedder(model_root), []
-        for file in sorted((data / UNLABELLED).iterdir()):  # one at a time: 6,087 chips
-            image = cv2.imread(str(file), cv2.IMREAD_COLOR)
-            if image is not None:
-                rows.append(colour_feature(grid).transform(whole_image_chips(embedder, [cv2.cvtColor(image, cv2.COLOR_BGR2RGB)])))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(path, features=np.concatenate(rows))
-    with np.load(path, allow_pickle=False) as stored:
-        return stored["features"]
+
+def block_projection(block: int, model_root: str | None = None, cache: Path = CACHE) -> dict[str, np.ndarray]:
+    """The whitening PCA of ``block``'s pooled features: block 4's shipped one, else
+    :data:`BLOCK_COMPONENTS` components fitted on the ``anime_unlabelled`` crops only, cached."""
+    if block == 4:
+        return load_projection(PROJECTION)
+    path = _feature_cache(cache, 0, block) / "projection.npz"
+    if not path.is_file():
+        from fit_drawn_projection import fit_whitening
+
+        kept = fit_whitening(unlabelled_features(model_root, cache=cache, block=block), BLOCK_COMPONENTS, path)
+        log.info("block %d: %d components, %.1f%% of the variance on %s", block, BLOCK_COMPONENTS, 100 * kept, UNLABELLED)
+    return load_projection(path)
 
 
 def main() -> None:
@@ -179,11 +247,15 @@ def main() -> None:
     parser.add_argument("--views", type=int, default=2, help="augmented views besides the crop itself")
     parser.add_argument("--test-views", nargs="*", choices=sorted(TEST_VIEWS), default=[], help="also these views")
     parser.add_argument("--cache", type=Path, default=CACHE)
+    parser.add_argument("--block", type=int, choices=BLOCKS, default=4,
+                        help="make sure this block's features are cached (a pass caches every block's), and its unlabelled projection")  # fmt: skip
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    X, A, labels, _ = load_features(args.model_root, args.views, cache=args.cache)
+    X, A, labels, _ = load_features(args.model_root, args.views, cache=args.cache, block=args.block)
     for view in args.test_views:
-        assert len(test_view_features(args.model_root, view, cache=args.cache)) == len(X)
+        assert len(test_view_features(args.model_root, view, cache=args.cache, block=args.block)) == len(X)
+    if args.block != 4:
+        block_projection(args.block, args.model_root, args.cache)
     print(f"{len(X)} crops of {len(set(labels))} characters, {A.shape[0]} augmented views, cached in {args.cache}")
 
 

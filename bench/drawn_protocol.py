@@ -31,6 +31,9 @@ characters, chooses its distances by the same inner folds and writes
 histogram to the head's input (:func:`whitened_inputs`, scaled to ``M`` components' variance;
 issue 25's fourth round: :data:`COLOUR_SHARE`, the shipped head's; 0: none); ``--colour-grid
 3``: one histogram per cell of a 3 x 3 split of the chip instead (the fifth round).
+``--blocks 3 4``: the head's input starts with the pooled features of these dense blocks of the
+backbone, each whitened by its own PCA fitted on ``anime_unlabelled``
+(:func:`drawn_features.block_projection`; the sixth round; default: block 4 alone, as shipped).
 
     nice -n 10 python bench/drawn_protocol.py --model-root ~/.raypipe/models
     nice -n 10 python bench/drawn_protocol.py --model-root ~/.raypipe/models --test-view mirror --ship
@@ -47,9 +50,11 @@ from pathlib import Path
 
 import numpy as np
 from drawn_features import (
+    BLOCKS,
     CACHE,
     SHIPPABLE_SOURCES,
     TEST_VIEWS,
+    block_projection,
     load_features,
     test_view_features,
     unlabelled_colours,
@@ -64,8 +69,7 @@ from raypipe.evaluation.metrics import score_clustering
 from raypipe.evaluation.protocol import CharacterFold, character_folds, mean_and_worst
 from raypipe.features.drawn_densenet import (
     IDENTITY,
-    PROJECTION,
-    load_projection,
+    joined_projection,
     projected,
     save_identity,
     whitened,
@@ -266,34 +270,45 @@ def print_table(results: dict[str, list[dict[str, float]]], folds: list[Characte
 
 
 def ship(fit, white, views, labels, source_of, projection, fold: CharacterFold | None, out, mirrored=False,
-         colour=0.0) -> None:  # fmt: skip
+         colour=0.0, blocks=(4,)) -> None:  # fmt: skip
     """Fit the head on ``fold``'s fit characters (None: those of :data:`SHIPPABLE_SOURCES`),
     choose its distances on inner folds of the same characters, write it to ``out``
     (``mirrored``: ``white`` are the mean features of each crop and its mirror image;
-    ``colour``: ``white`` ends with colour histograms times this)."""
+    ``colour``: ``white`` ends with colour histograms times this; ``blocks``: the backbone
+    blocks ``projection`` whitens)."""
     shippable = [name for name, source in source_of.items() if source in SHIPPABLE_SOURCES]
     train = fold.masks(labels)[0] if fold else np.isin(labels, shippable)
     spec, _ = choose_clusterer(fit, white[train], views[:, train], labels[train], source_of)
     pair = choose_pair(fit, white[train], views[:, train], labels[train], source_of)
     head = fit(white[train], labels[train], views[:, train]).matrix
     characters = sorted(set(labels[train]))
-    save_identity(out, projection, head, characters, [source_of[name] for name in characters], mirrored, colour)
+    save_identity(out, projection, head, characters, [source_of[name] for name in characters], mirrored, colour, blocks)
     print(f"wrote {out} (head {head.shape}), trained on {len(characters)} characters "
           f"({fold.name if fold else ', '.join(SHIPPABLE_SOURCES)}); chosen on their inner folds: "
           f"clusterer {spec}, Chinese Whispers pair {pair}")  # fmt: skip
 
 
-def whitened_inputs(args):
-    """``(features, white, views, labels, source_of, projection)``: backbone features of every
-    crop (averaged with ``--test-view``'s), whitened by the unlabelled projection, with the
-    augmented views (and ``--train-views``) whitened alike; ``--colour-share``: each row joined
-    with its :func:`colour_block` (of the same view, averaged alike)."""
-    features, augmented, labels, sources = load_features(args.model_root, args.views, cache=args.cache)
-    extra = [test_view_features(args.model_root, view, cache=args.cache) for view in args.train_views]
+def block_features(args, block: int):
+    """``(features, augmented, labels, sources)``: ``block``'s pooled backbone features of every
+    crop (averaged with ``--test-view``'s) and of its augmented views (and ``--train-views``)."""
+    features, augmented, labels, sources = load_features(args.model_root, args.views, cache=args.cache, block=block)
+    extra = [test_view_features(args.model_root, view, cache=args.cache, block=block) for view in args.train_views]
     augmented = np.concatenate([augmented, np.stack(extra)]) if extra else augmented
     if args.test_view:
-        features = (features + test_view_features(args.model_root, args.test_view, cache=args.cache)) / 2
-    projection = load_projection(PROJECTION)
+        features = (features + test_view_features(args.model_root, args.test_view, cache=args.cache, block=block)) / 2
+    return features, augmented, labels, sources
+
+
+def whitened_inputs(args):
+    """``(features, white, views, labels, source_of, projection)``: the ``--blocks``' pooled
+    backbone features of every crop, joined (:func:`block_features`), whitened by each block's
+    unlabelled projection (joined), with the augmented views (and ``--train-views``) whitened
+    alike; ``--colour-share``: each row joined with its :func:`colour_block` (of the same view,
+    averaged alike)."""
+    per_block = [block_features(args, block) for block in args.blocks]
+    features, augmented = (np.concatenate([p[i] for p in per_block], axis=-1) for i in (0, 1))
+    labels, sources = per_block[0][2:]
+    projection = joined_projection([block_projection(block, args.model_root, args.cache) for block in args.blocks])
     white = whitened(features, projection).astype(np.float32)
     views = np.stack([whitened(v, projection) for v in augmented]).astype(np.float32) if len(augmented) else augmented
     if args.colour_share:
@@ -322,7 +337,8 @@ def colour_block(args, colours: np.ndarray) -> np.ndarray:
 def view_inputs(args, view: str, projection) -> np.ndarray:
     """The head's input for :data:`TEST_VIEWS` ``view`` of every crop alone (e.g. ``grey``):
     whitened backbone features, joined with the view's :func:`colour_block` if ``--colour-share``."""
-    white = whitened(test_view_features(args.model_root, view, cache=args.cache), projection).astype(np.float32)
+    features = np.hstack([test_view_features(args.model_root, view, cache=args.cache, block=b) for b in args.blocks])
+    white = whitened(features, projection).astype(np.float32)
     if not args.colour_share:
         return white
     return np.hstack([white, colour_block(args, test_view_features(args.model_root, view, cache=args.cache, colour=args.colour_grid))])
@@ -341,6 +357,8 @@ def input_arguments(parser: argparse.ArgumentParser) -> None:
                         help="join a colour histogram block with the variance of this many DenseNet components (0: none)")  # fmt: skip
     parser.add_argument("--colour-grid", type=int, default=COLOUR_GRID,
                         help="the colour block: one histogram per cell of this grid x grid split of the chip")  # fmt: skip
+    parser.add_argument("--blocks", type=int, nargs="+", choices=BLOCKS, default=[4],
+                        help="the backbone's dense blocks whose whitened pooled features start the head's input")  # fmt: skip
 
 
 def main() -> None:
@@ -365,7 +383,7 @@ def main() -> None:
         fold = next(f for f in folds if f.name == args.fold) if args.fold else None
         colour = share_scale(args.colour_share, args.model_root, args.cache) if args.colour_share else 0.0
         ship(EMBEDDINGS[SHIPPED], white, views, labels, source_of, projection, fold, args.out, args.test_view == "mirror",
-             colour)  # fmt: skip
+             colour, args.blocks)  # fmt: skip
         return
     dense = white[:4, : len(projection["scale"])]
     assert np.allclose(fit_projection(dense, labels, views)(dense), projected(features[:4], projection), atol=1e-5)

@@ -18,7 +18,9 @@ sides' mean and worst fold for random splits and leave-one-source-out. ``--repor
 also reports each fold's report characters in that view alone (grey crops: a black-and-white
 page), embedded by the same head; it chooses nothing. ``--colour-share``: the head's input
 joined with a colour block (issue 25, fourth round; ``drawn_protocol.whitened_inputs``);
-``--colour-grid 3``: its histograms per cell of a 3 x 3 split (the fifth round).
+``--colour-grid 3``: its histograms per cell of a 3 x 3 split (the fifth round); ``--blocks``:
+the backbone blocks the head's input starts with (the sixth round). ``--clusterers NAME ...``:
+only these candidates (each is computed alone, so its figures are the same as in a full run).
 
     OMP_NUM_THREADS=1 nice -n 10 python bench/drawn_with_k.py --views 1 --test-view mirror --folds
 """
@@ -139,10 +141,10 @@ WITH_K |= {f"Leiden to k, {n} nearest within {d}, standardised": standardised(le
            for n, d in ((10, 0.90), (20, 0.90), (50, 0.90), (30, 2.0), (30, 0.80))}  # fmt: skip
 
 
-def nmis(Z: np.ndarray, truth: np.ndarray) -> list[float]:
-    """NMI of every candidate clustering ``Z`` into the true number of characters."""
+def nmis(Z: np.ndarray, truth: np.ndarray, names=tuple(WITH_K)) -> list[float]:
+    """NMI of every candidate of ``names`` clustering ``Z`` into the true number of characters."""
     k = len(np.unique(truth))
-    return [score_clustering(truth, cluster(Z, k))["nmi"] for cluster in WITH_K.values()]
+    return [score_clustering(truth, WITH_K[name](Z, k))["nmi"] for name in names]
 
 
 #: Heads (``--head``), each giving unit vectors with no per-run transform (each clusterer does
@@ -152,14 +154,14 @@ HEADS = {"within-class whitening + views": partial(fit_within_class_views, shrin
          "ArcFace head": partial(fit_margin_head, loss="arcface")}  # fmt: skip
 
 
-def print_table(fit_side: list, report: list, folds: list) -> None:
+def print_table(fit_side: list, report: list, folds: list, names=tuple(WITH_K)) -> None:
     """The candidates' mean fit-side NMI and their ``report`` sides' mean / worst fold by kind."""
     chosen = int(np.argmax(np.mean(fit_side, axis=0)))
     groups = {"random": [f.name.startswith("random") for f in folds]}
     groups["loso"] = [not keep for keep in groups["random"]]
     print("| clusterer given k | fit-side NMI (12 folds, the choice) | random splits mean / worst | leave-one-source-out mean / worst |")
     print("|---|---|---|---|")
-    for i, name in enumerate(WITH_K):
+    for i, name in enumerate(names):
         cells = []
         for keep in groups.values():
             summary = mean_and_worst([{"nmi": row[i]} for row, k in zip(report, keep) if k])
@@ -174,8 +176,10 @@ def main() -> None:
     parser.add_argument("--folds", action="store_true", help="print every fold's scores too")
     parser.add_argument("--head", choices=sorted(HEADS), default="within-class whitening + views")
     parser.add_argument("--report-view", choices=sorted(TEST_VIEWS), help="also report the report characters in this view alone")
+    parser.add_argument("--clusterers", nargs="+", choices=list(WITH_K), default=list(WITH_K), help="only these candidates")
     args = parser.parse_args()
-    fit_head = HEADS[args.head]
+    fit_head, names = HEADS[args.head], tuple(args.clusterers)
+    score = partial(nmis, names=names)
     _, white, views, labels, source_of, projection = whitened_inputs(args)
     seen = view_inputs(args, args.report_view, projection) if args.report_view else None
     folds = character_folds(source_of, splits=args.splits)
@@ -183,22 +187,22 @@ def main() -> None:
     started = time.perf_counter()
     for fold in folds:
         train, held = fold.masks(labels)
-        fit_side.append(inner_means(fit_head, white[train], views[:, train], labels[train], source_of, nmis))
+        fit_side.append(inner_means(fit_head, white[train], views[:, train], labels[train], source_of, score))
         head = fit_head(white[train], labels[train], views[:, train])
-        report.append(np.array(nmis(head(white[held]), labels[held])))
+        report.append(np.array(score(head(white[held]), labels[held])))
         if seen is not None:
-            report_view.append(np.array(nmis(head(seen[held]), labels[held])))
+            report_view.append(np.array(score(head(seen[held]), labels[held])))
         if args.folds:
             print(f"{fold.name}: fit side " + " ".join(f"{v:.3f}" for v in fit_side[-1])
                   + " | report " + " ".join(f"{v:.3f}" for v in report[-1])
                   + (" | report, " + args.report_view + " " + " ".join(f"{v:.3f}" for v in report_view[-1]) if seen is not None else ""),
                   flush=True)  # fmt: skip
-    print(f"{args.head}, colour share {args.colour_share:g} (grid {args.colour_grid}): {len(labels)} crops, {len(folds)} folds, "
+    print(f"{args.head}, blocks {args.blocks}, colour share {args.colour_share:g} (grid {args.colour_grid}): {len(labels)} crops, {len(folds)} folds, "
           f"{time.perf_counter() - started:.0f} s")  # fmt: skip
-    print_table(fit_side, report, folds)
+    print_table(fit_side, report, folds, names)
     if seen is not None:
         print(f"\nThe report characters in view {args.report_view} alone (the same heads; chooses nothing):")
-        print_table(fit_side, report_view, folds)
+        print_table(fit_side, report_view, folds, names)
 
 
 if __name__ == "__main__":

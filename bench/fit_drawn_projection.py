@@ -28,6 +28,14 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 log = logging.getLogger("fit_drawn_projection")
 
 
+def fit_whitening(features: np.ndarray, components: int, out: Path) -> float:
+    """A whitening PCA of ``components`` fitted on ``features``, written to ``out``
+    (:func:`save_projection`); the share of the variance it keeps."""
+    pca = PCA(components, random_state=0).fit(features)
+    save_projection(out, pca.mean_, pca.components_, pca.explained_variance_)
+    return float(pca.explained_variance_ratio_.sum())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=SHARED / "anime_unlabelled")
@@ -49,10 +57,8 @@ def main() -> None:
         log.info("%d faces embedded in %.0f s", len(features), time.perf_counter() - started)
         if args.features:
             np.save(args.features, features)
-    pca = PCA(args.components, random_state=0).fit(features)
-    save_projection(args.out, pca.mean_, pca.components_, pca.explained_variance_)
-    log.info("wrote %s (%d -> %d, %.1f%% of the variance)", args.out, features.shape[1], args.components,
-             100 * pca.explained_variance_ratio_.sum())  # fmt: skip
+    kept = fit_whitening(features, args.components, args.out)
+    log.info("wrote %s (%d -> %d, %.1f%% of the variance)", args.out, features.shape[1], args.components, 100 * kept)
 
 
 if __name__ == "__main__":

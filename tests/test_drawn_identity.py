@@ -7,6 +7,7 @@ import pytest
 
 from raypipe.evaluation.protocol import character_folds, mean_and_worst
 from raypipe.features.drawn_densenet import (
+    BLOCK_WIDTHS,
     COLOUR,
     IDENTITY,
     PROJECTION,
@@ -112,6 +113,8 @@ def test_supervised_contrastive_loss_is_low_when_characters_are_apart():
 
 
 def test_shipped_identity_head_loads_without_pickle_and_projects_deterministically():
+    from raypipe.features.drawn_densenet import backbone_blocks, split_blocks
+
     identity, plain = load_projection(IDENTITY), load_projection(PROJECTION)  # allow_pickle=False inside
     assert "head" in identity and "head" not in plain
     rng = np.random.default_rng(0)
@@ -121,7 +124,9 @@ def test_shipped_identity_head_loads_without_pickle_and_projects_deterministical
     np.testing.assert_array_equal(first, projected(features, load_projection(IDENTITY), colours))
     np.testing.assert_allclose(np.linalg.norm(first, axis=1), 1.0, atol=1e-5)
     assert first.shape == (5, identity["head"].shape[1])
-    assert not np.allclose(first @ first.T, projected(features, plain) @ projected(features, plain).T, atol=1e-3)
+    blocks = backbone_blocks(identity)
+    unlabelled = projected(split_blocks(features, blocks)[blocks.index(4)], plain)  # block 4's projection alone
+    assert not np.allclose(first @ first.T, unlabelled @ unlabelled.T, atol=1e-3)
 
 
 def test_identity_head_file_records_the_characters_and_sources_it_was_fitted_on(tmp_path):
@@ -261,6 +266,20 @@ def test_shipped_identity_head_takes_the_whitened_features_and_a_colour_block():
 
 
 @pytest.mark.registry
+def test_shipped_identity_head_whitens_dense_blocks_2_3_and_4_each_by_its_own_pca():
+    """Issue 25, sixth round: the head's input starts with the pooled features of blocks 2, 3 and
+    4, each whitened by its own 384-component PCA (block-diagonal), block 4's the shipped one."""
+    from raypipe.features.drawn_densenet import backbone_blocks, split_blocks
+
+    identity = load_projection(IDENTITY)
+    assert backbone_blocks(identity) == (2, 3, 4)
+    rows = np.split(identity["components"], 3)
+    for i, row in enumerate(rows):
+        parts = split_blocks(row, (2, 3, 4))
+        assert all(not part.any() for j, part in enumerate(parts) if j != i) and parts[i].any()
+    np.testing.assert_array_equal(rows[2][:, -BLOCK_WIDTHS[4]:], load_projection(PROJECTION)["components"])
+
+
 def test_shipped_drawn_embedding_is_the_same_for_a_face_and_its_mirror(faceplugin_models):
     from raypipe.features.drawn_densenet import BACKBONE_FILE, DrawnFaceDenseNet
 
@@ -386,3 +405,110 @@ def test_protocol_colour_block_is_the_one_the_embedder_computes(monkeypatch):
     protocol = (COLOUR.transform(list(chips)) + COLOUR.transform(list(TEST_VIEWS["mirror"](chips)))) / 2
     np.testing.assert_allclose(protocol, colour_histograms(list(chips), mirrored=True), atol=1e-6)
     assert not np.allclose(colour_histograms(list(chips[:1])), colour_histograms(list(chips[1:2])))
+
+
+@pytest.mark.registry
+def test_one_backbone_pass_answers_the_pooled_features_of_each_dense_block(faceplugin_models):
+    """Issue 25, sixth round: ``blocks=(2, 3, 4)`` pools the outputs of blocks 2 and 3 (their
+    transition's norm + ReLU) beside block 4's, in one pass: block 4's part is what the shipped
+    single-block pass gives, and block 3's is the square root of its ReLU map's spatial mean."""
+    import onnx
+    import onnxruntime as ort
+
+    from raypipe.features.drawn_densenet import (
+        INPUT_SIZE,
+        DrawnFaceDenseNet,
+        _block_output,
+        split_blocks,
+    )
+
+    path = faceplugin_models / "fr_expression.onnx"
+    chips = list(np.random.default_rng(5).integers(0, 256, size=(2, INPUT_SIZE, INPUT_SIZE, 3), dtype=np.uint8))
+    joined = DrawnFaceDenseNet(model_path=path, projection=None, blocks=(2, 3, 4), device="cpu").pooled(chips)
+    block2, block3, block4 = split_blocks(joined, (2, 3, 4))
+    assert [b.shape[1] for b in (block2, block3, block4)] == [BLOCK_WIDTHS[b] for b in (2, 3, 4)]
+    single = DrawnFaceDenseNet(model_path=path, projection=None, device="cpu").pooled(chips)
+    np.testing.assert_allclose(block4, single, atol=1e-5)
+    model = onnx.load(str(path))
+    relu = _block_output(model, 3)
+    del model.graph.output[:]
+    model.graph.output.append(onnx.helper.make_tensor_value_info(relu, onnx.TensorProto.FLOAT, None))
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    x = np.stack(chips).transpose(0, 3, 1, 2).astype(np.float32) / 255.0
+    maps = np.concatenate([session.run(None, {session.get_inputs()[0].name: row[None]})[0] for row in x])
+    assert maps.shape[1:] == (1024, 14, 14)
+    np.testing.assert_allclose(block3, np.sqrt(maps.mean(axis=(2, 3))), atol=1e-4)
+
+
+def _blocks_pooled(self, chips):
+    """Stand-in backbone features as wide as the extractor's blocks, different per chip."""
+    width = sum(BLOCK_WIDTHS[b] for b in self.blocks)
+    return np.stack([np.linspace(0.1, 1.0, width) * (1 + chip.mean()) for chip in chips]).astype(np.float32)
+
+
+def test_drawn_densenet_pools_the_blocks_its_identity_file_whitens(tmp_path, monkeypatch):
+    """A head fitted on blocks 3 and 4 (each whitened by its own PCA, joined) makes the embedder
+    pool those blocks and whiten them as fitted; a file without ``blocks`` pools block 4 alone."""
+    from raypipe.features.drawn_densenet import DrawnFaceDenseNet, joined_projection, whitened
+
+    monkeypatch.setattr(DrawnFaceDenseNet, "_pooled", _blocks_pooled)
+    block4 = load_projection(PROJECTION)
+    rng = np.random.default_rng(2)
+    block3 = {"mean": rng.random(1024).astype(np.float32), "components": np.linalg.qr(rng.normal(size=(1024, 384)))[0].T.astype(np.float32),
+              "scale": rng.random(384).astype(np.float32) + 0.5}  # fmt: skip
+    projection = joined_projection([block3, block4])
+    assert projection["components"].shape == (768, 2048)
+    head = rng.normal(size=(768, 16)).astype(np.float32)
+    save_identity(tmp_path / "head.npz", projection, head, ["a"], ["anime_fanart"], blocks=(3, 4))
+    (tmp_path / "backbone.onnx").write_bytes(b"unused: the backbone pass is replaced")
+    extractor = DrawnFaceDenseNet(model_path=tmp_path / "backbone.onnx", projection=tmp_path / "head.npz")
+    assert extractor.blocks == (3, 4)
+    chips = [np.full((8, 8, 3), v, np.uint8) for v in (10, 200)]
+    features = _blocks_pooled(extractor, chips)
+    expected = projected(features, {**projection, "head": head})
+    np.testing.assert_allclose(extractor.transform(chips), expected, atol=1e-5)
+    three, four = features[:, :1024], features[:, 1024:]  # each block whitened by its own PCA
+    apart = np.hstack([whitened(three, block3), whitened(four, block4)]) @ head
+    np.testing.assert_allclose(expected, apart / np.linalg.norm(apart, axis=1, keepdims=True), atol=1e-5)
+    stored = dict(np.load(tmp_path / "head.npz", allow_pickle=False))
+    del stored["blocks"]
+    old = {**stored, "mean": block4["mean"], "components": block4["components"], "scale": block4["scale"], "head": head[:384]}
+    np.savez(tmp_path / "old.npz", **old)
+    assert DrawnFaceDenseNet(model_path=tmp_path / "backbone.onnx", projection=tmp_path / "old.npz").blocks == (4,)
+
+
+def test_identity_file_whose_projection_does_not_fit_its_blocks_is_refused_in_one_line(tmp_path):
+    from raypipe.errors import UsageError
+    from raypipe.features.drawn_densenet import DrawnFaceDenseNet
+
+    projection = load_projection(PROJECTION)
+    save_identity(tmp_path / "head.npz", projection, np.eye(384, dtype=np.float32), ["a"], ["anime_fanart"], blocks=(3, 4))
+    (tmp_path / "backbone.onnx").write_bytes(b"unused")
+    with pytest.raises(UsageError, match="1024 features, but blocks"):
+        DrawnFaceDenseNet(model_path=tmp_path / "backbone.onnx", projection=tmp_path / "head.npz")
+
+
+@pytest.mark.shared
+@pytest.mark.registry
+def test_shipped_embedder_gives_the_protocols_features_of_the_blocks_its_head_was_fitted_on(faceplugin_models, monkeypatch):
+    """The protocol's head input (``bench/drawn_features.py``: every block from one pass, the
+    crop's and its mirror view's averaged, the identity file's blocks joined in its order, the
+    colour block alike) through the shipped head is what the shipped embedder gives a run's chips."""
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "bench"))
+    import drawn_features
+    from drawn_clusters import load_images, whole_image_chips
+
+    from raypipe.features.drawn_densenet import DrawnFaceDenseNet, backbone_blocks, split_blocks
+
+    identity = load_projection(IDENTITY)
+    bench = drawn_features._embedder(str(faceplugin_models))
+    images, _ = load_images(need_shared("data", "anime_fanart"), ["bae", "gura"], per_character=2)
+    chips = whole_image_chips(bench, images)
+    views = [chips, drawn_features.TEST_VIEWS["mirror"](chips)]
+    per_block = [dict(zip(drawn_features.BLOCKS, split_blocks(bench.extractor.pooled(list(v)), drawn_features.BLOCKS))) for v in views]
+    features = np.hstack([(per_block[0][b] + per_block[1][b]) / 2 for b in backbone_blocks(identity)])
+    colours = (COLOUR.transform(list(views[0])) + COLOUR.transform(list(views[1]))) / 2
+    shipped = DrawnFaceDenseNet(model_path=faceplugin_models / "fr_expression.onnx", device="cpu")
+    np.testing.assert_allclose(shipped.transform(list(chips)), projected(features, identity, colours), atol=1e-4)

@@ -16,7 +16,10 @@ raypipe ships plain arrays (no pickle) in two files:
   (:func:`fitted_on`), whether it was fitted on the mean features of each crop and its
   mirror image (the shipped one was: a face is then embedded the same way, two backbone
   passes), and the scale of the colour block joined to the whitened features before the head
-  (:func:`colour_histograms`, issue 25's fourth round; 0: none). Figures: docs/drawn-faces.md.
+  (:func:`colour_histograms`, issue 25's fourth round; 0: none), and the backbone's dense
+  blocks whose pooled features it whitens, each by its own PCA fitted on ``anime_unlabelled``
+  (:func:`backbone_blocks`; the shipped head: blocks 2, 3 and 4, issue 25's sixth round; older
+  files: block 4 alone, whitened by ``drawn_projection.npz``). Figures: docs/drawn-faces.md.
 """
 
 from __future__ import annotations
@@ -49,6 +52,12 @@ _MIRRORED_KEY = "mirrored"
 _PROVENANCE_KEYS = ("characters", "sources")
 #: Scale of the colour block the head's input ends with (a 0-d float array; absent or 0: none).
 _COLOUR_KEY = "colour_scale"
+#: Channels of each dense block's output (DenseNet-121): its pooled features' width.
+BLOCK_WIDTHS = {1: 256, 2: 512, 3: 1024, 4: 1024}
+#: The backbone blocks an identity head's input starts with, in order (a 1-d int array; absent
+#: in older files: block 4 alone); ``mean``, ``components`` and ``scale`` then whiten their
+#: joined pooled features, one PCA per block (:func:`joined_projection`).
+_BLOCKS_KEY = "blocks"
 #: The colour block: raypipe's ``color-hist`` feature with its defaults (165 HSV and grey bins).
 COLOUR = ColorHistogram()
 
@@ -64,9 +73,21 @@ def colour_histograms(chips: Sequence[np.ndarray], mirrored: bool = False) -> np
     return mirror_averaged(COLOUR.transform, chips) if mirrored else COLOUR.transform(chips)
 
 
-def pooled_features_graph(path: str | Path):
-    """The ONNX model at ``path`` answering its global-average-pooled features (the classifier's
-    input) instead of its classes, with a free batch dimension."""
+def _block_output(model, block: int) -> str:
+    """The tensor of ``model`` holding dense block ``block``'s output (1 to 3): the ReLU of its
+    transition's norm, before the transition's conv and pooling."""
+    nodes = model.graph.node
+    weight = f"features.transition{block}.norm.weight"
+    norm = next((node for node in nodes if node.op_type == "BatchNormalization" and weight in node.input), None)
+    if norm is None:
+        raise UsageError(f"no dense block {block} in the backbone (a DenseNet-121 has 1 to 4)")
+    return next(node.output[0] for node in nodes if node.op_type == "Relu" and norm.output[0] in node.input)
+
+
+def pooled_features_graph(path: str | Path, blocks: Sequence[int] = (4,)):
+    """The ONNX model at ``path`` answering the global-average-pooled features of each of its
+    dense ``blocks`` (one output each, in that order; block 4's are the classifier's input)
+    instead of its classes, with a free batch dimension: one pass gives every block's."""
     import onnx
 
     from raypipe.detect.onnx_runner import batch_dynamic
@@ -76,8 +97,26 @@ def pooled_features_graph(path: str | Path):
     if len(pools) != 1:
         raise UsageError(f"{path}: expected one GlobalAveragePool (a DenseNet backbone), found {len(pools)}")
     del model.graph.output[:]
-    model.graph.output.append(onnx.helper.make_tensor_value_info(pools[0].output[0], onnx.TensorProto.FLOAT, None))
+    for block in blocks:
+        pooled = pools[0].output[0] if block == 4 else f"block{block}_pooled"
+        if block != 4:
+            model.graph.node.append(onnx.helper.make_node("GlobalAveragePool", [_block_output(model, block)], [pooled]))
+        model.graph.output.append(onnx.helper.make_tensor_value_info(pooled, onnx.TensorProto.FLOAT, None))
     return model
+
+
+def split_blocks(features: np.ndarray, blocks: Sequence[int]) -> list[np.ndarray]:
+    """Joined pooled ``features`` of ``blocks`` (:meth:`DrawnFaceDenseNet.pooled`), one array a block."""
+    return np.split(features, np.cumsum([BLOCK_WIDTHS[b] for b in blocks])[:-1], axis=1)
+
+
+def joined_projection(projections: Sequence[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """One whitening of joined features from per-block whitening ``projections`` (each block
+    whitened by its own PCA: block-diagonal components)."""
+    from scipy.linalg import block_diag
+
+    joined = {key: np.concatenate([p[key] for p in projections]) for key in ("mean", "scale")}
+    return {**joined, "components": block_diag(*[p["components"] for p in projections]).astype(np.float32)}
 
 
 def save_projection(path: Path, mean: np.ndarray, components: np.ndarray, variances: np.ndarray) -> None:
@@ -95,18 +134,20 @@ def save_identity(
     sources,
     mirrored: bool = False,
     colour_scale: float = 0.0,
+    blocks: Sequence[int] = (4,),
 ) -> None:
     """A whitening ``projection`` (:func:`load_projection`) and the ``(components [+ colours],
     dim)`` identity ``head`` applied after it, as one ``.npz``, with the ``characters`` the head
     was fitted on and their ``sources`` (plain string arrays, one entry per character);
     ``mirrored``: the head was fitted on the mean features of each crop and its mirror image;
     ``colour_scale``: the head's input ends with :func:`colour_histograms` times this (0: no
-    colour block)."""
+    colour block); ``blocks``: the backbone blocks ``projection`` whitens, joined in that order
+    (:func:`joined_projection`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     provenance = dict(zip(_PROVENANCE_KEYS, (np.asarray(characters, str), np.asarray(sources, str))))
     np.savez_compressed(path, **{key: projection[key] for key in _PROJECTION_KEYS}, head=head.astype(np.float32),
                         mirrored=np.asarray(bool(mirrored)), colour_scale=np.asarray(float(colour_scale)),
-                        **provenance)  # fmt: skip
+                        blocks=np.asarray(blocks, np.int64), **provenance)  # fmt: skip
 
 
 def fitted_on(path: str | Path = IDENTITY) -> dict[str, list[str]]:
@@ -117,11 +158,21 @@ def fitted_on(path: str | Path = IDENTITY) -> dict[str, list[str]]:
 
 
 def load_projection(path: str | Path = PROJECTION) -> dict[str, np.ndarray]:
-    """The arrays of :func:`save_projection` or :func:`save_identity` (``head``, ``mirrored`` and
-    ``colour_scale`` only in the latter)."""
-    keys = (*_PROJECTION_KEYS, _HEAD_KEY, _MIRRORED_KEY, _COLOUR_KEY)
+    """The arrays of :func:`save_projection` or :func:`save_identity` (``head``, ``mirrored``,
+    ``colour_scale`` and ``blocks`` only in the latter)."""
+    keys = (*_PROJECTION_KEYS, _HEAD_KEY, _MIRRORED_KEY, _COLOUR_KEY, _BLOCKS_KEY)
     with np.load(Path(path), allow_pickle=False) as stored:
         return {key: stored[key] for key in keys if key in stored.files}
+
+
+def backbone_blocks(projection: dict[str, np.ndarray] | None) -> tuple[int, ...]:
+    """The backbone blocks whose joined pooled features ``projection`` whitens (older files and
+    none: block 4 alone)."""
+    blocks = (4,) if projection is None else tuple(int(b) for b in projection.get(_BLOCKS_KEY, (4,)))
+    width = sum(BLOCK_WIDTHS[b] for b in blocks)
+    if projection is not None and projection["mean"].shape[-1] != width:
+        raise UsageError(f"drawn-face projection of {projection['mean'].shape[-1]} features, but blocks {blocks} give {width}")
+    return blocks
 
 
 def colour_scale(projection: dict[str, np.ndarray]) -> float:
@@ -153,7 +204,8 @@ class DrawnFaceDenseNet(FeatureExtractor):
 
     ``model_path``: the backbone (``fr_expression.onnx``); ``projection``: an ``.npz`` of
     :func:`save_identity` (default: the shipped head) or :func:`save_projection`, or None for the
-    raw square-rooted pooled features (to fit one).
+    raw square-rooted pooled features (to fit one); the backbone blocks pooled are the ones it
+    says (:func:`backbone_blocks`), or ``blocks`` without a projection (default: block 4).
     ``device``: ``auto`` runs the backbone on a GPU where there is one.
     """
 
@@ -164,6 +216,7 @@ class DrawnFaceDenseNet(FeatureExtractor):
         projection: str | Path | None = IDENTITY,
         batch_size: int = 16,
         device: str = "auto",
+        blocks: Sequence[int] = (4,),
     ):
         if not Path(model_path).is_file():
             raise UsageError(f"no drawn-face backbone at {model_path}: `raypipe models fetch` installs {BACKBONE_FILE}")
@@ -173,17 +226,19 @@ class DrawnFaceDenseNet(FeatureExtractor):
         self.device = device
         self._runner = None
         self._projection = None if projection is None else load_projection(projection)
+        self.blocks = tuple(blocks) if self._projection is None else backbone_blocks(self._projection)
 
     def _backbone(self):
         if self._runner is None:
             from raypipe.detect.onnx_runner import OnnxRunner
 
-            self._runner = OnnxRunner(pooled_features_graph(self.model_path), device=self.device)
+            self._runner = OnnxRunner(pooled_features_graph(self.model_path, self.blocks), device=self.device)
         return self._runner
 
     def pooled(self, chips: Sequence[np.ndarray], mirrored: bool = False) -> np.ndarray:
-        """The square roots of the backbone's pooled features, ``(N, 1024)``; ``mirrored``: the
-        mean of those of each chip and of its mirror image (two backbone passes)."""
+        """The square roots of the pooled features of the backbone's :attr:`blocks`, joined in that
+        order (``(N, 1024)`` for block 4 alone; :func:`split_blocks`), one pass for all;
+        ``mirrored``: the mean of those of each chip and of its mirror image (two passes)."""
         return mirror_averaged(self._pooled, chips) if mirrored else self._pooled(chips)
 
     def _pooled(self, chips: Sequence[np.ndarray]) -> np.ndarray:
@@ -193,9 +248,9 @@ class DrawnFaceDenseNet(FeatureExtractor):
         for start in range(0, len(chips), self.batch_size):
             batch = np.stack([square_resize(c, INPUT_SIZE) for c in chips[start : start + self.batch_size]])
             x = torch.from_numpy(batch).permute(0, 3, 1, 2).float().div_(255.0)  # the model's own scaling
-            (features,) = runner(x.to(runner.device))
-            out.append(features.reshape(len(batch), -1).clamp_(min=0).sqrt_().cpu().numpy())
-        return np.concatenate(out) if out else np.zeros((0, 1024), np.float32)
+            pooled = torch.cat([f.reshape(len(batch), -1) for f in runner(x.to(runner.device))], dim=1)
+            out.append(pooled.clamp_(min=0).sqrt_().cpu().numpy())
+        return np.concatenate(out) if out else np.zeros((0, sum(BLOCK_WIDTHS[b] for b in self.blocks)), np.float32)
 
     @property
     def mirrored(self) -> bool:
