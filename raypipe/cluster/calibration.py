@@ -89,13 +89,12 @@ CALIBRATION: dict[str, SamePerson] = {
     # ``communities`` were chosen again with the head fitted on crops averaged with their mirror
     # images and the run standardised (the best mean fit-side F of the protocol's candidates),
     # and again with the head's covariance shrunk 0.15 (issue 25, second set of candidates),
-    # and again with the head's input joined with a colour block (issue 25, fourth round: 0.94),
-    # and again with the input starting with DenseNet blocks 2, 3 and 4 (issue 25, sixth round:
-    # `bench/drawn_protocol.py --views 1 --test-view mirror --ship --blocks 2 3 4` chose 0.94,
-    # 20 neighbours, resolution 1.0; 30 neighbours before);
+    # and again with the head's input joined with a colour block (issue 25, fourth round: 0.94);
+    # the sixth round's blocks 2, 3 and 4 with 20 neighbours were undone by the seventh round's
+    # across-source fit side (this is the fourth round's head and graph again);
     # ``average``, ``leftover`` and ``pair`` are those of an earlier head, not chosen again.
     "feature:drawn-densenet": SamePerson(average=0.82, pair=0.74, leftover=0.92,
-                                         communities=Communities(distance=0.94, k=20, resolution=1.0, standardised=True)),
+                                         communities=Communities(distance=0.94, k=30, resolution=1.0, standardised=True)),
 }
 #: Background spreads (robust z) above the median random-pair similarity, per threshold kind;
 #: ``average`` fitted as above with each model weighing the same. ``pair``: no z serves both
