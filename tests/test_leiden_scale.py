@@ -25,7 +25,9 @@ def styled_faces(n: int, dim: int, seed: int = 0) -> np.ndarray:
 
 
 @pytest.mark.parametrize(("n", "block"), [(1000, 7), (1000, 1000), (2500, 1024), (5, 1)])
-def test_run_standardised_in_blocks_equals_the_whole_array_formula_bit_for_bit(monkeypatch, n, block):
+def test_run_standardised_in_blocks_equals_the_whole_array_formula_bit_for_bit(
+    monkeypatch, n, block
+):
     monkeypatch.setattr(base, "STANDARDISE_BLOCK", block)
     X = styled_faces(n, 549)
     np.testing.assert_array_equal(base.run_standardised(X), whole_array_standardised(X))

@@ -67,7 +67,9 @@ def run_standardised(X: np.ndarray) -> np.ndarray:
     no longer makes them look alike. Block by block (:data:`STANDARDISE_BLOCK` rows): one
     float32 copy of ``X`` in memory, not four (1M drawn faces: 2.2 GB each)."""
     X = unit_rows(X)
-    blocks = [slice(start, start + STANDARDISE_BLOCK) for start in range(0, len(X), STANDARDISE_BLOCK)]
+    blocks = [
+        slice(start, start + STANDARDISE_BLOCK) for start in range(0, len(X), STANDARDISE_BLOCK)
+    ]
     mean = X.mean(axis=0)
     centred_mean = _column_mean(X, blocks, lambda rows: rows - mean)
     spread = np.sqrt(_column_mean(X, blocks, lambda rows: np.square(rows - mean - centred_mean)))

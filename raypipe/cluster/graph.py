@@ -109,7 +109,9 @@ RESOLUTION_RANGE = (0.01, 100.0)
 RESOLUTION_STEPS = 30
 
 
-def next_log_resolution(low: float, high: float, counts: dict[float, int], wanted: int, bisect: bool) -> float:
+def next_log_resolution(
+    low: float, high: float, counts: dict[float, int], wanted: int, bisect: bool
+) -> float:
     """The next log resolution to try between ``low`` and ``high``: interpolated (log count
     against log resolution) when both ends were tried (``counts``) and ``bisect`` is off, else
     the middle. The interpolation keeps to the bracket's middle 80%."""
