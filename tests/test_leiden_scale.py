@@ -1,4 +1,4 @@
-"""The drawn path at scale: the run standardised in blocks, the resolution search given k."""
+"""The drawn path at scale: the run standardised in blocks, one copy of the vectors."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from raypipe.cluster import base
-from raypipe.cluster.graph import RESOLUTION_STEPS, Leiden
 from raypipe.embed.base import l2_normalize
 
 
@@ -44,31 +43,3 @@ def test_run_standardised_holds_one_copy_of_the_vectors_not_four(monkeypatch):
     finally:
         tracemalloc.stop()
     assert peak < 1.5 * X.nbytes
-
-
-def counted(count_at):
-    """A stand-in for one Leiden pass: ``count_at(resolution)`` communities of 10,000 faces."""
-
-    def at(resolution: float) -> np.ndarray:
-        return np.arange(10_000) % count_at(resolution)
-
-    return at
-
-
-def test_resolution_search_interpolates_to_n_clusters_in_fewer_passes_than_bisection():
-    """Communities grow about as a power of the resolution: once bracketed, the interpolation
-    lands on ``n_clusters`` where bisection (one pass per halving of the log range) needs more."""
-    leiden = Leiden(n_clusters=1234)
-    labels = leiden._searched(counted(lambda r: max(1, round(40 * r**0.9))))
-    assert labels.max() + 1 == 1234
-    assert leiden.resolution_steps_ <= 7
-    assert 40 * leiden.resolution_**0.9 == pytest.approx(1234, abs=0.5)
-
-
-def test_resolution_search_keeps_the_nearest_count_when_n_clusters_is_never_hit():
-    """Counts jump over ``n_clusters`` (only even counts): the nearest one found is kept, within
-    :data:`RESOLUTION_STEPS` passes."""
-    leiden = Leiden(n_clusters=301)
-    labels = leiden._searched(counted(lambda r: 2 * max(1, round(20 * r))))
-    assert abs(labels.max() + 1 - 301) == 1
-    assert leiden.resolution_steps_ <= RESOLUTION_STEPS

@@ -104,22 +104,9 @@ def _igraph(graph: sparse.csr_matrix):
     return g
 
 
-#: Resolutions searched for ``n_clusters`` communities, on a log scale in this range.
+#: Resolutions searched for ``n_clusters`` communities: bisected on a log scale in this range.
 RESOLUTION_RANGE = (0.01, 100.0)
 RESOLUTION_STEPS = 30
-
-
-def next_log_resolution(
-    low: float, high: float, counts: dict[float, int], wanted: int, bisect: bool
-) -> float:
-    """The next log resolution to try between ``low`` and ``high``: interpolated (log count
-    against log resolution) when both ends were tried (``counts``) and ``bisect`` is off, else
-    the middle. The interpolation keeps to the bracket's middle 80%."""
-    if bisect or low not in counts or high not in counts:
-        return (low + high) / 2
-    below, above = np.log(max(counts[low], 1)), np.log(max(counts[high], 1))
-    share = (np.log(wanted) - below) / (above - below) if above > below else 0.5
-    return low + float(np.clip(share, 0.1, 0.9)) * (high - low)
 
 
 class Leiden(GraphClusterer):
@@ -185,25 +172,19 @@ class Leiden(GraphClusterer):
         return at(self.resolution) if self.n_clusters is None else self._searched(at)
 
     def _searched(self, at) -> np.ndarray:
-        """Communities ``at`` the resolution giving ``n_clusters`` of them (or nearest to it):
-        bisected until a resolution with fewer and one with more are known, then interpolated
-        (:func:`next_log_resolution`), bisected again after a step that did not halve the bracket."""
+        """Communities ``at`` the resolution giving ``n_clusters`` of them (or nearest to it)."""
         low, high = np.log(RESOLUTION_RANGE)
-        counts: dict[float, int] = {}
-        best, best_miss, bisect = None, np.inf, True
+        best, best_miss = None, np.inf
         for _ in range(RESOLUTION_STEPS):
-            middle = next_log_resolution(low, high, counts, self.n_clusters, bisect)
+            middle = (low + high) / 2
             labels = at(float(np.exp(middle)))
-            count = counts[middle] = int(labels.max()) + 1
+            count = int(labels.max()) + 1
             if abs(count - self.n_clusters) < best_miss:
                 best, best_miss = labels, abs(count - self.n_clusters)
                 self.resolution_ = float(np.exp(middle))
             if count == self.n_clusters:
                 break
-            width = high - low
             low, high = (middle, high) if count < self.n_clusters else (low, middle)
-            bisect = not bisect and high - low > width / 2
-        self.resolution_steps_ = len(counts)
         return best
 
 
