@@ -28,7 +28,8 @@ the k-NN graph), ``auto-drawn-k`` the same told ``n_clusters`` (the synthetic pe
 as a user who knows it would). Their BCubed figures say nothing about drawn faces (the faces
 imitate ArcFace on LFW); only time and memory count. ``stages`` splits the clustering: wall
 seconds (driver CPU seconds; private GiB peak sampled within) of the standardisation, the k-NN
-search, the thresholded graph, its igraph copy and the Leiden passes. ``--code LABEL=DIR``
+search, the thresholded graph, its igraph copy, the rest of the Leiden step (leidenalg's
+graph) and its passes (``leidenalg.Optimiser.optimise_partition``, counted). ``--code LABEL=DIR``
 runs each row again with the raypipe of another checkout (the code before a change, in a
 temporary worktree) as a baseline in the same invocation.
 """
@@ -56,7 +57,8 @@ MODEL = "arcface-512"
 #: The drawn-face encoder: ``auto`` clusters its vectors into Leiden communities.
 DRAWN_MODEL = "feature:drawn-densenet"
 DRAWN = {"auto-drawn", "auto-drawn-k"}
-#: Stages timed apart: (label, module, function); the first wrapper entered names the stage.
+#: Stages timed apart: (label, module, attribute path); a stage called within another is
+#: counted apart and left out of the other's figures.
 STAGES = (
     ("standardise", "raypipe.cluster.auto", "run_standardised"),
     ("knn", "raypipe.cluster.graph", "nearest_neighbours"),
@@ -64,7 +66,8 @@ STAGES = (
     ("graph", "raypipe.cluster.graph", "neighbour_graph"),
     ("graph", "raypipe.cluster.auto", "neighbour_graph"),
     ("igraph", "raypipe.cluster.graph", "_igraph"),
-    ("leiden", "leidenalg", "find_partition"),
+    ("leiden", "raypipe.cluster.graph", "Leiden._communities"),
+    ("passes", "leidenalg", "Optimiser.optimise_partition"),
 )
 #: Not a clusterer: the drawn path's standardisation alone (its memory at sizes the k-NN
 #: search would take hours on); its scores are those of one cluster, its ``result`` the
@@ -132,39 +135,44 @@ def start_ray(cpus: int) -> None:
 
 
 class StageClock:
-    """Wall and driver CPU seconds, calls and sampled private-memory peak per stage (:data:`STAGES`)."""
+    """Wall and driver CPU seconds, calls and sampled private-memory peak per stage
+    (:data:`STAGES`), each without the stages called within it."""
 
     def __init__(self):
-        self.current: str | None = None
+        self.stack: list[tuple[str, list[float]]] = []  # (label, [wall, CPU] of the stages within)
         self.figures: dict[str, dict] = {}
 
-    def wrap(self, label: str, module_name: str, function_name: str) -> None:
+    def wrap(self, label: str, module_name: str, path: str) -> None:
         import importlib
 
-        module = importlib.import_module(module_name)
-        function = getattr(module, function_name, None)
-        if function is None:
-            return  # that checkout has no such stage
+        owner = importlib.import_module(module_name)
+        *parents, name = path.split(".")
+        for parent in parents:
+            owner = getattr(owner, parent)
+        function = getattr(owner, name)
 
         def timed(*args, **kwargs):
-            if self.current is not None:  # inside another stage: counted there
-                return function(*args, **kwargs)
-            self.current = label
             entry = self.figures.setdefault(label, {"wall": 0.0, "cpu": 0.0, "calls": 0, "peak": 0})
+            within = [0.0, 0.0]
+            self.stack.append((label, within))
             wall, cpu = time.perf_counter(), time.process_time()
             try:
                 return function(*args, **kwargs)
             finally:
-                entry["wall"] += time.perf_counter() - wall
-                entry["cpu"] += time.process_time() - cpu
+                wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+                self.stack.pop()
+                entry["wall"] += wall - within[0]
+                entry["cpu"] += cpu - within[1]
                 entry["calls"] += 1
-                self.current = None
+                if self.stack:
+                    self.stack[-1][1][0] += wall
+                    self.stack[-1][1][1] += cpu
 
-        setattr(module, function_name, timed)
+        setattr(owner, name, timed)
 
     def sample(self, anon: int) -> None:
-        if self.current is not None:
-            entry = self.figures[self.current]
+        if self.stack:
+            entry = self.figures[self.stack[-1][0]]
             entry["peak"] = max(entry["peak"], anon)
 
 
