@@ -105,7 +105,7 @@ def _igraph(graph: sparse.csr_matrix):
 
 
 #: Resolutions searched for ``n_clusters`` communities: bisected on a log scale in this range,
-#: its top raised to :func:`singleton_resolution` where that is higher.
+#: or above it up to :func:`singleton_resolution` when its top gives too few communities.
 RESOLUTION_RANGE = (0.01, 100.0)
 RESOLUTION_STEPS = 30
 
@@ -113,7 +113,7 @@ RESOLUTION_STEPS = 30
 def singleton_resolution(graph: sparse.csr_matrix, objective: str) -> float:
     """The resolution above which every face is a community of its own: no edge gains the
     ``objective``'s quality (modularity, RBConfiguration: ``w_ij - r k_i k_j / 2m``; CPM:
-    ``w_ij - r``). Above about 25k faces, a count of small communities needs more than 100."""
+    ``w_ij - r``). It grows with the faces: 11,963 communities of 100k faces need more than 100."""
     edges = graph.tocoo()
     if objective == "cpm" or edges.nnz == 0:
         return float(edges.data.max(initial=0.0))
@@ -126,10 +126,10 @@ class Leiden(GraphClusterer):
 
     ``objective``: ``modularity`` (RBConfiguration, scaled by ``resolution``) or ``cpm``
     (constant Potts: a community's mean edge weight must beat ``resolution``).
-    ``n_clusters``: the resolution is bisected (log scale, :data:`RESOLUTION_RANGE` up to where
-    every face is alone, at most :data:`RESOLUTION_STEPS` steps; higher resolutions give more
-    communities) until there are that many communities, else the count nearest to it is kept;
-    ``resolution`` is then unused.
+    ``n_clusters``: the resolution is bisected (log scale, :data:`RESOLUTION_RANGE`, or from its
+    top up to where every face is alone when the top gives fewer communities; at most
+    :data:`RESOLUTION_STEPS` steps; higher resolutions give more communities) until there are
+    that many communities, else the count nearest to it is kept; ``resolution`` is then unused.
     """
 
     def __init__(
@@ -184,13 +184,15 @@ class Leiden(GraphClusterer):
 
         if self.n_clusters is None:
             return at(self.resolution)
-        top = max(RESOLUTION_RANGE[1], 2.0 * singleton_resolution(graph, self.objective))
-        return self._searched(at, top)
+        low, high = RESOLUTION_RANGE
+        if at(high).max() + 1 < self.n_clusters:  # more communities than the range's top gives
+            low, high = high, 2.0 * singleton_resolution(graph, self.objective)
+        return self._searched(at, low, high)
 
-    def _searched(self, at, top: float) -> np.ndarray:
+    def _searched(self, at, low: float, high: float) -> np.ndarray:
         """Communities ``at`` the resolution giving ``n_clusters`` of them (or nearest to it),
-        searched up to the resolution ``top``."""
-        low, high = np.log([RESOLUTION_RANGE[0], top])
+        searched between the resolutions ``low`` and ``high``."""
+        low, high = np.log([low, high])
         best, best_miss = None, np.inf
         for _ in range(RESOLUTION_STEPS):
             middle = (low + high) / 2
