@@ -45,13 +45,39 @@ def unit_rows(X) -> np.ndarray:
     return l2_normalize(np.asarray(X))
 
 
+#: Rows standardised at a time by :func:`run_standardised` (bounds its temporaries).
+STANDARDISE_BLOCK = 32_768
+
+
+def _column_mean(X: np.ndarray, blocks: list[slice], rows) -> np.ndarray:
+    """Mean over the rows of ``rows(X[block])`` block by block, in float32 and bit for bit what
+    numpy's ``mean(axis=0)`` of the whole array gives (its rows added one after another)."""
+    total = None
+    for block in blocks:
+        values = np.array(rows(X[block]), dtype=np.float32)
+        if total is not None:
+            values[0] += total  # carried on: the same additions in the same order
+        total = np.add.reduce(values, axis=0)
+    return np.true_divide(total, np.intp(len(X)), out=total, casting="unsafe")
+
+
 def run_standardised(X: np.ndarray) -> np.ndarray:
     """Unit rows of ``X`` centred on their own mean, each dimension scaled to unit spread, then
     unit length again: what the faces clustered together share (a source's drawing style, say)
-    no longer makes them look alike."""
+    no longer makes them look alike. Block by block (:data:`STANDARDISE_BLOCK` rows): one
+    float32 copy of ``X`` in memory, not four (1M drawn faces: 2.2 GB each)."""
     X = unit_rows(X)
-    centred = X - X.mean(axis=0)
-    return l2_normalize(centred / np.maximum(centred.std(axis=0), 1e-6))
+    blocks = [
+        slice(start, start + STANDARDISE_BLOCK) for start in range(0, len(X), STANDARDISE_BLOCK)
+    ]
+    mean = X.mean(axis=0)
+    centred_mean = _column_mean(X, blocks, lambda rows: rows - mean)
+    spread = np.sqrt(_column_mean(X, blocks, lambda rows: np.square(rows - mean - centred_mean)))
+    scale = np.maximum(spread, 1e-6)
+    out = np.empty(X.shape, np.float32)
+    for block in blocks:
+        out[block] = l2_normalize((X[block] - mean) / scale)
+    return out
 
 
 class Clusterer(ClusterMixin, BaseEstimator):

@@ -104,9 +104,21 @@ def _igraph(graph: sparse.csr_matrix):
     return g
 
 
-#: Resolutions searched for ``n_clusters`` communities: bisected on a log scale in this range.
+#: Resolutions searched for ``n_clusters`` communities: bisected on a log scale in this range,
+#: or above it up to :func:`singleton_resolution` when its top gives too few communities.
 RESOLUTION_RANGE = (0.01, 100.0)
 RESOLUTION_STEPS = 30
+
+
+def singleton_resolution(graph: sparse.csr_matrix, objective: str) -> float:
+    """The resolution above which every face is a community of its own: no edge gains the
+    ``objective``'s quality (modularity, RBConfiguration: ``w_ij - r k_i k_j / 2m``; CPM:
+    ``w_ij - r``). It grows with the faces: 11,963 communities of 100k faces need more than 100."""
+    edges = graph.tocoo()
+    if objective == "cpm" or edges.nnz == 0:
+        return float(edges.data.max(initial=0.0))
+    degree = np.asarray(graph.sum(axis=1)).ravel()
+    return float((edges.data * degree.sum() / (degree[edges.row] * degree[edges.col])).max())
 
 
 class Leiden(GraphClusterer):
@@ -114,7 +126,8 @@ class Leiden(GraphClusterer):
 
     ``objective``: ``modularity`` (RBConfiguration, scaled by ``resolution``) or ``cpm``
     (constant Potts: a community's mean edge weight must beat ``resolution``).
-    ``n_clusters``: the resolution is bisected (log scale, :data:`RESOLUTION_RANGE`, at most
+    ``n_clusters``: the resolution is bisected (log scale, :data:`RESOLUTION_RANGE`, or from its
+    top up to where every face is alone when the top gives fewer communities; at most
     :data:`RESOLUTION_STEPS` steps; higher resolutions give more communities) until there are
     that many communities, else the count nearest to it is kept; ``resolution`` is then unused.
     """
@@ -169,11 +182,17 @@ class Leiden(GraphClusterer):
             )
             return np.asarray(partition.membership)
 
-        return at(self.resolution) if self.n_clusters is None else self._searched(at)
+        if self.n_clusters is None:
+            return at(self.resolution)
+        low, high = RESOLUTION_RANGE
+        if at(high).max() + 1 < self.n_clusters:  # more communities than the range's top gives
+            low, high = high, 2.0 * singleton_resolution(graph, self.objective)
+        return self._searched(at, low, high)
 
-    def _searched(self, at) -> np.ndarray:
-        """Communities ``at`` the resolution giving ``n_clusters`` of them (or nearest to it)."""
-        low, high = np.log(RESOLUTION_RANGE)
+    def _searched(self, at, low: float, high: float) -> np.ndarray:
+        """Communities ``at`` the resolution giving ``n_clusters`` of them (or nearest to it),
+        searched between the resolutions ``low`` and ``high``."""
+        low, high = np.log([low, high])
         best, best_miss = None, np.inf
         for _ in range(RESOLUTION_STEPS):
             middle = (low + high) / 2
