@@ -142,8 +142,8 @@ WITH_K = {
 #: The second set: the graph Leiden is searched on (the shipped one: 30 neighbours within 0.90).
 WITH_K |= {f"Leiden to k, {n} nearest within {d}, standardised": standardised(leiden_to_k(n, d))
            for n, d in ((10, 0.90), (20, 0.90), (50, 0.90), (30, 2.0), (30, 0.80))}  # fmt: skip
-#: The graph shipped until the sixth round (30 neighbours within 0.94), whatever ships now: the
-#: seventh round's (a') is measured on it for both candidates.
+#: The shipped graph (30 neighbours within 0.94; the sixth round's 20 were undone), named so that
+#: it stays fixed whatever ships: the seventh round's (a') is measured on it for both candidates.
 WITH_K["Leiden to k, 30 nearest within 0.94, standardised"] = standardised(leiden_to_k(30, 0.94))
 
 

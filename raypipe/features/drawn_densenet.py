@@ -18,8 +18,9 @@ raypipe ships plain arrays (no pickle) in two files:
   passes), and the scale of the colour block joined to the whitened features before the head
   (:func:`colour_histograms`, issue 25's fourth round; 0: none), and the backbone's dense
   blocks whose pooled features it whitens, each by its own PCA fitted on ``anime_unlabelled``
-  (:func:`backbone_blocks`; the shipped head: blocks 2, 3 and 4, issue 25's sixth round; older
-  files: block 4 alone, whitened by ``drawn_projection.npz``). Figures: docs/drawn-faces.md.
+  (:func:`backbone_blocks`; files without ``blocks``, the shipped head among them: block 4
+  alone, whitened as ``drawn_projection.npz`` whitens it; blocks 2, 3 and 4 lost the
+  across-source fit side in issue 25's seventh round). Figures: docs/drawn-faces.md.
 """
 
 from __future__ import annotations
