@@ -22,9 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from raypipe.cluster.base import unit_rows
+from raypipe.cluster.base import run_standardised, unit_rows
 from raypipe.cluster.knn import nearest_neighbours
-from raypipe.cluster.base import run_standardised
 from raypipe.embed.base import l2_normalize
 from raypipe.features.learn.identity_head import within_class_whitening
 
@@ -59,11 +58,15 @@ def symmetric_power(matrix: np.ndarray, power: float) -> np.ndarray:
     return (vectors * np.maximum(values, 1e-12) ** power) @ vectors.T
 
 
-def coral_recoloured(X: np.ndarray, mean: np.ndarray, root: np.ndarray, shrinkage: float = 0.15) -> np.ndarray:
+def coral_recoloured(
+    X: np.ndarray, mean: np.ndarray, root: np.ndarray, shrinkage: float = 0.15
+) -> np.ndarray:
     """Rows of ``X`` centred, whitened by their own :func:`shrunk_covariance`, re-coloured by
     ``root`` (another set's covariance to the power 1/2) and moved to that set's ``mean``."""
     X = np.asarray(X, np.float64)
-    return (X - X.mean(axis=0)) @ symmetric_power(shrunk_covariance(X, shrinkage), -0.5) @ root + mean
+    return (X - X.mean(axis=0)) @ symmetric_power(
+        shrunk_covariance(X, shrinkage), -0.5
+    ) @ root + mean
 
 
 def pseudo_label_whitened(X: np.ndarray, labels: np.ndarray, shrinkage: float = 0.15) -> np.ndarray:
