@@ -59,7 +59,14 @@ from drawn_features import (
     test_view_features,
     unlabelled_colours,
 )
-from drawn_run_transforms import neighbour_averaged, reciprocal_averaged, run_whitened
+from drawn_run_transforms import (
+    coral_recoloured,
+    neighbour_averaged,
+    reciprocal_averaged,
+    run_whitened,
+    shrunk_covariance,
+    symmetric_power,
+)
 
 from raypipe.cluster import CLUSTERERS
 from raypipe.cluster.base import run_standardised
@@ -154,6 +161,37 @@ def fit_margin_head(white, labels, views, loss: str = "cosface", run: str | None
     started from the shipped within-class whitening (issue 25, third round)."""
     start = within_class_whitening(white, labels, SHRINKAGE, views=views)
     return Fitted(train_identity_head(white, labels, views, HeadSettings(loss=loss), start=start), run)
+
+
+def head_inputs(vectors: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """What a clustering stage knows of a head's inputs from its unit vectors ``l2(x H)``:
+    ``x / |x H|`` (``H`` square, invertible)."""
+    return np.asarray(vectors, np.float64) @ np.linalg.inv(np.asarray(matrix, np.float64))
+
+
+@dataclass
+class Recoloured:
+    """A head whose run's inputs are first re-coloured to its fit rows' covariance (CORAL, issue
+    25's eighth round, C2), from the run's unit vectors alone: :func:`head_inputs`, then
+    :func:`coral_recoloured` to the fit rows' ``mean`` and covariance square ``root`` (both of
+    their :func:`head_inputs`), then the head again; unit vectors, no per-run transform."""
+
+    matrix: np.ndarray
+    mean: np.ndarray
+    root: np.ndarray
+
+    def __call__(self, white: np.ndarray) -> np.ndarray:
+        x = head_inputs(l2_normalize(white @ self.matrix), self.matrix)
+        return l2_normalize((coral_recoloured(x, self.mean, self.root, SHRINKAGE) @ self.matrix).astype(np.float32))
+
+
+def fit_within_class_views_coral(white, labels, views) -> Recoloured:
+    """The shipped head, and the mean and covariance root of its fit rows' (crops and views)
+    :func:`head_inputs`, each covariance shrunk :data:`SHRINKAGE` (C2)."""
+    matrix = within_class_whitening(white, labels, SHRINKAGE, views=views)
+    rows = np.concatenate([white[None], views]).reshape(-1, white.shape[1]) if len(views) else white
+    x = head_inputs(l2_normalize(rows @ matrix), matrix)
+    return Recoloured(matrix, x.mean(axis=0), symmetric_power(shrunk_covariance(x, SHRINKAGE), 0.5))
 
 
 EMBEDDINGS = {"projection (unlabelled)": fit_projection, "within-class whitening": fit_within_class,

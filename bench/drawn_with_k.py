@@ -23,7 +23,10 @@ the backbone blocks the head's input starts with (the sixth round). ``--clustere
 only these candidates (each is computed alone, so its figures are the same as in a full run).
 ``--inner across-sources``: fit sides only, no report side (the seventh round's (a')): on each
 random split's fit characters, a head fitted on one source's and scored on the other's, both
-ways, beside the within-source fit side.
+ways, beside the within-source fit side; with ``--without-k``, BCubed F of the Leiden candidates
+clustering without k (resolution 1.0) instead (the eighth round's no-k fit side). The eighth
+round's candidates: the ``pseudo-label whitened`` clusterers (C1) and ``--head "within-class
+whitening + views, CORAL"`` (C2, :class:`drawn_protocol.Recoloured`).
 
     OMP_NUM_THREADS=1 nice -n 10 python bench/drawn_with_k.py --views 1 --test-view mirror --folds
 """
@@ -40,11 +43,13 @@ from drawn_protocol import (
     SHRINKAGE,
     fit_margin_head,
     fit_within_class_views,
+    fit_within_class_views_coral,
     inner_means,
     input_arguments,
     view_inputs,
     whitened_inputs,
 )
+from drawn_run_transforms import pseudo_label_whitened
 from sklearn.cluster import SpectralClustering, kmeans_plusplus
 
 from raypipe.cluster import CLUSTERERS
@@ -118,10 +123,21 @@ def auto_given_k(Z: np.ndarray, k: int) -> np.ndarray:
     return AutoClusterer(model=MODEL, n_clusters=k, cannot_link=False).fit(Z).labels_
 
 
-def leiden_to_k(neighbours: int, distance: float):
+def leiden_to_k(neighbours: int, distance: float, adapt: int = 0):
     """Leiden searched to k (as :func:`auto_given_k`) on another graph: ``neighbours`` nearest
-    within ``distance`` (second set of candidates)."""
-    return lambda Z, k: Leiden(threshold=distance, k=neighbours, n_clusters=k).fit(Z).labels_
+    within ``distance`` (second set of candidates); given k None: at resolution 1.0 (no k).
+    ``adapt``: that many rounds of :func:`drawn_run_transforms.pseudo_label_whitened` with the
+    communities found, each clustered again the same way (the eighth round's C1)."""
+
+    def cluster(Z: np.ndarray, k: int | None) -> np.ndarray:
+        leiden = Leiden(threshold=distance, k=neighbours, n_clusters=k)
+        labels = leiden.fit(Z).labels_
+        for _ in range(adapt):
+            Z = pseudo_label_whitened(Z, labels)
+            labels = leiden.fit(Z).labels_
+        return labels
+
+    return cluster
 
 
 def standardised(cluster):
@@ -145,17 +161,25 @@ WITH_K |= {f"Leiden to k, {n} nearest within {d}, standardised": standardised(le
 #: The shipped graph (30 neighbours within 0.94; the sixth round's 20 were undone), named so that
 #: it stays fixed whatever ships: the seventh round's (a') is measured on it for both candidates.
 WITH_K["Leiden to k, 30 nearest within 0.94, standardised"] = standardised(leiden_to_k(30, 0.94))
+#: The eighth round's C1 and C1 x2: that graph, the run re-embedded by a whitening fitted with its
+#: own communities as labels and clustered again, once or twice.
+WITH_K |= {f"Leiden to k, 30 nearest within 0.94, standardised, pseudo-label whitened {rounds}":
+           standardised(leiden_to_k(30, 0.94, adapt=n)) for n, rounds in ((1, "once"), (2, "twice"))}  # fmt: skip
+#: Candidates that also cluster without k (``--without-k``: given k None, Leiden at resolution 1.0).
+WITHOUT_K = [name for name in WITH_K if name.startswith("Leiden to k, 30 nearest within 0.94")]
 
 
-def nmis(Z: np.ndarray, truth: np.ndarray, names=tuple(WITH_K)) -> list[float]:
-    """NMI of every candidate of ``names`` clustering ``Z`` into the true number of characters."""
-    k = len(np.unique(truth))
-    return [score_clustering(truth, WITH_K[name](Z, k))["nmi"] for name in names]
+def nmis(Z: np.ndarray, truth: np.ndarray, names=tuple(WITH_K), with_k: bool = True) -> list[float]:
+    """NMI of every candidate of ``names`` clustering ``Z`` into the true number of characters;
+    ``with_k`` False: BCubed F of each clustering ``Z`` without k (:data:`WITHOUT_K` only)."""
+    k, metric = (len(np.unique(truth)), "nmi") if with_k else (None, "bcubed_f")
+    return [score_clustering(truth, WITH_K[name](Z, k))[metric] for name in names]
 
 
 #: Heads (``--head``), each giving unit vectors with no per-run transform (each clusterer does
 #: its own): the shipped within-class whitening, or a margin-loss head started from it.
 HEADS = {"within-class whitening + views": partial(fit_within_class_views, shrinkage=SHRINKAGE),
+         "within-class whitening + views, CORAL": fit_within_class_views_coral,
          "CosFace head": partial(fit_margin_head, loss="cosface"),
          "ArcFace head": partial(fit_margin_head, loss="arcface")}  # fmt: skip
 
@@ -176,7 +200,7 @@ def print_table(fit_side: list, report: list, folds: list, names=tuple(WITH_K)) 
         print(f"| {name}{mark} | {np.mean([row[i] for row in fit_side]):.4f} | {cells[0]} | {cells[1]} |")
 
 
-def print_fit_sides(fit_head, white, views, labels, source_of, folds, score, names, show: bool) -> None:
+def print_fit_sides(fit_head, white, views, labels, source_of, folds, score, names, show: bool, measure: str = "NMI with k") -> None:
     """``--inner across-sources`` (issue 25, seventh round): per fold, its fit characters only
     (no report character read): the fit side within sources (the random-halves inner folds, rule
     a) and, on the random splits, across sources ((a'): fitted on one source's fit characters,
@@ -194,7 +218,7 @@ def print_fit_sides(fit_head, white, views, labels, source_of, folds, score, nam
                   + (" | across sources " + " ".join(f"{v:.4f}" for v in across[-1]) if fold.name.startswith("random") else ""),
                   flush=True)  # fmt: skip
     within_splits = [row for row, fold in zip(within, folds) if fold.name.startswith("random")]
-    print(f"| clusterer given k | across-source fit side (a'), mean of {len(across)} splits | worst split "
+    print(f"| clusterer ({measure}) | across-source fit side (a'), mean of {len(across)} splits | worst split "
           f"| within-source fit side (rule a), the same splits | rule a, all {len(folds)} folds |")  # fmt: skip
     print("|---|---|---|---|---|")
     for i, name in enumerate(names):
@@ -212,15 +236,19 @@ def main() -> None:
     parser.add_argument("--clusterers", nargs="+", choices=list(WITH_K), default=list(WITH_K), help="only these candidates")
     parser.add_argument("--inner", choices=("random", "across-sources"), default="random",
                         help="across-sources: fit sides only, within and across sources (no report side)")  # fmt: skip
+    parser.add_argument("--without-k", action="store_true", help="BCubed F without k instead of NMI with k")
     args = parser.parse_args()
     fit_head, names = HEADS[args.head], tuple(args.clusterers)
-    score = partial(nmis, names=names)
+    if args.without_k and not set(names) <= set(WITHOUT_K):
+        parser.error(f"--without-k: only --clusterers {WITHOUT_K}")
+    score = partial(nmis, names=names, with_k=not args.without_k)
     _, white, views, labels, source_of, projection = whitened_inputs(args)
     seen = view_inputs(args, args.report_view, projection) if args.report_view else None
     folds = character_folds(source_of, splits=args.splits)
     if args.inner == "across-sources":
         started = time.perf_counter()
-        print_fit_sides(fit_head, white, views, labels, source_of, folds, score, names, args.folds)
+        measure = "BCubed F without k" if args.without_k else "NMI with k"
+        print_fit_sides(fit_head, white, views, labels, source_of, folds, score, names, args.folds, measure)
         print(f"{args.head}, blocks {args.blocks}, colour share {args.colour_share:g}: {len(folds)} folds, fit sides only, "
               f"{time.perf_counter() - started:.0f} s")  # fmt: skip
         return
