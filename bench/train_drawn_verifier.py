@@ -143,7 +143,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7, help="training seed (the bench chooses on seed 0)")
     parser.add_argument("--candidate-threshold", type=float, default=0.15)
     parser.add_argument("--figures", action="store_true", help="paste bodies and figures onto the pages")
-    parser.add_argument("--pool-seed", type=int, nargs="*", default=[], help="fit on these seeds' caches too")
+    parser.add_argument("--pool-seed", type=int, nargs="*", default=[], help="fit on these seeds' caches too (same fonts and text mode)")
     parser.add_argument("--mirrored", action="store_true", help="mirror-averaged features of the seed's cached pages")
     parser.add_argument("--fonts", nargs="+", default=[], help="font files to set Japanese lettering on the pages in")
     parser.add_argument("--text-mode", choices=TEXT_MODES, default="lettering-filter", help="how the panel crops handle text")
@@ -190,7 +190,7 @@ def main() -> None:
         CACHE.mkdir(parents=True, exist_ok=True)
         np.savez(cache, **store)
         print(f"{time.monotonic() - start:.0f} s: {draw} draws, {len(store['y'])} candidates, {int(store['y'].sum())} faces", flush=True)
-    pools = [store] + [dict(np.load(cache_file(seed, args.candidate_threshold, False, args.mirrored))) for seed in args.pool_seed]
+    pools = [store] + [dict(np.load(cache_file(seed, args.candidate_threshold, False, args.mirrored, lettered))) for seed in args.pool_seed]
     pages = [pool["page"] + 1e6 * k for k, pool in enumerate(pools)]  # page ids apart per seed
     x, y = (np.concatenate([pool[key] for pool in pools]) for key in ("x", "y"))
     groups = np.concatenate(pages)
