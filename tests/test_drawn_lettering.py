@@ -1,5 +1,6 @@
 """Japanese lettering in real fonts pasted onto generated pages (the verifier's negatives)."""
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -19,17 +20,14 @@ from raypipe.testing.drawn_lettering import (
 
 REPO = Path(__file__).resolve().parents[1]
 DEJAVU = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
-#: The Japanese fonts are not shipped (docs/drawn-detection.md, "Stage 15", says how to get them).
-FONTS = Path(os.environ.get("RAYPIPE_FONTS", REPO.parent / "fonts"))
-JAPANESE = FONTS / "ipaexg" / "ipaexg.ttf"
+#: IPAexGothic, from the dev extra's japanize-matplotlib (its module is never imported).
+JAPANIZE = importlib.util.find_spec("japanize_matplotlib")
 
 
 def japanese_font():
-    if not JAPANESE.is_file():
-        pytest.skip(
-            f"needs the Japanese font {JAPANESE} (set RAYPIPE_FONTS; see docs/drawn-detection.md, Stage 15)"
-        )
-    return load_fonts([JAPANESE])[0]
+    if JAPANIZE is None:
+        pytest.skip("needs the Japanese font of japanize-matplotlib (pip install -e '.[dev]')")
+    return load_fonts([Path(JAPANIZE.submodule_search_locations[0]) / "fonts" / "ipaexg.ttf"])[0]
 
 
 def white(height=400, width=300):
