@@ -15,7 +15,11 @@ fit fan-art characters):
   * real manga pages, per title: the faces boxed by eye in ``bench/data/manga_faces.json``; a
     detection counts when its centre falls in a boxed face (one each). Each title is scored at
     the shipped threshold and, leaving one title out, at the threshold of best F1 on the other,
-  * the illustrations of ``anime_pages/``: faces found against the faces a person counted.
+  * the illustrations of ``anime_pages/``: faces found against the faces a person counted,
+  * with ``--fonts``, the manga-printed pages of the fit characters with Japanese lettering set
+    in those font files pasted on (:func:`raypipe.testing.drawn_lettering.with_lettering`, the
+    truth unchanged): ``lettered: fit fan art``, a choosing set when its fonts are not the ones a
+    verifier was trained with (stage 15).
 
 Each detector runs as a comic run runs it (``--on panels``: in the panel crops of
 :func:`raypipe.comic.split.split_page`, text handled as ``--text`` says, one or several of
@@ -43,6 +47,8 @@ illustrations of ``anime_pages/`` are scored unless ``--sets`` leaves them out.
     python bench/drawn_faces_detect.py --pages 25 --verifier 0.30 --verifier-weights '' /tmp/verifier.npz
     python bench/drawn_faces_detect.py --pages 25 --sets "composed: fit" --with-figures  # bodies pasted on
     python bench/drawn_faces_detect.py --pages 25 --verifier 0.30 --long-sides 640,320,160 960,640,320,160 --max-scale 0.55 0.825
+    python bench/drawn_faces_detect.py --pages 25 --sets "print: fit" lettered --text none \
+        --fonts ../fonts/zen-kaku-gothic-new/400Regular/ZenKakuGothicNew_400Regular.ttf  # unseen type
 """
 
 from __future__ import annotations
@@ -66,6 +72,7 @@ from raypipe.detect.drawn_verifier import DrawnFaceVerifier, find_backbone
 from raypipe.evaluation.comic import centre_claims, centre_scores
 from raypipe.testing.comic_pages import compose_pages, load_characters, split_characters
 from raypipe.testing.drawn_figures import with_figures
+from raypipe.testing.drawn_lettering import Font, load_fonts, with_lettering
 from raypipe.testing.drawn_training_pages import training_patch
 from raypipe.testing.manga_print_pages import manga_print_pages
 
@@ -104,8 +111,8 @@ def with_figures_on(images: list[np.ndarray], truth: list[list], seed: int) -> t
     return [with_figures(image, faces, np.random.default_rng([seed, i])) for i, (image, faces) in enumerate(zip(images, truth))], truth
 
 
-def evaluation_sets(n_pages: int, seed: int) -> dict[str, tuple[list[np.ndarray], list[list]]]:
-    """``name -> (images, true boxes per image)``."""
+def evaluation_sets(n_pages: int, seed: int, fonts: list[Font] = ()) -> dict[str, tuple[list[np.ndarray], list[list]]]:
+    """``name -> (images, true boxes per image)``; with ``fonts``, the lettered set too."""
     fit, held_out = split_characters(load_characters(SHARED / "data" / "anime_fanart"))
     sets = {"synthetic: fit fan art (validation)": synthetic_pages(fit, n_pages, seed)}
     for name, characters in [("fit fan art (trained on)", fit), ("held-out fan art", held_out),
@@ -115,6 +122,10 @@ def evaluation_sets(n_pages: int, seed: int) -> dict[str, tuple[list[np.ndarray]
     for name, characters in [("fit fan art (trained on)", fit), ("held-out fan art", held_out)]:
         pages = manga_print_pages(characters, n_pages, seed=seed)
         sets[f"print: {name}"] = ([p.image for p in pages], [p.faces for p in pages])
+    if fonts:
+        images, truth = sets["print: fit fan art (trained on)"]
+        lettered = [with_lettering(image, faces, np.random.default_rng([seed, i, 15]), fonts) for i, (image, faces) in enumerate(zip(images, truth))]
+        sets[f"lettered: fit fan art (trained on), {', '.join(f.path.stem for f in fonts)}"] = (lettered, truth)
     for title, (_, images, truth) in manga_sets().items():
         sets[f"manga: {title}"] = (images, truth)
     return sets
@@ -204,10 +215,17 @@ def main() -> None:
     parser.add_argument("--verifier-threshold", type=float, nargs="+", help="the verifier's thresholds to score a verified detector at (default: the detector's)")
     parser.add_argument("--verifier-weights", nargs="+", default=[""], help="verifier files to score ('': the shipped one)")
     parser.add_argument("--with-figures", action="store_true", help="paste bodies and figures onto the generators' pages")
-    parser.add_argument("--sets", nargs="+", help="score only the sets whose name starts so (synthetic, composed, print, manga, anime_pages)")
+    parser.add_argument("--fonts", nargs="+", default=[], help="font files of the lettered set (print: fit with Japanese lettering)")
+    parser.add_argument("--sets", nargs="+", help="score only the sets whose name starts so (synthetic, composed, print, lettered, manga, anime_pages)")
     parser.add_argument("--cascade", default=str(SHARED / "models" / "lbpcascade_animeface.xml"))
     args = parser.parse_args()
-    sets = evaluation_sets(args.pages, args.seed)
+    if args.sets and "lettered" in args.sets and not args.fonts:
+        raise SystemExit("--sets lettered: give the font files to letter it in (--fonts)")
+    try:
+        fonts = load_fonts(args.fonts)
+    except FileNotFoundError as error:
+        raise SystemExit(f"--fonts: {error}") from None
+    sets = evaluation_sets(args.pages, args.seed, fonts)
     sets = {name: s for name, s in sets.items() if not args.sets or name.startswith(tuple(args.sets))}
     if args.with_figures:
         sets = {f"{name} + figures": with_figures_on(images, truth, args.seed + k) if name.startswith(GENERATED) else (images, truth)

@@ -16,7 +16,11 @@ seed's cache as an earlier run left it). With ``--mirrored`` the candidates are 
 mean features of each chip and its mirror image (the file records it, and the verifier then
 describes boxes so): the pages of the seed's plain cache are drawn again, in order, and only the
 mirror images go through the backbone, averaged with the cached features (the whitening is affine,
-so this is the mirrored verifier's description). No manga page, ``anime/``, ``anime_pages/`` or ``sample/`` is read. Features
+so this is the mirrored verifier's description). With ``--fonts`` each page gets Japanese lettering
+set in those font files (:func:`raypipe.testing.drawn_lettering.with_lettering`: balloons of
+vertical dialogue, narration boxes, sound effects; no face covered), and ``--text-mode`` says how
+the panel crops handle text (default ``lettering-filter``, stages 9-12's recipe; ``none`` is what
+a comic run with the verifier does since stage 14). No manga page, ``anime/``, ``anime_pages/`` or ``sample/`` is read. Features
 are cached under ``~/.cache/raypipe/bench/`` (one file per seed and candidate threshold), so a
 rerun with more ``--seconds`` adds pages to them.
 
@@ -26,6 +30,9 @@ rerun with more ``--seconds`` adds pages to them.
     nice -n 10 python bench/train_drawn_verifier.py --seconds 1500 --seed 8 --out /tmp/verifier_seed8.npz  # stage 12: more pages,
     nice -n 10 python bench/train_drawn_verifier.py --seconds 1500 --seed 9 --out /tmp/verifier_seed9.npz  # two seeds side by side,
     nice -n 10 python bench/train_drawn_verifier.py --seconds 0 --seed 7 --pool-seed 8 9 --out /tmp/v12/drawn_verifier_pooled.npz  # then one fit on all three
+    nice -n 10 python bench/train_drawn_verifier.py --seconds 1080 --seed 7 --text-mode none --out /tmp/v15/drawn_verifier_fonts.npz \
+        --fonts ../fonts/ipaexg/ipaexg.ttf ../fonts/noto-serif-jp/400Regular/NotoSerifJP_400Regular.ttf \
+        ../fonts/noto-serif-jp/900Black/NotoSerifJP_900Black.ttf  # stage 15: real Japanese type
 """
 
 from __future__ import annotations
@@ -40,7 +47,7 @@ from pathlib import Path
 import numpy as np
 from drawn_faces_detect import SHARED, synthetic_pages
 
-from raypipe.comic.split import split_page
+from raypipe.comic.split import TEXT_MODES, split_page
 from raypipe.detect.drawn import DrawnFaceDetector
 from raypipe.detect.drawn_verifier import (
     VERIFIER,
@@ -54,6 +61,7 @@ from raypipe.evaluation.comic import centre_claims
 from raypipe.features.drawn_densenet import DrawnFaceDenseNet, load_projection, whitened
 from raypipe.testing.comic_pages import compose_pages, load_characters, split_characters
 from raypipe.testing.drawn_figures import with_figures
+from raypipe.testing.drawn_lettering import load_fonts, with_lettering
 from raypipe.testing.manga_print_pages import manga_print_pages
 
 CACHE = Path(os.environ.get("RAYPIPE_CACHE", Path.home() / ".cache" / "raypipe")) / "bench"
@@ -61,9 +69,11 @@ GENERATORS = ("synthetic", "composed", "print")
 PAGES_PER_DRAW = 5
 
 
-def cache_file(seed: int, candidate_threshold: float, figures: bool, mirrored: bool = False) -> Path:
-    """Where the described candidates of a training seed are cached."""
-    return CACHE / f"drawn_verifier_seed{seed}_t{candidate_threshold:.2f}{'_figures' * figures}{'_mirrored' * mirrored}.npz"
+def cache_file(seed: int, candidate_threshold: float, figures: bool, mirrored: bool = False, lettered: str = "") -> Path:
+    """Where the described candidates of a training seed are cached (``lettered``: a name for the
+    fonts and text mode of the pages, '' for stages 9-12's pages)."""
+    variant = f"{'_figures' * figures}{'_mirrored' * mirrored}{'_' * bool(lettered)}{lettered}"
+    return CACHE / f"drawn_verifier_seed{seed}_t{candidate_threshold:.2f}{variant}.npz"
 
 
 class MirrorHalf:
@@ -89,11 +99,12 @@ def generated_pages(kind: str, characters: dict, draw: int, seed: int) -> tuple[
     return [p.image for p in pages], [p.faces for p in pages]
 
 
-def labelled_candidates(page: np.ndarray, faces: list, detector, verifier) -> tuple[np.ndarray, np.ndarray]:
+def labelled_candidates(page: np.ndarray, faces: list, detector, verifier, text_mode: str) -> tuple[np.ndarray, np.ndarray]:
     """Features and labels (1 face, 0 not) of the candidates ``detector`` finds in the page's
-    panel crops; a second candidate on an already claimed face is left out."""
+    panel crops (text handled as ``text_mode`` says); a second candidate on an already claimed
+    face is left out."""
     features, boxes, scores = [], [], []
-    for crop in split_page(page):
+    for crop in split_page(page, text_mode=text_mode):
         found, found_scores = detector.candidates(crop.image)
         if len(found):
             features.append(verifier.features(crop.image, found, found_scores))
@@ -132,12 +143,20 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7, help="training seed (the bench chooses on seed 0)")
     parser.add_argument("--candidate-threshold", type=float, default=0.15)
     parser.add_argument("--figures", action="store_true", help="paste bodies and figures onto the pages")
-    parser.add_argument("--pool-seed", type=int, nargs="*", default=[], help="fit on these seeds' caches too")
+    parser.add_argument("--pool-seed", type=int, nargs="*", default=[], help="fit on these seeds' caches too (same fonts and text mode)")
     parser.add_argument("--mirrored", action="store_true", help="mirror-averaged features of the seed's cached pages")
+    parser.add_argument("--fonts", nargs="+", default=[], help="font files to set Japanese lettering on the pages in")
+    parser.add_argument("--text-mode", choices=TEXT_MODES, default="lettering-filter", help="how the panel crops handle text")
     parser.add_argument("--out", type=Path, default=VERIFIER)
     args = parser.parse_args()
     if args.seed == 0:
         sys.exit("seed 0 draws the bench's choosing pages: train on another seed")
+    try:
+        fonts = load_fonts(args.fonts)
+    except FileNotFoundError as error:
+        sys.exit(f"--fonts: {error}")
+    lettered = ("fonts-" + "-".join(font.path.stem for font in fonts)) * bool(fonts)
+    lettered += f"{'_' * bool(lettered)}text-{args.text_mode}" * (args.text_mode != "lettering-filter")
     import torch
 
     torch.set_num_threads(1)
@@ -147,8 +166,8 @@ def main() -> None:
     fit, _ = split_characters(load_characters(SHARED / "data" / "anime_fanart"))
     detector = DrawnFaceDetector(candidate_threshold=args.candidate_threshold)
     verifier = DrawnFaceVerifier(backbone, weights=None)
-    cache = cache_file(args.seed, args.candidate_threshold, args.figures, args.mirrored)
-    plain = dict(np.load(cache_file(args.seed, args.candidate_threshold, args.figures))) if args.mirrored else None
+    cache = cache_file(args.seed, args.candidate_threshold, args.figures, args.mirrored, lettered)
+    plain = dict(np.load(cache_file(args.seed, args.candidate_threshold, args.figures, lettered=lettered))) if args.mirrored else None
     describer = MirrorHalf(backbone) if args.mirrored else verifier
     store = dict(np.load(cache)) if cache.is_file() else {"x": np.zeros((0, 386)), "y": np.zeros(0), "page": np.zeros(0)}
     draw, start = int(store["page"].max() + 1) // PAGES_PER_DRAW if len(store["page"]) else 0, time.monotonic()
@@ -157,7 +176,9 @@ def main() -> None:
         for i, (page, faces) in enumerate(zip(*generated_pages(kind, fit, draw, args.seed))):
             if args.figures:
                 page = with_figures(page, faces, np.random.default_rng([args.seed, draw, i]))
-            x, y = labelled_candidates(page, faces, detector, describer)
+            if fonts:
+                page = with_lettering(page, faces, np.random.default_rng([args.seed, draw, i, 15]), fonts)
+            x, y = labelled_candidates(page, faces, detector, describer, args.text_mode)
             page_id = np.full(len(y), draw * PAGES_PER_DRAW + i, np.float64)
             if plain is not None:
                 rows = plain["page"] == page_id[:1] if len(y) else plain["page"] == -1
@@ -169,17 +190,19 @@ def main() -> None:
         CACHE.mkdir(parents=True, exist_ok=True)
         np.savez(cache, **store)
         print(f"{time.monotonic() - start:.0f} s: {draw} draws, {len(store['y'])} candidates, {int(store['y'].sum())} faces", flush=True)
-    pools = [store] + [dict(np.load(cache_file(seed, args.candidate_threshold, False, args.mirrored))) for seed in args.pool_seed]
+    pools = [store] + [dict(np.load(cache_file(seed, args.candidate_threshold, False, args.mirrored, lettered))) for seed in args.pool_seed]
     pages = [pool["page"] + 1e6 * k for k, pool in enumerate(pools)]  # page ids apart per seed
     x, y = (np.concatenate([pool[key] for pool in pools]) for key in ("x", "y"))
     groups = np.concatenate(pages)
     coef, intercept, c = fitted(x, y, groups)
     record = {"characters": sorted(fit), "source": "anime_fanart (fit characters)", "generators": list(GENERATORS),
               "pages": int(store["page"].max() + 1), "seed": args.seed, "candidate_threshold": args.candidate_threshold,
-              "figures": args.figures, "mirrored": args.mirrored, "pooled_seeds": {s: int(p["page"].max() + 1) for s, p in zip(args.pool_seed, pools[1:])},
+              "figures": args.figures, "mirrored": args.mirrored,
+              "fonts": [font.path.name for font in fonts], "text_mode": args.text_mode, "pooled_seeds": {s: int(p["page"].max() + 1) for s, p in zip(args.pool_seed, pools[1:])},
               "candidates": len(y), "faces": int(y.sum()), "C": c, "detector": "drawn_faces.onnx (stage 7)"}  # fmt: skip
     command = (f"python bench/train_drawn_verifier.py --seconds {args.seconds:g} --seed {args.seed} --candidate-threshold "
-               f"{args.candidate_threshold}" + " --figures" * args.figures + " --mirrored" * args.mirrored + (" --pool-seed " + " ".join(map(str, args.pool_seed))) * bool(args.pool_seed))  # fmt: skip
+               f"{args.candidate_threshold}" + " --figures" * args.figures + " --mirrored" * args.mirrored + (" --pool-seed " + " ".join(map(str, args.pool_seed))) * bool(args.pool_seed)
+               + f" --text-mode {args.text_mode}" * (args.text_mode != "lettering-filter") + (" --fonts " + " ".join(args.fonts)) * bool(args.fonts))  # fmt: skip
     save_verifier(args.out, coef, intercept, mirrored=args.mirrored, trained_on=json.dumps(record), command=command)
     print(f"wrote {args.out}: {json.dumps(record)}")
 
