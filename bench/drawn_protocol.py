@@ -58,6 +58,7 @@ from drawn_features import (
     load_features,
     test_view_features,
     unlabelled_colours,
+    unlabelled_features,
 )
 from drawn_run_transforms import (
     coral_recoloured,
@@ -83,7 +84,9 @@ from raypipe.features.drawn_densenet import (
 )
 from raypipe.features.learn.identity_head import (
     HeadSettings,
+    PseudoFilter,
     train_identity_head,
+    with_pseudo_characters,
     within_class_whitening,
 )
 
@@ -150,6 +153,26 @@ def fit_within_class_views_run(white, labels, views, shrinkage: float = SHRINKAG
     return Fitted(within_class_whitening(white, labels, shrinkage, views=views), run)
 
 
+#: The ninth round's candidates (docs/drawn-faces.md): the shipped head refitted with pseudo-characters
+#: of ``anime_unlabelled`` found by its own first fit: (filter, rounds).
+PSEUDO = {"within-class whitening + views + pseudo-characters": (PseudoFilter(), 1),
+          "within-class whitening + views + pseudo-characters, strict": (PseudoFilter(resolution=20.0, agree=10), 1),
+          "within-class whitening + views + pseudo-characters, twice": (PseudoFilter(), 2)}  # fmt: skip
+
+
+def fit_with_pseudo(white, labels, views, unlabelled=None, settings=PseudoFilter(), rounds=1, run=None) -> Fitted:
+    """The shipped head refitted with the pseudo-characters it finds among the ``unlabelled``
+    rows (:func:`with_pseudo_characters`; bound by :func:`bind_unlabelled`)."""
+    return Fitted(with_pseudo_characters(white, labels, views, unlabelled, SHRINKAGE, settings, rounds)[0], run)
+
+
+def bind_unlabelled(fits: dict, unlabelled: np.ndarray) -> None:
+    """Give each :func:`fit_with_pseudo` of ``fits`` the ``anime_unlabelled`` rows it draws from."""
+    for name, fit in fits.items():
+        if isinstance(fit, partial) and fit.func is fit_with_pseudo:
+            fits[name] = partial(fit, unlabelled=unlabelled)
+
+
 def fit_head(white, labels, views) -> Fitted:
     """The identity head: within-class whitening, then supervised contrastive training on the
     crops and their augmented views."""
@@ -204,6 +227,8 @@ EMBEDDINGS |= {f"within-class whitening + views, run: {run}": partial(fit_within
 EMBEDDINGS |= {f"{name} head{suffix}": partial(fit_margin_head, loss=loss, run=run)
                for name, loss in (("CosFace", "cosface"), ("ArcFace", "arcface"))
                for suffix, run in (("", None), (", run-standardised", "standardise"))}  # fmt: skip
+EMBEDDINGS |= {f"{name}, run-standardised": partial(fit_with_pseudo, settings=settings, rounds=rounds, run="standardise")
+               for name, (settings, rounds) in PSEUDO.items()}  # fmt: skip
 #: What ``--ship`` writes: the embedding of best mean fit-side F (inner folds), never a report score.
 SHIPPED = "within-class whitening + views, run-standardised"
 
@@ -373,6 +398,17 @@ def colour_block(args, colours: np.ndarray) -> np.ndarray:
     return (share_scale(args.colour_share, args.model_root, args.cache, args.colour_grid) * colours).astype(np.float32)
 
 
+def unlabelled_inputs(args, projection) -> np.ndarray:
+    """The head's input for the ``anime_unlabelled`` crops (view0 only: no mirror image, no
+    augmented view cached): the ``--blocks``' whitened features, joined with their
+    :func:`colour_block` if ``--colour-share``."""
+    features = np.hstack([unlabelled_features(args.model_root, cache=args.cache, block=b) for b in args.blocks])
+    white = whitened(features, projection).astype(np.float32)
+    if not args.colour_share:
+        return white
+    return np.hstack([white, colour_block(args, unlabelled_colours(args.model_root, cache=args.cache, grid=args.colour_grid))])
+
+
 def view_inputs(args, view: str, projection) -> np.ndarray:
     """The head's input for :data:`TEST_VIEWS` ``view`` of every crop alone (e.g. ``grey``):
     whitened backbone features, joined with the view's :func:`colour_block` if ``--colour-share``."""
@@ -417,6 +453,7 @@ def main() -> None:
 
     torch.set_num_threads(1)
     features, white, views, labels, source_of, projection = whitened_inputs(args)
+    bind_unlabelled(EMBEDDINGS, unlabelled_inputs(args, projection))
     folds = character_folds(source_of, splits=args.splits)
     if args.ship:
         fold = next(f for f in folds if f.name == args.fold) if args.fold else None

@@ -20,9 +20,14 @@ from raypipe.features.drawn_densenet import (
 )
 from raypipe.features.learn.identity_head import (
     HeadSettings,
+    PseudoFilter,
+    confident_members,
     margin_loss,
+    pseudo_characters,
     supervised_contrastive,
     train_identity_head,
+    with_pseudo_characters,
+    within_class_whitening,
 )
 from raypipe.features.learn.train import TrainLimits
 from tests.conftest import need_shared
@@ -521,3 +526,50 @@ def test_shipped_embedder_gives_the_protocols_features_of_the_blocks_its_head_wa
     colours = (COLOUR.transform(list(views[0])) + COLOUR.transform(list(views[1]))) / 2
     shipped = DrawnFaceDenseNet(model_path=faceplugin_models / "fr_expression.onnx", device="cpu")
     np.testing.assert_allclose(shipped.transform(list(chips)), projected(features, identity, colours), atol=1e-4)
+
+
+def _unit(X: np.ndarray) -> np.ndarray:
+    return (X / np.linalg.norm(X, axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_confident_members_keep_a_tight_community_and_drop_interleaved_and_small_ones():
+    """Pseudo-characters (issue 25, ninth round): a community whose faces' nearest faces share it
+    is kept whole; two communities drawn from one blob (each face's neighbours half in the other)
+    and a community of fewer than 5 are dropped."""
+    rng = np.random.default_rng(0)
+    tight = np.array([1.0, 0, 0]) + 0.05 * rng.normal(size=(20, 3))
+    blob = np.array([0, 1.0, 0]) + 0.05 * rng.normal(size=(40, 3))
+    small = np.array([0, 0, 1.0]) + 0.05 * rng.normal(size=(4, 3))
+    communities = np.r_[np.zeros(20), rng.permutation(np.repeat([1, 2], 20)), np.full(4, 3)].astype(np.int64)
+    kept = confident_members(_unit(np.concatenate([tight, blob, small])), communities, PseudoFilter())
+    assert np.all(kept[:20] == 0)
+    assert np.all(kept[20:] == -1)
+
+
+def test_pseudo_characters_find_each_tight_cluster_whole_and_never_join_two():
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(4, 32))
+    truth = np.repeat(np.arange(4), 40)
+    found = pseudo_characters(_unit(centres[truth] + 0.15 * rng.normal(size=(160, 32))), PseudoFilter(resolution=1.0))
+    assert found.max() + 1 == 4
+    for character in range(4):
+        assert len(np.unique(found[truth == character])) == 1
+
+
+def test_pseudo_characters_shrink_the_directions_along_which_they_vary():
+    """The labelled characters barely vary along the last input; tight unlabelled clusters vary
+    along it: refitted with them, the head shrinks that input (it would amplify it alone)."""
+    rng = np.random.default_rng(1)
+    d = 8
+    labelled_centres = 3 * rng.normal(size=(3, d))
+    labels = np.repeat(np.arange(3), 30)
+    noise = rng.normal(size=(90, d)) * np.r_[np.ones(d - 1), 0.01]
+    features = (labelled_centres[labels] + noise).astype(np.float32)
+    unlabelled_centres = 6 * rng.normal(size=(6, d))
+    spread = rng.normal(size=(240, d)) * np.r_[0.05 * np.ones(d - 1), 1.0]
+    unlabelled = (unlabelled_centres[np.repeat(np.arange(6), 40)] + spread).astype(np.float32)
+    alone = within_class_whitening(features, labels, 0.15)
+    refitted, count = with_pseudo_characters(features, labels, None, unlabelled, 0.15, PseudoFilter(resolution=1.0))
+    assert count >= 4
+    last = np.eye(d)[-1]
+    assert np.linalg.norm(last @ refitted) < 0.5 * np.linalg.norm(last @ alone)
