@@ -34,6 +34,9 @@ issue 25's fourth round: :data:`COLOUR_SHARE`, the shipped head's; 0: none); ``-
 ``--blocks 3 4``: the head's input starts with the pooled features of these dense blocks of the
 backbone, each whitened by its own PCA fitted on ``anime_unlabelled``
 (:func:`drawn_features.block_projection`; the sixth round; default: block 4 alone, as shipped).
+The ninth round's heads (:data:`PSEUDO`) refit the head with pseudo-characters of the
+``anime_unlabelled`` crops (:func:`unlabelled_inputs`) that its first fit finds; ``--ship
+--head-pseudo NAME`` ships one (shrinkage :data:`SHRINKAGE`), the file saying so (``fitted_on``).
 
     nice -n 10 python bench/drawn_protocol.py --model-root ~/.raypipe/models
     nice -n 10 python bench/drawn_protocol.py --model-root ~/.raypipe/models --test-view mirror --ship
@@ -118,6 +121,7 @@ class Fitted:
 
     matrix: np.ndarray | None
     run: str | None = None
+    pseudo: str = ""  # the pseudo-characters it was also fitted on, in words ("": none)
 
     def __call__(self, white: np.ndarray) -> np.ndarray:
         z = l2_normalize(white if self.matrix is None else white @ self.matrix)
@@ -163,7 +167,9 @@ PSEUDO = {"within-class whitening + views + pseudo-characters": (PseudoFilter(),
 def fit_with_pseudo(white, labels, views, unlabelled=None, settings=PseudoFilter(), rounds=1, run=None) -> Fitted:
     """The shipped head refitted with the pseudo-characters it finds among the ``unlabelled``
     rows (:func:`with_pseudo_characters`; bound by :func:`bind_unlabelled`)."""
-    return Fitted(with_pseudo_characters(white, labels, views, unlabelled, SHRINKAGE, settings, rounds)[0], run)
+    matrix, count = with_pseudo_characters(white, labels, views, unlabelled, SHRINKAGE, settings, rounds)
+    rounds_said = "" if rounds == 1 else f", found {rounds} times (each by the previous refit)"
+    return Fitted(matrix, run, f"anime_unlabelled: {count} pseudo-characters ({settings.describe()}{rounds_said}; view0 only)")
 
 
 def bind_unlabelled(fits: dict, unlabelled: np.ndarray) -> None:
@@ -344,11 +350,12 @@ def ship(fit, white, views, labels, source_of, projection, fold: CharacterFold |
     train = fold.masks(labels)[0] if fold else np.isin(labels, shippable)
     spec, _ = choose_clusterer(fit, white[train], views[:, train], labels[train], source_of)
     pair = choose_pair(fit, white[train], views[:, train], labels[train], source_of)
-    head = fit(white[train], labels[train], views[:, train]).matrix
+    fitted = fit(white[train], labels[train], views[:, train])
     characters = sorted(set(labels[train]))
-    save_identity(out, projection, head, characters, [source_of[name] for name in characters], mirrored, colour, blocks)
-    print(f"wrote {out} (head {head.shape}), trained on {len(characters)} characters "
-          f"({fold.name if fold else ', '.join(SHIPPABLE_SOURCES)}); chosen on their inner folds: "
+    save_identity(out, projection, fitted.matrix, characters, [source_of[name] for name in characters], mirrored, colour,
+                  blocks, fitted.pseudo)  # fmt: skip
+    print(f"wrote {out} (head {fitted.matrix.shape}), trained on {len(characters)} characters "
+          f"({fold.name if fold else ', '.join(SHIPPABLE_SOURCES)}) {fitted.pseudo}; chosen on their inner folds: "
           f"clusterer {spec}, Chinese Whispers pair {pair}")  # fmt: skip
 
 
@@ -445,7 +452,10 @@ def main() -> None:
     parser.add_argument("--fold", help="with --ship: train on this fold's fit characters only (e.g. report-anime_fanart)")
     parser.add_argument("--out", type=Path, default=IDENTITY, help="with --ship: where the head goes")
     parser.add_argument("--shrinkage", type=float, default=SHRINKAGE, help="of the shipped head's covariance")
+    parser.add_argument("--head-pseudo", choices=sorted(PSEUDO), help="with --ship: this head, refitted with pseudo-characters")
     args = parser.parse_args()
+    if args.head_pseudo and not args.ship:
+        parser.error("--head-pseudo goes with --ship (elsewhere: --embeddings NAME)")
     if args.ship and args.colour_grid != 1:
         parser.error("--ship: a run computes the whole chip's colour block only (--colour-grid 1)")
     EMBEDDINGS[SHIPPED] = partial(EMBEDDINGS[SHIPPED], shrinkage=args.shrinkage)
@@ -458,7 +468,8 @@ def main() -> None:
     if args.ship:
         fold = next(f for f in folds if f.name == args.fold) if args.fold else None
         colour = share_scale(args.colour_share, args.model_root, args.cache) if args.colour_share else 0.0
-        ship(EMBEDDINGS[SHIPPED], white, views, labels, source_of, projection, fold, args.out, args.test_view == "mirror",
+        shipped = f"{args.head_pseudo}, run-standardised" if args.head_pseudo else SHIPPED
+        ship(EMBEDDINGS[shipped], white, views, labels, source_of, projection, fold, args.out, args.test_view == "mirror",
              colour, args.blocks)  # fmt: skip
         return
     dense = white[:4, : len(projection["scale"])]

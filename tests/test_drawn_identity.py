@@ -155,11 +155,21 @@ def test_identity_head_file_records_the_characters_and_sources_it_was_fitted_on(
     np.testing.assert_array_equal(load_projection(tmp_path / "head.npz")["head"], head)
 
 
+def test_identity_head_file_records_the_pseudo_characters_it_was_fitted_on(tmp_path):
+    projection = load_projection(PROJECTION)
+    head = np.eye(len(projection["components"]), 8, dtype=np.float32)
+    said = "anime_unlabelled: 3 pseudo-characters (a filter)"
+    save_identity(tmp_path / "head.npz", projection, head, ["a"], ["anime_fanart"], pseudo=said)
+    assert fitted_on(tmp_path / "head.npz")["pseudo_characters"] == said
+
+
 def test_shipped_identity_head_was_fitted_on_fan_art_only():
-    """``anime`` is evaluation only (../shared/data/SOURCES.md): no shipped head may be fitted on it."""
+    """``anime`` is evaluation only (../shared/data/SOURCES.md): no shipped head may be fitted on
+    it; unlabelled pseudo-characters, if any, come from ``anime_unlabelled`` alone."""
     provenance = fitted_on(IDENTITY)
     assert len(provenance["characters"]) == len(provenance["sources"]) == 10
     assert set(provenance["sources"]) == {"anime_fanart"}
+    assert provenance.get("pseudo_characters", "anime_unlabelled:").startswith("anime_unlabelled:")
 
 
 @pytest.mark.shared
