@@ -172,6 +172,14 @@ def test_shipped_identity_head_was_fitted_on_fan_art_only():
     assert provenance.get("pseudo_characters", "anime_unlabelled:").startswith("anime_unlabelled:")
 
 
+def test_shipped_identity_head_was_refitted_with_anime_unlabelled_pseudo_characters():
+    """Issue 25, ninth round: the shipped head is the fan-art head refitted twice with the
+    pseudo-characters of ``anime_unlabelled`` its previous fit finds (the D1 filter)."""
+    said = fitted_on(IDENTITY)["pseudo_characters"]
+    assert said.startswith("anime_unlabelled: ")
+    assert PseudoFilter().describe() in said and "found 2 times" in said
+
+
 @pytest.mark.shared
 def test_shipped_identity_head_never_saw_an_evaluation_only_character():
     characters = set(fitted_on(IDENTITY)["characters"])
@@ -295,12 +303,12 @@ def test_shipped_identity_head_takes_the_whitened_features_and_a_colour_block():
 
 def test_shipped_identity_head_whitens_dense_block_4_alone_by_the_shipped_projection():
     """Issue 25, seventh round: blocks 2, 3 and 4 (the sixth round) lost the across-source fit
-    side, so the head shipped before them is back: block 4 alone, whitened by the unlabelled
-    projection (a file without ``blocks``)."""
+    side, so block 4 alone is back, whitened by the unlabelled projection (the ninth round's
+    refit names ``blocks`` 4; the file before it named none)."""
     from raypipe.features.drawn_densenet import backbone_blocks
 
     identity = load_projection(IDENTITY)
-    assert "blocks" not in identity and backbone_blocks(identity) == (4,)
+    assert backbone_blocks(identity) == (4,)
     np.testing.assert_array_equal(identity["components"], load_projection(PROJECTION)["components"])
 
 
