@@ -164,9 +164,10 @@ PSEUDO = {"within-class whitening + views + pseudo-characters": (PseudoFilter(),
           "within-class whitening + views + pseudo-characters, twice": (PseudoFilter(), 2)}  # fmt: skip
 
 
-def fit_with_pseudo(white, labels, views, unlabelled=None, settings=PseudoFilter(), rounds=1, run=None) -> Fitted:
+def fit_with_pseudo(white, labels, views, unlabelled=None, settings: PseudoFilter | None = None, rounds=1, run=None) -> Fitted:
     """The shipped head refitted with the pseudo-characters it finds among the ``unlabelled``
     rows (:func:`with_pseudo_characters`; bound by :func:`bind_unlabelled`)."""
+    settings = settings or PseudoFilter()
     matrix, count = with_pseudo_characters(white, labels, views, unlabelled, SHRINKAGE, settings, rounds)
     rounds_said = "" if rounds == 1 else f", found {rounds} times (each by the previous refit)"
     return Fitted(matrix, run, f"anime_unlabelled: {count} pseudo-characters ({settings.describe()}{rounds_said}; view0 only)")
