@@ -34,6 +34,9 @@ issue 25's fourth round: :data:`COLOUR_SHARE`, the shipped head's; 0: none); ``-
 ``--blocks 3 4``: the head's input starts with the pooled features of these dense blocks of the
 backbone, each whitened by its own PCA fitted on ``anime_unlabelled``
 (:func:`drawn_features.block_projection`; the sixth round; default: block 4 alone, as shipped).
+The ninth round's heads (:data:`PSEUDO`) refit the head with pseudo-characters of the
+``anime_unlabelled`` crops (:func:`unlabelled_inputs`) that its first fit finds; ``--ship
+--head-pseudo NAME`` ships one (shrinkage :data:`SHRINKAGE`), the file saying so (``fitted_on``).
 
     nice -n 10 python bench/drawn_protocol.py --model-root ~/.raypipe/models
     nice -n 10 python bench/drawn_protocol.py --model-root ~/.raypipe/models --test-view mirror --ship
@@ -58,6 +61,7 @@ from drawn_features import (
     load_features,
     test_view_features,
     unlabelled_colours,
+    unlabelled_features,
 )
 from drawn_run_transforms import (
     coral_recoloured,
@@ -83,7 +87,9 @@ from raypipe.features.drawn_densenet import (
 )
 from raypipe.features.learn.identity_head import (
     HeadSettings,
+    PseudoFilter,
     train_identity_head,
+    with_pseudo_characters,
     within_class_whitening,
 )
 
@@ -115,6 +121,7 @@ class Fitted:
 
     matrix: np.ndarray | None
     run: str | None = None
+    pseudo: str = ""  # the pseudo-characters it was also fitted on, in words ("": none)
 
     def __call__(self, white: np.ndarray) -> np.ndarray:
         z = l2_normalize(white if self.matrix is None else white @ self.matrix)
@@ -148,6 +155,29 @@ def fit_within_class_views(white, labels, views, shrinkage: float = SHRINKAGE) -
 def fit_within_class_views_run(white, labels, views, shrinkage: float = SHRINKAGE, run: str = "centre") -> Fitted:
     """The shipped head, the run's unit vectors centred (or standardised) on their own mean."""
     return Fitted(within_class_whitening(white, labels, shrinkage, views=views), run)
+
+
+#: The ninth round's candidates (docs/drawn-faces.md): the shipped head refitted with pseudo-characters
+#: of ``anime_unlabelled`` found by its own first fit: (filter, rounds).
+PSEUDO = {"within-class whitening + views + pseudo-characters": (PseudoFilter(), 1),
+          "within-class whitening + views + pseudo-characters, strict": (PseudoFilter(resolution=20.0, agree=10), 1),
+          "within-class whitening + views + pseudo-characters, twice": (PseudoFilter(), 2)}  # fmt: skip
+
+
+def fit_with_pseudo(white, labels, views, unlabelled=None, settings: PseudoFilter | None = None, rounds=1, run=None) -> Fitted:
+    """The shipped head refitted with the pseudo-characters it finds among the ``unlabelled``
+    rows (:func:`with_pseudo_characters`; bound by :func:`bind_unlabelled`)."""
+    settings = settings or PseudoFilter()
+    matrix, count = with_pseudo_characters(white, labels, views, unlabelled, SHRINKAGE, settings, rounds)
+    rounds_said = "" if rounds == 1 else f", found {rounds} times (each by the previous refit)"
+    return Fitted(matrix, run, f"anime_unlabelled: {count} pseudo-characters ({settings.describe()}{rounds_said}; view0 only)")
+
+
+def bind_unlabelled(fits: dict, unlabelled: np.ndarray) -> None:
+    """Give each :func:`fit_with_pseudo` of ``fits`` the ``anime_unlabelled`` rows it draws from."""
+    for name, fit in fits.items():
+        if isinstance(fit, partial) and fit.func is fit_with_pseudo:
+            fits[name] = partial(fit, unlabelled=unlabelled)
 
 
 def fit_head(white, labels, views) -> Fitted:
@@ -204,6 +234,8 @@ EMBEDDINGS |= {f"within-class whitening + views, run: {run}": partial(fit_within
 EMBEDDINGS |= {f"{name} head{suffix}": partial(fit_margin_head, loss=loss, run=run)
                for name, loss in (("CosFace", "cosface"), ("ArcFace", "arcface"))
                for suffix, run in (("", None), (", run-standardised", "standardise"))}  # fmt: skip
+EMBEDDINGS |= {f"{name}, run-standardised": partial(fit_with_pseudo, settings=settings, rounds=rounds, run="standardise")
+               for name, (settings, rounds) in PSEUDO.items()}  # fmt: skip
 #: What ``--ship`` writes: the embedding of best mean fit-side F (inner folds), never a report score.
 SHIPPED = "within-class whitening + views, run-standardised"
 
@@ -319,11 +351,12 @@ def ship(fit, white, views, labels, source_of, projection, fold: CharacterFold |
     train = fold.masks(labels)[0] if fold else np.isin(labels, shippable)
     spec, _ = choose_clusterer(fit, white[train], views[:, train], labels[train], source_of)
     pair = choose_pair(fit, white[train], views[:, train], labels[train], source_of)
-    head = fit(white[train], labels[train], views[:, train]).matrix
+    fitted = fit(white[train], labels[train], views[:, train])
     characters = sorted(set(labels[train]))
-    save_identity(out, projection, head, characters, [source_of[name] for name in characters], mirrored, colour, blocks)
-    print(f"wrote {out} (head {head.shape}), trained on {len(characters)} characters "
-          f"({fold.name if fold else ', '.join(SHIPPABLE_SOURCES)}); chosen on their inner folds: "
+    save_identity(out, projection, fitted.matrix, characters, [source_of[name] for name in characters], mirrored, colour,
+                  blocks, fitted.pseudo)  # fmt: skip
+    print(f"wrote {out} (head {fitted.matrix.shape}), trained on {len(characters)} characters "
+          f"({fold.name if fold else ', '.join(SHIPPABLE_SOURCES)}) {fitted.pseudo}; chosen on their inner folds: "
           f"clusterer {spec}, Chinese Whispers pair {pair}")  # fmt: skip
 
 
@@ -373,6 +406,17 @@ def colour_block(args, colours: np.ndarray) -> np.ndarray:
     return (share_scale(args.colour_share, args.model_root, args.cache, args.colour_grid) * colours).astype(np.float32)
 
 
+def unlabelled_inputs(args, projection) -> np.ndarray:
+    """The head's input for the ``anime_unlabelled`` crops (view0 only: no mirror image, no
+    augmented view cached): the ``--blocks``' whitened features, joined with their
+    :func:`colour_block` if ``--colour-share``."""
+    features = np.hstack([unlabelled_features(args.model_root, cache=args.cache, block=b) for b in args.blocks])
+    white = whitened(features, projection).astype(np.float32)
+    if not args.colour_share:
+        return white
+    return np.hstack([white, colour_block(args, unlabelled_colours(args.model_root, cache=args.cache, grid=args.colour_grid))])
+
+
 def view_inputs(args, view: str, projection) -> np.ndarray:
     """The head's input for :data:`TEST_VIEWS` ``view`` of every crop alone (e.g. ``grey``):
     whitened backbone features, joined with the view's :func:`colour_block` if ``--colour-share``."""
@@ -409,7 +453,10 @@ def main() -> None:
     parser.add_argument("--fold", help="with --ship: train on this fold's fit characters only (e.g. report-anime_fanart)")
     parser.add_argument("--out", type=Path, default=IDENTITY, help="with --ship: where the head goes")
     parser.add_argument("--shrinkage", type=float, default=SHRINKAGE, help="of the shipped head's covariance")
+    parser.add_argument("--head-pseudo", choices=sorted(PSEUDO), help="with --ship: this head, refitted with pseudo-characters")
     args = parser.parse_args()
+    if args.head_pseudo and not args.ship:
+        parser.error("--head-pseudo goes with --ship (elsewhere: --embeddings NAME)")
     if args.ship and args.colour_grid != 1:
         parser.error("--ship: a run computes the whole chip's colour block only (--colour-grid 1)")
     EMBEDDINGS[SHIPPED] = partial(EMBEDDINGS[SHIPPED], shrinkage=args.shrinkage)
@@ -417,11 +464,13 @@ def main() -> None:
 
     torch.set_num_threads(1)
     features, white, views, labels, source_of, projection = whitened_inputs(args)
+    bind_unlabelled(EMBEDDINGS, unlabelled_inputs(args, projection))
     folds = character_folds(source_of, splits=args.splits)
     if args.ship:
         fold = next(f for f in folds if f.name == args.fold) if args.fold else None
         colour = share_scale(args.colour_share, args.model_root, args.cache) if args.colour_share else 0.0
-        ship(EMBEDDINGS[SHIPPED], white, views, labels, source_of, projection, fold, args.out, args.test_view == "mirror",
+        shipped = f"{args.head_pseudo}, run-standardised" if args.head_pseudo else SHIPPED
+        ship(EMBEDDINGS[shipped], white, views, labels, source_of, projection, fold, args.out, args.test_view == "mirror",
              colour, args.blocks)  # fmt: skip
         return
     dense = white[:4, : len(projection["scale"])]

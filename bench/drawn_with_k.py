@@ -40,12 +40,16 @@ from functools import partial
 import numpy as np
 from drawn_features import TEST_VIEWS
 from drawn_protocol import (
+    PSEUDO,
     SHRINKAGE,
+    bind_unlabelled,
     fit_margin_head,
+    fit_with_pseudo,
     fit_within_class_views,
     fit_within_class_views_coral,
     inner_means,
     input_arguments,
+    unlabelled_inputs,
     view_inputs,
     whitened_inputs,
 )
@@ -182,6 +186,8 @@ HEADS = {"within-class whitening + views": partial(fit_within_class_views, shrin
          "within-class whitening + views, CORAL": fit_within_class_views_coral,
          "CosFace head": partial(fit_margin_head, loss="cosface"),
          "ArcFace head": partial(fit_margin_head, loss="arcface")}  # fmt: skip
+#: The ninth round's candidates: that head refitted with pseudo-characters of ``anime_unlabelled``.
+HEADS |= {name: partial(fit_with_pseudo, settings=settings, rounds=rounds) for name, (settings, rounds) in PSEUDO.items()}
 
 
 def print_table(fit_side: list, report: list, folds: list, names=tuple(WITH_K)) -> None:
@@ -238,11 +244,14 @@ def main() -> None:
                         help="across-sources: fit sides only, within and across sources (no report side)")  # fmt: skip
     parser.add_argument("--without-k", action="store_true", help="BCubed F without k instead of NMI with k")
     args = parser.parse_args()
-    fit_head, names = HEADS[args.head], tuple(args.clusterers)
+    names = tuple(args.clusterers)
     if args.without_k and not set(names) <= set(WITHOUT_K):
         parser.error(f"--without-k: only --clusterers {WITHOUT_K}")
     score = partial(nmis, names=names, with_k=not args.without_k)
     _, white, views, labels, source_of, projection = whitened_inputs(args)
+    heads = {args.head: HEADS[args.head]}
+    bind_unlabelled(heads, unlabelled_inputs(args, projection))
+    fit_head = heads[args.head]
     seen = view_inputs(args, args.report_view, projection) if args.report_view else None
     folds = character_folds(source_of, splits=args.splits)
     if args.inner == "across-sources":

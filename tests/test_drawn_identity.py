@@ -20,9 +20,14 @@ from raypipe.features.drawn_densenet import (
 )
 from raypipe.features.learn.identity_head import (
     HeadSettings,
+    PseudoFilter,
+    confident_members,
     margin_loss,
+    pseudo_characters,
     supervised_contrastive,
     train_identity_head,
+    with_pseudo_characters,
+    within_class_whitening,
 )
 from raypipe.features.learn.train import TrainLimits
 from tests.conftest import need_shared
@@ -150,11 +155,29 @@ def test_identity_head_file_records_the_characters_and_sources_it_was_fitted_on(
     np.testing.assert_array_equal(load_projection(tmp_path / "head.npz")["head"], head)
 
 
+def test_identity_head_file_records_the_pseudo_characters_it_was_fitted_on(tmp_path):
+    projection = load_projection(PROJECTION)
+    head = np.eye(len(projection["components"]), 8, dtype=np.float32)
+    said = "anime_unlabelled: 3 pseudo-characters (a filter)"
+    save_identity(tmp_path / "head.npz", projection, head, ["a"], ["anime_fanart"], pseudo=said)
+    assert fitted_on(tmp_path / "head.npz")["pseudo_characters"] == said
+
+
 def test_shipped_identity_head_was_fitted_on_fan_art_only():
-    """``anime`` is evaluation only (../shared/data/SOURCES.md): no shipped head may be fitted on it."""
+    """``anime`` is evaluation only (../shared/data/SOURCES.md): no shipped head may be fitted on
+    it; unlabelled pseudo-characters, if any, come from ``anime_unlabelled`` alone."""
     provenance = fitted_on(IDENTITY)
     assert len(provenance["characters"]) == len(provenance["sources"]) == 10
     assert set(provenance["sources"]) == {"anime_fanart"}
+    assert provenance.get("pseudo_characters", "anime_unlabelled:").startswith("anime_unlabelled:")
+
+
+def test_shipped_identity_head_was_refitted_with_anime_unlabelled_pseudo_characters():
+    """Issue 25, ninth round: the shipped head is the fan-art head refitted twice with the
+    pseudo-characters of ``anime_unlabelled`` its previous fit finds (the D1 filter)."""
+    said = fitted_on(IDENTITY)["pseudo_characters"]
+    assert said.startswith("anime_unlabelled: ")
+    assert PseudoFilter().describe() in said and "found 2 times" in said
 
 
 @pytest.mark.shared
@@ -280,12 +303,12 @@ def test_shipped_identity_head_takes_the_whitened_features_and_a_colour_block():
 
 def test_shipped_identity_head_whitens_dense_block_4_alone_by_the_shipped_projection():
     """Issue 25, seventh round: blocks 2, 3 and 4 (the sixth round) lost the across-source fit
-    side, so the head shipped before them is back: block 4 alone, whitened by the unlabelled
-    projection (a file without ``blocks``)."""
+    side, so block 4 alone is back, whitened by the unlabelled projection (the ninth round's
+    refit names ``blocks`` 4; the file before it named none)."""
     from raypipe.features.drawn_densenet import backbone_blocks
 
     identity = load_projection(IDENTITY)
-    assert "blocks" not in identity and backbone_blocks(identity) == (4,)
+    assert backbone_blocks(identity) == (4,)
     np.testing.assert_array_equal(identity["components"], load_projection(PROJECTION)["components"])
 
 
@@ -521,3 +544,50 @@ def test_shipped_embedder_gives_the_protocols_features_of_the_blocks_its_head_wa
     colours = (COLOUR.transform(list(views[0])) + COLOUR.transform(list(views[1]))) / 2
     shipped = DrawnFaceDenseNet(model_path=faceplugin_models / "fr_expression.onnx", device="cpu")
     np.testing.assert_allclose(shipped.transform(list(chips)), projected(features, identity, colours), atol=1e-4)
+
+
+def _unit(X: np.ndarray) -> np.ndarray:
+    return (X / np.linalg.norm(X, axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_confident_members_keep_a_tight_community_and_drop_interleaved_and_small_ones():
+    """Pseudo-characters (issue 25, ninth round): a community whose faces' nearest faces share it
+    is kept whole; two communities drawn from one blob (each face's neighbours half in the other)
+    and a community of fewer than 5 are dropped."""
+    rng = np.random.default_rng(0)
+    tight = np.array([1.0, 0, 0]) + 0.05 * rng.normal(size=(20, 3))
+    blob = np.array([0, 1.0, 0]) + 0.05 * rng.normal(size=(40, 3))
+    small = np.array([0, 0, 1.0]) + 0.05 * rng.normal(size=(4, 3))
+    communities = np.r_[np.zeros(20), rng.permutation(np.repeat([1, 2], 20)), np.full(4, 3)].astype(np.int64)
+    kept = confident_members(_unit(np.concatenate([tight, blob, small])), communities, PseudoFilter())
+    assert np.all(kept[:20] == 0)
+    assert np.all(kept[20:] == -1)
+
+
+def test_pseudo_characters_find_each_tight_cluster_whole_and_never_join_two():
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(4, 32))
+    truth = np.repeat(np.arange(4), 40)
+    found = pseudo_characters(_unit(centres[truth] + 0.15 * rng.normal(size=(160, 32))), PseudoFilter(resolution=1.0))
+    assert found.max() + 1 == 4
+    for character in range(4):
+        assert len(np.unique(found[truth == character])) == 1
+
+
+def test_pseudo_characters_shrink_the_directions_along_which_they_vary():
+    """The labelled characters barely vary along the last input; tight unlabelled clusters vary
+    along it: refitted with them, the head shrinks that input (it would amplify it alone)."""
+    rng = np.random.default_rng(1)
+    d = 8
+    labelled_centres = 3 * rng.normal(size=(3, d))
+    labels = np.repeat(np.arange(3), 30)
+    noise = rng.normal(size=(90, d)) * np.r_[np.ones(d - 1), 0.01]
+    features = (labelled_centres[labels] + noise).astype(np.float32)
+    unlabelled_centres = 6 * rng.normal(size=(6, d))
+    spread = rng.normal(size=(240, d)) * np.r_[0.05 * np.ones(d - 1), 1.0]
+    unlabelled = (unlabelled_centres[np.repeat(np.arange(6), 40)] + spread).astype(np.float32)
+    alone = within_class_whitening(features, labels, 0.15)
+    refitted, count = with_pseudo_characters(features, labels, None, unlabelled, 0.15, PseudoFilter(resolution=1.0))
+    assert count >= 4
+    last = np.eye(d)[-1]
+    assert np.linalg.norm(last @ refitted) < 0.5 * np.linalg.norm(last @ alone)

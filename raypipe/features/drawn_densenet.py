@@ -51,6 +51,9 @@ _HEAD_KEY = "head"
 #: faces are embedded the same way (a 0-d bool array; absent in older files: False).
 _MIRRORED_KEY = "mirrored"
 _PROVENANCE_KEYS = ("characters", "sources")
+#: Unlabelled faces the head was also fitted on as pseudo-characters: their source, count and
+#: filter in words (a 0-d string array; absent: none; issue 25, ninth round).
+_PSEUDO_KEY = "pseudo_characters"
 #: Scale of the colour block the head's input ends with (a 0-d float array; absent or 0: none).
 _COLOUR_KEY = "colour_scale"
 #: Channels of each dense block's output (DenseNet-121): its pooled features' width.
@@ -136,6 +139,7 @@ def save_identity(
     mirrored: bool = False,
     colour_scale: float = 0.0,
     blocks: Sequence[int] = (4,),
+    pseudo: str = "",
 ) -> None:
     """A whitening ``projection`` (:func:`load_projection`) and the ``(components [+ colours],
     dim)`` identity ``head`` applied after it, as one ``.npz``, with the ``characters`` the head
@@ -143,19 +147,23 @@ def save_identity(
     ``mirrored``: the head was fitted on the mean features of each crop and its mirror image;
     ``colour_scale``: the head's input ends with :func:`colour_histograms` times this (0: no
     colour block); ``blocks``: the backbone blocks ``projection`` whitens, joined in that order
-    (:func:`joined_projection`)."""
+    (:func:`joined_projection`); ``pseudo``: the unlabelled faces it was also fitted on as
+    pseudo-characters, in words (their source first; "": none)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     provenance = dict(zip(_PROVENANCE_KEYS, (np.asarray(characters, str), np.asarray(sources, str))))
+    if pseudo:
+        provenance[_PSEUDO_KEY] = np.asarray(pseudo, str)
     np.savez_compressed(path, **{key: projection[key] for key in _PROJECTION_KEYS}, head=head.astype(np.float32),
                         mirrored=np.asarray(bool(mirrored)), colour_scale=np.asarray(float(colour_scale)),
                         blocks=np.asarray(blocks, np.int64), **provenance)  # fmt: skip
 
 
-def fitted_on(path: str | Path = IDENTITY) -> dict[str, list[str]]:
+def fitted_on(path: str | Path = IDENTITY) -> dict:
     """``{"characters": [...], "sources": [...]}`` an identity head of :func:`save_identity` was
-    fitted on (one entry per character)."""
+    fitted on (one entry per labelled character), and ``"pseudo_characters"`` (words) where it
+    was also fitted on unlabelled pseudo-characters."""
     with np.load(Path(path), allow_pickle=False) as stored:
-        return {key: stored[key].tolist() for key in _PROVENANCE_KEYS}
+        return {key: stored[key].tolist() for key in (*_PROVENANCE_KEYS, _PSEUDO_KEY) if key in stored.files}
 
 
 def load_projection(path: str | Path = PROJECTION) -> dict[str, np.ndarray]:

@@ -12,6 +12,9 @@ character a negative. Or a margin loss (``loss``: ``cosface``, Wang et al. 2018,
 each row's similarity to its own prototype lowered by a margin before a scaled softmax.
 Characters are resampled to the same number of rows, so a character with many crops does not
 dominate. Training runs :func:`raypipe.training.train_epochs`.
+
+:func:`pseudo_characters` (issue 25, ninth round): tight communities of unlabelled faces, taken
+as more characters for :func:`within_class_whitening` (:func:`with_pseudo_characters`).
 """
 
 from __future__ import annotations
@@ -22,6 +25,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from raypipe.cluster.base import run_standardised
+from raypipe.cluster.graph import Leiden
+from raypipe.cluster.knn import nearest_neighbours
+from raypipe.embed.base import l2_normalize
 from raypipe.features.learn.train import TrainLimits
 from raypipe.training import train_epochs
 
@@ -82,6 +89,71 @@ def within_class_whitening(features: np.ndarray, labels, shrinkage: float = 0.3,
     covariance = centred.T @ centred / len(centred)
     values, vectors = np.linalg.eigh((1 - shrinkage) * covariance + shrinkage * np.eye(len(covariance)))
     return (vectors / np.sqrt(values)).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class PseudoFilter:
+    """Which unlabelled faces make pseudo-characters (:func:`pseudo_characters`): Leiden
+    modularity communities at ``resolution`` of the graph of each face's ``graph_k`` nearest
+    within cosine ``distance``; a face is confident when at least ``agree`` of its ``nearest``
+    nearest (within ``distance``) share its community; a community's confident faces are kept
+    when there are at least ``least``."""
+
+    resolution: float = 10.0
+    agree: int = 8
+    nearest: int = 10
+    least: int = 5
+    graph_k: int = 30
+    distance: float = 0.94
+
+    def describe(self) -> str:
+        return (f"Leiden resolution {self.resolution:g} on {self.graph_k} nearest within {self.distance:g}, run standardised; "
+                f"faces with >= {self.agree} of {self.nearest} nearest in their community; communities of >= {self.least}")  # fmt: skip
+
+
+def confident_members(Z: np.ndarray, communities: np.ndarray, settings: PseudoFilter) -> np.ndarray:
+    """``communities`` of the unit rows ``Z`` cut to their confident faces (``settings``), those
+    with fewer than ``settings.least`` dropped; -1: dropped; kept ones numbered 0, 1, ..."""
+    found = nearest_neighbours(Z, min(settings.nearest, len(Z) - 1))
+    close = (found.indices >= 0) & (found.distances <= settings.distance)
+    agreeing = ((communities[np.maximum(found.indices, 0)] == communities[:, None]) & close).sum(axis=1)
+    kept = np.where(agreeing >= settings.agree, communities, -1)
+    counts = np.bincount(kept[kept >= 0], minlength=communities.max() + 1)
+    kept = np.where((kept >= 0) & (counts[np.maximum(kept, 0)] >= settings.least), kept, -1)
+    codes = np.unique(kept[kept >= 0], return_inverse=True)[1]
+    out = np.full(len(Z), -1, dtype=np.int64)
+    out[kept >= 0] = codes
+    return out
+
+
+def pseudo_characters(Z: np.ndarray, settings: PseudoFilter | None = None) -> np.ndarray:
+    """Pseudo-character of each of the unlabelled unit rows ``Z`` (a head's vectors), -1 for
+    none: ``Z`` standardised over its rows, Leiden communities, cut to confident faces
+    (:func:`confident_members`)."""
+    settings = settings or PseudoFilter()
+    Z = run_standardised(Z)
+    leiden = Leiden(threshold=settings.distance, k=settings.graph_k, resolution=settings.resolution)
+    return confident_members(Z, leiden.fit(Z).labels_, settings)
+
+
+def with_pseudo_characters(features: np.ndarray, labels, views: np.ndarray | None, unlabelled: np.ndarray,
+                           shrinkage: float, settings: PseudoFilter | None = None, rounds: int = 1) -> tuple[np.ndarray, int]:  # fmt: skip
+    """``(map, count)``: :func:`within_class_whitening` of labelled ``features`` (with their
+    ``views``) refitted with the :func:`pseudo_characters` (``count`` of them) that its map finds
+    among the ``unlabelled`` rows (one row each, no views), ``rounds`` times (each round's map
+    finds the next round's pseudo-characters; the labelled rows are always kept)."""
+    labels = np.asarray(labels).astype(str)
+    matrix = within_class_whitening(features, labels, shrinkage, views=views)
+    rows = features if views is None or len(views) == 0 else np.concatenate([features[None], views]).reshape(-1, features.shape[1])
+    names = np.tile(labels, len(rows) // len(features))
+    count = 0
+    for _ in range(rounds):
+        found = pseudo_characters(l2_normalize(unlabelled @ matrix), settings)
+        keep = found >= 0
+        count = int(found.max()) + 1
+        pseudo = np.char.add("pseudo-character ", found[keep].astype(str))
+        matrix = within_class_whitening(np.concatenate([rows, unlabelled[keep]]), np.concatenate([names, pseudo]), shrinkage)
+    return matrix, count
 
 
 def balanced_rows(codes: np.ndarray, seed: int) -> np.ndarray:
