@@ -15,17 +15,23 @@ def documents() -> list[Path]:
     return [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 
 
+def without_fences(text: str) -> str:
+    """``text`` without its fenced code blocks."""
+    return re.sub(r"^```.*?^```", "", text, flags=re.DOTALL | re.MULTILINE)
+
+
 def prose(text: str) -> str:
     """``text`` without fenced code blocks and inline code, where brackets are not links."""
-    text = re.sub(r"^```.*?^```", "", text, flags=re.DOTALL | re.MULTILINE)
-    return re.sub(r"`[^`\n]*`", "", text)
+    return re.sub(r"`[^`\n]*`", "", without_fences(text))
 
 
 def anchors(path: Path) -> set[str]:
-    """GitHub's anchors of the headings of ``path``: lower case, punctuation dropped, spaces
-    as hyphens, a repeated heading numbered (``-1``, ``-2``, ...)."""
+    """GitHub's anchors of the headings of ``path``: lower case, punctuation dropped (the
+    text of inline code kept, its backticks dropped), spaces as hyphens, a repeated heading
+    numbered (``-1``, ``-2``, ...)."""
     found: set[str] = set()
-    for heading in re.findall(r"^#{1,6} +(.+?) *#*$", prose(path.read_text(encoding="utf-8")), flags=re.MULTILINE):
+    text = without_fences(path.read_text(encoding="utf-8"))
+    for heading in re.findall(r"^#{1,6} +(.+?) *#*$", text, flags=re.MULTILINE):
         slug = re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
         candidate, n = slug, 0
         while candidate in found:
@@ -49,12 +55,19 @@ def broken_links(document: Path) -> list[str]:
     return broken
 
 
-def test_the_link_check_finds_a_missing_file_and_a_missing_heading(tmp_path):
-    (tmp_path / "other.md").write_text("# Other\n\n## Run folders and object stores\n")
+def test_the_link_check_finds_a_missing_file_and_a_missing_heading_and_keeps_inline_code_in_anchors(
+    tmp_path,
+):
+    (tmp_path / "other.md").write_text(
+        "# Other\n\n## Run folders and object stores\n\n## Faces from `anime_unlabelled`\n"
+    )
     page = tmp_path / "page.md"
     page.write_text("[a](other.md#run-folders-and-object-stores) [b](gone.md) [c](other.md#nope) "
-                    "[d](https://example.org) `[e](gone.md)`\n")  # fmt: skip
-    assert broken_links(page) == ["gone.md: no such file", "other.md#nope: no heading #nope in other.md"]
+                    "[d](https://example.org) `[e](gone.md)` [f](other.md#faces-from-anime_unlabelled)\n")  # fmt: skip
+    assert broken_links(page) == [
+        "gone.md: no such file",
+        "other.md#nope: no heading #nope in other.md",
+    ]
 
 
 def test_every_relative_link_of_the_readme_and_docs_resolves():
