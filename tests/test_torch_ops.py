@@ -4,7 +4,7 @@ greedy NMS per image and per group, box crops."""
 import numpy as np
 import torch
 
-from raypipe.detect.boxes import nms
+from raypipe.detect.boxes import boxes_overlap, nms
 from raypipe.detect.torch_ops import batched_nms, crop_and_resize, grouped_nms
 
 
@@ -57,3 +57,10 @@ def test_crops_read_zero_outside_the_image_and_each_box_sees_its_own_pixels():
     torch.testing.assert_close(corner[0, :, :4], torch.zeros(8, 4), atol=1e-4, rtol=0)  # left of it
     torch.testing.assert_close(corner[0, 4:, 4:], image[0, 0, :4, :4].float(), atol=1e-3, rtol=0)
     torch.testing.assert_close(inside[0], image[0, 0, 20:28, 30:38].float(), atol=1e-3, rtol=0)
+
+
+def test_boxes_overlap_when_they_share_area_not_when_they_only_touch():
+    assert boxes_overlap((0, 0, 10, 10), (5, 5, 15, 15))
+    assert boxes_overlap((0, 0, 10, 10), (2, 2, 4, 4))  # one inside the other
+    assert not boxes_overlap((0, 0, 10, 10), (10, 0, 20, 10))  # a shared edge
+    assert not boxes_overlap((0, 0, 10, 10), (0, 11, 10, 20))

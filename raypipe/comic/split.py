@@ -27,6 +27,7 @@ from raypipe.comic.panels import Box
 from raypipe.comic.slivers import paper_mask, paper_tone
 from raypipe.comic.text import detect_balloons, detect_text_regions, mask_regions
 from raypipe.detect.base import Detector, Face
+from raypipe.detect.boxes import boxes_overlap
 from raypipe.ids import OUTSIDE_PANELS
 
 #: How text is kept from the face detector (see the module docstring).
@@ -135,10 +136,10 @@ def _crop(rgb: np.ndarray, index: int, box: Box, text: PageText, text_mode: str)
     painted = regions if text_mode == "mask" else painted
     x1, y1, x2, y2 = box
     image = rgb[y1:y2, x1:x2]
-    paint = [_shift(region, -x1, -y1) for region in painted if _overlaps(region, box)]
+    paint = [_shift(region, -x1, -y1) for region in painted if boxes_overlap(region, box)]
     if paint:
         image = mask_regions(image, paint)
-    inside = [region for region in regions if _overlaps(region, box)]
+    inside = [region for region in regions if boxes_overlap(region, box)]
     return PanelCrop(index, box, np.ascontiguousarray(image), inside, text_mode.endswith("filter"))
 
 
@@ -183,10 +184,6 @@ def text_share(box, text_boxes: list[Box]) -> float:
     for tx1, ty1, tx2, ty2 in (tuple(round(v) for v in t[:4]) for t in text_boxes):
         covered[max(ty1 - y1, 0) : max(ty2 - y1, 0), max(tx1 - x1, 0) : max(tx2 - x1, 0)] = True
     return float(covered.mean())
-
-
-def _overlaps(a: Box, b: Box) -> bool:
-    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 def _centre(box) -> tuple[float, float]:

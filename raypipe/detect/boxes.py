@@ -5,6 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 
+def boxes_overlap(a, b) -> bool:
+    """Whether two xyxy boxes share some area (touching edges do not)."""
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Pairwise intersection over union of ``(n, 4)`` and ``(m, 4)`` xyxy boxes: ``(n, m)``."""
     a = np.asarray(a, dtype=np.float64).reshape(-1, 4)

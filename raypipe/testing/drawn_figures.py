@@ -10,6 +10,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from raypipe.detect.boxes import boxes_overlap
 from raypipe.testing.drawn_negatives import body, hand
 
 #: Share of a page's faces that get a body under them, and the most figures one page gets.
@@ -97,7 +98,7 @@ def with_figures(page: np.ndarray, faces: list, rng: np.random.Generator) -> np.
     for left, top, side in spots[-MOST_FIGURES:]:
         side = int(side)
         box = (int(left), int(top), int(left) + side, int(top) + side)
-        if side < 16 or any(_overlap(box, face) for face in faces):
+        if side < 16 or any(boxes_overlap(box, face) for face in faces):
             continue
         piece, mask = figure_piece(side, rng, colour)
         x1, y1, x2, y2 = max(box[0], 0), max(box[1], 0), min(box[2], width), min(box[3], height)
@@ -107,7 +108,3 @@ def with_figures(page: np.ndarray, faces: list, rng: np.random.Generator) -> np.
         view = out[y1:y2, x1:x2]
         view[mask[cut]] = piece[cut][mask[cut]]
     return out
-
-
-def _overlap(a, b) -> bool:
-    return min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[1], b[1])

@@ -20,6 +20,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from raypipe.detect.boxes import boxes_overlap
+
 Box = tuple[int, int, int, int]
 
 HIRAGANA = "".join(chr(c) for c in range(0x3041, 0x3094))
@@ -268,6 +270,6 @@ def _free_spot(
     for _ in range(tries):
         x, y = int(rng.integers(0, shape[1] - w)), int(rng.integers(0, shape[0] - h))
         box = (x, y, x + w, y + h)
-        if all(box[2] <= t[0] or t[2] <= box[0] or box[3] <= t[1] or t[3] <= box[1] for t in taken):
+        if not any(boxes_overlap(box, t) for t in taken):
             return box
     return None
