@@ -90,6 +90,7 @@ from raypipe.features.learn.identity_head import (
     PseudoFilter,
     train_identity_head,
     with_pseudo_characters,
+    with_views,
     within_class_whitening,
 )
 
@@ -219,8 +220,7 @@ def fit_within_class_views_coral(white, labels, views) -> Recoloured:
     """The shipped head, and the mean and covariance root of its fit rows' (crops and views)
     :func:`head_inputs`, each covariance shrunk :data:`SHRINKAGE` (C2)."""
     matrix = within_class_whitening(white, labels, SHRINKAGE, views=views)
-    rows = np.concatenate([white[None], views]).reshape(-1, white.shape[1]) if len(views) else white
-    x = head_inputs(l2_normalize(rows @ matrix), matrix)
+    x = head_inputs(l2_normalize(with_views(white, views) @ matrix), matrix)
     return Recoloured(matrix, x.mean(axis=0), symmetric_power(shrunk_covariance(x, SHRINKAGE), 0.5))
 
 

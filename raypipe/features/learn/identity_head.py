@@ -77,12 +77,19 @@ def supervised_contrastive(z: torch.Tensor, labels: torch.Tensor, temperature: f
     return -per_row.mean()
 
 
+def with_views(features: np.ndarray, views: np.ndarray | None) -> np.ndarray:
+    """The rows of ``features`` followed by those of each of its ``views`` (V, N, D), if any."""
+    if views is None or len(views) == 0:
+        return features
+    return np.concatenate([features[None], views]).reshape(-1, features.shape[1])
+
+
 def within_class_whitening(features: np.ndarray, labels, shrinkage: float = 0.3, views: np.ndarray | None = None) -> np.ndarray:
     """``(D, D)`` map making the within-character covariance of ``features`` (shrunk towards the
     identity by ``shrinkage``) the identity; ``views`` (V, N, D), augmented features of the same
     rows, count as more crops of their rows' characters."""
     codes = np.unique(np.asarray(labels), return_inverse=True)[1]
-    rows = features if views is None or len(views) == 0 else np.concatenate([features[None], views]).reshape(-1, features.shape[1])
+    rows = with_views(features, views)
     codes = np.tile(codes, len(rows) // len(features))
     means = np.stack([rows[codes == c].mean(axis=0) for c in range(codes.max() + 1)])
     centred = rows - means[codes]
@@ -144,7 +151,7 @@ def with_pseudo_characters(features: np.ndarray, labels, views: np.ndarray | Non
     finds the next round's pseudo-characters; the labelled rows are always kept)."""
     labels = np.asarray(labels).astype(str)
     matrix = within_class_whitening(features, labels, shrinkage, views=views)
-    rows = features if views is None or len(views) == 0 else np.concatenate([features[None], views]).reshape(-1, features.shape[1])
+    rows = with_views(features, views)
     names = np.tile(labels, len(rows) // len(features))
     count = 0
     for _ in range(rounds):
