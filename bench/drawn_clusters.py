@@ -48,9 +48,14 @@ def load_images(root: Path, characters=None, per_character: int | None = None):
     return images, np.array(labels)
 
 
-def whole_image_chips(embedder, images) -> np.ndarray:
-    """Each image as one face, chipped by ``embedder`` as a ``--detector whole-image`` run does."""
-    return np.stack([embedder.align(image, Face((0.0, 0.0, image.shape[1], image.shape[0]), 1.0)) for image in images])
+def whole_image_chips(embedder, images, detector=None) -> np.ndarray:
+    """Each image as one face, chipped by ``embedder`` as a ``--detector whole-image`` run does;
+    ``detector``: a :class:`~raypipe.detect.whole_image.WholeImageDetector` whose face is chipped
+    (one that reframes each crop on its drawn face), else the whole image."""
+    def face(image: np.ndarray) -> Face:
+        return detector.detect(image)[0] if detector is not None else Face((0.0, 0.0, image.shape[1], image.shape[0]), 1.0)
+
+    return np.stack([embedder.align(image, face(image)) for image in images])
 
 
 EMBEDDERS_SHOWN = ["default", "small-cnn", "colour"]

@@ -12,12 +12,16 @@ Features are cached as ``<cache>/<source>/<character>.view<v>.npz`` (plain array
 protocol and the head training rerun in seconds; ``--test-views mirror grey`` adds each crop
 mirrored and in grey (:data:`TEST_VIEWS`, ``<character>.mirror.npz``, ``<character>.grey.npz``).
 The colour histograms of the same chips (:data:`COLOUR`, issue 25's fourth round) are cached
-alike under ``<cache>/colour/``, those per cell of a g x g grid (:func:`colour_feature`, the
+alike under ``<cache>/colour/`` (warmed with the features), those per cell of a g x g grid (:func:`colour_feature`, the
 fifth round) under ``<cache>/colour-grid<g>/``. The pooled features of the backbone's earlier
 dense blocks (:data:`BLOCKS`, issue 25's sixth round) come from the same passes and are cached
 alike under ``<cache>/block<b>/`` (block 4, the final one, at the top); each block is whitened by
 its own PCA fitted on the ``anime_unlabelled`` crops (:func:`block_projection`; block 4: the
-shipped ``drawn_projection.npz``). Warm the cache with
+shipped ``drawn_projection.npz``). A cache made with ``--reframe drawn-faces`` (recorded in its
+:data:`CHIPPING` file, which every later read of that cache follows) chips each labelled crop
+around the face the drawn-face detector finds in it, as a run with ``--detector whole-image``
+and ``reframe: drawn-faces`` does (issue 25's tenth round); the ``anime_unlabelled`` crops are
+chipped whole in every cache. Warm the cache with
 
     nice -n 10 python bench/drawn_features.py --model-root ~/.raypipe/models --views 2
 """
@@ -26,12 +30,14 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import logging
 import time
 from pathlib import Path
 
 import numpy as np
 
+from raypipe.detect.whole_image import REFRAME_MODES
 from raypipe.features.classic import ColorHistogram
 from raypipe.features.drawn_densenet import COLOUR, PROJECTION, load_projection, split_blocks
 from raypipe.features.learn.augment import Augment
@@ -60,6 +66,9 @@ UNLABELLED = "anime_unlabelled"
 BLOCKS = (2, 3, 4)
 #: Components of each earlier block's whitening PCA, as block 4's shipped one.
 BLOCK_COMPONENTS = 384
+#: The file in a cache folder that says how its labelled crops were chipped (``reframe``: a
+#: mode of :data:`~raypipe.detect.whole_image.REFRAME_MODES`); no file: whole crops.
+CHIPPING = "chipping.json"
 log = logging.getLogger("drawn_features")
 
 
@@ -107,13 +116,32 @@ def _path(cache: Path, source: str, name: str, view: int | str, colour: int, blo
     return _feature_cache(cache, colour, block) / source / f"{stem}.npz"
 
 
-def view_chips(embedder, data: Path, source: str, name: str, view: int | str) -> np.ndarray:
+def reframing(cache: Path) -> str:
+    """How the labelled crops of ``cache`` are chipped: its :data:`CHIPPING` file's ``reframe``."""
+    path = Path(cache) / CHIPPING
+    return json.loads(path.read_text())["reframe"] if path.is_file() else "none"
+
+
+def set_reframing(cache: Path, reframe: str) -> None:
+    """Record ``reframe`` for ``cache``; an error if it already holds crops chipped otherwise."""
+    cache = Path(cache)
+    if reframing(cache) != reframe and any(any((cache / source).glob("*.npz")) for source in SOURCES):
+        raise SystemExit(f"{cache} holds crops chipped with reframe {reframing(cache)!r}: give another --cache")
+    cache.mkdir(parents=True, exist_ok=True)
+    (cache / CHIPPING).write_text(json.dumps({"reframe": reframe}) + "\n")
+
+
+def view_chips(embedder, data: Path, source: str, name: str, view: int | str, reframe: str = "none") -> np.ndarray:
     """One character's chips in ``view`` (0: as they are; a name of :data:`TEST_VIEWS`; 1..: the
-    augmented copies, seeded by character and view so they come out the same every time)."""
+    augmented copies, seeded by character and view so they come out the same every time), each
+    crop chipped whole or around its drawn face (``reframe``)."""
     from drawn_clusters import load_images, whole_image_chips
 
+    from raypipe.detect.whole_image import WholeImageDetector
+
     images, _ = load_images(data / source, [name], per_character=PER_CHARACTER)
-    chips = whole_image_chips(embedder, images)
+    detector = WholeImageDetector(reframe=reframe, model_root=str(Path(embedder.extractor.model_path).parent)) if reframe != "none" else None
+    chips = whole_image_chips(embedder, images, detector)
     if isinstance(view, str):
         return np.ascontiguousarray(TEST_VIEWS[view](chips))
     if view:
@@ -154,7 +182,7 @@ def character_features(embedder, data: Path, source: str, name: str, view: int |
     path = _path(cache, source, name, view, colour, block)
     if path.is_file():
         return _cached(path)
-    chips = view_chips(embedder, data, source, name, view)
+    chips = view_chips(embedder, data, source, name, view, reframing(cache))
     started = time.perf_counter()
     if colour:
         _store(path, colour_feature(colour).transform(list(chips)))
@@ -247,13 +275,20 @@ def main() -> None:
     parser.add_argument("--views", type=int, default=2, help="augmented views besides the crop itself")
     parser.add_argument("--test-views", nargs="*", choices=sorted(TEST_VIEWS), default=[], help="also these views")
     parser.add_argument("--cache", type=Path, default=CACHE)
+    parser.add_argument("--reframe", choices=REFRAME_MODES, help="chip each labelled crop whole (none) or around its "
+                        "drawn face, recorded for --cache (default: as the cache says, none for a new one)")
     parser.add_argument("--block", type=int, choices=BLOCKS, default=4,
                         help="make sure this block's features are cached (a pass caches every block's), and its unlabelled projection")  # fmt: skip
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    if args.reframe:
+        set_reframing(args.cache, args.reframe)
     X, A, labels, _ = load_features(args.model_root, args.views, cache=args.cache, block=args.block)
     for view in args.test_views:
         assert len(test_view_features(args.model_root, view, cache=args.cache, block=args.block)) == len(X)
+    load_features(args.model_root, args.views, cache=args.cache, colour=1)
+    for view in args.test_views:
+        test_view_features(args.model_root, view, cache=args.cache, colour=1)
     if args.block != 4:
         block_projection(args.block, args.model_root, args.cache)
     print(f"{len(X)} crops of {len(set(labels))} characters, {A.shape[0]} augmented views, cached in {args.cache}")

@@ -166,3 +166,31 @@ def test_flip_merges_the_two_orientations_boxes_of_one_face_into_one(flip):
 def test_drawn_detector_with_an_unknown_flip_mode_is_a_clear_error():
     with pytest.raises(ComponentError, match="flip must be one of"):
         DETECTORS.build({"name": "drawn-faces", "flip": "sideways"})
+
+
+def _crop_with_a_face_low_down(side: int = 150) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """A 320 x 400 crop (as `anime/` frames its faces: small and low) with one few-stroke face."""
+    crop = np.full((400, 320, 3), 255, np.uint8)
+    x, y = 85, 220
+    crop[y : y + side, x : x + side] = simple_face(side, np.random.default_rng(3))
+    return crop, (x, y, x + side, y + side)
+
+
+def test_whole_image_reframed_on_drawn_faces_gives_the_face_found_in_the_crop(tmp_path):
+    crop, truth = _crop_with_a_face_low_down()
+    reframed = DETECTORS.build({"name": "whole-image", "reframe": "drawn-faces", "model_root": str(tmp_path)})
+    (face,) = reframed.detect(crop)
+    assert box_iou(np.array([face.box]), np.array([truth], np.float32))[0, 0] > 0.5
+    (whole,) = DETECTORS.build({"name": "whole-image"}).detect(crop)
+    assert whole.box == (0, 0, 320, 400)
+
+
+def test_whole_image_reframed_keeps_the_whole_crop_when_no_face_is_found(tmp_path):
+    reframed = DETECTORS.build({"name": "whole-image", "reframe": "drawn-faces", "model_root": str(tmp_path)})
+    (face,) = reframed.detect(np.full((200, 160, 3), 255, np.uint8))
+    assert face.box == (0, 0, 160, 200)
+
+
+def test_whole_image_with_an_unknown_reframe_mode_is_a_clear_error():
+    with pytest.raises(ComponentError, match="reframe must be one of"):
+        DETECTORS.build({"name": "whole-image", "reframe": "faces"})

@@ -1,4 +1,10 @@
-"""The whole image is one face: for datasets of pre-cropped faces."""
+"""The whole image is one face: for datasets of pre-cropped faces.
+
+With ``reframe: drawn-faces`` the one face is the best box raypipe's drawn-face detector finds
+in the crop, so that every crop is chipped around its face as a page's faces are,
+however tightly or loosely it was cut; the whole image when it finds none (docs/drawn-faces.md,
+"Issue 25, tenth round").
+"""
 
 from __future__ import annotations
 
@@ -8,20 +14,37 @@ import numpy as np
 from raypipe.align import ARCFACE_TEMPLATE, similarity_transform
 from raypipe.detect.base import Detector, Face
 
+#: ``reframe``: the whole image as it is, or the drawn-face detector's best box in it.
+REFRAME_MODES = ("none", "drawn-faces")
+
 
 class WholeImageDetector(Detector):
-    """Returns one face covering the image, shrunk by ``margin`` (a fraction of each side).
+    """Returns one face covering the image, shrunk by ``margin`` (a fraction of each side); with
+    ``reframe: drawn-faces``, the best face :class:`~raypipe.detect.drawn.DrawnFaceDetector` finds
+    in it (with its default settings, under ``model_root``), the image as before when none.
 
     The face is still aligned by the embedder (landmarks predicted in the box); for crops that
     are already aligned, :class:`AlignedCropDetector` skips that.
     """
 
-    def __init__(self, margin: float = 0.0):
+    def __init__(self, margin: float = 0.0, reframe: str = "none", model_root: str | None = None, device: str = "cpu"):
         if not 0 <= margin < 0.5:
             raise ValueError("margin must be in [0, 0.5)")
+        if reframe not in REFRAME_MODES:
+            raise ValueError(f"reframe must be one of {', '.join(REFRAME_MODES)}, not {reframe!r}")
         self.margin = margin
+        self.reframe = reframe
+        self._finder = None
+        if reframe == "drawn-faces":
+            from raypipe.detect.drawn import DrawnFaceDetector
+
+            self._finder = DrawnFaceDetector(model_root=model_root, device=device)
 
     def detect(self, image: np.ndarray) -> list[Face]:
+        if self._finder is not None:
+            found = self._finder.detect(image)
+            if found:
+                return [max(found, key=lambda face: face.score)]
         h, w = image.shape[:2]
         dx, dy = w * self.margin, h * self.margin
         return [Face((dx, dy, w - dx, h - dy), 1.0)]
