@@ -20,7 +20,8 @@ so this is the mirrored verifier's description). With ``--fonts`` each page gets
 set in those font files (:func:`raypipe.testing.drawn_lettering.with_lettering`: balloons of
 vertical dialogue, narration boxes, sound effects; no face covered), and ``--text-mode`` says how
 the panel crops handle text (default ``lettering-filter``, stages 9-12's recipe; ``none`` is what
-a comic run with the verifier does since stage 14). No manga page, ``anime/``, ``anime_pages/`` or ``sample/`` is read. Features
+a comic run with the verifier does since stage 14); ``--lettering-share`` letters only that share
+of the pages (:func:`gets_lettering`), the others stay as the generators drew them. No manga page, ``anime/``, ``anime_pages/`` or ``sample/`` is read. Features
 are cached under ``~/.cache/raypipe/bench/`` (one file per seed and candidate threshold), so a
 rerun with more ``--seconds`` adds pages to them.
 
@@ -33,6 +34,8 @@ rerun with more ``--seconds`` adds pages to them.
     nice -n 10 python bench/train_drawn_verifier.py --seconds 1080 --seed 7 --text-mode none --out /tmp/v15/drawn_verifier_fonts.npz \
         --fonts ../fonts/ipaexg/ipaexg.ttf ../fonts/noto-serif-jp/400Regular/NotoSerifJP_400Regular.ttf \
         ../fonts/noto-serif-jp/900Black/NotoSerifJP_900Black.ttf  # stage 15: real Japanese type
+    # stage 16: the same, lettering on half of the pages (seed 8 the same with --pool-seed 7)
+    nice -n 10 python bench/train_drawn_verifier.py --seconds 1080 --seed 7 --text-mode none --lettering-share 0.5 --fonts ...
 """
 
 from __future__ import annotations
@@ -89,6 +92,13 @@ class MirrorHalf:
         return np.hstack([whitened(self._extractor.pooled(chips), self._projection), box_terms(boxes, scores, image.shape)])
 
 
+def gets_lettering(seed: int, draw: int, page: int, share: float) -> bool:
+    """Whether page ``page`` of draw ``draw`` of training ``seed`` is lettered: a draw of its own
+    generator (``[seed, draw, page, 16]``, apart from the lettering's) under ``share``, so that
+    share 1 letters every page and the lettering itself is drawn as before."""
+    return bool(np.random.default_rng([seed, draw, page, 16]).random() < share)
+
+
 def generated_pages(kind: str, characters: dict, draw: int, seed: int) -> tuple[list[np.ndarray], list[list]]:
     """``PAGES_PER_DRAW`` pages of generator ``kind``, draw number ``draw`` of training ``seed``."""
     page_seed = 10_000 * seed + draw
@@ -143,9 +153,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7, help="training seed (the bench chooses on seed 0)")
     parser.add_argument("--candidate-threshold", type=float, default=0.15)
     parser.add_argument("--figures", action="store_true", help="paste bodies and figures onto the pages")
-    parser.add_argument("--pool-seed", type=int, nargs="*", default=[], help="fit on these seeds' caches too (same fonts and text mode)")
+    parser.add_argument("--pool-seed", type=int, nargs="*", default=[], help="fit on these seeds' caches too (same fonts, share and text mode)")
     parser.add_argument("--mirrored", action="store_true", help="mirror-averaged features of the seed's cached pages")
     parser.add_argument("--fonts", nargs="+", default=[], help="font files to set Japanese lettering on the pages in")
+    parser.add_argument("--lettering-share", type=float, default=1.0, help="share of the pages lettered with --fonts")
     parser.add_argument("--text-mode", choices=TEXT_MODES, default="lettering-filter", help="how the panel crops handle text")
     parser.add_argument("--out", type=Path, default=VERIFIER)
     args = parser.parse_args()
@@ -155,7 +166,10 @@ def main() -> None:
         fonts = load_fonts(args.fonts)
     except FileNotFoundError as error:
         sys.exit(f"--fonts: {error}")
+    if not 0 <= args.lettering_share <= 1 or (args.lettering_share < 1 and not fonts):
+        sys.exit("--lettering-share: a share from 0 to 1 of the pages lettered with --fonts")
     lettered = ("fonts-" + "-".join(font.path.stem for font in fonts)) * bool(fonts)
+    lettered += f"_share-{args.lettering_share:.2f}" * (args.lettering_share < 1)
     lettered += f"{'_' * bool(lettered)}text-{args.text_mode}" * (args.text_mode != "lettering-filter")
     import torch
 
@@ -176,7 +190,7 @@ def main() -> None:
         for i, (page, faces) in enumerate(zip(*generated_pages(kind, fit, draw, args.seed))):
             if args.figures:
                 page = with_figures(page, faces, np.random.default_rng([args.seed, draw, i]))
-            if fonts:
+            if fonts and gets_lettering(args.seed, draw, i, args.lettering_share):
                 page = with_lettering(page, faces, np.random.default_rng([args.seed, draw, i, 15]), fonts)
             x, y = labelled_candidates(page, faces, detector, describer, args.text_mode)
             page_id = np.full(len(y), draw * PAGES_PER_DRAW + i, np.float64)
@@ -198,11 +212,11 @@ def main() -> None:
     record = {"characters": sorted(fit), "source": "anime_fanart (fit characters)", "generators": list(GENERATORS),
               "pages": int(store["page"].max() + 1), "seed": args.seed, "candidate_threshold": args.candidate_threshold,
               "figures": args.figures, "mirrored": args.mirrored,
-              "fonts": [font.path.name for font in fonts], "text_mode": args.text_mode, "pooled_seeds": {s: int(p["page"].max() + 1) for s, p in zip(args.pool_seed, pools[1:])},
+              "fonts": [font.path.name for font in fonts], "lettering_share": args.lettering_share, "text_mode": args.text_mode, "pooled_seeds": {s: int(p["page"].max() + 1) for s, p in zip(args.pool_seed, pools[1:])},
               "candidates": len(y), "faces": int(y.sum()), "C": c, "detector": "drawn_faces.onnx (stage 7)"}  # fmt: skip
     command = (f"python bench/train_drawn_verifier.py --seconds {args.seconds:g} --seed {args.seed} --candidate-threshold "
                f"{args.candidate_threshold}" + " --figures" * args.figures + " --mirrored" * args.mirrored + (" --pool-seed " + " ".join(map(str, args.pool_seed))) * bool(args.pool_seed)
-               + f" --text-mode {args.text_mode}" * (args.text_mode != "lettering-filter") + (" --fonts " + " ".join(args.fonts)) * bool(args.fonts))  # fmt: skip
+               + f" --text-mode {args.text_mode}" * (args.text_mode != "lettering-filter") + f" --lettering-share {args.lettering_share:g}" * (args.lettering_share < 1) + (" --fonts " + " ".join(args.fonts)) * bool(args.fonts))  # fmt: skip
     save_verifier(args.out, coef, intercept, mirrored=args.mirrored, trained_on=json.dumps(record), command=command)
     print(f"wrote {args.out}: {json.dumps(record)}")
 

@@ -118,3 +118,27 @@ def test_the_bench_and_training_give_a_one_line_error_for_a_missing_font_file(
     assert done.returncode == 1
     assert done.stderr.strip().splitlines()[-1] == f"--fonts: no font file at {missing}"
     assert "Traceback" not in done.stderr
+
+
+def test_the_lettering_share_letters_no_page_at_0_every_page_at_1_and_some_at_half(monkeypatch):
+    monkeypatch.syspath_prepend(str(REPO / "bench"))
+    from train_drawn_verifier import gets_lettering
+
+    pages = [(draw, page) for draw in range(20) for page in range(5)]
+    for share, expected in [(0.0, 0), (1.0, len(pages))]:
+        assert sum(gets_lettering(7, draw, page, share) for draw, page in pages) == expected
+    half = [gets_lettering(7, draw, page, 0.5) for draw, page in pages]
+    assert 30 < sum(half) < 70
+    rerun, other_seed = ([gets_lettering(s, d, p, 0.5) for d, p in pages] for s in (7, 8))
+    assert half == rerun and half != other_seed
+
+
+def test_a_lettering_share_without_fonts_is_a_one_line_error():
+    done = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "train_drawn_verifier.py"), "--seconds", "0", "--lettering-share", "0.5"],
+        check=False, capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(REPO)},
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        "--lettering-share: a share from 0 to 1 of the pages lettered with --fonts"
+    ]
