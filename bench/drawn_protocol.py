@@ -432,7 +432,7 @@ def input_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model-root", help="folder holding the drawn-face backbone")
     parser.add_argument("--splits", type=int, default=10, help="random character splits")
     parser.add_argument("--views", type=int, default=1, help="augmented views per crop for training")
-    parser.add_argument("--cache", default=CACHE)
+    parser.add_argument("--cache", type=Path, default=CACHE)
     parser.add_argument("--test-view", choices=sorted(TEST_VIEWS), help="average each crop's features with this view's")
     parser.add_argument("--train-views", nargs="*", choices=sorted(TEST_VIEWS), default=[],
                         help="these views count as more augmented views in training")  # fmt: skip
