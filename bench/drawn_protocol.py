@@ -59,6 +59,7 @@ from drawn_features import (
     TEST_VIEWS,
     block_projection,
     load_features,
+    reframing,
     test_view_features,
     unlabelled_colours,
     unlabelled_features,
@@ -341,12 +342,12 @@ def print_table(results: dict[str, list[dict[str, float]]], folds: list[Characte
 
 
 def ship(fit, white, views, labels, source_of, projection, fold: CharacterFold | None, out, mirrored=False,
-         colour=0.0, blocks=(4,)) -> None:  # fmt: skip
+         colour=0.0, blocks=(4,), reframe="none") -> None:  # fmt: skip
     """Fit the head on ``fold``'s fit characters (None: those of :data:`SHIPPABLE_SOURCES`),
     choose its distances on inner folds of the same characters, write it to ``out``
     (``mirrored``: ``white`` are the mean features of each crop and its mirror image;
     ``colour``: ``white`` ends with colour histograms times this; ``blocks``: the backbone
-    blocks ``projection`` whitens)."""
+    blocks ``projection`` whitens; ``reframe``: how the crops were chipped)."""
     shippable = [name for name, source in source_of.items() if source in SHIPPABLE_SOURCES]
     train = fold.masks(labels)[0] if fold else np.isin(labels, shippable)
     spec, _ = choose_clusterer(fit, white[train], views[:, train], labels[train], source_of)
@@ -354,9 +355,9 @@ def ship(fit, white, views, labels, source_of, projection, fold: CharacterFold |
     fitted = fit(white[train], labels[train], views[:, train])
     characters = sorted(set(labels[train]))
     save_identity(out, projection, fitted.matrix, characters, [source_of[name] for name in characters], mirrored, colour,
-                  blocks, fitted.pseudo)  # fmt: skip
+                  blocks, fitted.pseudo, reframe)  # fmt: skip
     print(f"wrote {out} (head {fitted.matrix.shape}), trained on {len(characters)} characters "
-          f"({fold.name if fold else ', '.join(SHIPPABLE_SOURCES)}) {fitted.pseudo}; chosen on their inner folds: "
+          f"({fold.name if fold else ', '.join(SHIPPABLE_SOURCES)}; crops reframe: {reframe}) {fitted.pseudo}; chosen on their inner folds: "
           f"clusterer {spec}, Chinese Whispers pair {pair}")  # fmt: skip
 
 
@@ -471,7 +472,7 @@ def main() -> None:
         colour = share_scale(args.colour_share, args.model_root, args.cache) if args.colour_share else 0.0
         shipped = f"{args.head_pseudo}, run-standardised" if args.head_pseudo else SHIPPED
         ship(EMBEDDINGS[shipped], white, views, labels, source_of, projection, fold, args.out, args.test_view == "mirror",
-             colour, args.blocks)  # fmt: skip
+             colour, args.blocks, reframing(args.cache))  # fmt: skip
         return
     dense = white[:4, : len(projection["scale"])]
     assert np.allclose(fit_projection(dense, labels, views)(dense), projected(features[:4], projection), atol=1e-5)

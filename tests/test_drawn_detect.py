@@ -194,3 +194,10 @@ def test_whole_image_reframed_keeps_the_whole_crop_when_no_face_is_found(tmp_pat
 def test_whole_image_with_an_unknown_reframe_mode_is_a_clear_error():
     with pytest.raises(ComponentError, match="reframe must be one of"):
         DETECTORS.build({"name": "whole-image", "reframe": "faces"})
+
+
+def test_whole_image_on_comic_crops_reframes_on_the_drawn_face_unless_told_not_to(tmp_path):
+    root = str(tmp_path)
+    assert resolve_detector({"name": "whole-image"}, "comic", root) == {"name": "whole-image", "reframe": "drawn-faces", "model_root": root}
+    assert resolve_detector({"name": "whole-image", "reframe": "none"}, "comic", root)["reframe"] == "none"
+    assert "reframe" not in resolve_detector({"name": "whole-image"}, "photo", root)

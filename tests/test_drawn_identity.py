@@ -151,7 +151,9 @@ def test_identity_head_file_records_the_characters_and_sources_it_was_fitted_on(
     projection = load_projection(PROJECTION)
     head = np.eye(len(projection["components"]), 8, dtype=np.float32)
     save_identity(tmp_path / "head.npz", projection, head, ["b", "a"], ["anime_fanart", "anime_fanart"])
-    assert fitted_on(tmp_path / "head.npz") == {"characters": ["b", "a"], "sources": ["anime_fanart", "anime_fanart"]}
+    assert fitted_on(tmp_path / "head.npz") == {"characters": ["b", "a"], "sources": ["anime_fanart", "anime_fanart"], "reframe": "none"}
+    save_identity(tmp_path / "reframed.npz", projection, head, ["a"], ["anime_fanart"], reframe="drawn-faces")
+    assert fitted_on(tmp_path / "reframed.npz")["reframe"] == "drawn-faces"
     np.testing.assert_array_equal(load_projection(tmp_path / "head.npz")["head"], head)
 
 
@@ -178,6 +180,15 @@ def test_shipped_identity_head_was_refitted_with_anime_unlabelled_pseudo_charact
     said = fitted_on(IDENTITY)["pseudo_characters"]
     assert said.startswith("anime_unlabelled: ")
     assert PseudoFilter().describe() in said and "found 2 times" in said
+
+
+def test_shipped_identity_head_was_fitted_on_crops_framed_as_a_comic_whole_image_run_frames_them(tmp_path):
+    """Issue 25, tenth round: the head was fitted on crops reframed on their drawn face, the way
+    ``--domain comic --detector whole-image`` chips a user's crops unless told otherwise."""
+    from raypipe.detect.select import resolve_detector
+
+    assert fitted_on(IDENTITY)["reframe"] == "drawn-faces"
+    assert resolve_detector({"name": "whole-image"}, "comic", str(tmp_path))["reframe"] == fitted_on(IDENTITY)["reframe"]
 
 
 @pytest.mark.shared
@@ -261,7 +272,7 @@ def test_protocol_ship_fits_the_head_on_shippable_sources_only(tmp_path, monkeyp
     views = (white + rng.normal(size=white.shape).astype(np.float32))[None]
     out = tmp_path / "head.npz"
     drawn_protocol.ship(drawn_protocol.fit_within_class_views, white, views, labels, source_of, projection, None, out)
-    assert fitted_on(out) == {"characters": [f"fanart_{i}" for i in range(6)], "sources": ["anime_fanart"] * 6}
+    assert fitted_on(out) == {"characters": [f"fanart_{i}" for i in range(6)], "sources": ["anime_fanart"] * 6, "reframe": "none"}
 
 
 def _left_heavy_pooled(self, chips):

@@ -7,6 +7,10 @@ which re-fits dlib's own landmarks to the box (it clusters worse on RFB boxes). 
 trains and ships inside the package (nothing to fetch; see docs/drawn-detection.md); nagadomi's
 LBP cascade stays available by name (``anime-cascade`` with the path of its XML file).
 
+``whole-image`` on comic crops reframes each crop on its drawn face (``reframe: drawn-faces``,
+:mod:`raypipe.detect.whole_image`) unless the spec says otherwise: a crop is then chipped around
+its face however loosely it was cut (docs/drawn-faces.md, "Issue 25, tenth round").
+
 ``comic.text_mode: auto`` is resolved beside the detector: ``none`` when the detector re-scores
 each box with its candidate verifier (``drawn-faces`` with the DenseNet backbone fetched: the
 verifier rejects boxes on balloons and lettering, and painting or filtering them cost faces;
@@ -28,6 +32,8 @@ log = logging.getLogger(__name__)
 PHOTO_DEFAULT = "dlib-hog"
 FAST_PHOTO_DETECTOR = "rfb"
 COMIC_DEFAULT = "drawn-faces"
+#: How ``whole-image`` frames drawn crops unless told (:data:`raypipe.detect.whole_image.REFRAME_MODES`).
+COMIC_REFRAME = "drawn-faces"
 #: ``comic.text_mode: auto`` with a detector that verifies its boxes, and with one that does not.
 VERIFIED_TEXT_MODE, UNVERIFIED_TEXT_MODE = "none", "lettering-filter"
 
@@ -38,6 +44,9 @@ def resolve_detector(
     """``spec`` itself unless it is ``auto``; then the detector for ``domain`` and the resolved
     ``embedder`` name (see above)."""
     name, params = split_spec(spec)
+    if name == "whole-image" and domain == "comic" and "reframe" not in params:
+        log.info("detector: whole-image, each crop reframed on its drawn face (reframe: none keeps the whole crop)")
+        params = {**params, "reframe": COMIC_REFRAME}
     if name != "auto":
         return _with_model_root(name, params, configured_root)
     if domain == "comic":

@@ -1,7 +1,8 @@
 """The whole image is one face: for datasets of pre-cropped faces.
 
-With ``reframe: drawn-faces`` the one face is the best box raypipe's drawn-face detector finds
-in the crop, so that every crop is chipped around its face as a page's faces are,
+With ``reframe: drawn-faces`` (what ``--domain comic`` runs unless told otherwise:
+:func:`raypipe.detect.select.resolve_detector`) the one face is the best box raypipe's drawn-face
+detector finds in the crop, so that every crop is chipped around its face as a page's faces are,
 however tightly or loosely it was cut; the whole image when it finds none (docs/drawn-faces.md,
 "Issue 25, tenth round").
 """
