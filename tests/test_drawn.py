@@ -3,6 +3,8 @@ drawn-face default (embedder + clusterer without k)."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -115,6 +117,9 @@ def test_a_folder_of_character_crops_runs_as_one_drawn_face_per_crop(tmp_path, r
     faces = pd.read_parquet(out / "faces.parquet")
     assert len(faces) == 8 and faces.image_id.is_unique  # a crop is a face, not a page of panels
     assert set(faces.embedder) == {"feature:drawn-densenet"}
+    config = json.loads((out / "config.json").read_text())
+    assert config["extract"]["detector"]["reframe"] == "drawn-faces"  # each crop framed on its face
+    assert config["comic"]["text_mode"] == "auto"  # no panels, so no text mode was resolved
     clusters = pd.read_csv(out / "clusters.csv")
     assert (clusters.cluster >= 0).all()
 

@@ -132,3 +132,14 @@ def test_list_files_hold_every_input_once_in_shards_of_the_size_asked(tmp_path, 
     _, layout, keys = shard_stage(tmp_path / "run", paths, shard_size=size)
     listed = pd.read_parquet(layout.shards / "inputs")["image_path"].tolist()
     assert len(keys) == -(-7 // size) and sorted(listed) == sorted(map(str, paths))
+
+
+def test_only_comic_runs_of_pages_split_them_into_panels():
+    from raypipe.pipeline.stages import splits_pages
+
+    def splits(*overrides):
+        return splits_pages(Config.load(overrides=list(overrides)))
+
+    assert splits("extract.domain=comic")
+    assert not splits("extract.domain=comic", "extract.detector={name: whole-image}")  # a folder of face crops
+    assert not splits("extract.domain=photo")

@@ -31,6 +31,7 @@ from raypipe.layout import TABLES, RunLayout, atomic_write_text
 from raypipe.pipeline.listing import list_shards
 from raypipe.pipeline.resources import cluster_totals
 from raypipe.pipeline.shards import TIMING_COLUMNS, completed_shards, remove_unfinished
+from raypipe.pipeline.stages import splits_pages
 from raypipe.ray_session import ensure_ray, user_errors_from_workers
 from raypipe.registry import split_spec
 
@@ -72,7 +73,7 @@ def extract(inputs: list[str], out: str, config: Config, overwrite: bool = False
         extract_config.detector, extract_config.domain, extract_config.model_root, embedder_spec["name"]
     )
     extract_config.embedder = embedder_spec
-    if extract_config.domain == "comic":
+    if splits_pages(config):  # the panels' text mode; crops of a whole-image run have none
         config.comic.text_mode = resolve_text_mode(config.comic.text_mode, extract_config.detector)
     _claim_folder(layout, config, overwrite)
     listing, models = _list_while_ray_starts(inputs, layout, config)

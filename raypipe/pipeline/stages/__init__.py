@@ -13,10 +13,15 @@ from raypipe.pipeline.stages.embed import EmbedStage
 from raypipe.registry import split_spec
 
 
+def splits_pages(config: Config) -> bool:
+    """Whether the extraction splits comic pages into panels: every comic run but one over a
+    folder of pre-cropped drawn faces (the whole-image detector), which has no pages to split."""
+    return config.extract.domain == "comic" and split_spec(config.extract.detector)[0] != "whole-image"
+
+
 def build_stages(config: Config, embedder_spec: dict) -> list[Stage]:
     """The stage list of an extraction (no model loaded: see :meth:`Stage.setup`)."""
-    # a folder of pre-cropped drawn faces (whole-image detector) has no pages to split
-    split = config.extract.domain == "comic" and split_spec(config.extract.detector)[0] != "whole-image"
+    split = splits_pages(config)
     return [
         DecodeStage(config),
         *([PageSplitStage(config)] if split else []),
