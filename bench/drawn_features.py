@@ -29,6 +29,7 @@ chipped whole in every cache. Warm the cache with
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import logging
@@ -131,16 +132,22 @@ def set_reframing(cache: Path, reframe: str) -> None:
     (cache / CHIPPING).write_text(json.dumps({"reframe": reframe}) + "\n")
 
 
+@functools.cache
+def _reframer(reframe: str, model_root: str):
+    """The whole-image detector that reframes crops so, loaded once for every character and view."""
+    from raypipe.detect.whole_image import WholeImageDetector
+
+    return WholeImageDetector(reframe=reframe, model_root=model_root)
+
+
 def view_chips(embedder, data: Path, source: str, name: str, view: int | str, reframe: str = "none") -> np.ndarray:
     """One character's chips in ``view`` (0: as they are; a name of :data:`TEST_VIEWS`; 1..: the
     augmented copies, seeded by character and view so they come out the same every time), each
     crop chipped whole or around its drawn face (``reframe``)."""
     from drawn_clusters import load_images, whole_image_chips
 
-    from raypipe.detect.whole_image import WholeImageDetector
-
     images, _ = load_images(data / source, [name], per_character=PER_CHARACTER)
-    detector = WholeImageDetector(reframe=reframe, model_root=str(Path(embedder.extractor.model_path).parent)) if reframe != "none" else None
+    detector = _reframer(reframe, str(Path(embedder.extractor.model_path).parent)) if reframe != "none" else None
     chips = whole_image_chips(embedder, images, detector)
     if isinstance(view, str):
         return np.ascontiguousarray(TEST_VIEWS[view](chips))
