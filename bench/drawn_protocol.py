@@ -37,6 +37,8 @@ backbone, each whitened by its own PCA fitted on ``anime_unlabelled``
 The ninth round's heads (:data:`PSEUDO`) refit the head with pseudo-characters of the
 ``anime_unlabelled`` crops (:func:`unlabelled_inputs`) that its first fit finds; ``--ship
 --head-pseudo NAME`` ships one (shrinkage :data:`SHRINKAGE`), the file saying so (``fitted_on``).
+``--framing-cache CACHE``: the same crops chipped another way (e.g. whole, where ``--cache`` holds
+them reframed on their face) count as more augmented views in fitting (the eleventh round).
 
     nice -n 10 python bench/drawn_protocol.py --model-root ~/.raypipe/models
     nice -n 10 python bench/drawn_protocol.py --model-root ~/.raypipe/models --test-view mirror --ship
@@ -392,7 +394,20 @@ def whitened_inputs(args):
             colours = (colours + test_view_features(args.model_root, args.test_view, cache=args.cache, colour=args.colour_grid)) / 2
         white = np.hstack([white, colour_block(args, colours)])
         views = np.concatenate([views, colour_block(args, augmented_colours)], axis=-1) if len(views) else views
+    if args.framing_cache:
+        views = np.concatenate([views, other_framing_views(args, labels)])
     return features, white, views, labels, dict(zip(labels, sources)), projection
+
+
+def other_framing_views(args, labels: np.ndarray) -> np.ndarray:
+    """The head's inputs of the same crops chipped as ``--framing-cache`` chips them (issue 25,
+    eleventh round), as more augmented views: each crop's run view there (its mean with
+    ``--test-view``), and with ``--framing-augmented`` its augmented views too."""
+    other = argparse.Namespace(**{**vars(args), "cache": args.framing_cache, "framing_cache": None})
+    _, white, views, other_labels, _, _ = whitened_inputs(other)
+    if not np.array_equal(other_labels, labels):
+        raise SystemExit(f"--framing-cache {args.framing_cache} holds other crops than --cache {args.cache}")
+    return np.concatenate([white[None], views]) if args.framing_augmented else white[None]
 
 
 def share_scale(share: float, model_root: str | None = None, cache=CACHE, grid: int = 1) -> float:
@@ -443,6 +458,10 @@ def input_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the colour block: one histogram per cell of this grid x grid split of the chip")  # fmt: skip
     parser.add_argument("--blocks", type=int, nargs="+", choices=BLOCKS, default=[4],
                         help="the backbone's dense blocks whose whitened pooled features start the head's input")  # fmt: skip
+    parser.add_argument("--framing-cache", type=Path,
+                        help="the same crops chipped another way (a cache of drawn_features.py): their views count as more augmented views")  # fmt: skip
+    parser.add_argument("--framing-augmented", action="store_true",
+                        help="with --framing-cache: its augmented views count too, not only each crop's run view")  # fmt: skip
 
 
 def main() -> None:
