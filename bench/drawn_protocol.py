@@ -344,12 +344,13 @@ def print_table(results: dict[str, list[dict[str, float]]], folds: list[Characte
 
 
 def ship(fit, white, views, labels, source_of, projection, fold: CharacterFold | None, out, mirrored=False,
-         colour=0.0, blocks=(4,), reframe="none") -> None:  # fmt: skip
+         colour=0.0, blocks=(4,), reframe="none", other_framing="") -> None:  # fmt: skip
     """Fit the head on ``fold``'s fit characters (None: those of :data:`SHIPPABLE_SOURCES`),
     choose its distances on inner folds of the same characters, write it to ``out``
     (``mirrored``: ``white`` are the mean features of each crop and its mirror image;
     ``colour``: ``white`` ends with colour histograms times this; ``blocks``: the backbone
-    blocks ``projection`` whitens; ``reframe``: how the crops were chipped)."""
+    blocks ``projection`` whitens; ``reframe``: how the crops were chipped; ``other_framing``:
+    the other chipping ``views`` also hold, in words)."""
     shippable = [name for name, source in source_of.items() if source in SHIPPABLE_SOURCES]
     train = fold.masks(labels)[0] if fold else np.isin(labels, shippable)
     spec, _ = choose_clusterer(fit, white[train], views[:, train], labels[train], source_of)
@@ -357,9 +358,10 @@ def ship(fit, white, views, labels, source_of, projection, fold: CharacterFold |
     fitted = fit(white[train], labels[train], views[:, train])
     characters = sorted(set(labels[train]))
     save_identity(out, projection, fitted.matrix, characters, [source_of[name] for name in characters], mirrored, colour,
-                  blocks, fitted.pseudo, reframe)  # fmt: skip
+                  blocks, fitted.pseudo, reframe, other_framing)  # fmt: skip
     print(f"wrote {out} (head {fitted.matrix.shape}), trained on {len(characters)} characters "
-          f"({fold.name if fold else ', '.join(SHIPPABLE_SOURCES)}; crops reframe: {reframe}) {fitted.pseudo}; chosen on their inner folds: "
+          f"({fold.name if fold else ', '.join(SHIPPABLE_SOURCES)}; crops reframe: {reframe}; also {other_framing or 'no other chipping'}) "
+          f"{fitted.pseudo}; chosen on their inner folds: "
           f"clusterer {spec}, Chinese Whispers pair {pair}")  # fmt: skip
 
 
@@ -443,6 +445,14 @@ def view_inputs(args, view: str, projection) -> np.ndarray:
     return np.hstack([white, colour_block(args, test_view_features(args.model_root, view, cache=args.cache, colour=args.colour_grid))])
 
 
+def other_framing(args) -> str:
+    """What :func:`other_framing_views` adds, in words ("": nothing)."""
+    if not args.framing_cache:
+        return ""
+    views = "run view and augmented views" if args.framing_augmented else "run view"
+    return f"the same crops chipped with reframe {reframing(args.framing_cache)}: their {views}"
+
+
 def input_arguments(parser: argparse.ArgumentParser) -> None:
     """The options :func:`whitened_inputs` reads (and ``--splits``)."""
     parser.add_argument("--model-root", help="folder holding the drawn-face backbone")
@@ -491,7 +501,7 @@ def main() -> None:
         colour = share_scale(args.colour_share, args.model_root, args.cache) if args.colour_share else 0.0
         shipped = f"{args.head_pseudo}, run-standardised" if args.head_pseudo else SHIPPED
         ship(EMBEDDINGS[shipped], white, views, labels, source_of, projection, fold, args.out, args.test_view == "mirror",
-             colour, args.blocks, reframing(args.cache))  # fmt: skip
+             colour, args.blocks, reframing(args.cache), other_framing(args))  # fmt: skip
         return
     dense = white[:4, : len(projection["scale"])]
     assert np.allclose(fit_projection(dense, labels, views)(dense), projected(features[:4], projection), atol=1e-5)

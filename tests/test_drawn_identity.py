@@ -165,6 +165,16 @@ def test_identity_head_file_records_the_pseudo_characters_it_was_fitted_on(tmp_p
     assert fitted_on(tmp_path / "head.npz")["pseudo_characters"] == said
 
 
+def test_identity_head_file_records_the_other_chipping_it_also_saw(tmp_path):
+    projection = load_projection(PROJECTION)
+    head = np.eye(len(projection["components"]), 8, dtype=np.float32)
+    said = "the same crops chipped with reframe none: their run view"
+    save_identity(tmp_path / "head.npz", projection, head, ["a"], ["anime_fanart"], reframe="drawn-faces", other_framing=said)
+    assert fitted_on(tmp_path / "head.npz")["other_framing"] == said
+    save_identity(tmp_path / "plain.npz", projection, head, ["a"], ["anime_fanart"])
+    assert "other_framing" not in fitted_on(tmp_path / "plain.npz")
+
+
 def test_shipped_identity_head_was_fitted_on_fan_art_only():
     """``anime`` is evaluation only (../shared/data/SOURCES.md): no shipped head may be fitted on
     it; unlabelled pseudo-characters, if any, come from ``anime_unlabelled`` alone."""
@@ -189,6 +199,12 @@ def test_shipped_identity_head_was_fitted_on_crops_framed_as_a_comic_whole_image
 
     assert fitted_on(IDENTITY)["reframe"] == "drawn-faces"
     assert resolve_detector({"name": "whole-image"}, "comic", str(tmp_path))["reframe"] == fitted_on(IDENTITY)["reframe"]
+
+
+def test_shipped_identity_head_also_saw_each_crop_whole_as_more_augmented_views():
+    """Issue 25, eleventh round: besides the reframed crops, the head saw each crop whole (its run
+    view and its augmented view) as more views of its character."""
+    assert fitted_on(IDENTITY)["other_framing"] == "the same crops chipped with reframe none: their run view and augmented views"
 
 
 @pytest.mark.shared

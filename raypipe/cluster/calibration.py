@@ -93,7 +93,8 @@ CALIBRATION: dict[str, SamePerson] = {
     # the sixth round's blocks 2, 3 and 4 with 20 neighbours were undone by the seventh round's
     # across-source fit side (this is the fourth round's head and graph again); the ninth round's
     # head (refitted with anime_unlabelled pseudo-characters) chose the same graph again, and so
-    # did the tenth round's (fitted on crops reframed on their drawn face);
+    # did the tenth round's (fitted on crops reframed on their drawn face) and the eleventh's
+    # (which also saw each crop whole, as more augmented views);
     # ``average``, ``leftover`` and ``pair`` are those of an earlier head, not chosen again.
     "feature:drawn-densenet": SamePerson(average=0.82, pair=0.74, leftover=0.92,
                                          communities=Communities(distance=0.94, k=30, resolution=1.0, standardised=True)),

@@ -57,6 +57,9 @@ _PSEUDO_KEY = "pseudo_characters"
 #: How the labelled crops were chipped: the ``whole-image`` detector's ``reframe`` mode (a 0-d
 #: string array; absent: ``none``, each crop whole; issue 25, tenth round).
 _REFRAME_KEY = "reframe"
+#: Other chippings of the same labelled crops the head also saw, as more augmented views, in
+#: words (a 0-d string array; absent: none; issue 25, eleventh round).
+_OTHER_FRAMING_KEY = "other_framing"
 #: Scale of the colour block the head's input ends with (a 0-d float array; absent or 0: none).
 _COLOUR_KEY = "colour_scale"
 #: Channels of each dense block's output (DenseNet-121): its pooled features' width.
@@ -144,6 +147,7 @@ def save_identity(
     blocks: Sequence[int] = (4,),
     pseudo: str = "",
     reframe: str = "none",
+    other_framing: str = "",
 ) -> None:
     """A whitening ``projection`` (:func:`load_projection`) and the ``(components [+ colours],
     dim)`` identity ``head`` applied after it, as one ``.npz``, with the ``characters`` the head
@@ -153,13 +157,16 @@ def save_identity(
     colour block); ``blocks``: the backbone blocks ``projection`` whitens, joined in that order
     (:func:`joined_projection`); ``pseudo``: the unlabelled faces it was also fitted on as
     pseudo-characters, in words (their source first; "": none); ``reframe``: how its labelled
-    crops were chipped (:data:`raypipe.detect.whole_image.REFRAME_MODES`)."""
+    crops were chipped (:data:`raypipe.detect.whole_image.REFRAME_MODES`); ``other_framing``: the
+    same crops chipped another way that it also saw as augmented views, in words ("": none)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     provenance = dict(zip(_PROVENANCE_KEYS, (np.asarray(characters, str), np.asarray(sources, str))))
     if pseudo:
         provenance[_PSEUDO_KEY] = np.asarray(pseudo, str)
     if reframe != "none":
         provenance[_REFRAME_KEY] = np.asarray(reframe, str)
+    if other_framing:
+        provenance[_OTHER_FRAMING_KEY] = np.asarray(other_framing, str)
     np.savez_compressed(path, **{key: projection[key] for key in _PROJECTION_KEYS}, head=head.astype(np.float32),
                         mirrored=np.asarray(bool(mirrored)), colour_scale=np.asarray(float(colour_scale)),
                         blocks=np.asarray(blocks, np.int64), **provenance)  # fmt: skip
@@ -168,10 +175,12 @@ def save_identity(
 def fitted_on(path: str | Path = IDENTITY) -> dict:
     """``{"characters": [...], "sources": [...], "reframe": ...}`` an identity head of
     :func:`save_identity` was fitted on (one entry per labelled character; how their crops were
-    chipped), and ``"pseudo_characters"`` (words) where it was also fitted on unlabelled
-    pseudo-characters."""
+    chipped), ``"pseudo_characters"`` (words) where it was also fitted on unlabelled
+    pseudo-characters and ``"other_framing"`` (words) where it also saw the crops chipped
+    another way."""
+    keys = (*_PROVENANCE_KEYS, _PSEUDO_KEY, _REFRAME_KEY, _OTHER_FRAMING_KEY)
     with np.load(Path(path), allow_pickle=False) as stored:
-        found = {key: stored[key].tolist() for key in (*_PROVENANCE_KEYS, _PSEUDO_KEY, _REFRAME_KEY) if key in stored.files}
+        found = {key: stored[key].tolist() for key in keys if key in stored.files}
     return {_REFRAME_KEY: "none", **found}
 
 
