@@ -27,6 +27,8 @@ ways, beside the within-source fit side; with ``--without-k``, BCubed F of the L
 clustering without k (resolution 1.0) instead (the eighth round's no-k fit side). The eighth
 round's candidates: the ``pseudo-label whitened`` clusterers (C1) and ``--head "within-class
 whitening + views, CORAL"`` (C2, :class:`drawn_protocol.Recoloured`).
+``--framing-cache CACHE [--framing-augmented]``: the same crops chipped another way count as more
+augmented views in fitting (the eleventh round's candidates, :func:`drawn_protocol.other_framing_views`).
 
     OMP_NUM_THREADS=1 nice -n 10 python bench/drawn_with_k.py --views 1 --test-view mirror --folds
 """
