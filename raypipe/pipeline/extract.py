@@ -28,6 +28,7 @@ from raypipe.embed.select import resolve_embedder
 from raypipe.errors import UsageError
 from raypipe.io.inputs import first_images
 from raypipe.layout import TABLES, RunLayout, atomic_write_text
+from raypipe.models.shipped import shipped_weights_digest
 from raypipe.pipeline.listing import list_shards
 from raypipe.pipeline.resources import cluster_totals
 from raypipe.pipeline.shards import TIMING_COLUMNS, completed_shards, remove_unfinished
@@ -128,16 +129,26 @@ def _list_while_ray_starts(inputs: list[str], layout: RunLayout, config: Config)
 UNRECORDED = ("shard_size", "max_shard_size", "auto_fetch", "detect_crops")
 
 
+def uses_shipped_weights(config: Config) -> bool:
+    """Whether an extraction runs weights raypipe ships (:mod:`raypipe.models.shipped`): every
+    comic run, and a drawn-face embedder in any domain."""
+    embedder = split_spec(config.extract.embedder)[0]
+    return config.extract.domain == "comic" or embedder.startswith("feature:drawn")
+
+
 def _claim_folder(layout: RunLayout, config: Config, overwrite: bool) -> None:
     """Record the extraction settings; refuse to mix shards made with other settings (a folder
     whose earlier run finished no shard, such as one stopped by a bad setting, holds none)."""
     fingerprint_file = layout.shards / "extract_config.json"
-    settings = json.dumps({k: v for k, v in config.to_dict()["extract"].items() if k not in UNRECORDED}, sort_keys=True)
+    recorded = {k: v for k, v in config.to_dict()["extract"].items() if k not in UNRECORDED}
+    if uses_shipped_weights(config):
+        recorded["shipped_weights"] = shipped_weights_digest()
+    settings = json.dumps(recorded, sort_keys=True)
     if fingerprint_file.exists() and fingerprint_file.read_text(encoding="utf-8") != settings:
         if not overwrite and any(layout.shards.glob("*.done.json")):
             raise RunMismatchError(
-                f"{layout.root} holds an extraction made with other extract settings; use "
-                "--overwrite to redo it, or another output folder"
+                f"{layout.root} holds an extraction made with other extract settings or other raypipe "
+                "model weights; use --overwrite to redo it, or another output folder"
             )
         for folder in (layout.shards, *(getattr(layout, table) for table in TABLES)):
             storage.remove_tree(folder)
