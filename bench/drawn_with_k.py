@@ -29,6 +29,8 @@ round's candidates: the ``pseudo-label whitened`` clusterers (C1) and ``--head "
 whitening + views, CORAL"`` (C2, :class:`drawn_protocol.Recoloured`).
 ``--framing-cache CACHE [--framing-augmented]``: the same crops chipped another way count as more
 augmented views in fitting (the eleventh round's candidates, :func:`drawn_protocol.other_framing_views`).
+``--report-subsets K``: each leave-one-source-out fold's report side on every subset of K of its
+report characters (how much that figure depends on which characters it holds; chooses nothing).
 
     OMP_NUM_THREADS=1 nice -n 10 python bench/drawn_with_k.py --views 1 --test-view mirror --folds
 """
@@ -36,6 +38,7 @@ augmented views in fitting (the eleventh round's candidates, :func:`drawn_protoc
 from __future__ import annotations
 
 import argparse
+import itertools
 import time
 from functools import partial
 
@@ -235,6 +238,26 @@ def print_fit_sides(fit_head, white, views, labels, source_of, folds, score, nam
               f"| {np.mean([row[i] for row in within]):.4f} |")  # fmt: skip
 
 
+def print_report_subsets(fit_head, white, views, labels, folds, score, names, size: int) -> None:
+    """``--report-subsets K`` (measurement only, after the eleventh round): how much each
+    leave-one-source-out fold's report side depends on which characters it reports. The fold's
+    head (fitted on all its fit characters, as the report side's) embeds every subset of ``size``
+    of its report characters, each clustered with its own k; prints the median, the range and
+    the share of subsets at NMI >= 0.75 per clusterer."""
+    for fold in folds:
+        if fold.name.startswith("random"):
+            continue
+        train, held = fold.masks(labels)
+        Z, truth = fit_head(white[train], labels[train], views[:, train])(white[held]), labels[held]
+        subsets = list(itertools.combinations(fold.report, size))
+        scores = np.array([score(Z[np.isin(truth, chosen)], truth[np.isin(truth, chosen)]) for chosen in subsets])
+        for i, name in enumerate(names):
+            column = scores[:, i]
+            print(f"{fold.name}, {name}: all {len(fold.report)} characters {score(Z, truth)[i]:.3f}; {len(subsets)} subsets of "
+                  f"{size}: median {np.median(column):.3f}, range {column.min():.3f} to {column.max():.3f}, "
+                  f"{np.mean(column >= 0.75):.0%} at >= 0.75", flush=True)  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     input_arguments(parser)
@@ -245,6 +268,8 @@ def main() -> None:
     parser.add_argument("--inner", choices=("random", "across-sources"), default="random",
                         help="across-sources: fit sides only, within and across sources (no report side)")  # fmt: skip
     parser.add_argument("--without-k", action="store_true", help="BCubed F without k instead of NMI with k")
+    parser.add_argument("--report-subsets", type=int, metavar="K",
+                        help="leave-one-source-out report sides only, on every subset of K report characters")  # fmt: skip
     args = parser.parse_args()
     names = tuple(args.clusterers)
     if args.without_k and not set(names) <= set(WITHOUT_K):
@@ -256,6 +281,9 @@ def main() -> None:
     fit_head = heads[args.head]
     seen = view_inputs(args, args.report_view, projection) if args.report_view else None
     folds = character_folds(source_of, splits=args.splits)
+    if args.report_subsets:
+        print_report_subsets(fit_head, white, views, labels, folds, score, names, args.report_subsets)
+        return
     if args.inner == "across-sources":
         started = time.perf_counter()
         measure = "BCubed F without k" if args.without_k else "NMI with k"
