@@ -38,9 +38,11 @@ def _claimed_with_a_finished_shard(tmp_path, config: Config, monkeypatch) -> Run
     return layout
 
 
-def test_a_comic_run_extracted_with_other_shipped_weights_is_not_resumed_without_overwrite(tmp_path, monkeypatch):
+@pytest.mark.parametrize("setting", ["extract.domain=comic", "extract.detector=drawn-faces"])
+def test_a_run_extracted_with_other_shipped_weights_is_not_resumed_without_overwrite(tmp_path, monkeypatch, setting):
     config = Config()
-    config.extract.domain = "comic"
+    key, value = setting.removeprefix("extract.").split("=")
+    setattr(config.extract, key, value)
     layout = _claimed_with_a_finished_shard(tmp_path, config, monkeypatch)
     with pytest.raises(RunMismatchError, match="other raypipe model weights"):
         _claim_folder(layout, config, overwrite=False)

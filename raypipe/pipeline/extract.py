@@ -131,14 +131,17 @@ UNRECORDED = ("shard_size", "max_shard_size", "auto_fetch", "detect_crops")
 
 def uses_shipped_weights(config: Config) -> bool:
     """Whether an extraction runs weights raypipe ships (:mod:`raypipe.models.shipped`): every
-    comic run, and a drawn-face embedder in any domain."""
+    comic run, and the drawn-face detector or a drawn-face embedder in any domain."""
+    detector, params = split_spec(config.extract.detector)
+    drawn_detector = detector == "drawn-faces" or params.get("reframe") == "drawn-faces"
     embedder = split_spec(config.extract.embedder)[0]
-    return config.extract.domain == "comic" or embedder.startswith("feature:drawn")
+    return config.extract.domain == "comic" or drawn_detector or embedder.startswith("feature:drawn")
 
 
 def _claim_folder(layout: RunLayout, config: Config, overwrite: bool) -> None:
-    """Record the extraction settings; refuse to mix shards made with other settings (a folder
-    whose earlier run finished no shard, such as one stopped by a bad setting, holds none)."""
+    """Record the extraction settings (and the shipped weights' digest where the run uses them);
+    refuse to mix shards made with other settings or weights (a folder whose earlier run finished
+    no shard, such as one stopped by a bad setting, holds none)."""
     fingerprint_file = layout.shards / "extract_config.json"
     recorded = {k: v for k, v in config.to_dict()["extract"].items() if k not in UNRECORDED}
     if uses_shipped_weights(config):
