@@ -38,7 +38,9 @@ The ninth round's heads (:data:`PSEUDO`) refit the head with pseudo-characters o
 ``anime_unlabelled`` crops (:func:`unlabelled_inputs`) that its first fit finds; ``--ship
 --head-pseudo NAME`` ships one (shrinkage :data:`SHRINKAGE`), the file saying so (``fitted_on``).
 ``--framing-cache CACHE``: the same crops chipped another way (e.g. whole, where ``--cache`` holds
-them reframed on their face) count as more augmented views in fitting (the eleventh round).
+them reframed on their face) count as more augmented views in fitting (the eleventh round); with
+``--fuse-framing`` each crop is also embedded by the mean of its two chippings' run views (the
+twelfth round).
 
     nice -n 10 python bench/drawn_protocol.py --model-root ~/.raypipe/models
     nice -n 10 python bench/drawn_protocol.py --model-root ~/.raypipe/models --test-view mirror --ship
@@ -382,6 +384,8 @@ def whitened_inputs(args):
     unlabelled projection (joined), with the augmented views (and ``--train-views``) whitened
     alike; ``--colour-share``: each row joined with its :func:`colour_block` (of the same view,
     averaged alike)."""
+    if args.fuse_framing and not args.framing_cache:
+        raise SystemExit("--fuse-framing needs --framing-cache")
     per_block = [block_features(args, block) for block in args.blocks]
     features, augmented = (np.concatenate([p[i] for p in per_block], axis=-1) for i in (0, 1))
     labels, sources = per_block[0][2:]
@@ -397,19 +401,23 @@ def whitened_inputs(args):
         white = np.hstack([white, colour_block(args, colours)])
         views = np.concatenate([views, colour_block(args, augmented_colours)], axis=-1) if len(views) else views
     if args.framing_cache:
-        views = np.concatenate([views, other_framing_views(args, labels)])
+        other_white, other_views = other_framing_views(args, labels)
+        views = np.concatenate([views, other_views])
+        if args.fuse_framing:
+            white = (white + other_white) / 2
     return features, white, views, labels, dict(zip(labels, sources)), projection
 
 
-def other_framing_views(args, labels: np.ndarray) -> np.ndarray:
-    """The head's inputs of the same crops chipped as ``--framing-cache`` chips them (issue 25,
-    eleventh round), as more augmented views: each crop's run view there (its mean with
-    ``--test-view``), and with ``--framing-augmented`` its augmented views too."""
-    other = argparse.Namespace(**{**vars(args), "cache": args.framing_cache, "framing_cache": None})
+def other_framing_views(args, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(run, views)``: the head's inputs of the same crops chipped as ``--framing-cache`` chips
+    them (issue 25, eleventh round): each crop's run view there (its mean with ``--test-view``),
+    and the more augmented views they give: that run view, and with ``--framing-augmented`` that
+    chipping's augmented views too."""
+    other = argparse.Namespace(**{**vars(args), "cache": args.framing_cache, "framing_cache": None, "fuse_framing": False})
     _, white, views, other_labels, _, _ = whitened_inputs(other)
     if not np.array_equal(other_labels, labels):
         raise SystemExit(f"--framing-cache {args.framing_cache} holds other crops than --cache {args.cache}")
-    return np.concatenate([white[None], views]) if args.framing_augmented else white[None]
+    return white, np.concatenate([white[None], views]) if args.framing_augmented else white[None]
 
 
 def share_scale(share: float, model_root: str | None = None, cache=CACHE, grid: int = 1) -> float:
@@ -472,6 +480,8 @@ def input_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the same crops chipped another way (a cache of drawn_features.py): their views count as more augmented views")  # fmt: skip
     parser.add_argument("--framing-augmented", action="store_true",
                         help="with --framing-cache: its augmented views count too, not only each crop's run view")  # fmt: skip
+    parser.add_argument("--fuse-framing", action="store_true",
+                        help="with --framing-cache: each crop is embedded (fitted and clustered) by the mean of its run views in both chippings")  # fmt: skip
 
 
 def main() -> None:

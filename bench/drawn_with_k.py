@@ -28,7 +28,8 @@ clustering without k (resolution 1.0) instead (the eighth round's no-k fit side)
 round's candidates: the ``pseudo-label whitened`` clusterers (C1) and ``--head "within-class
 whitening + views, CORAL"`` (C2, :class:`drawn_protocol.Recoloured`).
 ``--framing-cache CACHE [--framing-augmented]``: the same crops chipped another way count as more
-augmented views in fitting (the eleventh round's candidates, :func:`drawn_protocol.other_framing_views`).
+augmented views in fitting (the eleventh round's candidates, :func:`drawn_protocol.other_framing_views`);
+``--fuse-framing``: each crop embedded by the mean of both chippings' run views (the twelfth round's).
 ``--report-subsets K``: each leave-one-source-out fold's report side on every subset of K of its
 report characters (how much that figure depends on which characters it holds; chooses nothing).
 
