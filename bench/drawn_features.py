@@ -262,17 +262,19 @@ def unlabelled_colours(model_root: str | None, data: Path = SHARED, cache: Path 
     return unlabelled_features(model_root, data, cache, colour=grid)
 
 
-def block_projection(block: int, model_root: str | None = None, cache: Path = CACHE) -> dict[str, np.ndarray]:
-    """The whitening PCA of ``block``'s pooled features: block 4's shipped one, else
-    :data:`BLOCK_COMPONENTS` components fitted on the ``anime_unlabelled`` crops only, cached."""
-    if block == 4:
+def block_projection(block: int, model_root: str | None = None, cache: Path = CACHE,
+                     components: int = BLOCK_COMPONENTS) -> dict[str, np.ndarray]:  # fmt: skip
+    """The whitening PCA of ``block``'s pooled features: block 4's shipped one (of
+    :data:`BLOCK_COMPONENTS`), else ``components`` fitted on the ``anime_unlabelled`` crops only, cached."""
+    if block == 4 and components == BLOCK_COMPONENTS:
         return load_projection(PROJECTION)
-    path = _feature_cache(cache, 0, block) / "projection.npz"
+    name = "projection.npz" if components == BLOCK_COMPONENTS else f"projection-{components}.npz"
+    path = _feature_cache(cache, 0, block) / name
     if not path.is_file():
         from fit_drawn_projection import fit_whitening
 
-        kept = fit_whitening(unlabelled_features(model_root, cache=cache, block=block), BLOCK_COMPONENTS, path)
-        log.info("block %d: %d components, %.1f%% of the variance on %s", block, BLOCK_COMPONENTS, 100 * kept, UNLABELLED)
+        kept = fit_whitening(unlabelled_features(model_root, cache=cache, block=block), components, path)
+        log.info("block %d: %d components, %.1f%% of the variance on %s", block, components, 100 * kept, UNLABELLED)
     return load_projection(path)
 
 

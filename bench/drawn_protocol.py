@@ -57,6 +57,7 @@ from pathlib import Path
 
 import numpy as np
 from drawn_features import (
+    BLOCK_COMPONENTS,
     BLOCKS,
     CACHE,
     SHIPPABLE_SOURCES,
@@ -389,7 +390,7 @@ def whitened_inputs(args):
     per_block = [block_features(args, block) for block in args.blocks]
     features, augmented = (np.concatenate([p[i] for p in per_block], axis=-1) for i in (0, 1))
     labels, sources = per_block[0][2:]
-    projection = joined_projection([block_projection(block, args.model_root, args.cache) for block in args.blocks])
+    projection = joined_projection([block_projection(block, args.model_root, args.cache, args.components) for block in args.blocks])
     white = whitened(features, projection).astype(np.float32)
     views = np.stack([whitened(v, projection) for v in augmented]).astype(np.float32) if len(augmented) else augmented
     if args.colour_share:
@@ -476,6 +477,8 @@ def input_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the colour block: one histogram per cell of this grid x grid split of the chip")  # fmt: skip
     parser.add_argument("--blocks", type=int, nargs="+", choices=BLOCKS, default=[4],
                         help="the backbone's dense blocks whose whitened pooled features start the head's input")  # fmt: skip
+    parser.add_argument("--components", type=int, default=BLOCK_COMPONENTS,
+                        help="each block's whitening PCA keeps this many components (other than the shipped 384: fitted on anime_unlabelled)")  # fmt: skip
     parser.add_argument("--framing-cache", type=Path,
                         help="the same crops chipped another way (a cache of drawn_features.py): their views count as more augmented views")  # fmt: skip
     parser.add_argument("--framing-augmented", action="store_true",
