@@ -40,7 +40,8 @@ The ninth round's heads (:data:`PSEUDO`) refit the head with pseudo-characters o
 ``--framing-cache CACHE``: the same crops chipped another way (e.g. whole, where ``--cache`` holds
 them reframed on their face) count as more augmented views in fitting (the eleventh round); with
 ``--fuse-framing`` each crop is also embedded by the mean of its two chippings' run views (the
-twelfth round).
+twelfth round). ``--components N``: block 4's whitening PCA keeps N components, refitted on
+``anime_unlabelled`` (the thirteenth round; the shipped head's: 768).
 
     nice -n 10 python bench/drawn_protocol.py --model-root ~/.raypipe/models
     nice -n 10 python bench/drawn_protocol.py --model-root ~/.raypipe/models --test-view mirror --ship
