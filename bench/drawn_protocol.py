@@ -403,23 +403,23 @@ def whitened_inputs(args):
         white = np.hstack([white, colour_block(args, colours)])
         views = np.concatenate([views, colour_block(args, augmented_colours)], axis=-1) if len(views) else views
     if args.framing_cache:
-        other_white, other_views = other_framing_views(args, labels)
+        other_features, other_white, other_views = other_framing_views(args, labels)
         views = np.concatenate([views, other_views])
         if args.fuse_framing:
-            white = (white + other_white) / 2
+            features, white = (features + other_features) / 2, (white + other_white) / 2
     return features, white, views, labels, dict(zip(labels, sources)), projection
 
 
-def other_framing_views(args, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(run, views)``: the head's inputs of the same crops chipped as ``--framing-cache`` chips
-    them (issue 25, eleventh round): each crop's run view there (its mean with ``--test-view``),
-    and the more augmented views they give: that run view, and with ``--framing-augmented`` that
-    chipping's augmented views too."""
+def other_framing_views(args, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(features, run, views)``: the pooled features and the head's inputs of the same crops
+    chipped as ``--framing-cache`` chips them (issue 25, eleventh round): each crop's run view
+    there (its mean with ``--test-view``), and the more augmented views they give: that run view,
+    and with ``--framing-augmented`` that chipping's augmented views too."""
     other = argparse.Namespace(**{**vars(args), "cache": args.framing_cache, "framing_cache": None, "fuse_framing": False})
-    _, white, views, other_labels, _, _ = whitened_inputs(other)
+    features, white, views, other_labels, _, _ = whitened_inputs(other)
     if not np.array_equal(other_labels, labels):
         raise SystemExit(f"--framing-cache {args.framing_cache} holds other crops than --cache {args.cache}")
-    return white, np.concatenate([white[None], views]) if args.framing_augmented else white[None]
+    return features, white, np.concatenate([white[None], views]) if args.framing_augmented else white[None]
 
 
 def share_scale(share: float, model_root: str | None = None, cache=CACHE, grid: int = 1) -> float:
@@ -503,6 +503,8 @@ def main() -> None:
         parser.error("--head-pseudo goes with --ship (elsewhere: --embeddings NAME)")
     if args.ship and args.colour_grid != 1:
         parser.error("--ship: a run computes the whole chip's colour block only (--colour-grid 1)")
+    if args.ship and args.fuse_framing:
+        parser.error("--ship: a run embeds each crop by one chipping (--fuse-framing is for measuring)")
     EMBEDDINGS[SHIPPED] = partial(EMBEDDINGS[SHIPPED], shrinkage=args.shrinkage)
     import torch
 
