@@ -321,7 +321,8 @@ def test_shipped_identity_head_was_fitted_on_crops_and_their_mirror_images():
 
 def test_shipped_identity_head_takes_the_whitened_features_and_a_colour_block():
     """Issue 25, fourth round: the head's input is the whitened DenseNet features (768 since the
-    thirteenth round) joined with the 165-bin colour histogram, scaled as fitted (32 components' variance on anime_unlabelled)."""
+    thirteenth round) joined with the 165-bin colour histogram, scaled as fitted (32 components'
+    variance on anime_unlabelled)."""
     identity = load_projection(IDENTITY)
     bins = COLOUR.transform([np.zeros((8, 8, 3), np.uint8)]).shape[1]
     assert identity["head"].shape[0] == identity["components"].shape[0] + bins
