@@ -252,9 +252,10 @@ def print_report_subsets(fit_head, white, views, labels, folds, score, names, si
         Z, truth = fit_head(white[train], labels[train], views[:, train])(white[held]), labels[held]
         subsets = list(itertools.combinations(fold.report, size))
         scores = np.array([score(Z[np.isin(truth, chosen)], truth[np.isin(truth, chosen)]) for chosen in subsets])
+        whole = score(Z, truth)
         for i, name in enumerate(names):
             column = scores[:, i]
-            print(f"{fold.name}, {name}: all {len(fold.report)} characters {score(Z, truth)[i]:.3f}; {len(subsets)} subsets of "
+            print(f"{fold.name}, {name}: all {len(fold.report)} characters {whole[i]:.3f}; {len(subsets)} subsets of "
                   f"{size}: median {np.median(column):.3f}, range {column.min():.3f} to {column.max():.3f}, "
                   f"{np.mean(column >= 0.75):.0%} at >= 0.75", flush=True)  # fmt: skip
 
