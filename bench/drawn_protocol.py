@@ -41,7 +41,8 @@ The ninth round's heads (:data:`PSEUDO`) refit the head with pseudo-characters o
 them reframed on their face) count as more augmented views in fitting (the eleventh round); with
 ``--fuse-framing`` each crop is also embedded by the mean of its two chippings' run views (the
 twelfth round). ``--components N``: block 4's whitening PCA keeps N components, refitted on
-``anime_unlabelled`` (the thirteenth round; the shipped head's: 768).
+``anime_unlabelled`` (the thirteenth round; the shipped head's: 768). ``--shrinkage S``: the
+shipped head's and its pseudo-character refits' within-class covariance shrunk S (the sixteenth round).
 
     nice -n 10 python bench/drawn_protocol.py --model-root ~/.raypipe/models
     nice -n 10 python bench/drawn_protocol.py --model-root ~/.raypipe/models --test-view mirror --ship
@@ -172,20 +173,22 @@ PSEUDO = {"within-class whitening + views + pseudo-characters": (PseudoFilter(),
           "within-class whitening + views + pseudo-characters, twice": (PseudoFilter(), 2)}  # fmt: skip
 
 
-def fit_with_pseudo(white, labels, views, unlabelled=None, settings: PseudoFilter | None = None, rounds=1, run=None) -> Fitted:
+def fit_with_pseudo(white, labels, views, unlabelled=None, settings: PseudoFilter | None = None, rounds=1, run=None,
+                    shrinkage: float = SHRINKAGE) -> Fitted:  # fmt: skip
     """The shipped head refitted with the pseudo-characters it finds among the ``unlabelled``
     rows (:func:`with_pseudo_characters`; bound by :func:`bind_unlabelled`)."""
     settings = settings or PseudoFilter()
-    matrix, count = with_pseudo_characters(white, labels, views, unlabelled, SHRINKAGE, settings, rounds)
+    matrix, count = with_pseudo_characters(white, labels, views, unlabelled, shrinkage, settings, rounds)
     rounds_said = "" if rounds == 1 else f", found {rounds} times (each by the previous refit)"
     return Fitted(matrix, run, f"anime_unlabelled: {count} pseudo-characters ({settings.describe()}{rounds_said}; view0 only)")
 
 
-def bind_unlabelled(fits: dict, unlabelled: np.ndarray) -> None:
-    """Give each :func:`fit_with_pseudo` of ``fits`` the ``anime_unlabelled`` rows it draws from."""
+def bind_unlabelled(fits: dict, unlabelled: np.ndarray, shrinkage: float = SHRINKAGE) -> None:
+    """Give each :func:`fit_with_pseudo` of ``fits`` the ``anime_unlabelled`` rows it draws from
+    and its covariance ``shrinkage`` (``--shrinkage``)."""
     for name, fit in fits.items():
         if isinstance(fit, partial) and fit.func is fit_with_pseudo:
-            fits[name] = partial(fit, unlabelled=unlabelled)
+            fits[name] = partial(fit, unlabelled=unlabelled, shrinkage=shrinkage)
 
 
 def fit_head(white, labels, views) -> Fitted:
@@ -486,6 +489,8 @@ def input_arguments(parser: argparse.ArgumentParser) -> None:
                         help="with --framing-cache: its augmented views count too, not only each crop's run view")  # fmt: skip
     parser.add_argument("--fuse-framing", action="store_true",
                         help="with --framing-cache: each crop is embedded (fitted and clustered) by the mean of its run views in both chippings")  # fmt: skip
+    parser.add_argument("--shrinkage", type=float, default=SHRINKAGE,
+                        help="of the within-class covariance of the shipped head and of its pseudo-character refits")  # fmt: skip
 
 
 def main() -> None:
@@ -496,7 +501,6 @@ def main() -> None:
     parser.add_argument("--ship", action="store_true", help="train on the shippable sources' characters and write the head")
     parser.add_argument("--fold", help="with --ship: train on this fold's fit characters only (e.g. report-anime_fanart)")
     parser.add_argument("--out", type=Path, default=IDENTITY, help="with --ship: where the head goes")
-    parser.add_argument("--shrinkage", type=float, default=SHRINKAGE, help="of the shipped head's covariance")
     parser.add_argument("--head-pseudo", choices=sorted(PSEUDO), help="with --ship: this head, refitted with pseudo-characters")
     args = parser.parse_args()
     if args.head_pseudo and not args.ship:
@@ -510,7 +514,7 @@ def main() -> None:
 
     torch.set_num_threads(1)
     features, white, views, labels, source_of, projection = whitened_inputs(args)
-    bind_unlabelled(EMBEDDINGS, unlabelled_inputs(args, projection))
+    bind_unlabelled(EMBEDDINGS, unlabelled_inputs(args, projection), args.shrinkage)
     folds = character_folds(source_of, splits=args.splits)
     if args.ship:
         fold = next(f for f in folds if f.name == args.fold) if args.fold else None

@@ -32,6 +32,7 @@ augmented views in fitting (the eleventh round's candidates, :func:`drawn_protoc
 ``--fuse-framing``: each crop embedded by the mean of both chippings' run views (the twelfth round's).
 ``--report-subsets K``: each leave-one-source-out fold's report side on every subset of K of its
 report characters (how much that figure depends on which characters it holds; chooses nothing).
+``--shrinkage S``: the pseudo-character heads' within-class covariance shrunk S (the sixteenth round's).
 
     OMP_NUM_THREADS=1 nice -n 10 python bench/drawn_with_k.py --views 1 --test-view mirror --folds
 """
@@ -279,7 +280,7 @@ def main() -> None:
     score = partial(nmis, names=names, with_k=not args.without_k)
     _, white, views, labels, source_of, projection = whitened_inputs(args)
     heads = {args.head: HEADS[args.head]}
-    bind_unlabelled(heads, unlabelled_inputs(args, projection))
+    bind_unlabelled(heads, unlabelled_inputs(args, projection), args.shrinkage)
     fit_head = heads[args.head]
     seen = view_inputs(args, args.report_view, projection) if args.report_view else None
     folds = character_folds(source_of, splits=args.splits)
