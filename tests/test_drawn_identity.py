@@ -623,3 +623,24 @@ def test_pseudo_characters_shrink_the_directions_along_which_they_vary():
     assert count >= 4
     last = np.eye(d)[-1]
     assert np.linalg.norm(last @ refitted) < 0.5 * np.linalg.norm(last @ alone)
+
+
+def test_protocol_binds_the_shrinkage_it_is_given_into_its_pseudo_character_heads(monkeypatch):
+    """``--shrinkage`` (the sixteenth round) reaches the heads refitted with pseudo-characters:
+    a head bound with 0.30 is the one :func:`with_pseudo_characters` fits at 0.30, not at 0.15."""
+    from functools import partial
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "bench"))
+    import drawn_protocol
+
+    rng = np.random.default_rng(2)
+    labels = np.repeat(np.arange(3), 30)
+    features = (3 * rng.normal(size=(3, 8))[labels] + rng.normal(size=(90, 8))).astype(np.float32)
+    unlabelled = (6 * rng.normal(size=(6, 8))[np.repeat(np.arange(6), 40)] + 0.1 * rng.normal(size=(240, 8))).astype(np.float32)
+    settings = PseudoFilter(resolution=1.0)
+    fits = {"pseudo": partial(drawn_protocol.fit_with_pseudo, settings=settings)}
+    drawn_protocol.bind_unlabelled(fits, unlabelled, 0.30)
+    bound = fits["pseudo"](features, labels, None).matrix
+    np.testing.assert_allclose(bound, with_pseudo_characters(features, labels, None, unlabelled, 0.30, settings)[0])
+    assert not np.allclose(bound, with_pseudo_characters(features, labels, None, unlabelled, 0.15, settings)[0])
