@@ -167,10 +167,13 @@ def fit_within_class_views_run(white, labels, views, shrinkage: float = SHRINKAG
 
 
 #: The ninth round's candidates (docs/drawn-faces.md): the shipped head refitted with pseudo-characters
-#: of ``anime_unlabelled`` found by its own first fit: (filter, rounds).
+#: of ``anime_unlabelled`` found by its own first fit: (filter, rounds); ``finer`` and ``looser``:
+#: the nineteenth round's.
 PSEUDO = {"within-class whitening + views + pseudo-characters": (PseudoFilter(), 1),
           "within-class whitening + views + pseudo-characters, strict": (PseudoFilter(resolution=20.0, agree=10), 1),
-          "within-class whitening + views + pseudo-characters, twice": (PseudoFilter(), 2)}  # fmt: skip
+          "within-class whitening + views + pseudo-characters, twice": (PseudoFilter(), 2),
+          "within-class whitening + views + pseudo-characters, twice, finer": (PseudoFilter(resolution=20.0, agree=6), 2),
+          "within-class whitening + views + pseudo-characters, twice, looser": (PseudoFilter(agree=6), 2)}  # fmt: skip
 
 
 def fit_with_pseudo(white, labels, views, unlabelled=None, settings: PseudoFilter | None = None, rounds=1, run=None,
