@@ -493,7 +493,7 @@ def input_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fuse-framing", action="store_true",
                         help="with --framing-cache: each crop is embedded (fitted and clustered) by the mean of its run views in both chippings")  # fmt: skip
     parser.add_argument("--shrinkage", type=float, default=SHRINKAGE,
-                        help="of the within-class covariance of the shipped head and of its pseudo-character refits")  # fmt: skip
+                        help="of the within-class covariance of the pseudo-character heads (and of drawn_protocol.py's plain shipped head)")  # fmt: skip
 
 
 def main() -> None:
